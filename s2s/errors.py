@@ -1,0 +1,63 @@
+"""The s2s exception tree.
+
+Every error s2s raises on purpose derives from :class:`S2SError`.  Errors about the
+user's source code (:class:`UnsupportedError` and its subclasses) carry a
+:class:`SourceLocation` and render as ``file:line:col``, the offending line with a
+caret under the construct, and a hint saying what to do instead.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class S2SError(Exception):
+    """Base class of every error raised by s2s."""
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    """Where a construct sits in the user's file (1-based line, 0-based column)."""
+
+    filename: str
+    line: int
+    col: int
+    source_line: str
+
+    def render(self) -> str:
+        caret = " " * self.col + "^"
+        return f"{self.filename}:{self.line}:{self.col + 1}\n    {self.source_line}\n    {caret}"
+
+
+class UnsupportedError(S2SError):
+    """A construct in the user's function that s2s cannot differentiate ahead of time."""
+
+    def __init__(self, message: str, location: SourceLocation | None = None, hint: str = ""):
+        self.message = message
+        self.location = location
+        self.hint = hint
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        parts = []
+        if self.location is not None:
+            parts.append(self.location.render())
+        parts.append(self.message)
+        if self.hint:
+            parts.append(f"hint: {self.hint}")
+        return "\n".join(parts)
+
+
+class MissingRuleError(UnsupportedError):
+    """A call to a function that has neither Python source nor a derivative rule."""
+
+
+class NonScalarOutputError(S2SError, ValueError):
+    """``grad`` asked of a function whose output is not a scalar."""
+
+
+class InputError(S2SError, TypeError):
+    """A bad argument given to a differentiated function (wrong dtype, shape, ``wrt``)."""
+
+
+class WrtError(S2SError, ValueError):
+    """``wrt`` names a parameter the function does not have."""

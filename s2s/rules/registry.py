@@ -1,0 +1,182 @@
+"""The registry of derivative rules: one record per differentiable operation.
+
+A rule is declared once, next to its siblings, with plain Python functions over NumPy
+values.  For an operation ``ans = op(x, y, **params)`` it holds, per positional
+argument:
+
+* a VJP (reverse) function ``vjp(g, ans, x, y, **params)`` returning the cotangent
+  contribution for that argument, given the cotangent ``g`` of ``ans``;
+* a JVP (forward) function ``jvp(t, ans, x, y, **params)`` returning the tangent
+  contribution of that argument's tangent ``t`` to the tangent of ``ans``.
+
+``None`` marks an argument with no derivative (an axis, a mask, a condition).  For a
+rule marked ``broadcasting`` the framework, never the rule, sums contributions back to
+the argument's shape.  Every consumer reads the same record: the reverse generator
+inlines the VJP bodies, the forward generator inlines the JVP bodies, the tape calls
+the functions, and ``tests/test_rules.py`` checks each rule on its declared domain.
+
+Rule bodies may use ``np`` and the helpers of :mod:`s2s.runtime` only, so that their
+text can be inlined into generated code.
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import S2SError
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Where a rule may be tested: ``low < x < high`` per argument, and sample shapes."""
+
+    low: float = -2.0
+    high: float = 2.0
+    integer: bool = False       # a non-differentiable integer argument (an axis, a count)
+
+    def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        return rng.uniform(self.low, self.high, size=shape)
+
+
+REAL = Domain()
+POSITIVE = Domain(0.2, 3.0)
+UNIT = Domain(-0.9, 0.9)
+ABOVE_ONE = Domain(1.1, 3.0)
+
+
+@dataclass(frozen=True, eq=False)
+class Rule:
+    """The derivative of one operation, for every consumer."""
+
+    name: str                                   # "sin", "multiply", "sum"
+    primal: Callable[..., Any]                  # np.sin, np.multiply, np.sum
+    vjps: tuple[Callable[..., Any] | None, ...]
+    jvps: tuple[Callable[..., Any] | None, ...]
+    broadcasting: bool = False
+    nondifferentiable: bool = False
+    display: str = ""                           # node name on the tape: "Mul" -> MulBackward0
+    sympy: Callable[..., Any] | None = None     # sympy twin: f(sympy_module, *args)
+    domains: tuple[Domain, ...] = ()            # per positional argument, for tests
+    examples: tuple[dict[str, Any], ...] = field(default=())  # extra test parameters
+    linear: bool = False                        # VJP does not read the primal values
+
+    @property
+    def arity(self) -> int:
+        return len(self.vjps)
+
+    @property
+    def signature(self) -> inspect.Signature:
+        """The primal's signature as the rule sees it: VJP parameters after ``g, ans``."""
+        for function in self.vjps + self.jvps:
+            if function is not None:
+                parameters = list(inspect.signature(function).parameters.values())[2:]
+                return inspect.Signature(parameters)
+        raise S2SError(f"rule {self.name!r} has no derivative function")
+
+    @property
+    def backward_name(self) -> str:
+        return f"{self.display or self.name.capitalize()}Backward0"
+
+
+class Registry:
+    """Rules keyed by the primal callable, plus the views code generation needs."""
+
+    def __init__(self) -> None:
+        self._by_primal: dict[int, Rule] = {}
+        self._by_name: dict[str, Rule] = {}
+        self.methods: dict[str, Rule] = {}      # "sum" in x.sum() -> the rule for np.sum
+        self.attributes: dict[str, Rule] = {}   # "T" in x.T -> the rule for np.transpose
+
+    def add(self, rule: Rule) -> Rule:
+        self._by_primal[id(rule.primal)] = rule
+        self._by_name.setdefault(rule.name, rule)
+        return rule
+
+    def lookup(self, primal: Any) -> Rule | None:
+        rule = self._by_primal.get(id(primal))
+        return rule if rule is not None and rule.primal is primal else None
+
+    def named(self, name: str) -> Rule:
+        return self._by_name[name]
+
+    def __iter__(self):
+        """Each rule once (aliases such as ``math.sin`` are not repeated), by name."""
+        return iter(sorted(self._by_name.values(), key=lambda rule: rule.name))
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+
+REGISTRY = Registry()
+
+
+def _as_tuple(functions) -> tuple:
+    if functions is None:
+        return ()
+    if callable(functions):
+        return (functions,)
+    return tuple(functions)
+
+
+def define(
+    primal: Callable[..., Any],
+    *,
+    vjp,
+    jvp=None,
+    name: str | None = None,
+    aliases: tuple[Callable[..., Any], ...] = (),
+    methods: tuple[str, ...] = (),
+    broadcasting: bool = False,
+    display: str = "",
+    sympy: Callable[..., Any] | None = None,
+    domains: tuple[Domain, ...] | Domain = (),
+    examples: tuple[dict[str, Any], ...] = (),
+    linear: bool = False,
+) -> Rule:
+    """Declare the derivative of ``primal`` (and of its ``aliases``, e.g. ``math.sin``)."""
+    vjps = _as_tuple(vjp)
+    jvps = _as_tuple(jvp) or (None,) * len(vjps)
+    if len(jvps) != len(vjps):
+        raise S2SError(f"rule for {primal!r}: {len(vjps)} VJPs but {len(jvps)} JVPs")
+    if isinstance(domains, Domain):
+        domains = (domains,) * len(vjps)
+    rule = Rule(
+        name=name or primal.__name__,
+        primal=primal,
+        vjps=vjps,
+        jvps=jvps,
+        broadcasting=broadcasting,
+        display=display,
+        sympy=sympy,
+        domains=tuple(domains) or (REAL,) * len(vjps),
+        examples=tuple(examples),
+        linear=linear,
+    )
+    REGISTRY.add(rule)
+    for alias in aliases:
+        REGISTRY.add(_alias(rule, alias))
+    for method in methods:
+        REGISTRY.methods[method] = rule
+    return rule
+
+
+def _alias(rule: Rule, primal: Callable[..., Any]) -> Rule:
+    return Rule(**{**rule.__dict__, "primal": primal})
+
+
+def define_nondifferentiable(*primals: Callable[..., Any], methods: tuple[str, ...] = ()) -> None:
+    """Declare functions whose derivative is zero everywhere it exists (floor, argmax...)."""
+    for primal in primals:
+        rule = Rule(
+            name=getattr(primal, "__name__", repr(primal)),
+            primal=primal,
+            vjps=(),
+            jvps=(),
+            nondifferentiable=True,
+        )
+        REGISTRY.add(rule)
+        for method in methods:
+            REGISTRY.methods.setdefault(method, rule)

@@ -1,0 +1,30 @@
+"""Rules for operations that move elements without changing them (reshape, transpose)."""
+import numpy as np
+
+from .registry import define
+
+
+def reshape_vjp(g, ans, x, shape):
+    return np.reshape(g, np.shape(x))
+
+
+def reshape_jvp(t, ans, x, shape):
+    return np.reshape(t, np.shape(ans))
+
+
+define(np.reshape, methods=("reshape",), vjp=reshape_vjp, jvp=reshape_jvp, display="Reshape",
+       linear=True, examples=({"shape": (-1,)},))
+
+
+def transpose_vjp(g, ans, x, axes=None):
+    if axes is None:
+        return np.transpose(g)
+    return np.transpose(g, np.argsort(axes))
+
+
+def transpose_jvp(t, ans, x, axes=None):
+    return np.transpose(t, axes)
+
+
+define(np.transpose, methods=("transpose",), vjp=transpose_vjp, jvp=transpose_jvp,
+       display="Transpose", linear=True)

@@ -1,0 +1,107 @@
+"""The few helpers that generated code and rule bodies call at run time.
+
+Everything here is small, allocation-free on its fast path, and independent of the rest
+of s2s, so that an exported derivative module can inline it and import NumPy only.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "broadcast_like",
+    "index_adjoint",
+    "matmul_adjoint_x",
+    "matmul_adjoint_y",
+    "stop_gradient",
+    "unbroadcast",
+    "zeros_like",
+]
+
+
+def stop_gradient(x):
+    """Return ``x`` unchanged; no gradient flows back through the result (torch's detach)."""
+    return x
+
+
+def unbroadcast(g, like):
+    """Sum the cotangent ``g`` down to the shape of ``like`` (undoing NumPy broadcasting)."""
+    shape = np.shape(like)
+    g_shape = np.shape(g)
+    if g_shape == shape:
+        return g
+    if len(g_shape) < len(shape) or not shape and not g_shape:
+        return np.broadcast_to(g, shape)
+    extra = len(g_shape) - len(shape)
+    if extra:
+        g = np.sum(g, axis=tuple(range(extra)))
+    axes = tuple(axis for axis, size in enumerate(shape) if size == 1 and g.shape[axis] != 1)
+    if axes:
+        g = np.sum(g, axis=axes, keepdims=True)
+    if not shape:
+        return g[()] if isinstance(g, np.ndarray) else g
+    return g
+
+
+def broadcast_like(g, like):
+    """Spread the cotangent ``g`` of a reduction back over the shape of ``like``."""
+    shape = np.shape(like)
+    if np.shape(g) == shape:
+        return g
+    return np.broadcast_to(g, shape)
+
+
+def zeros_like(x):
+    """A zero cotangent for ``x``: ``0.0`` for Python scalars, an array of zeros otherwise."""
+    if isinstance(x, np.ndarray):
+        return np.zeros_like(x, dtype=np.result_type(x.dtype, np.float32))
+    if isinstance(x, (list, tuple)):
+        return type(x)(zeros_like(item) for item in x)
+    return 0.0
+
+
+def matmul_adjoint_x(g, x, y):
+    """Cotangent of ``x`` in ``x @ y`` (NumPy's 1-D promotion rules included)."""
+    x_ndim, y_ndim = np.ndim(x), np.ndim(y)
+    if x_ndim == 0 or y_ndim == 0:
+        return unbroadcast(g * y, x)
+    if y_ndim == 1:
+        if x_ndim == 1:
+            return g * y
+        return unbroadcast(np.multiply.outer(g, y) if x_ndim == 2 else g[..., None] * y, x)
+    if x_ndim == 1:
+        return unbroadcast(np.matmul(y, g[..., None])[..., 0], x) if y_ndim > 2 else y @ g
+    return unbroadcast(np.matmul(g, np.swapaxes(y, -1, -2)), x)
+
+
+def matmul_adjoint_y(g, x, y):
+    """Cotangent of ``y`` in ``x @ y`` (NumPy's 1-D promotion rules included)."""
+    x_ndim, y_ndim = np.ndim(x), np.ndim(y)
+    if x_ndim == 0 or y_ndim == 0:
+        return unbroadcast(g * x, y)
+    if x_ndim == 1:
+        if y_ndim == 1:
+            return g * x
+        return unbroadcast(np.multiply.outer(x, g) if y_ndim == 2 else x[:, None] * g[..., None, :], y)
+    if y_ndim == 1:
+        return unbroadcast(np.sum(x * g[..., None], axis=tuple(range(x_ndim - 1))), y) \
+            if x_ndim > 2 else x.T @ g
+    return unbroadcast(np.matmul(np.swapaxes(x, -1, -2), g), y)
+
+
+def _is_basic_index(index) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return all(item is None or item is Ellipsis or isinstance(item, (int, np.integer, slice))
+               for item in items)
+
+
+def index_adjoint(g, like, index):
+    """Cotangent of ``like`` in ``like[index]``: zeros, with ``g`` added at ``index``.
+
+    Repeated integer indices add up (``np.add.at``); basic indices write directly.
+    """
+    result = np.zeros(np.shape(like), dtype=np.result_type(g, like, np.float32))
+    if _is_basic_index(index):
+        result[index] = g
+    else:
+        np.add.at(result, index, g)
+    return result
