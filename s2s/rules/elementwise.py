@@ -102,7 +102,7 @@ def negative_jvp(t, ans, x):
     return -t
 
 
-define(np.negative, vjp=negative_vjp, jvp=negative_jvp, display="Neg", linear=True,
+define(np.negative, elementwise=True, vjp=negative_vjp, jvp=negative_jvp, display="Neg", linear=True,
        sympy=lambda sp, x: -x)
 
 
@@ -114,7 +114,7 @@ def positive_jvp(t, ans, x):
     return t
 
 
-define(np.positive, vjp=positive_vjp, jvp=positive_jvp, display="Pos", linear=True,
+define(np.positive, elementwise=True, vjp=positive_vjp, jvp=positive_jvp, display="Pos", linear=True,
        sympy=lambda sp, x: x)
 
 
@@ -150,7 +150,7 @@ def sin_jvp(t, ans, x):
     return t * np.cos(x)
 
 
-define(np.sin, aliases=(math.sin,), vjp=sin_vjp, jvp=sin_jvp, sympy=lambda sp, x: sp.sin(x))
+define(np.sin, elementwise=True, aliases=(math.sin,), vjp=sin_vjp, jvp=sin_jvp, sympy=lambda sp, x: sp.sin(x))
 
 
 def cos_vjp(g, ans, x):
@@ -161,7 +161,7 @@ def cos_jvp(t, ans, x):
     return -t * np.sin(x)
 
 
-define(np.cos, aliases=(math.cos,), vjp=cos_vjp, jvp=cos_jvp, sympy=lambda sp, x: sp.cos(x))
+define(np.cos, elementwise=True, aliases=(math.cos,), vjp=cos_vjp, jvp=cos_jvp, sympy=lambda sp, x: sp.cos(x))
 
 
 def tan_vjp(g, ans, x):
@@ -172,7 +172,7 @@ def tan_jvp(t, ans, x):
     return t * (1 + ans * ans)
 
 
-define(np.tan, aliases=(math.tan,), vjp=tan_vjp, jvp=tan_jvp, domains=Domain(-1.2, 1.2),
+define(np.tan, elementwise=True, aliases=(math.tan,), vjp=tan_vjp, jvp=tan_jvp, domains=Domain(-1.2, 1.2),
        sympy=lambda sp, x: sp.tan(x))
 
 
@@ -184,7 +184,7 @@ def exp_jvp(t, ans, x):
     return t * ans
 
 
-define(np.exp, aliases=(math.exp,), vjp=exp_vjp, jvp=exp_jvp, sympy=lambda sp, x: sp.exp(x))
+define(np.exp, elementwise=True, aliases=(math.exp,), vjp=exp_vjp, jvp=exp_jvp, sympy=lambda sp, x: sp.exp(x))
 
 
 def log_vjp(g, ans, x):
@@ -195,7 +195,7 @@ def log_jvp(t, ans, x):
     return t / x
 
 
-define(np.log, aliases=(math.log,), vjp=log_vjp, jvp=log_jvp, domains=POSITIVE,
+define(np.log, elementwise=True, aliases=(math.log,), vjp=log_vjp, jvp=log_jvp, domains=POSITIVE,
        sympy=lambda sp, x: sp.log(x))
 
 
@@ -207,7 +207,7 @@ def sqrt_jvp(t, ans, x):
     return t / (2 * ans)
 
 
-define(np.sqrt, aliases=(math.sqrt,), vjp=sqrt_vjp, jvp=sqrt_jvp, domains=POSITIVE,
+define(np.sqrt, elementwise=True, aliases=(math.sqrt,), vjp=sqrt_vjp, jvp=sqrt_jvp, domains=POSITIVE,
        sympy=lambda sp, x: sp.sqrt(x))
 
 
@@ -219,7 +219,7 @@ def tanh_jvp(t, ans, x):
     return t * (1 - ans * ans)
 
 
-define(np.tanh, aliases=(math.tanh,), vjp=tanh_vjp, jvp=tanh_jvp, sympy=lambda sp, x: sp.tanh(x))
+define(np.tanh, elementwise=True, aliases=(math.tanh,), vjp=tanh_vjp, jvp=tanh_jvp, sympy=lambda sp, x: sp.tanh(x))
 
 
 def absolute_vjp(g, ans, x):
@@ -231,7 +231,7 @@ def absolute_jvp(t, ans, x):
     return t * np.sign(x)
 
 
-define(np.absolute, name="abs", aliases=(abs, math.fabs), vjp=absolute_vjp, jvp=absolute_jvp,
+define(np.absolute, elementwise=True, name="abs", aliases=(abs, math.fabs), vjp=absolute_vjp, jvp=absolute_jvp,
        display="Abs", domains=Domain(0.1, 2.0), sympy=lambda sp, x: sp.Abs(x))
 
 

@@ -62,6 +62,7 @@ class Rule:
     domains: tuple[Domain, ...] = ()            # per positional argument, for tests
     examples: tuple[dict[str, Any], ...] = field(default=())  # extra test parameters
     linear: bool = False                        # VJP does not read the primal values
+    elementwise: bool = False                   # output shape = broadcast of input shapes
 
     @property
     def arity(self) -> int:
@@ -135,6 +136,7 @@ def define(
     domains: tuple[Domain, ...] | Domain = (),
     examples: tuple[dict[str, Any], ...] = (),
     linear: bool = False,
+    elementwise: bool = False,
 ) -> Rule:
     """Declare the derivative of ``primal`` (and of its ``aliases``, e.g. ``math.sin``)."""
     vjps = _as_tuple(vjp)
@@ -154,6 +156,7 @@ def define(
         domains=tuple(domains) or (REAL,) * len(vjps),
         examples=tuple(examples),
         linear=linear,
+        elementwise=elementwise or broadcasting,
     )
     REGISTRY.add(rule)
     for alias in aliases:

@@ -1,0 +1,258 @@
+"""Stage 3 (analyse).
+
+Input: a :class:`~s2s.normalize.NormalForm`.
+Output: an :class:`Analysis` that, for every statement of the normal form, says
+
+* which operation it performs (:class:`Operation`: a registry rule with its bound
+  arguments, a copy, a constant, or something with no derivative);
+* which names are *active* (varied: depend on a ``wrt`` input, and useful: the output
+  depends on them); only active names get adjoints;
+* which names provably share a shape (so the generated code can skip ``unbroadcast``).
+
+Nothing here changes the code.
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+from dataclasses import dataclass, field
+
+from .errors import MissingRuleError
+from .normalize import NormalForm, is_global_path
+from .parse import MISSING
+from .rules import REGISTRY, Rule
+
+OPERATOR_RULES = {
+    ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "divide",
+    ast.Pow: "power", ast.MatMult: "matmul", ast.USub: "negative", ast.UAdd: "positive",
+}
+NONDIFFERENTIABLE_OPERATORS = (ast.FloorDiv, ast.Mod, ast.Not)
+NONDIFFERENTIABLE_ATTRIBUTES = {"shape", "ndim", "size", "dtype"}
+ATTRIBUTE_RULES = {"T": "transpose"}
+VARARG_METHODS = {"reshape": "shape", "transpose": "axes"}
+
+
+@dataclass(frozen=True, eq=False)
+class Operation:
+    """What one normal-form assignment computes, in the registry's terms."""
+
+    kind: str                        # "rule" | "copy" | "constant" | "nondifferentiable"
+    target: str
+    statement: ast.stmt
+    rule: Rule | None = None
+    args: tuple[ast.expr, ...] = ()  # the rule's positional (possibly differentiable) inputs
+    params: dict = field(default_factory=dict)  # the other bound parameters, as AST atoms
+
+    def input_names(self) -> list[str]:
+        """Names whose adjoints this operation feeds (differentiable inputs only)."""
+        if self.kind == "copy":
+            return [self.args[0].id]
+        if self.kind != "rule":
+            return []
+        return [arg.id for arg, vjp in zip(self.args, self.rule.vjps)
+                if vjp is not None and isinstance(arg, ast.Name)]
+
+
+@dataclass
+class Analysis:
+    normal: NormalForm
+    operations: dict[int, Operation]     # id(statement) -> operation
+    active: set[str]
+    varied: set[str]
+    useful: set[str]
+    shape_classes: dict[str, str]        # name -> representative name of its shape class
+    wrt: tuple[str, ...]
+    result: str
+
+    def operation(self, statement: ast.stmt) -> Operation:
+        return self.operations[id(statement)]
+
+    def same_shape(self, a: str, b: str) -> bool:
+        return self._find(a) == self._find(b)
+
+    def _find(self, name: str) -> str:
+        while self.shape_classes.get(name, name) != name:
+            name = self.shape_classes[name]
+        return name
+
+
+def analyze(normal: NormalForm, wrt: tuple[str, ...]) -> Analysis:
+    operations = {}
+    for statement in normal.body:
+        if isinstance(statement, ast.Assign):
+            operations[id(statement)] = classify(normal, statement)
+    result = normal.body[-1].value.id
+    ordered = [operations[id(s)] for s in normal.body if id(s) in operations]
+    varied = _varied(ordered, set(wrt))
+    useful = _useful(ordered, {result})
+    analysis = Analysis(normal, operations, varied & useful, varied, useful, {}, wrt, result)
+    _shape_classes(ordered, analysis)
+    return analysis
+
+
+def _varied(operations: list[Operation], seeds: set[str]) -> set[str]:
+    varied = set(seeds)
+    changed = True
+    while changed:                       # a fixpoint, ready for loops
+        changed = False
+        for operation in operations:
+            if operation.target not in varied and \
+                    any(name in varied for name in operation.input_names()):
+                varied.add(operation.target)
+                changed = True
+    return varied
+
+
+def _useful(operations: list[Operation], seeds: set[str]) -> set[str]:
+    useful = set(seeds)
+    changed = True
+    while changed:
+        changed = False
+        for operation in reversed(operations):
+            if operation.target in useful:
+                for name in operation.input_names():
+                    if name not in useful:
+                        useful.add(name)
+                        changed = True
+    return useful
+
+
+def _union(analysis: Analysis, a: str, b: str) -> None:
+    root_a, root_b = analysis._find(a), analysis._find(b)
+    if root_a != root_b:
+        analysis.shape_classes[max(root_a, root_b)] = min(root_a, root_b)
+
+
+def _is_scalar_constant(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
+        and not isinstance(node.value, bool)
+
+
+def _shape_classes(operations: list[Operation], analysis: Analysis) -> None:
+    """Names that provably hold arrays of one shape: elementwise results and their inputs."""
+    for operation in operations:
+        if operation.kind == "copy":
+            _union(analysis, operation.target, operation.args[0].id)
+        if operation.kind != "rule" or not operation.rule.elementwise:
+            continue
+        names = [arg.id for arg in operation.args if isinstance(arg, ast.Name)]
+        others_scalar = all(isinstance(arg, ast.Name) or _is_scalar_constant(arg)
+                            for arg in operation.args)
+        if not names or not others_scalar:
+            continue
+        if all(analysis.same_shape(names[0], name) for name in names):
+            _union(analysis, operation.target, names[0])
+
+
+def classify(normal: NormalForm, statement: ast.Assign) -> Operation:
+    """Map a simple assignment to a registry rule with bound arguments."""
+    target = statement.targets[0].id
+    value = statement.value
+    local_names = _local_names(normal)
+    source = normal.parsed.source
+    scope = normal.parsed.scope
+
+    def make(kind, rule=None, args=(), params=None):
+        return Operation(kind, target, statement, rule, tuple(args), params or {})
+
+    if isinstance(value, ast.Name) and value.id in local_names:
+        return make("copy", args=[value])
+    if isinstance(value, ast.Constant) or isinstance(value, (ast.Name, ast.Attribute)) \
+            and is_global_path(value, local_names):
+        return make("constant")
+    if isinstance(value, ast.Tuple) and all(isinstance(e, ast.Constant) for e in value.elts):
+        return make("constant")
+    if isinstance(value, ast.BinOp):
+        if isinstance(value.op, NONDIFFERENTIABLE_OPERATORS):
+            return make("nondifferentiable")
+        return make("rule", REGISTRY.named(OPERATOR_RULES[type(value.op)]),
+                    [value.left, value.right])
+    if isinstance(value, ast.UnaryOp):
+        if isinstance(value.op, NONDIFFERENTIABLE_OPERATORS):
+            return make("nondifferentiable")
+        return make("rule", REGISTRY.named(OPERATOR_RULES[type(value.op)]), [value.operand])
+    if isinstance(value, ast.Compare):
+        return make("nondifferentiable")
+    if isinstance(value, ast.Attribute):
+        if value.attr in NONDIFFERENTIABLE_ATTRIBUTES:
+            return make("nondifferentiable")
+        if value.attr in ATTRIBUTE_RULES:
+            return make("rule", REGISTRY.named(ATTRIBUTE_RULES[value.attr]), [value.value])
+        raise source.unsupported(value, f"the attribute '.{value.attr}' has no derivative rule",
+                                 hint="use the equivalent NumPy function")
+    if isinstance(value, ast.Subscript):
+        return make("rule", REGISTRY.named("getitem"), [value.value, value.slice])
+    if isinstance(value, ast.Call):
+        return _classify_call(normal, statement, value, make, local_names)
+    if isinstance(value, (ast.Tuple, ast.List)):
+        raise source.unsupported(value, "building a tuple or list of values is not supported yet",
+                                 hint="use np.stack or np.array on arrays")
+    raise source.unsupported(value, f"cannot differentiate '{ast.unparse(value)}'")
+
+
+def _local_names(normal: NormalForm) -> set[str]:
+    names = set(normal.parsed.params)
+    for statement in normal.body:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+    return names
+
+
+def _classify_call(normal, statement, call: ast.Call, make, local_names) -> Operation:
+    source = normal.parsed.source
+    function = call.func
+    arguments = list(call.args)
+    if isinstance(function, ast.Attribute) and not is_global_path(function, local_names):
+        method = function.attr
+        rule = REGISTRY.methods.get(method)
+        if rule is None:
+            raise source.unsupported(
+                call, f"the method '.{method}()' has no derivative rule",
+                hint="call the NumPy function instead (np.{0}(x, ...)), or register a rule"
+                     .format(method), error=MissingRuleError)
+        if method in VARARG_METHODS and len(arguments) > 1:
+            arguments = [ast.Tuple(arguments, ast.Load())]
+        arguments = [function.value] + arguments
+        return _bind(source, make, rule, call, arguments)
+    resolved = normal.parsed.scope.resolve_path(function)
+    name = ast.unparse(function)
+    if resolved is MISSING:
+        raise source.unsupported(call, f"the name '{name}' is not defined",
+                                 hint="define it before differentiating the function")
+    rule = REGISTRY.lookup(resolved)
+    if rule is None:
+        if name == "print":
+            return make("nondifferentiable")
+        hint = ("calls to other Python functions are not differentiated yet; inline the "
+                "helper's body into this function"
+                if inspect.isfunction(resolved) else
+                f"s2s has no derivative for '{name}'; use a supported NumPy function "
+                "(see the README's coverage table)")
+        raise source.unsupported(call, f"no derivative rule for '{name}'", hint=hint,
+                                 error=MissingRuleError)
+    if rule.nondifferentiable:
+        return make("nondifferentiable", rule)
+    return _bind(source, make, rule, call, arguments)
+
+
+def _bind(source, make, rule: Rule, call: ast.Call, arguments: list[ast.expr]) -> Operation:
+    signature = rule.signature
+    try:
+        bound = signature.bind(*arguments, **{k.arg: k.value for k in call.keywords})
+    except TypeError as exc:
+        raise source.unsupported(call, f"cannot match the call to {rule.name}: {exc}") from None
+    bound.apply_defaults()
+    names = list(signature.parameters)
+    args = [bound.arguments[name] for name in names[:rule.arity]]
+    params = {}
+    for name in names[rule.arity:]:
+        value = bound.arguments[name]
+        params[name] = value if isinstance(value, ast.AST) else ast.Constant(value)
+    for name in ("out", "dtype"):
+        if name in params and not (isinstance(params[name], ast.Constant)
+                                   and params[name].value is None):
+            raise source.unsupported(call, f"the '{name}=' argument of {rule.name} is not "
+                                     "supported in differentiated code",
+                                     hint=f"drop '{name}=' and convert the result afterwards")
+    return make("rule", rule, args, params)
