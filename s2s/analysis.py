@@ -155,6 +155,12 @@ def classify(normal: NormalForm, statement: ast.Assign) -> Operation:
     def make(kind, rule=None, args=(), params=None):
         return Operation(kind, target, statement, rule, tuple(args), params or {})
 
+    for node in ast.walk(value):
+        if isinstance(node, ast.Name) and node.id not in local_names \
+                and not scope.is_bound(node.id):
+            raise source.unsupported(node, f"the name '{node.id}' is not defined",
+                                     hint="define it before differentiating the function")
+
     if isinstance(value, ast.Name) and value.id in local_names:
         return make("copy", args=[value])
     if isinstance(value, ast.Constant) or isinstance(value, (ast.Name, ast.Attribute)) \
@@ -177,17 +183,26 @@ def classify(normal: NormalForm, statement: ast.Assign) -> Operation:
         if value.attr in NONDIFFERENTIABLE_ATTRIBUTES:
             return make("nondifferentiable")
         if value.attr in ATTRIBUTE_RULES:
-            return make("rule", REGISTRY.named(ATTRIBUTE_RULES[value.attr]), [value.value])
+            rule = REGISTRY.named(ATTRIBUTE_RULES[value.attr])
+            return _bind(source, make, rule, ast.Call(value, [], []), [value.value])
         raise source.unsupported(value, f"the attribute '.{value.attr}' has no derivative rule",
                                  hint="use the equivalent NumPy function")
     if isinstance(value, ast.Subscript):
-        return make("rule", REGISTRY.named("getitem"), [value.value, value.slice])
+        return make("rule", REGISTRY.named("getitem"), [value.value, index_value(value.slice)])
     if isinstance(value, ast.Call):
         return _classify_call(normal, statement, value, make, local_names)
     if isinstance(value, (ast.Tuple, ast.List)):
         raise source.unsupported(value, "building a tuple or list of values is not supported yet",
                                  hint="use np.stack or np.array on arrays")
     raise source.unsupported(value, f"cannot differentiate '{ast.unparse(value)}'")
+
+
+def index_value(index: ast.expr) -> ast.expr:
+    """An index as an expression usable outside brackets: ``:, 1:`` -> ``np.s_[:, 1:]``."""
+    if any(isinstance(node, ast.Slice) for node in ast.walk(index)):
+        numpy_s = ast.Attribute(ast.Name("np", ast.Load()), "s_", ast.Load())
+        return ast.Subscript(numpy_s, index, ast.Load())
+    return index
 
 
 def _local_names(normal: NormalForm) -> set[str]:

@@ -63,7 +63,7 @@ def _imports(helpers: set[str]) -> list[ast.stmt]:
 
 def build_vjp_module(parsed: ParsedFunction, code: ReverseCode, pullback_name: str,
                      single: bool) -> tuple[str, ast.Module]:
-    name = f"vjp_{parsed.name}"
+    name = f"vjp_{python_name(parsed.name)}"
     parameters = ast.arguments([], [ast.arg(p) for p in parsed.params], None, [], [], None, [])
     if single:
         returned: ast.expr = code.gradients[0]
@@ -84,6 +84,11 @@ def build_vjp_module(parsed: ParsedFunction, code: ReverseCode, pullback_name: s
     return name, module
 
 
+def python_name(name: str) -> str:
+    """``<lambda>`` -> ``lambda``: a name that can stand in generated code."""
+    return "".join(c if c.isalnum() or c == "_" else "" for c in name) or "function"
+
+
 def _short(location: str) -> str:
     """The file name without its directory, so generated text does not depend on the host."""
     return location.replace("\\", "/").rsplit("/", 1)[-1]
@@ -94,7 +99,7 @@ def compile_module(name: str, source: str, parsed: ParsedFunction) -> GeneratedM
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace: dict[str, Any] = dict(parsed.scope.globals)
     namespace.update(parsed.scope.closure)
-    namespace["__name__"] = f"s2s.generated.{parsed.name}"
+    namespace["__name__"] = f"s2s.generated.{python_name(parsed.name)}"
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - our own generated code
     return GeneratedModule(name, source, filename, namespace[name])
 

@@ -85,6 +85,24 @@ class Scope:
 MISSING = Scope._MISSING
 
 
+def _lambda_as_def(tree: ast.AST, target: Callable[..., Any], filename: str,
+                   first_line: int) -> ast.FunctionDef:
+    """The one lambda on the lines ``inspect`` returned, as ``def <lambda>(...): return body``."""
+    code = target.__code__
+    parameters = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+    candidates = [node for node in ast.walk(tree) if isinstance(node, ast.Lambda)
+                  and tuple(a.arg for a in node.args.posonlyargs + node.args.args
+                            + node.args.kwonlyargs) == parameters]
+    if len(candidates) != 1:
+        raise UnsupportedError(
+            f"cannot tell which lambda on {filename}:{first_line} is being differentiated "
+            f"({len(candidates)} candidates)", hint="define the function with def")
+    node = candidates[0]
+    definition = ast.FunctionDef("<lambda>", node.args, [ast.copy_location(ast.Return(node.body),
+                                                                            node.body)], [], None)
+    return ast.copy_location(definition, node)
+
+
 @dataclass
 class ParsedFunction:
     function: Callable[..., Any]
@@ -105,10 +123,14 @@ def parse_function(function: Callable[..., Any]) -> ParsedFunction:
         raise UnsupportedError(
             f"cannot read the source of {getattr(function, '__qualname__', function)!r} ({exc})",
             hint="define the function in a file (or a notebook cell) so that inspect can read "
-                 "it, or register a derivative rule for it with s2s.defvjp",
+                 "its source",
         ) from None
     text = textwrap.dedent("".join(lines))
-    tree = ast.parse(text)
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:                      # a lambda inside a larger, multi-line expression
+        tree = ast.parse("(\n" + text + "\n)")
+        first_line -= 1
     indent = len(lines[0]) - len(lines[0].lstrip())
     ast.increment_lineno(tree, first_line - 1)
     for node in ast.walk(tree):
@@ -117,6 +139,8 @@ def parse_function(function: Callable[..., Any]) -> ParsedFunction:
             if getattr(node, "end_col_offset", None) is not None:
                 node.end_col_offset += indent
     definition = tree.body[0]
+    if target.__name__ == "<lambda>":
+        definition = _lambda_as_def(tree, target, filename, first_line)
     if not isinstance(definition, ast.FunctionDef):
         raise UnsupportedError(
             f"s2s differentiates functions defined with 'def', not {type(definition).__name__}",

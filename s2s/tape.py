@@ -1,0 +1,1083 @@
+"""A runtime tape with PyTorch's autograd semantics, driven by the rule registry.
+
+:class:`Tensor` wraps a NumPy array.  Operations on tensors that require a gradient are
+recorded as they run, one backward node per call, and :meth:`Tensor.backward` walks the
+recorded graph in reverse, calling each rule's VJP functions from
+:data:`s2s.rules.REGISTRY`.  No derivative formula lives in this module: an operation
+without a rule raises :class:`s2s.errors.MissingRuleError` when a gradient would have
+to flow through it.
+
+Plain NumPy code works on tensors: ufuncs and Python operators reach
+:meth:`Tensor.__array_ufunc__`, other NumPy functions (``np.sum``, ``np.linalg.norm``,
+``np.where``...) reach :meth:`Tensor.__array_function__`, and indexing goes through the
+``operator.getitem`` rule.  What follows PyTorch:
+
+* ``grad_fn`` nodes are named after the rule (``MulBackward0``) and expose
+  ``next_functions``; leaves that require a gradient get an ``AccumulateGrad`` node
+  whose ``variable`` is the leaf;
+* gradients accumulate into ``.grad`` of leaves across calls to ``backward``;
+* ``backward`` frees the values a node saved unless ``retain_graph=True``; a second
+  pass through a node whose VJP reads those values raises, while nodes of ``linear``
+  rules (add, sum, indexing...) keep only shapes and may be traversed again;
+* ``with no_grad():`` records nothing;
+* only floating-point tensors can require a gradient.
+
+Where this tape differs from PyTorch: ``.data`` is the NumPy array itself; comparisons
+and other boolean results are plain NumPy boolean arrays; reductions take NumPy's
+``axis``/``keepdims`` arguments; gradients of gradients (``create_graph``) are not
+supported.
+
+:func:`vjp_with_tape` runs a plain NumPy function under the tape and returns its value
+and a reusable pullback; it is the fallback of source transformation.
+"""
+from __future__ import annotations
+
+import operator
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError, MissingRuleError, S2SError, UnsupportedError
+from .rules import REGISTRY, Rule
+from .runtime import unbroadcast
+
+__all__ = [
+    "AccumulateGrad",
+    "BackwardNode",
+    "Node",
+    "Tensor",
+    "detach_if_tensor",
+    "enable_grad",
+    "is_grad_enabled",
+    "no_grad",
+    "tensor",
+    "vjp_with_tape",
+]
+
+_FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved "
+    "tensors after they have already been freed). Saved intermediate values of the graph "
+    "are freed when you call .backward(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time."
+)
+_NO_GRAD_MESSAGE = "element 0 of tensors does not require grad and does not have a grad_fn"
+_SCALAR_MESSAGE = "grad can be implicitly created only for scalar outputs"
+_FLOAT_MESSAGE = "Only Tensors of floating point dtype can require gradients"
+_IN_PLACE_MESSAGE = (
+    "the s2s tape does not record in-place operations on tensors that require grad; "
+    "write `y = y + x` instead of `y += x`, or run the update under `with s2s.no_grad():`"
+)
+
+# Dtypes PyTorch leaves out of a tensor's repr (its defaults).
+_QUIET_DTYPES = (np.dtype(np.float32), np.dtype(np.int64), np.dtype(np.bool_))
+
+
+# --- grad mode ------------------------------------------------------------------------
+
+_STATE = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations on tensors are being recorded in this thread."""
+    return getattr(_STATE, "enabled", True)
+
+
+def _strict() -> bool:
+    """Whether :func:`vjp_with_tape` is running a function (float() then raises)."""
+    return getattr(_STATE, "strict", False)
+
+
+class _GradMode:
+    """A context manager (and decorator) that sets grad mode for its block; nestable."""
+
+    _enabled = True
+
+    def __init__(self) -> None:
+        self._previous: list[bool] = []
+
+    def __enter__(self) -> None:
+        self._previous.append(is_grad_enabled())
+        _STATE.enabled = self._enabled
+
+    def __exit__(self, *exc_info: object) -> None:
+        _STATE.enabled = self._previous.pop()
+
+    def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        mode = type(self)
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with mode():
+                return function(*args, **kwargs)
+
+        wrapper.__name__ = getattr(function, "__name__", "wrapper")
+        wrapper.__doc__ = getattr(function, "__doc__", None)
+        wrapper.__wrapped__ = function  # type: ignore[attr-defined]
+        return wrapper
+
+
+class no_grad(_GradMode):  # noqa: N801  (named like torch.no_grad)
+    """Record nothing inside the block: results have no ``grad_fn`` (torch.no_grad)."""
+
+    _enabled = False
+
+
+class enable_grad(_GradMode):  # noqa: N801
+    """Record operations inside the block, even within :class:`no_grad`."""
+
+    _enabled = True
+
+
+class _StrictFloat:
+    """Inside :func:`vjp_with_tape`: ``float(t)`` on a tensor that requires grad raises."""
+
+    def __enter__(self) -> None:
+        self._previous = _strict()
+        _STATE.strict = True
+
+    def __exit__(self, *exc_info: object) -> None:
+        _STATE.strict = self._previous
+
+
+# --- graph nodes ----------------------------------------------------------------------
+
+
+class Node:
+    """A function of the backward graph, like the objects in PyTorch's ``grad_fn``."""
+
+    __slots__ = ("__weakref__",)
+    next_functions: tuple[tuple[Node | None, int], ...] = ()
+
+    def name(self) -> str:
+        """The node's name: ``MulBackward0``, ``AccumulateGrad``..."""
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+
+class AccumulateGrad(Node):
+    """The sink of a leaf tensor that requires grad: adds cotangents to ``variable.grad``."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+
+
+class BackwardNode(Node):
+    """One recorded call: the rule, the values its VJPs read, and the edges to inputs.
+
+    ``next_functions`` holds one ``(node, 0)`` pair per differentiable-position argument
+    of the rule, ``(None, 0)`` where no gradient flows (a constant, an index, a tensor
+    that does not require grad).  Concrete nodes are subclasses named after
+    ``rule.backward_name`` so that ``type(y.grad_fn).__name__`` reads as in PyTorch.
+    """
+
+    __slots__ = ("rule", "next_functions", "_args", "_params", "_ans", "_inputs",
+                 "_versions", "_freed", "_released")
+
+    def __init__(self, rule: Rule, args: tuple, params: dict, ans: np.ndarray,
+                 inputs: list, next_functions: tuple, versions: list) -> None:
+        self.rule = rule
+        self._args = args                    # every positional argument, raw NumPy values
+        self._params = params                # keyword arguments of the call
+        self._ans = ans
+        self._inputs = inputs                # (position, next node, shape, dtype) per edge
+        self.next_functions = next_functions
+        self._versions = versions            # (version cell, version when saved)
+        self._freed = False
+        self._released = False
+
+    def _check_usable(self) -> None:
+        """Raise if the values this node's VJPs read are gone or were modified."""
+        if self.rule.linear:
+            return
+        if self._freed:
+            raise RuntimeError(_FREED_MESSAGE)
+        for cell, version in self._versions:
+            if cell[0] != version:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been "
+                    f"modified by an inplace operation: the input of {self.name()} is at "
+                    f"version {cell[0]}; expected version {version} instead.")
+
+    def _apply(self, gradient: np.ndarray) -> list[tuple[Node, np.ndarray]]:
+        """Each input's cotangent contribution, through the rule's VJP functions."""
+        rule = self.rule
+        args, params, ans = self._args, self._params, self._ans
+        contributions = []
+        for position, next_node, shape, dtype in self._inputs:
+            contribution = rule.vjps[position](gradient, ans, *args, **params)
+            if rule.broadcasting:
+                contribution = unbroadcast(contribution, args[position])
+            contributions.append((next_node, _conform(contribution, shape, dtype)))
+        return contributions
+
+    def _release(self) -> None:
+        """Free the saved values; a linear rule keeps zero-cost stand-ins of their shapes."""
+        if self._released:
+            return
+        self._released = True
+        if not self.rule.linear:
+            self._args = self._ans = None
+            self._versions = []
+            self._freed = True
+            return
+        args = list(self._args)
+        for position, vjp in enumerate(self.rule.vjps):
+            if vjp is not None and isinstance(args[position], np.ndarray):
+                args[position] = _stand_in(args[position])
+        self._args = tuple(args)
+        self._ans = _stand_in(self._ans)
+
+
+def _stand_in(value: Any) -> Any:
+    """An array with the shape and dtype of ``value`` and no memory of its own."""
+    if isinstance(value, np.ndarray):
+        return np.broadcast_to(np.zeros((), dtype=value.dtype), value.shape)
+    return value
+
+
+_NODE_CLASSES: dict[str, type[BackwardNode]] = {}
+
+
+def _node_class(rule: Rule) -> type[BackwardNode]:
+    name = rule.backward_name
+    cls = _NODE_CLASSES.get(name)
+    if cls is None:
+        cls = type(name, (BackwardNode,), {
+            "__slots__": (), "__module__": __name__,
+            "__doc__": f"Backward node of the {rule.name!r} rule."})
+        _NODE_CLASSES[name] = cls
+    return cls
+
+
+def _conform(value: Any, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """``value`` as an array of the given shape and dtype (the input's)."""
+    value = np.asarray(value)
+    if value.dtype != dtype:
+        value = value.astype(dtype)
+    if value.shape != shape:
+        value = np.broadcast_to(value, shape)
+    return value
+
+
+# --- the tensor -----------------------------------------------------------------------
+
+
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    """A new tensor holding a copy of ``data`` (like ``torch.tensor``).
+
+    Dtypes follow PyTorch's defaults where NumPy's differ: Python floats (and lists of
+    them) become ``float32`` unless ``dtype`` says otherwise; Python ints stay
+    ``int64``, so ``tensor([1, 2], requires_grad=True)`` raises as in PyTorch.  NumPy
+    arrays and tensors keep their dtype (``float64`` stays ``float64``).
+    """
+    if isinstance(data, Tensor):
+        array = np.array(data.data, dtype=dtype, copy=True)
+    elif isinstance(data, (np.ndarray, np.generic)):
+        array = np.array(data, dtype=dtype, copy=True)
+    else:
+        array = np.array(data, dtype=dtype)
+        if dtype is None and array.dtype == np.float64 and _is_python_data(data):
+            array = array.astype(np.float32)
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def _is_python_data(data: Any) -> bool:
+    """Python numbers, possibly nested in lists and tuples (no NumPy or tensor inside)."""
+    if isinstance(data, (list, tuple)):
+        return all(_is_python_data(item) for item in data)
+    return isinstance(data, (bool, int, float)) and not isinstance(data, np.generic)
+
+
+def _new_version_cell() -> list[int]:
+    return [0]
+
+
+class Tensor:
+    """A NumPy array with PyTorch's autograd attributes.
+
+    ``Tensor(array)`` wraps ``array`` without copying and keeps its dtype; use
+    :func:`tensor` to build one from Python data.  Attributes: ``data`` (the NumPy
+    array), ``grad`` (a :class:`Tensor` or ``None``), ``grad_fn`` (the node that made
+    it, ``None`` for leaves), ``requires_grad``, ``is_leaf``.
+    """
+
+    __array_priority__ = 1000.0
+
+    def __init__(self, data: Any, requires_grad: bool = False) -> None:
+        self.data = data if isinstance(data, np.ndarray) else np.asarray(data)
+        self.grad: Tensor | None = None
+        self.grad_fn: BackwardNode | None = None
+        self._requires_grad = False
+        self._accumulator: AccumulateGrad | None = None
+        self._version_cell = _new_version_cell()
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _result(cls, data: np.ndarray, grad_fn: BackwardNode | None = None,
+                version_cell: list[int] | None = None) -> Tensor:
+        """A tensor made by an operation (no checks, no copy)."""
+        result = cls.__new__(cls)
+        result.data = data
+        result.grad = None
+        result.grad_fn = grad_fn
+        result._requires_grad = grad_fn is not None
+        result._accumulator = None
+        result._version_cell = version_cell if version_cell is not None else [0]
+        return result
+
+    # --- autograd attributes ----------------------------------------------------------
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, flag: bool = True) -> Tensor:
+        """Set whether this leaf records operations for a gradient; returns ``self``."""
+        flag = bool(flag)
+        if self.grad_fn is not None:
+            if not flag:
+                raise RuntimeError(
+                    "you can only change requires_grad flags of leaf variables. If you want "
+                    "to use a computed variable in a subgraph that doesn't require "
+                    "differentiation use var_no_grad = var.detach().")
+            return self
+        if flag and not np.issubdtype(self.data.dtype, np.floating):
+            raise RuntimeError(_FLOAT_MESSAGE)
+        self._requires_grad = flag
+        if not flag:
+            self._accumulator = None
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's data has seen."""
+        return self._version_cell[0]
+
+    def _bump_version(self) -> None:
+        self._version_cell[0] += 1
+
+    def _node(self) -> Node:
+        """Where cotangents for this tensor go: its ``grad_fn`` or its AccumulateGrad."""
+        if self.grad_fn is not None:
+            return self.grad_fn
+        if self._accumulator is None:
+            self._accumulator = AccumulateGrad(self)
+        return self._accumulator
+
+    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
+        """Add the gradient of this tensor to the ``.grad`` of every leaf it depends on.
+
+        ``gradient`` is the cotangent of this tensor (its shape); it may be omitted for
+        a tensor with one element.  Saved values are freed unless ``retain_graph``.
+        """
+        seed = _seed_gradient(self, gradient)
+        _run_backward([(self, seed)], retain_graph=retain_graph)
+
+    def detach(self) -> Tensor:
+        """A tensor sharing this one's data, outside the graph (no gradient flows back)."""
+        return Tensor._result(self.data, version_cell=self._version_cell)
+
+    def zero_(self) -> Tensor:
+        """Fill with zeros in place (``x.grad.zero_()``); returns ``self``."""
+        if is_grad_enabled() and self._requires_grad:
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation.")
+        if self.data.flags.writeable:
+            self.data[...] = 0
+        else:
+            self.data = np.zeros_like(self.data)
+        self._bump_version()
+        return self
+
+    # --- array attributes -------------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    def numel(self) -> int:
+        """The number of elements (PyTorch's name for ``size``)."""
+        return self.data.size
+
+    def dim(self) -> int:
+        """The number of dimensions (PyTorch's name for ``ndim``)."""
+        return self.data.ndim
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802  (NumPy's name)
+        return np.transpose(self)
+
+    def numpy(self) -> np.ndarray:
+        """The NumPy array (shared, not copied; no gradient flows through it)."""
+        return self.data
+
+    def item(self) -> Any:
+        """The single element as a Python number."""
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __iter__(self) -> Iterator[Tensor]:
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[index] for index in range(len(self.data)))
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if dtype is None and not copy:
+            return self.data
+        return np.array(self.data, dtype=dtype, copy=True if copy else None)
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        if self._requires_grad and _strict() and is_grad_enabled():
+            raise MissingRuleError(
+                "float() of a tensor that requires grad would drop its gradient "
+                "(math-module functions call float())",
+                hint="use the NumPy function (np.sin instead of math.sin), or "
+                     "s2s.stop_gradient(...) if no gradient should flow")
+        return float(self.data)
+
+    def __int__(self) -> int:
+        return int(self.data)
+
+    def __index__(self) -> int:
+        return operator.index(self.data)
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        prefix = "tensor("
+        body = np.array2string(self.data, separator=", ", prefix=prefix)
+        extras = []
+        if self.data.dtype not in _QUIET_DTYPES:
+            extras.append(f"dtype={self.data.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn={self.grad_fn!r}")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        return prefix + body + "".join(", " + extra for extra in extras) + ")"
+
+    def __format__(self, format_spec: str) -> str:
+        if format_spec and self.data.ndim == 0:
+            return format(self.data.item(), format_spec)
+        return format(repr(self), format_spec)
+
+    # --- methods that are NumPy functions (each dispatches to a rule) -------------------
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """``np.sum(self, axis, keepdims=...)`` (NumPy's arguments, not ``dim``)."""
+        return REGISTRY.methods["sum"].primal(self, **_given(axis=axis, keepdims=keepdims))
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """``np.mean(self, axis, keepdims=...)``."""
+        return REGISTRY.methods["mean"].primal(self, **_given(axis=axis, keepdims=keepdims))
+
+    def reshape(self, *shape: Any) -> Tensor:
+        """``np.reshape``; takes ``t.reshape(2, 3)`` or ``t.reshape((2, 3))``."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return REGISTRY.methods["reshape"].primal(self, shape)
+
+    def transpose(self, *axes: Any) -> Tensor:
+        """``np.transpose``; takes ``t.transpose(1, 0)`` or ``t.transpose((1, 0))``."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        if not axes:
+            return REGISTRY.methods["transpose"].primal(self)
+        return REGISTRY.methods["transpose"].primal(self, axes)
+
+    def dot(self, other: Any) -> Tensor:
+        return REGISTRY.methods["dot"].primal(self, other)
+
+    def matmul(self, other: Any) -> Tensor:
+        return np.matmul(self, other)
+
+    def norm(self) -> Tensor:
+        """The 2-norm of a vector or the Frobenius norm (``np.linalg.norm``)."""
+        return np.linalg.norm(self)
+
+    def exp(self) -> Tensor:
+        return np.exp(self)
+
+    def log(self) -> Tensor:
+        return np.log(self)
+
+    def sin(self) -> Tensor:
+        return np.sin(self)
+
+    def cos(self) -> Tensor:
+        return np.cos(self)
+
+    def tanh(self) -> Tensor:
+        return np.tanh(self)
+
+    def sqrt(self) -> Tensor:
+        return np.sqrt(self)
+
+    def abs(self) -> Tensor:
+        return np.absolute(self)
+
+    def pow(self, exponent: Any) -> Tensor:
+        return np.power(self, exponent)
+
+    def clone(self) -> Tensor:
+        """A copy that stays in the graph (``np.positive``)."""
+        return np.positive(self)
+
+    def __getattr__(self, name: str) -> Any:
+        # Array methods declared by later rules (``methods=("max",)``) work as well.
+        rule = REGISTRY.methods.get(name) if not name.startswith("_") else None
+        if rule is None:
+            raise AttributeError(f"'Tensor' object has no attribute {name!r}")
+        primal = rule.primal
+        return lambda *args, **kwargs: primal(self, *args, **kwargs)
+
+    # --- indexing ---------------------------------------------------------------------
+
+    def __getitem__(self, index: Any) -> Any:
+        index = _unwrap_index(index)
+        raw = self.data[index]
+        if not (self._requires_grad and is_grad_enabled()):
+            return _wrap_plain(raw)
+        rule = REGISTRY.lookup(operator.getitem)
+        if rule is None:
+            raise _missing_rule("operator.getitem")
+        return _record(rule, (self, index), (self.data, index), {}, raw)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        value_requires = isinstance(value, Tensor) and value._requires_grad
+        if is_grad_enabled() and (self._requires_grad or value_requires):
+            raise RuntimeError(_IN_PLACE_MESSAGE)
+        self.data[_unwrap_index(index)] = value.data if isinstance(value, Tensor) else value
+        self._bump_version()
+
+    # --- operators --------------------------------------------------------------------
+
+    def __add__(self, other: Any) -> Any:
+        return np.add(self, other)
+
+    def __radd__(self, other: Any) -> Any:
+        return np.add(other, self)
+
+    def __sub__(self, other: Any) -> Any:
+        return np.subtract(self, other)
+
+    def __rsub__(self, other: Any) -> Any:
+        return np.subtract(other, self)
+
+    def __mul__(self, other: Any) -> Any:
+        return np.multiply(self, other)
+
+    def __rmul__(self, other: Any) -> Any:
+        return np.multiply(other, self)
+
+    def __truediv__(self, other: Any) -> Any:
+        return np.true_divide(self, other)
+
+    def __rtruediv__(self, other: Any) -> Any:
+        return np.true_divide(other, self)
+
+    def __floordiv__(self, other: Any) -> Any:
+        return np.floor_divide(self, other)
+
+    def __rfloordiv__(self, other: Any) -> Any:
+        return np.floor_divide(other, self)
+
+    def __mod__(self, other: Any) -> Any:
+        return np.remainder(self, other)
+
+    def __rmod__(self, other: Any) -> Any:
+        return np.remainder(other, self)
+
+    def __pow__(self, other: Any) -> Any:
+        return np.power(self, other)
+
+    def __rpow__(self, other: Any) -> Any:
+        return np.power(other, self)
+
+    def __matmul__(self, other: Any) -> Any:
+        return np.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Any:
+        return np.matmul(other, self)
+
+    def __neg__(self) -> Any:
+        return np.negative(self)
+
+    def __pos__(self) -> Any:
+        return np.positive(self)
+
+    def __abs__(self) -> Any:
+        return np.absolute(self)
+
+    def __lt__(self, other: Any) -> Any:
+        return np.less(self, other)
+
+    def __le__(self, other: Any) -> Any:
+        return np.less_equal(self, other)
+
+    def __gt__(self, other: Any) -> Any:
+        return np.greater(self, other)
+
+    def __ge__(self, other: Any) -> Any:
+        return np.greater_equal(self, other)
+
+    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+        return False if other is None else np.equal(self, other)
+
+    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+        return True if other is None else np.not_equal(self, other)
+
+    def __iadd__(self, other: Any) -> Any:
+        return np.add(self, other, out=self)
+
+    def __isub__(self, other: Any) -> Any:
+        return np.subtract(self, other, out=self)
+
+    def __imul__(self, other: Any) -> Any:
+        return np.multiply(self, other, out=self)
+
+    def __itruediv__(self, other: Any) -> Any:
+        return np.true_divide(self, other, out=self)
+
+    # --- NumPy protocols --------------------------------------------------------------
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        found = [value for value in inputs if isinstance(value, Tensor)]
+        raw_inputs = tuple(value.data if isinstance(value, Tensor) else value
+                           for value in inputs)
+        recording = is_grad_enabled() and any(value._requires_grad for value in found)
+        if "out" in kwargs and kwargs["out"] is None:
+            del kwargs["out"]
+        if "out" in kwargs or method == "at":
+            return _in_place_ufunc(ufunc, method, inputs, raw_inputs, kwargs, recording)
+        raw = getattr(ufunc, method)(*raw_inputs, **kwargs)
+        if not recording:
+            return _wrap_plain(raw)
+        if method != "__call__":
+            return _differentiate_unruled(f"numpy.{ufunc.__name__}.{method}", raw)
+        rule = REGISTRY.lookup(ufunc)
+        if rule is None or rule.nondifferentiable:
+            return _differentiate_unruled(f"numpy.{ufunc.__name__}", raw, rule)
+        return _record(rule, inputs, raw_inputs, kwargs, raw)
+
+    def __array_function__(self, func: Callable[..., Any], types: Any, args: tuple,
+                           kwargs: dict) -> Any:
+        if not all(issubclass(kind, (Tensor, np.ndarray)) for kind in types):
+            return NotImplemented
+        found: list[Tensor] = []
+        raw_args = tuple(_unwrap(value, found) for value in args)
+        raw_kwargs = {name: _unwrap(value, found) for name, value in kwargs.items()}
+        recording = is_grad_enabled() and any(value._requires_grad for value in found)
+        raw = func(*raw_args, **raw_kwargs)
+        if not recording:
+            return _wrap_plain(raw)
+        rule = REGISTRY.lookup(func)
+        if rule is None or rule.nondifferentiable:
+            return _differentiate_unruled(_function_name(func), raw, rule)
+        if any(isinstance(value, Tensor) and value._requires_grad
+               for value in _flatten((args[rule.arity:], kwargs))):
+            raise UnsupportedError(
+                f"the tape differentiates {_function_name(func)} only with respect to its "
+                f"first {rule.arity} positional argument(s)",
+                hint="pass the differentiated arrays positionally")
+        return _record(rule, args, raw_args, raw_kwargs, raw)
+
+
+def _given(**arguments: Any) -> dict[str, Any]:
+    """The keyword arguments that differ from NumPy's defaults (None / False)."""
+    return {name: value for name, value in arguments.items()
+            if value is not None and value is not False}
+
+
+# --- dispatch helpers -----------------------------------------------------------------
+
+
+def _unwrap(value: Any, found: list[Tensor]) -> Any:
+    """``value`` with tensors replaced by their arrays (inside lists and tuples too)."""
+    if isinstance(value, Tensor):
+        found.append(value)
+        return value.data
+    if type(value) in (list, tuple):
+        return type(value)(_unwrap(item, found) for item in value)
+    return value
+
+
+def _flatten(value: Any) -> Iterator[Any]:
+    if isinstance(value, dict):
+        value = tuple(value.values())
+    if type(value) in (list, tuple):
+        for item in value:
+            yield from _flatten(item)
+    else:
+        yield value
+
+
+def _unwrap_index(index: Any) -> Any:
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(item.data if isinstance(item, Tensor) else item for item in index)
+    if isinstance(index, list):
+        return [item.data if isinstance(item, Tensor) else item for item in index]
+    return index
+
+
+def _wrap_plain(raw: Any) -> Any:
+    """An untracked result: arrays become tensors, except booleans (plain masks)."""
+    if isinstance(raw, np.ndarray):
+        return raw if raw.dtype == np.bool_ else Tensor._result(raw)
+    if isinstance(raw, np.generic):
+        return raw if isinstance(raw, np.bool_) else Tensor._result(np.asarray(raw))
+    if isinstance(raw, tuple):
+        items = [_wrap_plain(item) for item in raw]
+        return type(raw)(*items) if hasattr(raw, "_fields") else tuple(items)
+    if isinstance(raw, list):
+        return [_wrap_plain(item) for item in raw]
+    return raw
+
+
+def _is_floating(raw: Any) -> bool:
+    return isinstance(raw, (np.ndarray, np.generic)) and np.issubdtype(raw.dtype, np.inexact)
+
+
+def _function_name(func: Any) -> str:
+    if isinstance(func, np.ufunc):
+        return f"numpy.{func.__name__}"
+    module = getattr(func, "__module__", None)
+    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func))
+    return f"{module}.{name}" if module else name
+
+
+def _missing_rule(name: str) -> MissingRuleError:
+    short = name.replace("numpy.", "np.", 1) if name.startswith("numpy.") else name
+    return MissingRuleError(
+        f"no derivative rule for {name}, called on a tensor that requires grad",
+        hint=f"register one in the rule registry, e.g. s2s.rules.define({short}, "
+             "vjp=..., jvp=...) as in s2s/rules/elementwise.py; or keep this value out of "
+             "the graph with .detach(), s2s.stop_gradient(...) or `with s2s.no_grad():`")
+
+
+def _differentiate_unruled(name: str, raw: Any, rule: Rule | None = None) -> Any:
+    """A call with no VJP on tracked inputs: fine if nothing differentiable comes out."""
+    if rule is not None and rule.nondifferentiable:
+        return _wrap_plain(raw)
+    if any(_is_floating(item) for item in _flatten(raw)):
+        raise _missing_rule(name)
+    return _wrap_plain(raw)
+
+
+def _in_place_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, raw_inputs: tuple,
+                    kwargs: dict, recording: bool) -> Any:
+    """``out=`` and ``ufunc.at``: allowed when nothing records, like PyTorch's no_grad."""
+    outs = kwargs.get("out") or ()
+    if not isinstance(outs, tuple):
+        outs = (outs,)
+    targets = [value for value in outs if isinstance(value, Tensor)]
+    if method == "at" and isinstance(inputs[0], Tensor):
+        targets.append(inputs[0])
+    if is_grad_enabled() and (recording or any(value._requires_grad for value in targets)):
+        raise RuntimeError(_IN_PLACE_MESSAGE)
+    if outs:
+        kwargs = {**kwargs, "out": tuple(value.data if isinstance(value, Tensor) else value
+                                         for value in outs)}
+    raw = getattr(ufunc, method)(*raw_inputs, **kwargs)
+    for target in targets:
+        target._bump_version()
+    if method == "at":
+        return None
+    if not outs:
+        return _wrap_plain(raw)
+    return outs[0] if len(outs) == 1 else outs
+
+
+_SIGNATURES: dict[int, Any] = {}
+
+
+def _check_parameters(rule: Rule, raw_args: tuple, params: dict) -> None:
+    """Fail early, naming the argument, when the rule's VJPs cannot take this call."""
+    signature = _SIGNATURES.get(id(rule))
+    if signature is None:
+        signature = _SIGNATURES[id(rule)] = rule.signature
+    try:
+        signature.bind(*raw_args, **params)
+    except TypeError as error:
+        raise UnsupportedError(
+            f"the derivative rule for {_function_name(rule.primal)} cannot take this call: "
+            f"{error}",
+            hint="call it with the arguments the rule declares, or extend the rule") from None
+
+
+def _record(rule: Rule, args: Sequence[Any], raw_args: tuple, params: dict,
+            raw: Any) -> Tensor:
+    """Wrap ``raw`` in a tensor whose ``grad_fn`` is a new node of ``rule``."""
+    arity = rule.arity
+    if len(raw_args) < arity:
+        raise UnsupportedError(
+            f"the tape needs the {arity} differentiable argument(s) of "
+            f"{_function_name(rule.primal)} passed positionally")
+    if params or len(raw_args) != arity:
+        _check_parameters(rule, raw_args, params)
+    if not isinstance(raw, (np.ndarray, np.generic)):
+        raise UnsupportedError(
+            f"{_function_name(rule.primal)} returned {type(raw).__name__}, "
+            "not an array: the tape records single-array results only")
+    data = raw if isinstance(raw, np.ndarray) else np.asarray(raw)
+    if not np.issubdtype(data.dtype, np.inexact):
+        return Tensor._result(data)
+    inputs = []
+    next_functions = []
+    versions = []
+    saves_values = not rule.linear
+    for position in range(arity):
+        value = args[position]
+        if isinstance(value, Tensor):
+            if saves_values:
+                versions.append((value._version_cell, value._version_cell[0]))
+            if value._requires_grad and rule.vjps[position] is not None:
+                next_node = value._node()
+                inputs.append((position, next_node, value.data.shape, value.data.dtype))
+                next_functions.append((next_node, 0))
+                continue
+        next_functions.append((None, 0))
+    cell = [0]
+    if saves_values:
+        versions.append((cell, 0))
+    node = _node_class(rule)(rule, raw_args, params, data, inputs, tuple(next_functions),
+                             versions)
+    return Tensor._result(data, node, cell)
+
+
+# --- the backward pass ----------------------------------------------------------------
+
+
+def _seed_gradient(output: Tensor, gradient: Any) -> np.ndarray:
+    """The cotangent ``backward`` starts from, checked like PyTorch does."""
+    if not output._requires_grad:
+        raise RuntimeError(_NO_GRAD_MESSAGE)
+    if gradient is None:
+        if output.data.size != 1:
+            raise RuntimeError(_SCALAR_MESSAGE)
+        return np.ones_like(output.data)
+    seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient)
+    if seed.shape != output.data.shape:
+        raise RuntimeError(
+            f"Mismatch in shape: grad_output[0] has a shape of {seed.shape} and "
+            f"output[0] has a shape of {output.data.shape}.")
+    return seed.astype(output.data.dtype, copy=False)
+
+
+def _count_consumers(starts: Sequence[Node]) -> dict[Node, int]:
+    """How many edges of the graph reachable from ``starts`` enter each node.
+
+    Iterative (no recursion), so chains of any length work; raises before any gradient
+    moves if a node on the way can no longer run.
+    """
+    consumers: dict[Node, int] = {}
+    seen = set(starts)
+    stack = list(starts)
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, BackwardNode):
+            continue
+        node._check_usable()
+        for next_node, _ in node.next_functions:
+            if next_node is None:
+                continue
+            consumers[next_node] = consumers.get(next_node, 0) + 1
+            if next_node not in seen:
+                seen.add(next_node)
+                stack.append(next_node)
+    return consumers
+
+
+def _run_backward(roots: Sequence[tuple[Tensor, np.ndarray]], retain_graph: bool,
+                  capture: dict[AccumulateGrad, np.ndarray] | None = None) -> None:
+    """Propagate cotangents from ``roots`` to the leaves, in topological order.
+
+    Each node runs once, after every node that feeds it a cotangent (Kahn's algorithm
+    over the consumer counts).  Leaves receive their gradient in ``.grad``, or in
+    ``capture`` (keyed by AccumulateGrad node) when given.
+    """
+    pending: dict[Node, np.ndarray] = {}
+    for output, seed in roots:
+        node = output._node()
+        pending[node] = pending[node] + seed if node in pending else seed
+    starts = list(pending)
+    consumers = _count_consumers(starts)
+    ready = [node for node in starts if consumers.get(node, 0) == 0]
+    while ready:
+        node = ready.pop()
+        gradient = pending.pop(node)
+        if isinstance(node, AccumulateGrad):
+            _deliver(node, gradient, capture)
+            continue
+        contributions = node._apply(gradient)
+        if not retain_graph:
+            node._release()
+        for next_node, contribution in contributions:
+            previous = pending.get(next_node)
+            pending[next_node] = contribution if previous is None else previous + contribution
+            consumers[next_node] -= 1
+            if consumers[next_node] == 0:
+                ready.append(next_node)
+
+
+def _deliver(node: AccumulateGrad, gradient: np.ndarray,
+             capture: dict[AccumulateGrad, np.ndarray] | None) -> None:
+    """Accumulate a leaf's gradient, in its dtype, into ``.grad`` (or ``capture``)."""
+    leaf = node.variable
+    gradient = _conform(gradient, leaf.data.shape, leaf.data.dtype)
+    if capture is not None:
+        previous = capture.get(node)
+        capture[node] = gradient if previous is None else previous + gradient
+        return
+    if leaf.grad is None:
+        leaf.grad = Tensor._result(np.array(gradient, copy=True))
+    elif leaf.grad.data.flags.writeable and leaf.grad.data.shape == gradient.shape:
+        np.add(leaf.grad.data, gradient, out=leaf.grad.data, casting="unsafe")
+        leaf.grad._bump_version()
+    else:
+        leaf.grad = Tensor._result(np.asarray(leaf.grad.data + gradient))
+
+
+# --- helpers for other parts of s2s ---------------------------------------------------
+
+
+def detach_if_tensor(value: Any) -> Any:
+    """``value.detach()`` for a tensor, ``value`` itself otherwise (stop_gradient)."""
+    return value.detach() if isinstance(value, Tensor) else value
+
+
+def vjp_with_tape(fn: Callable[..., Any], args: tuple, kwargs: dict,
+                  wrt: tuple[int, ...]) -> tuple[Any, Callable[..., tuple]]:
+    """Run ``fn(*args, **kwargs)`` on the tape; return its value and a pullback.
+
+    The positional arguments named in ``wrt`` are wrapped as tensors that require grad
+    (Python numbers and integer arrays as ``float64``; lists and tuples element by
+    element); everything else is passed unchanged.  The value comes back as plain NumPy
+    (a NumPy scalar for a 0-d result; a tuple for a tuple of outputs).
+
+    ``pullback(cotangent)`` returns one gradient per ``wrt`` index, in the argument's
+    form: a Python float for a Python number, an array of the argument's float dtype
+    for an array, a list or tuple of those for a list or tuple.  ``cotangent`` has the
+    output's shape (a matching tuple for tuple outputs) and may be omitted for a
+    one-element output.  The graph is retained, so the pullback may be called again.
+    """
+    arguments = list(args)
+    wrapped: dict[int, Any] = {}
+    for index in wrt:
+        if not -len(arguments) <= index < len(arguments):
+            raise InputError(f"wrt index {index} is out of range for {len(arguments)} "
+                             "positional argument(s)")
+        wrapped[index] = arguments[index] = _make_leaves(arguments[index])
+    with enable_grad(), _StrictFloat():
+        output = fn(*arguments, **kwargs)
+    outputs = list(output) if isinstance(output, (tuple, list)) else [output]
+    value = tuple(_plain_value(item) for item in outputs) \
+        if isinstance(output, (tuple, list)) else _plain_value(output)
+
+    def pullback(cotangent: Any = None) -> tuple:
+        if isinstance(output, (tuple, list)):
+            cotangents = [None] * len(outputs) if cotangent is None else list(cotangent)
+            if len(cotangents) != len(outputs):
+                raise InputError(f"the cotangent has {len(cotangents)} parts for "
+                                 f"{len(outputs)} outputs")
+        else:
+            cotangents = [cotangent]
+        roots = []
+        for item, item_cotangent in zip(outputs, cotangents):
+            if isinstance(item, Tensor) and item._requires_grad:
+                roots.append((item, _cotangent_seed(item, item_cotangent)))
+        captured: dict[AccumulateGrad, np.ndarray] = {}
+        if roots:
+            _run_backward(roots, retain_graph=True, capture=captured)
+        return tuple(_gradient_like(args[index], wrapped[index], captured) for index in wrt)
+
+    return value, pullback
+
+
+def _make_leaves(value: Any) -> Any:
+    if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
+        return type(value)(_make_leaves(item) for item in value)
+    if isinstance(value, Tensor):
+        value = value.data
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.ndarray, np.generic)):
+        raise InputError(f"cannot differentiate with respect to a {type(value).__name__}")
+    array = np.asarray(value)
+    if not np.issubdtype(array.dtype, np.floating):
+        if not np.issubdtype(array.dtype, np.integer):
+            raise InputError(f"cannot differentiate with respect to {array.dtype} data")
+        array = array.astype(np.float64)
+    return Tensor(array, requires_grad=True)
+
+
+def _gradient_like(original: Any, wrapped: Any, captured: dict) -> Any:
+    if isinstance(wrapped, (list, tuple)):
+        return type(original)(_gradient_like(item, leaf, captured)
+                              for item, leaf in zip(original, wrapped))
+    gradient = captured.get(wrapped._accumulator) if wrapped._accumulator is not None else None
+    if gradient is None:
+        gradient = np.zeros_like(wrapped.data)
+    if isinstance(original, (int, float)):
+        return float(gradient)
+    if isinstance(original, np.generic):
+        return gradient.dtype.type(gradient)
+    return np.array(gradient, copy=True)
+
+
+def _plain_value(value: Any) -> Any:
+    if isinstance(value, Tensor):
+        return value.data[()] if value.data.ndim == 0 else value.data
+    return value
+
+
+def _cotangent_seed(output: Tensor, cotangent: Any) -> np.ndarray:
+    if cotangent is None:
+        if output.data.size != 1:
+            raise InputError("a cotangent is needed for an output with more than one element")
+        return np.ones_like(output.data)
+    seed = np.asarray(cotangent.data if isinstance(cotangent, Tensor) else cotangent,
+                      dtype=output.data.dtype)
+    if seed.shape != output.data.shape:
+        try:
+            seed = np.broadcast_to(seed, output.data.shape)
+        except ValueError:
+            raise InputError(f"cotangent of shape {seed.shape} for an output of shape "
+                             f"{output.data.shape}") from None
+    return seed

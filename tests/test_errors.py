@@ -1,0 +1,111 @@
+"""Unsupported code fails with file:line:col, the line, a caret and a hint — never obscurely."""
+import inspect
+
+import numpy as np
+import pytest
+
+import s2s
+
+
+def marked_line(function):
+    """The file line number of the line ending in '# <- here' inside ``function``."""
+    lines, first = inspect.getsourcelines(function)
+    for offset, line in enumerate(lines):
+        if line.rstrip().endswith("# <- here"):
+            return first + offset, line.strip()
+    raise AssertionError("no marker")
+
+
+def uses_try(x):
+    try:  # <- here
+        y = x * 2
+    except ValueError:
+        y = x
+    return y
+
+
+def writes_global(x):
+    global COUNTER  # <- here
+    COUNTER = 1
+    return x
+
+
+def writes_element(x):
+    y = x * 2
+    y[0] = 1.0  # <- here
+    return y.sum()
+
+
+def has_no_rule(x):
+    y = np.sin(x)
+    return np.fft.fft(y).real.sum()  # <- here
+
+
+def unknown_method(x):
+    return x.cumprod().sum()  # <- here
+
+
+def comprehension(x):
+    return sum([v * 2 for v in x])  # <- here
+
+
+def early_return(x):
+    y = x * 2
+    return y  # <- here
+    return x
+
+
+def helper(x):
+    return x * 2
+
+
+def calls_helper(x):
+    return helper(x) + 1  # <- here
+
+
+def bit_operator(x):
+    return x ^ 2  # <- here
+
+
+def undefined_name(x):
+    return x * not_defined_anywhere  # noqa: F821  # <- here
+
+
+CASES = [
+    (uses_try, "Try", "try/except"),
+    (writes_global, "Global", "globals"),
+    (writes_element, "element or slice", "np.where"),
+    (has_no_rule, "no derivative rule for 'np.fft.fft'", "coverage table"),
+    (unknown_method, "'.cumprod()' has no derivative rule", "NumPy function"),
+    (comprehension, "ListComp", "NumPy operations"),
+    (early_return, "'return' before the end", "return it once"),
+    (calls_helper, "no derivative rule for 'helper'", "inline the helper"),
+    (bit_operator, "operator '^'", "NumPy function"),
+    (undefined_name, "'not_defined_anywhere' is not defined", "define it"),
+]
+
+
+@pytest.mark.parametrize("function,what,hint", CASES, ids=[c[0].__name__ for c in CASES])
+def test_error_names_file_line_construct_and_hint(function, what, hint):
+    line, text = marked_line(function)
+    with pytest.raises(s2s.UnsupportedError) as info:
+        s2s.grad(function)(np.ones(3))
+    message = str(info.value)
+    assert f"test_errors.py:{line}:" in message
+    assert text.split("#")[0].strip() in message
+    assert "^" in message
+    assert what in message
+    assert "hint:" in message and hint in message
+    assert info.value.location.line == line
+
+
+def test_missing_rule_is_a_subclass_with_the_function_name():
+    with pytest.raises(s2s.MissingRuleError, match="np.fft.fft"):
+        s2s.differentiate(has_no_rule).source
+
+
+def test_caret_points_at_the_construct():
+    with pytest.raises(s2s.UnsupportedError) as info:
+        s2s.differentiate(bit_operator).source
+    location = info.value.location
+    assert location.source_line[location.col:].startswith("x ^ 2")
