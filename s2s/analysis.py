@@ -166,7 +166,8 @@ def classify(normal: NormalForm, statement: ast.Assign) -> Operation:
     if isinstance(value, ast.Constant) or isinstance(value, (ast.Name, ast.Attribute)) \
             and is_global_path(value, local_names):
         return make("constant")
-    if isinstance(value, ast.Tuple) and all(isinstance(e, ast.Constant) for e in value.elts):
+    if isinstance(value, (ast.Tuple, ast.List)) \
+            and all(isinstance(e, ast.Constant) for e in value.elts):
         return make("constant")
     if isinstance(value, ast.BinOp):
         if isinstance(value.op, NONDIFFERENTIABLE_OPERATORS):

@@ -9,7 +9,7 @@ Output invariant (the *core grammar*, which every later stage relies on):
 * every assigned value is *simple*: an atom, or one operation whose operands are atoms
   (``BinOp``, ``UnaryOp``, ``Call``, ``Attribute``, ``Subscript``, ``Compare``,
   ``Tuple``/``List`` of atoms);
-* an *atom* is a ``Name``, a ``Constant``, a tuple of constants, or a dotted global path
+* an *atom* is a ``Name``, a ``Constant``, a tuple or list of constants, or a dotted global path
   such as ``np.pi``;
 * outside compound statements no name is assigned twice (later assignments get fresh
   names ``y_1``, ``y_2``), so straight-line code never overwrites a value;
@@ -287,7 +287,7 @@ class _Flattener:
             return True
         if isinstance(node, ast.Attribute):
             return is_global_path(node, self.state.local_names)
-        if isinstance(node, ast.Tuple):
+        if isinstance(node, (ast.Tuple, ast.List)):
             return all(isinstance(element, ast.Constant) for element in node.elts)
         return False
 

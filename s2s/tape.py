@@ -307,6 +307,8 @@ class Tensor:
     """
 
     __array_priority__ = 1000.0
+    __slots__ = ("data", "grad", "grad_fn", "_requires_grad", "_accumulator",
+                 "_version_cell", "__weakref__")
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         self.data = data if isinstance(data, np.ndarray) else np.asarray(data)
@@ -773,7 +775,7 @@ def _wrap_plain(raw: Any) -> Any:
 
 
 def _is_floating(raw: Any) -> bool:
-    return isinstance(raw, (np.ndarray, np.generic)) and np.issubdtype(raw.dtype, np.inexact)
+    return isinstance(raw, (np.ndarray, np.generic)) and raw.dtype.kind in "fc"
 
 
 def _function_name(func: Any) -> str:
@@ -843,6 +845,10 @@ def _check_parameters(rule: Rule, raw_args: tuple, params: dict) -> None:
             hint="call it with the arguments the rule declares, or extend the rule") from None
 
 
+_NO_EDGE = (None, 0)
+_NO_PARAMS: dict[str, Any] = {}     # shared, never modified
+
+
 def _record(rule: Rule, args: Sequence[Any], raw_args: tuple, params: dict,
             raw: Any) -> Tensor:
     """Wrap ``raw`` in a tensor whose ``grad_fn`` is a new node of ``rule``."""
@@ -858,7 +864,7 @@ def _record(rule: Rule, args: Sequence[Any], raw_args: tuple, params: dict,
             f"{_function_name(rule.primal)} returned {type(raw).__name__}, "
             "not an array: the tape records single-array results only")
     data = raw if isinstance(raw, np.ndarray) else np.asarray(raw)
-    if not np.issubdtype(data.dtype, np.inexact):
+    if data.dtype.kind not in "fc":
         return Tensor._result(data)
     inputs = []
     next_functions = []
@@ -874,12 +880,12 @@ def _record(rule: Rule, args: Sequence[Any], raw_args: tuple, params: dict,
                 inputs.append((position, next_node, value.data.shape, value.data.dtype))
                 next_functions.append((next_node, 0))
                 continue
-        next_functions.append((None, 0))
+        next_functions.append(_NO_EDGE)
     cell = [0]
     if saves_values:
         versions.append((cell, 0))
-    node = _node_class(rule)(rule, raw_args, params, data, inputs, tuple(next_functions),
-                             versions)
+    node = _node_class(rule)(rule, raw_args, params or _NO_PARAMS, data, inputs,
+                             tuple(next_functions), versions)
     return Tensor._result(data, node, cell)
 
 

@@ -172,3 +172,8 @@ def vector_output(x, y):
 @case(arrays((2, 3)), tags=("indexing",))
 def element_reads(x):
     return x[0, 1] * x[1, 2] + np.sum(x[1]) + np.sum(x[:, 1:] ** 2)
+
+
+@case(arrays((5,)), tags=("indexing", "mask", "repeated-index"))
+def masked_and_repeated(x):
+    return np.sum(x[x > 0] ** 2) + np.sum(x[np.array([0, 0, 2])] * x[-1]) + x[1:4:2].sum()
