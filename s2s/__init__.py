@@ -12,7 +12,9 @@ from .errors import (
     UnsupportedError,
     WrtError,
 )
+from .graph import make_dot
 from .runtime import stop_gradient
+from .tape import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
 
 __all__ = [
     "Differentiable",
@@ -20,12 +22,18 @@ __all__ = [
     "MissingRuleError",
     "NonScalarOutputError",
     "S2SError",
+    "Tensor",
     "UnsupportedError",
     "WrtError",
     "differentiate",
+    "enable_grad",
     "grad",
+    "is_grad_enabled",
+    "make_dot",
+    "no_grad",
     "show",
     "stop_gradient",
+    "tensor",
     "value_and_grad",
     "vjp",
 ]

@@ -48,7 +48,7 @@ def _shape_label(shape: tuple[int, ...]) -> str:
 def _tensor_label(value: Tensor, names: Mapping[int, str]) -> str:
     name = names.get(id(value), "")
     shape = _shape_label(value.shape)
-    return f"{name}\n {shape}" if name else shape
+    return f"{name}\\n {shape}" if name else shape   # DOT's line break, as torchviz
 
 
 def _describe(output: Tensor, params: Mapping[str, Tensor] | None
@@ -92,7 +92,8 @@ def _describe(output: Tensor, params: Mapping[str, Tensor] | None
 
 
 def _quote(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    """A DOT string; escape sequences such as the ``\\n`` line break pass through."""
+    escaped = text.replace('"', '\\"').replace("\n", "\\n")
     return f'"{escaped}"'
 
 

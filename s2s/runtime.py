@@ -12,6 +12,7 @@ __all__ = [
     "index_adjoint",
     "matmul_adjoint_x",
     "matmul_adjoint_y",
+    "norm_adjoint",
     "stop_gradient",
     "unbroadcast",
     "zeros_like",
@@ -19,8 +20,13 @@ __all__ = [
 
 
 def stop_gradient(x):
-    """Return ``x`` unchanged; no gradient flows back through the result (torch's detach)."""
-    return x
+    """Return ``x`` unchanged; no gradient flows back through the result (torch's detach).
+
+    On a tape tensor this is ``x.detach()``; in generated code it is the identity, and the
+    code generator treats it as having no derivative.
+    """
+    detach = getattr(x, "detach", None)
+    return detach() if detach is not None else x
 
 
 def unbroadcast(g, like):
@@ -105,3 +111,20 @@ def index_adjoint(g, like, index):
     else:
         np.add.at(result, index, g)
     return result
+
+
+def norm_adjoint(g, ans, x, ord=None, axis=None, keepdims=False):
+    """Cotangent of ``x`` in ``np.linalg.norm(x, ord, axis, keepdims)`` (2-norms).
+
+    Supports the vector 2-norm and the Frobenius norm (``ord`` None, 2 on vectors,
+    ``'fro'``), over all axes or one axis.  At ``x == 0`` the subgradient 0 is used.
+    """
+    if ord not in (None, "fro") and not (ord == 2 and (np.ndim(x) == 1 or np.ndim(axis) == 0
+                                                       and axis is not None)):
+        raise NotImplementedError(f"s2s: the derivative of np.linalg.norm with ord={ord!r} "
+                                  "is not implemented yet; use ord=None (2-norm / Frobenius)")
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, axis)
+        ans = np.expand_dims(ans, axis)
+    safe = np.where(ans == 0, 1.0, ans)
+    return g * x / safe

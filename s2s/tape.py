@@ -24,8 +24,10 @@ Plain NumPy code works on tensors: ufuncs and Python operators reach
 
 Where this tape differs from PyTorch: ``.data`` is the NumPy array itself; comparisons
 and other boolean results are plain NumPy boolean arrays; reductions take NumPy's
-``axis``/``keepdims`` arguments; gradients of gradients (``create_graph``) are not
-supported.
+``axis``/``keepdims`` arguments; ``size`` is NumPy's element count (``numel()`` also
+exists); in-place operations are refused while recording on tensors that require grad
+(they are allowed under ``no_grad``, e.g. for parameter updates); gradients of
+gradients (``create_graph``) and ``retain_grad`` are not supported.
 
 :func:`vjp_with_tape` runs a plain NumPy function under the tape and returns its value
 and a reusable pullback; it is the fallback of source transformation.
@@ -39,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError, MissingRuleError, S2SError, UnsupportedError
+from .errors import InputError, MissingRuleError, UnsupportedError
 from .rules import REGISTRY, Rule
 from .runtime import unbroadcast
 
@@ -65,6 +67,8 @@ _FREED_MESSAGE = (
 _NO_GRAD_MESSAGE = "element 0 of tensors does not require grad and does not have a grad_fn"
 _SCALAR_MESSAGE = "grad can be implicitly created only for scalar outputs"
 _FLOAT_MESSAGE = "Only Tensors of floating point dtype can require gradients"
+_LEAF_IN_PLACE_MESSAGE = (
+    "a leaf Variable that requires grad is being used in an in-place operation.")
 _IN_PLACE_MESSAGE = (
     "the s2s tape does not record in-place operations on tensors that require grad; "
     "write `y = y + x` instead of `y += x`, or run the update under `with s2s.no_grad():`"
@@ -85,7 +89,11 @@ def is_grad_enabled() -> bool:
 
 
 def _strict() -> bool:
-    """Whether :func:`vjp_with_tape` is running a function (float() then raises)."""
+    """Whether :func:`vjp_with_tape` is running a function.
+
+    It then refuses ``float(t)`` and ``np.asarray(t)`` of tensors that require grad:
+    those conversions would silently drop the gradient of the fallback's result.
+    """
     return getattr(_STATE, "strict", False)
 
 
@@ -93,9 +101,13 @@ class _GradMode:
     """A context manager (and decorator) that sets grad mode for its block; nestable."""
 
     _enabled = True
+    _previous: list[bool]
 
-    def __init__(self) -> None:
-        self._previous: list[bool] = []
+    def __new__(cls, function: Callable[..., Any] | None = None) -> Any:
+        # ``@no_grad()`` and the bare ``@no_grad`` both decorate, as in PyTorch.
+        mode = super().__new__(cls)
+        mode._previous = []
+        return mode if function is None else mode(function)
 
     def __enter__(self) -> None:
         self._previous.append(is_grad_enabled())
@@ -129,8 +141,8 @@ class enable_grad(_GradMode):  # noqa: N801
     _enabled = True
 
 
-class _StrictFloat:
-    """Inside :func:`vjp_with_tape`: ``float(t)`` on a tensor that requires grad raises."""
+class _StrictConversions:
+    """The block where :func:`_strict` holds (the run of :func:`vjp_with_tape`)."""
 
     def __enter__(self) -> None:
         self._previous = _strict()
@@ -293,10 +305,6 @@ def _is_python_data(data: Any) -> bool:
     return isinstance(data, (bool, int, float)) and not isinstance(data, np.generic)
 
 
-def _new_version_cell() -> list[int]:
-    return [0]
-
-
 class Tensor:
     """A NumPy array with PyTorch's autograd attributes.
 
@@ -307,16 +315,16 @@ class Tensor:
     """
 
     __array_priority__ = 1000.0
-    __slots__ = ("data", "grad", "grad_fn", "_requires_grad", "_accumulator",
+    __slots__ = ("data", "_grad", "grad_fn", "_requires_grad", "_accumulator",
                  "_version_cell", "__weakref__")
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         self.data = data if isinstance(data, np.ndarray) else np.asarray(data)
-        self.grad: Tensor | None = None
+        self._grad: Tensor | None = None
         self.grad_fn: BackwardNode | None = None
         self._requires_grad = False
         self._accumulator: AccumulateGrad | None = None
-        self._version_cell = _new_version_cell()
+        self._version_cell = [0]                # shared with detached views of the data
         if requires_grad:
             self.requires_grad_(True)
 
@@ -326,7 +334,7 @@ class Tensor:
         """A tensor made by an operation (no checks, no copy)."""
         result = cls.__new__(cls)
         result.data = data
-        result.grad = None
+        result._grad = None
         result.grad_fn = grad_fn
         result._requires_grad = grad_fn is not None
         result._accumulator = None
@@ -334,6 +342,22 @@ class Tensor:
         return result
 
     # --- autograd attributes ----------------------------------------------------------
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The accumulated gradient of a leaf: ``None`` until a backward pass reaches it."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                value = Tensor(np.array(value, dtype=self.data.dtype))
+            if value.shape != self.data.shape:
+                raise RuntimeError(
+                    f"assigned grad has data of a different size: {value.shape} for a "
+                    f"tensor of shape {self.data.shape}")
+        self._grad = value
 
     @property
     def requires_grad(self) -> bool:
@@ -396,8 +420,8 @@ class Tensor:
     def zero_(self) -> Tensor:
         """Fill with zeros in place (``x.grad.zero_()``); returns ``self``."""
         if is_grad_enabled() and self._requires_grad:
-            raise RuntimeError(
-                "a leaf Variable that requires grad is being used in an in-place operation.")
+            raise RuntimeError(_LEAF_IN_PLACE_MESSAGE if self.grad_fn is None
+                               else _IN_PLACE_MESSAGE)
         if self.data.flags.writeable:
             self.data[...] = 0
         else:
@@ -457,6 +481,12 @@ class Tensor:
         return (self[index] for index in range(len(self.data)))
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if self._requires_grad and _strict() and is_grad_enabled():
+            raise MissingRuleError(
+                "converting a tensor that requires grad to a NumPy array (np.asarray, "
+                "np.array, or a function NumPy does not dispatch) would drop its gradient",
+                hint="use NumPy functions on the value directly, or s2s.stop_gradient(...) "
+                     "if no gradient should flow")
         if dtype is None and not copy:
             return self.data
         return np.array(self.data, dtype=dtype, copy=True if copy else None)
@@ -471,10 +501,10 @@ class Tensor:
                 "(math-module functions call float())",
                 hint="use the NumPy function (np.sin instead of math.sin), or "
                      "s2s.stop_gradient(...) if no gradient should flow")
-        return float(self.data)
+        return float(self.data.item())
 
     def __int__(self) -> int:
-        return int(self.data)
+        return int(self.data.item())
 
     def __index__(self) -> int:
         return operator.index(self.data)
@@ -712,12 +742,16 @@ class Tensor:
         rule = REGISTRY.lookup(func)
         if rule is None or rule.nondifferentiable:
             return _differentiate_unruled(_function_name(func), raw, rule)
+        # Gradients flow only into tensors given directly at the rule's positions.
+        elsewhere = [value for position, value in enumerate(args)
+                     if position >= rule.arity or not isinstance(value, Tensor)]
         if any(isinstance(value, Tensor) and value._requires_grad
-               for value in _flatten((args[rule.arity:], kwargs))):
+               for value in _flatten((elsewhere, kwargs))):
             raise UnsupportedError(
-                f"the tape differentiates {_function_name(func)} only with respect to its "
-                f"first {rule.arity} positional argument(s)",
-                hint="pass the differentiated arrays positionally")
+                f"the tape differentiates {_function_name(func)} only with respect to "
+                f"tensors passed directly as its first {rule.arity} positional argument(s)",
+                hint="pass each differentiated array positionally, not by keyword or "
+                     "inside a list")
         return _record(rule, args, raw_args, raw_kwargs, raw)
 
 
@@ -973,13 +1007,14 @@ def _deliver(node: AccumulateGrad, gradient: np.ndarray,
         previous = capture.get(node)
         capture[node] = gradient if previous is None else previous + gradient
         return
-    if leaf.grad is None:
-        leaf.grad = Tensor._result(np.array(gradient, copy=True))
-    elif leaf.grad.data.flags.writeable and leaf.grad.data.shape == gradient.shape:
-        np.add(leaf.grad.data, gradient, out=leaf.grad.data, casting="unsafe")
-        leaf.grad._bump_version()
+    grad = leaf._grad
+    if grad is None:
+        leaf._grad = Tensor._result(np.array(gradient, copy=True))   # never alias a seed
+    elif grad.data.flags.writeable:
+        np.add(grad.data, gradient, out=grad.data, casting="unsafe")  # in place, as torch
+        grad._bump_version()
     else:
-        leaf.grad = Tensor._result(np.asarray(leaf.grad.data + gradient))
+        leaf._grad = Tensor._result((grad.data + gradient).astype(leaf.data.dtype))
 
 
 # --- helpers for other parts of s2s ---------------------------------------------------
@@ -1004,6 +1039,10 @@ def vjp_with_tape(fn: Callable[..., Any], args: tuple, kwargs: dict,
     for an array, a list or tuple of those for a list or tuple.  ``cotangent`` has the
     output's shape (a matching tuple for tuple outputs) and may be omitted for a
     one-element output.  The graph is retained, so the pullback may be called again.
+
+    While ``fn`` runs, ``float(t)`` and ``np.asarray(t)`` of a tensor that requires grad
+    raise :class:`~s2s.errors.MissingRuleError` instead of silently dropping the
+    gradient (``math.sin(t)`` calls ``float``), as does any NumPy call without a rule.
     """
     arguments = list(args)
     wrapped: dict[int, Any] = {}
@@ -1011,8 +1050,10 @@ def vjp_with_tape(fn: Callable[..., Any], args: tuple, kwargs: dict,
         if not -len(arguments) <= index < len(arguments):
             raise InputError(f"wrt index {index} is out of range for {len(arguments)} "
                              "positional argument(s)")
-        wrapped[index] = arguments[index] = _make_leaves(arguments[index])
-    with enable_grad(), _StrictFloat():
+        index %= len(arguments)
+        if index not in wrapped:
+            wrapped[index] = arguments[index] = _make_leaves(arguments[index])
+    with enable_grad(), _StrictConversions():
         output = fn(*arguments, **kwargs)
     outputs = list(output) if isinstance(output, (tuple, list)) else [output]
     value = tuple(_plain_value(item) for item in outputs) \
@@ -1033,7 +1074,8 @@ def vjp_with_tape(fn: Callable[..., Any], args: tuple, kwargs: dict,
         captured: dict[AccumulateGrad, np.ndarray] = {}
         if roots:
             _run_backward(roots, retain_graph=True, capture=captured)
-        return tuple(_gradient_like(args[index], wrapped[index], captured) for index in wrt)
+        return tuple(_gradient_like(args[index], wrapped[index % len(args)], captured)
+                     for index in wrt)
 
     return value, pullback
 

@@ -1,7 +1,7 @@
 """Rules for products and norms (``dot``, ``matmul``, ``linalg.norm``)."""
 import numpy as np
 
-from ..runtime import matmul_adjoint_x, matmul_adjoint_y
+from ..runtime import matmul_adjoint_x, matmul_adjoint_y, norm_adjoint
 from .registry import define
 
 
@@ -46,12 +46,17 @@ define(np.dot, methods=("dot",), vjp=(dot_vjp_x, dot_vjp_y), jvp=(dot_jvp_x, dot
 
 
 def norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False):
-    # The 2-norm of a vector or the Frobenius norm; at x == 0 the subgradient 0 (README).
-    return g * x / np.where(ans == 0, 1.0, ans)
+    # 2-norms (vector, Frobenius), over all axes or one; subgradient 0 at x == 0 (README).
+    if ord is None and axis is None:
+        return g * x / np.where(ans == 0, 1.0, ans)
+    return norm_adjoint(g, ans, x, ord, axis, keepdims)
 
 
 def norm_jvp(t, ans, x, ord=None, axis=None, keepdims=False):
-    return np.sum(t * x) / np.where(ans == 0, 1.0, ans)
+    if ord is None and axis is None:
+        return np.sum(t * x) / np.where(ans == 0, 1.0, ans)
+    return np.sum(norm_adjoint(1.0, ans, x, ord, axis, True) * t, axis=axis,
+                  keepdims=keepdims)
 
 
 define(np.linalg.norm, name="norm", vjp=norm_vjp, jvp=norm_jvp, display="Norm")
