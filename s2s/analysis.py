@@ -18,7 +18,7 @@ import inspect
 from dataclasses import dataclass, field
 
 from .errors import MissingRuleError
-from .normalize import NormalForm, is_global_path
+from .normalize import NormalForm, is_global_path, walk_statements
 from .parse import MISSING
 from .rules import REGISTRY, Rule
 
@@ -36,17 +36,18 @@ VARARG_METHODS = {"reshape": "shape", "transpose": "axes"}
 class Operation:
     """What one normal-form assignment computes, in the registry's terms."""
 
-    kind: str                        # "rule" | "copy" | "constant" | "nondifferentiable"
+    kind: str    # rule | copy | constant | nondifferentiable | unknown | setitem | append | pack
     target: str
     statement: ast.stmt
     rule: Rule | None = None
     args: tuple[ast.expr, ...] = ()  # the rule's positional (possibly differentiable) inputs
     params: dict = field(default_factory=dict)  # the other bound parameters, as AST atoms
+    error: Exception | None = None   # for "unknown": raised if the operation turns out active
 
     def input_names(self) -> list[str]:
         """Names whose adjoints this operation feeds (differentiable inputs only)."""
-        if self.kind == "copy":
-            return [self.args[0].id]
+        if self.kind in ("copy", "setitem", "append", "pack", "unknown"):
+            return [arg.id for arg in self.args if isinstance(arg, ast.Name)]
         if self.kind != "rule":
             return []
         return [arg.id for arg, vjp in zip(self.args, self.rule.vjps)
@@ -78,16 +79,30 @@ class Analysis:
 
 def analyze(normal: NormalForm, wrt: tuple[str, ...]) -> Analysis:
     operations = {}
-    for statement in normal.body:
+    for statement in walk_statements(normal.body):
         if isinstance(statement, ast.Assign):
             operations[id(statement)] = classify(normal, statement)
-    result = normal.body[-1].value.id
-    ordered = [operations[id(s)] for s in normal.body if id(s) in operations]
+        elif isinstance(statement, ast.Expr) and _is_append_call(statement.value):
+            call = statement.value
+            operations[id(statement)] = Operation("append", call.func.value.id, statement,
+                                                  args=(call.func.value, call.args[0]))
+    result = normal.result
+    ordered = list(operations.values())
     varied = _varied(ordered, set(wrt))
     useful = _useful(ordered, {result})
-    analysis = Analysis(normal, operations, varied & useful, varied, useful, {}, wrt, result)
+    active = varied & useful
+    for operation in ordered:
+        if operation.kind == "unknown" and operation.target in useful \
+                and any(name in varied for name in operation.input_names()):
+            raise operation.error
+    analysis = Analysis(normal, operations, active, varied, useful, {}, wrt, result)
     _shape_classes(ordered, analysis)
     return analysis
+
+
+def _is_append_call(node: ast.expr) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+        and node.func.attr == "append" and isinstance(node.func.value, ast.Name)
 
 
 def _varied(operations: list[Operation], seeds: set[str]) -> set[str]:
@@ -128,9 +143,29 @@ def _is_scalar_constant(node: ast.expr) -> bool:
         and not isinstance(node.value, bool)
 
 
+def _single_assignments(analysis: Analysis) -> set[str]:
+    """Names bound exactly once (a name re-bound in a loop may change shape)."""
+    counts: dict[str, int] = {name: 1 for name in analysis.normal.parsed.params}
+    for statement in walk_statements(analysis.normal.body):
+        if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
+            name = statement.targets[0].id
+            counts[name] = counts.get(name, 0) + 1
+        elif isinstance(statement, ast.For):
+            counts[statement.target.id] = 2
+    return {name for name, count in counts.items() if count == 1}
+
+
 def _shape_classes(operations: list[Operation], analysis: Analysis) -> None:
-    """Names that provably hold arrays of one shape: elementwise results and their inputs."""
+    """Names that provably hold arrays of one shape: elementwise results and their inputs.
+
+    Only names bound once take part: after ``p = 1.0`` and ``p = p * w`` in a loop, ``p``
+    has no single shape.
+    """
+    stable = _single_assignments(analysis)
     for operation in operations:
+        if operation.target not in stable or \
+                any(isinstance(a, ast.Name) and a.id not in stable for a in operation.args):
+            continue
         if operation.kind == "copy":
             _union(analysis, operation.target, operation.args[0].id)
         if operation.kind != "rule" or not operation.rule.elementwise:
@@ -146,11 +181,16 @@ def _shape_classes(operations: list[Operation], analysis: Analysis) -> None:
 
 def classify(normal: NormalForm, statement: ast.Assign) -> Operation:
     """Map a simple assignment to a registry rule with bound arguments."""
-    target = statement.targets[0].id
     value = statement.value
-    local_names = _local_names(normal)
+    local_names = normal.local_names | set(normal.parsed.params)
     source = normal.parsed.source
     scope = normal.parsed.scope
+    target_node = statement.targets[0]
+    if isinstance(target_node, ast.Subscript):
+        return Operation("setitem", target_node.value.id, statement,
+                         args=(target_node.value, value),
+                         params={"index": index_value(target_node.slice)})
+    target = target_node.id
 
     def make(kind, rule=None, args=(), params=None):
         return Operation(kind, target, statement, rule, tuple(args), params or {})
@@ -186,15 +226,16 @@ def classify(normal: NormalForm, statement: ast.Assign) -> Operation:
         if value.attr in ATTRIBUTE_RULES:
             rule = REGISTRY.named(ATTRIBUTE_RULES[value.attr])
             return _bind(source, make, rule, ast.Call(value, [], []), [value.value])
-        raise source.unsupported(value, f"the attribute '.{value.attr}' has no derivative rule",
-                                 hint="use the equivalent NumPy function")
+        error = source.unsupported(value, f"the attribute '.{value.attr}' has no derivative "
+                                   "rule", hint="use the equivalent NumPy function",
+                                   error=MissingRuleError)
+        return Operation("unknown", target, statement, args=(value.value,), error=error)
     if isinstance(value, ast.Subscript):
         return make("rule", REGISTRY.named("getitem"), [value.value, index_value(value.slice)])
     if isinstance(value, ast.Call):
         return _classify_call(normal, statement, value, make, local_names)
     if isinstance(value, (ast.Tuple, ast.List)):
-        raise source.unsupported(value, "building a tuple or list of values is not supported yet",
-                                 hint="use np.stack or np.array on arrays")
+        return make("pack", args=value.elts)
     raise source.unsupported(value, f"cannot differentiate '{ast.unparse(value)}'")
 
 
@@ -206,15 +247,6 @@ def index_value(index: ast.expr) -> ast.expr:
     return index
 
 
-def _local_names(normal: NormalForm) -> set[str]:
-    names = set(normal.parsed.params)
-    for statement in normal.body:
-        for node in ast.walk(statement):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                names.add(node.id)
-    return names
-
-
 def _classify_call(normal, statement, call: ast.Call, make, local_names) -> Operation:
     source = normal.parsed.source
     function = call.func
@@ -223,10 +255,12 @@ def _classify_call(normal, statement, call: ast.Call, make, local_names) -> Oper
         method = function.attr
         rule = REGISTRY.methods.get(method)
         if rule is None:
-            raise source.unsupported(
+            error = source.unsupported(
                 call, f"the method '.{method}()' has no derivative rule",
                 hint="call the NumPy function instead (np.{0}(x, ...)), or register a rule"
                      .format(method), error=MissingRuleError)
+            return Operation("unknown", statement.targets[0].id, statement,
+                             args=(function.value, *arguments), error=error)
         if method in VARARG_METHODS and len(arguments) > 1:
             arguments = [ast.Tuple(arguments, ast.Load())]
         arguments = [function.value] + arguments
@@ -238,15 +272,16 @@ def _classify_call(normal, statement, call: ast.Call, make, local_names) -> Oper
                                  hint="define it before differentiating the function")
     rule = REGISTRY.lookup(resolved)
     if rule is None:
-        if name == "print":
-            return make("nondifferentiable")
         hint = ("calls to other Python functions are not differentiated yet; inline the "
                 "helper's body into this function"
                 if inspect.isfunction(resolved) else
                 f"s2s has no derivative for '{name}'; use a supported NumPy function "
                 "(see the README's coverage table)")
-        raise source.unsupported(call, f"no derivative rule for '{name}'", hint=hint,
-                                 error=MissingRuleError)
+        error = source.unsupported(call, f"no derivative rule for '{name}'", hint=hint,
+                                   error=MissingRuleError)
+        keywords = [keyword.value for keyword in call.keywords]
+        return Operation("unknown", statement.targets[0].id, statement,
+                         args=(*arguments, *keywords), error=error)
     if rule.nondifferentiable:
         return make("nondifferentiable", rule)
     return _bind(source, make, rule, call, arguments)

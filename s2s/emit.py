@@ -69,9 +69,11 @@ def build_vjp_module(parsed: ParsedFunction, code: ReverseCode, pullback_name: s
         returned: ast.expr = code.gradients[0]
     else:
         returned = ast.Tuple(list(code.gradients), ast.Load())
+    captured = [ast.arg(name) for name in code.captured]
+    defaults = [ast.Name(name, ast.Load()) for name in code.captured]
     pullback = ast.FunctionDef(
         pullback_name,
-        ast.arguments([], [ast.arg(code.seed)], None, [], [], None, []),
+        ast.arguments([], [ast.arg(code.seed)] + captured, None, [], [], None, defaults),
         [comment("reverse sweep"), *code.reverse, ast.Return(returned)],
         [], None)
     location = f"{parsed.source.filename}:{parsed.source.first_line}"

@@ -11,6 +11,7 @@ Multiplication by zero is never folded: ``0 * x`` has the shape of ``x``.
 from __future__ import annotations
 
 import ast
+import copy
 import operator
 
 from .reverse import ReverseCode
@@ -70,36 +71,74 @@ def _reads(node: ast.AST) -> set[str]:
             if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load)}
 
 
+def _impure(node: ast.AST) -> bool:
+    """Calls that change state: ``lst.pop()``, ``_saved.append(v)``."""
+    return any(isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute)
+               and child.func.attr in ("pop", "append") for child in ast.walk(node))
+
+
 def eliminate_dead_code(statements: list[ast.stmt], live: set[str]) -> list[ast.stmt]:
-    """Drop assignments nothing reads afterwards; ``live`` is what is read after the block."""
+    """Drop assignments nothing reads afterwards; ``live`` is what is read after the block.
+
+    Works through branches and loops (a loop's body is solved to a fixpoint, since what
+    one iteration reads the previous one must keep); markers and stack operations stay.
+    """
+    kept, _ = _eliminate(statements, set(live))
+    return _drop_orphan_comments(kept)
+
+
+def _eliminate(statements: list[ast.stmt], live: set[str]) -> tuple[list[ast.stmt], set[str]]:
     kept: list[ast.stmt] = []
     live = set(live)
     for statement in reversed(statements):
-        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
-                and isinstance(statement.targets[0], ast.Name):
+        if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
             target = statement.targets[0].id
-            if target not in live:
+            if target not in live and not _impure(statement.value):
                 continue
             live.discard(target)
             live |= _reads(statement.value)
+        elif isinstance(statement, ast.If):
+            body, live_body = _eliminate(statement.body, live)
+            orelse, live_else = _eliminate(statement.orelse, live)
+            if not _has_code(body) and not _has_code(orelse):
+                continue
+            statement.body = body or [ast.Pass()]
+            statement.orelse = orelse
+            live = live_body | live_else | _reads(statement.test)
+        elif isinstance(statement, (ast.For, ast.While)):
+            target = statement.target.id if isinstance(statement, ast.For) else None
+            header = set(live)
+            while True:        # _eliminate trims nested blocks in place: give it a copy
+                body, live_body = _eliminate(copy.deepcopy(statement.body), header)
+                widened = header | live_body
+                if widened == header:
+                    break
+                header = widened
+            if not _has_code(body):
+                continue
+            statement.body = body
+            live = (header - {target}) | _reads(statement.iter if target else statement.test)
         else:
             live |= _reads(statement)
         kept.append(statement)
     kept.reverse()
-    return _drop_orphan_comments(kept)
+    return kept, live
+
+
+def _has_code(statements: list[ast.stmt]) -> bool:
+    from .reverse import is_comment
+    return any(not is_comment(s) and not isinstance(s, ast.Pass) for s in statements)
 
 
 def _drop_orphan_comments(statements: list[ast.stmt]) -> list[ast.stmt]:
     """A comment whose statements were all removed says nothing: remove it too."""
-    from .reverse import COMMENT_PREFIX
-
-    def is_comment(statement):
-        return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) \
-            and isinstance(statement.value.value, str) \
-            and statement.value.value.startswith(COMMENT_PREFIX)
+    from .reverse import is_comment
 
     kept = []
     for index, statement in enumerate(statements):
+        if isinstance(statement, (ast.If, ast.For, ast.While)):
+            statement.body = _drop_orphan_comments(statement.body) or [ast.Pass()]
+            statement.orelse = _drop_orphan_comments(statement.orelse)
         following = statements[index + 1] if index + 1 < len(statements) else None
         if is_comment(statement) and (following is None or is_comment(following)):
             continue
@@ -112,4 +151,4 @@ def optimize(code: ReverseCode) -> ReverseCode:
     returned = set().union(*(_reads(gradient) for gradient in code.gradients))
     reverse = eliminate_dead_code(reverse, returned)
     return ReverseCode(code.forward, reverse, code.result, code.seed, code.gradients,
-                       code.helpers)
+                       code.helpers, code.captured, code.prebound, code.saved, code.stack)

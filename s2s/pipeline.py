@@ -15,7 +15,7 @@ from .errors import UnsupportedError
 from .normalize import NormalForm, normalize
 from .optimize import optimize
 from .parse import MISSING, ParsedFunction, parse_function
-from .reverse import ReverseCode, generate_reverse
+from .reverse import ReverseCode, generate_reverse, resolve_markers
 
 import numpy as np
 
@@ -41,7 +41,7 @@ def derive(function: Callable[..., Any], wrt: tuple[str, ...], single: bool) -> 
     normal = normalize(parsed)
     analysis = analyze(normal, wrt)
     reverse = generate_reverse(analysis, normal.namer)
-    optimized = optimize(reverse)
+    optimized = resolve_markers(optimize(reverse), set(parsed.params))
     pullback_name = normal.namer.unique("pullback")
     name, module_ast = build_vjp_module(parsed, optimized, pullback_name, single)
     module = compile_module(name, render(module_ast), parsed)

@@ -1,15 +1,34 @@
 """Stage 4 (reverse-mode generation).
 
 Input: an :class:`~s2s.analysis.Analysis` of a normal form.
-Output: a :class:`ReverseCode`: the *forward sweep* (the primal statements) and the
-*reverse sweep* (adjoint statements, last primal statement first), with
+Output: a :class:`ReverseCode`: the *forward sweep* (the primal statements, plus the
+bookkeeping the reverse sweep needs) and the *reverse sweep* (adjoint statements, last
+primal statement first), with
 
-* adjoints named ``<name>_b``, created only for active names;
-* each adjoint's first contribution *assigned* and later ones added, so no zeros are
-  allocated only to be added to;
+* adjoints named ``<name>_b``, created only for active names; each adjoint's first
+  contribution is *assigned* and later ones added, so no zeros are allocated only to be
+  added to;
 * rule bodies inlined from the registry, with ``unbroadcast`` only where the shape
   analysis cannot prove the shapes equal;
+* loops reversed as loops: ``for i in reversed(range)`` for ``for`` loops (sliced to the
+  recorded trip count when the loop can ``break``), ``for _ in range(trips)`` for
+  ``while`` loops; branches reversed as branches on the same condition;
+* the invariant that makes this work: *at each point of the reverse sweep, every primal
+  name it reads holds the value it had at the matching point of the forward sweep*.
+  Straight-line code never overwrites (the normal form renames), so only assignments in
+  loops and branches can break it.  Each of those is preceded in the forward sweep by a
+  :class:`Save` marker and followed in the reverse sweep by a :class:`Restore` marker;
+  :func:`resolve_markers` turns a pair into ``_saved.append(v)`` / ``v = _stack.pop()``
+  only when the reverse sweep reads ``v``, and drops it otherwise.  A loop that only
+  accumulates (``s = s + x[i] * w[i]``) therefore saves nothing but what it must;
 * a comment before each group of adjoint statements naming the primal line.
+
+Adjoint state through control flow: ``live`` is the set of names whose adjoint variable
+holds a value.  After a branch, a name live on one side only gets zeros on the other.
+Around a loop, adjoints that cross iterations (upward-exposed reads of the body) are
+materialised once before the reverse loop, and re-zeroed at the end of the body when an
+iteration consumed them.  ``x[i] = v`` is reversed in place on ``x_b``, which the
+generator first makes private (``np.copy``) unless it knows no other name shares it.
 """
 from __future__ import annotations
 
@@ -18,8 +37,10 @@ import copy
 from dataclasses import dataclass, field
 
 from .analysis import Analysis, Operation
+from .errors import S2SError
 from .inline import inline
 from .naming import Namer
+from .normalize import COMPOUND, assigned_in, walk_statements
 
 COMMENT_PREFIX = "s2s-comment: "
 
@@ -27,6 +48,50 @@ COMMENT_PREFIX = "s2s-comment: "
 def comment(text: str) -> ast.Expr:
     """A statement that :mod:`s2s.emit` turns into ``# text``."""
     return ast.Expr(ast.Constant(COMMENT_PREFIX + text))
+
+
+def is_comment(statement: ast.stmt) -> bool:
+    return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) \
+        and isinstance(statement.value.value, str) \
+        and statement.value.value.startswith(COMMENT_PREFIX)
+
+
+class Save(ast.stmt):
+    """Forward-sweep marker: the value of ``name`` (or of ``name[index]``) may be saved here."""
+
+    _fields = ("name", "index")
+
+
+class Restore(ast.stmt):
+    """Reverse-sweep marker: the value saved by the matching :class:`Save` comes back here."""
+
+    _fields = ("name", "index")
+
+
+def _name(identifier: str) -> ast.Name:
+    return ast.Name(identifier, ast.Load())
+
+
+def _store(identifier: str) -> ast.Name:
+    return ast.Name(identifier, ast.Store())
+
+
+def _assign(target: str, value: ast.expr) -> ast.Assign:
+    return ast.Assign([_store(target)], value)
+
+
+def _call(function: str, *arguments: ast.expr) -> ast.Call:
+    if "." in function:
+        base, attribute = function.split(".")
+        func: ast.expr = ast.Attribute(_name(base), attribute, ast.Load())
+    else:
+        func = _name(function)
+    return ast.Call(func, list(arguments), [])
+
+
+def reads_of(node: ast.AST) -> set[str]:
+    return {child.id for child in ast.walk(node)
+            if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load)}
 
 
 @dataclass
@@ -37,6 +102,16 @@ class ReverseCode:
     seed: str                    # the pullback's parameter: the output's cotangent
     gradients: list[ast.expr]    # one per wrt name
     helpers: set[str] = field(default_factory=set)
+    captured: list[str] = field(default_factory=list)   # primal names the pullback rebinds
+    prebound: list[str] = field(default_factory=list)   # bound to None at function entry
+    saved: str = "_saved"        # the forward sweep's list of saved values
+    stack: str = "_stack"        # the reverse sweep's copy of it
+
+
+@dataclass
+class _Loop:
+    counter: str | None          # trip count, for while loops and loops that can break
+    nested: bool                 # inside another loop: the counter is saved per execution
 
 
 class ReverseGenerator:
@@ -44,11 +119,18 @@ class ReverseGenerator:
         self.analysis = analysis
         self.namer = namer
         self.source = analysis.normal.parsed.source
+        self.params = set(analysis.normal.parsed.params)
         self.adjoints: dict[str, str] = {}
         self.live: set[str] = set()        # names whose adjoint variable holds a value
+        self.private: set[str] = set()     # ...and that value is an array no other name holds
         self.helpers: set[str] = set()
-        self.reverse: list[ast.stmt] = []
+        self.loops: dict[int, _Loop] = {}
+        self.out: list[ast.stmt] = []
         self.last_commented_line: int | None = None
+        self.saved = namer.unique("_saved")
+        self.stack = namer.unique("_stack")
+        self.written_arrays = {op.target for op in analysis.operations.values()
+                               if op.kind == "setitem"}
 
     def adjoint(self, name: str) -> str:
         if name not in self.adjoints:
@@ -57,60 +139,157 @@ class ReverseGenerator:
 
     # --- emission helpers ---------------------------------------------------------------
 
-    def emit(self, statement: ast.stmt, origin: ast.stmt) -> None:
+    def emit(self, statement: ast.stmt, origin: ast.stmt | None = None) -> None:
         line = getattr(origin, "lineno", None)
         if line is not None and line != self.last_commented_line:
             text = self.source.line(line).strip()
-            self.reverse.append(comment(f"grad of line {line}: {text}"))
+            self.out.append(comment(f"grad of line {line}: {text}"))
             self.last_commented_line = line
-        self.reverse.append(statement)
+        self.out.append(statement)
+
+    def block(self, generate) -> list[ast.stmt]:
+        """Run ``generate()`` collecting what it emits into a fresh list."""
+        outer, outer_line = self.out, self.last_commented_line
+        self.out, self.last_commented_line = [], None
+        try:
+            generate()
+            return self.out
+        finally:
+            self.out, self.last_commented_line = outer, outer_line
 
     def accumulate(self, name: str, contribution: ast.expr, origin: ast.stmt) -> None:
         adjoint = self.adjoint(name)
         if name in self.live:
-            contribution = ast.BinOp(ast.Name(adjoint, ast.Load()), ast.Add(), contribution)
-        self.emit(ast.Assign([ast.Name(adjoint, ast.Store())], contribution), origin)
+            contribution = ast.BinOp(_name(adjoint), ast.Add(), contribution)
+        self.emit(_assign(adjoint, contribution), origin)
         self.live.add(name)
+        if _is_fresh(contribution):
+            self.private.add(name)
+        else:
+            self.private.discard(name)
 
-    # --- statements ---------------------------------------------------------------------
+    def zero(self, name: str, like: str) -> ast.Assign:
+        """``name_b = zeros_like(like)``: an explicit zero adjoint, owned by ``name``."""
+        self.helpers.add("zeros_like")
+        self.private.add(name)
+        return _assign(self.adjoint(name), _call("zeros_like", _name(like)))
+
+    def make_private(self, name: str) -> None:
+        if name not in self.private:
+            adjoint = self.adjoint(name)
+            self.emit(_assign(adjoint, _call("np.copy", _name(adjoint))))
+            self.private.add(name)
+
+    # --- the two sweeps -----------------------------------------------------------------
 
     def generate(self) -> ReverseCode:
         body = list(self.analysis.normal.body)
+        returned = body.pop()
         result = self.analysis.result
         seed = self.adjoint(result)
         self.live.add(result)
-        for statement in reversed(body):
-            if isinstance(statement, ast.Assign):
-                self.reverse_assign(self.analysis.operation(statement))
+        forward = self.forward_block(body, nested=False, loop_depth=0)
+        reverse = self.block(lambda: self.reverse_block(body, nested=False))
         gradients = []
         for name in self.analysis.wrt:
             if name in self.live:
-                gradients.append(ast.Name(self.adjoint(name), ast.Load()))
+                gradients.append(_name(self.adjoint(name)))
             else:
                 self.helpers.add("zeros_like")
-                gradients.append(ast.Call(ast.Name("zeros_like", ast.Load()),
-                                          [ast.Name(name, ast.Load())], []))
-        forward = [statement for statement in body if not isinstance(statement, ast.Return)]
-        return ReverseCode(forward, self.reverse, result, seed, gradients, self.helpers)
+                gradients.append(_call("zeros_like", _name(name)))
+        del returned
+        return ReverseCode(forward, reverse, result, seed, gradients, self.helpers,
+                           saved=self.saved, stack=self.stack)
+
+    def forward_block(self, body: list[ast.stmt], nested: bool, loop_depth: int) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for statement in body:
+            if isinstance(statement, ast.Assign):
+                target = statement.targets[0]
+                if isinstance(target, ast.Subscript):
+                    out.append(Save(target.value.id, target.slice))
+                elif nested:
+                    out.append(Save(target.id, None))
+                out.append(statement)
+            elif isinstance(statement, ast.If):
+                out.append(ast.If(statement.test,
+                                  self.forward_block(statement.body, True, loop_depth) or
+                                  [ast.Pass()],
+                                  self.forward_block(statement.orelse, True, loop_depth)))
+            elif isinstance(statement, (ast.For, ast.While)):
+                out.extend(self.forward_loop(statement, loop_depth))
+            else:
+                out.append(statement)
+        return out
+
+    def forward_loop(self, loop: ast.For | ast.While, loop_depth: int) -> list[ast.stmt]:
+        can_break = any(isinstance(s, ast.Break) for s in _own_statements(loop.body))
+        counter = None
+        if isinstance(loop, ast.While) or can_break:
+            counter = self.namer.fresh("_n")
+        info = self.loops[id(loop)] = _Loop(counter, nested=loop_depth > 0)
+        body = self.forward_block(loop.body, True, loop_depth + 1)
+        out: list[ast.stmt] = []
+        if counter:
+            out.append(_assign(counter, ast.Constant(0)))
+            body.insert(0, _assign(counter, ast.BinOp(_name(counter), ast.Add(),
+                                                      ast.Constant(1))))
+        if isinstance(loop, ast.For):
+            out.append(Save(loop.target.id, None))
+            out.append(ast.For(loop.target, loop.iter, body, [], None))
+        else:
+            out.append(ast.While(loop.test, body, []))
+        if counter and info.nested:
+            out.append(ast.Expr(_call(f"{self.saved}.append", _name(counter))))
+        return out
+
+    def reverse_block(self, body: list[ast.stmt], nested: bool) -> None:
+        for statement in reversed(body):
+            if isinstance(statement, ast.Assign):
+                operation = self.analysis.operation(statement)
+                if operation.kind == "setitem":
+                    self.reverse_setitem(operation)
+                    target = statement.targets[0]
+                    self.out.append(Restore(target.value.id, target.slice))
+                else:
+                    self.reverse_assign(operation)
+                    if nested:
+                        self.out.append(Restore(operation.target, None))
+            elif isinstance(statement, ast.Expr) and id(statement) in self.analysis.operations:
+                self.reverse_append(self.analysis.operations[id(statement)])
+            elif isinstance(statement, ast.If):
+                self.reverse_if(statement)
+            elif isinstance(statement, (ast.For, ast.While)):
+                self.reverse_loop(statement)
+
+    # --- simple statements --------------------------------------------------------------
 
     def reverse_assign(self, operation: Operation) -> None:
         target = operation.target
         if target not in self.live or target not in self.analysis.active:
             self.live.discard(target)
             return
-        target_adjoint = ast.Name(self.adjoint(target), ast.Load())
+        target_adjoint = _name(self.adjoint(target))
         self.live.discard(target)
+        self.private.discard(target)
         if operation.kind == "copy":
             self.accumulate(operation.args[0].id, target_adjoint, operation.statement)
+            return
+        if operation.kind == "pack":
+            for index, element in enumerate(operation.args):
+                if isinstance(element, ast.Name) and element.id in self.analysis.active:
+                    item = ast.Subscript(copy.deepcopy(target_adjoint), ast.Constant(index),
+                                         ast.Load())
+                    self.accumulate(element.id, item, operation.statement)
             return
         if operation.kind != "rule":
             return
         contributions: dict[str, list[ast.expr]] = {}
         order: list[str] = []
-        for contribution_name, expression in self.rule_contributions(operation, target_adjoint):
-            if contribution_name not in contributions:
-                order.append(contribution_name)
-            contributions.setdefault(contribution_name, []).append(expression)
+        for name, expression in self.rule_contributions(operation, target_adjoint):
+            if name not in contributions:
+                order.append(name)
+            contributions.setdefault(name, []).append(expression)
         for name in order:
             expressions = contributions[name]
             texts = {ast.unparse(expression) for expression in expressions}
@@ -122,7 +301,7 @@ class ReverseGenerator:
     def rule_contributions(self, operation: Operation, target_adjoint: ast.Name):
         rule = operation.rule
         parameter_names = list(rule.signature.parameters)
-        bindings = {"g": target_adjoint, "ans": ast.Name(operation.target, ast.Load())}
+        bindings = {"g": target_adjoint, "ans": _name(operation.target)}
         for name, value in zip(parameter_names, operation.args):
             bindings[name] = value
         bindings.update(operation.params)
@@ -138,9 +317,302 @@ class ReverseGenerator:
             value = inlined.value
             if rule.broadcasting and not self.analysis.same_shape(argument.id, operation.target):
                 self.helpers.add("unbroadcast")
-                value = ast.Call(ast.Name("unbroadcast", ast.Load()),
-                                 [value, ast.Name(argument.id, ast.Load())], [])
+                value = _call("unbroadcast", value, _name(argument.id))
             yield argument.id, value
+
+    def reverse_setitem(self, operation: Operation) -> None:
+        """``x[index] = v``: ``v`` gets ``x_b[index]``; then ``x_b[index] = 0`` in place."""
+        array, value = operation.args
+        if array.id not in self.live or array.id not in self.analysis.active:
+            return
+        index = operation.statement.targets[0].slice      # slice syntax, as the user wrote it
+        adjoint = self.adjoint(array.id)
+        if isinstance(value, ast.Name) and value.id in self.analysis.active:
+            selected = ast.Subscript(_name(adjoint), copy.deepcopy(index), ast.Load())
+            self.helpers.add("unbroadcast")
+            contribution = _call("unbroadcast", _call("np.copy", selected), _name(value.id))
+            self.accumulate(value.id, contribution, operation.statement)
+        self.make_private(array.id)
+        self.emit(ast.Assign([ast.Subscript(_name(adjoint), copy.deepcopy(index), ast.Store())],
+                             ast.Constant(0.0)), operation.statement)
+
+    def reverse_append(self, operation: Operation) -> None:
+        """``lst.append(v)``: ``v`` gets the last entry of ``lst_b``, which is removed."""
+        sequence, value = operation.args
+        if sequence.id not in self.live:
+            return
+        popped = _call(f"{self.adjoint(sequence.id)}.pop")
+        if isinstance(value, ast.Name) and value.id in self.analysis.active:
+            self.accumulate(value.id, popped, operation.statement)
+        else:
+            self.emit(ast.Expr(popped), operation.statement)
+
+    # --- branches -------------------------------------------------------------------------
+
+    def _branch(self, body: list[ast.stmt], live: set[str], private: set[str]):
+        self.live, self.private = set(live), set(private)
+        code = self.block(lambda: self.reverse_block(body, nested=True))
+        return code, self.live, self.private
+
+    def reverse_if(self, statement: ast.If) -> None:
+        live_in, private_in = set(self.live), set(self.private)
+        then_code, then_live, then_private = self._branch(statement.body, live_in, private_in)
+        else_code, else_live, else_private = self._branch(statement.orelse, live_in, private_in)
+        live_out = then_live | else_live
+        for code, branch_live, branch_private in ((then_code, then_live, then_private),
+                                                  (else_code, else_live, else_private)):
+            for name in sorted(live_out - branch_live):
+                self.private = branch_private
+                code.append(self.zero(name, self.adjoint(name) if name in live_in else name))
+        self.live = live_out
+        self.private = then_private & else_private
+        if not any(not is_comment(s) for s in then_code + else_code):
+            return
+        self.emit(ast.If(_name(statement.test.id), then_code or [ast.Pass()], else_code))
+
+    # --- loops ----------------------------------------------------------------------------
+
+    def reverse_loop(self, loop: ast.For | ast.While) -> None:
+        info = self.loops[id(loop)]
+        contributed = {name for s in walk_statements(loop.body)
+                       if id(s) in self.analysis.operations
+                       for name in self.analysis.operations[id(s)].input_names()
+                       if name in self.analysis.active}
+        carried = (contributed & upward_exposed(loop.body)) - self.live
+        for name in sorted(carried):
+            self.emit(self.zero(name, name))
+        self.live |= carried
+        for name in sorted(self.live & self.written_arrays & assigned_in(loop.body)):
+            self.make_private(name)
+        live_loop, private_loop = set(self.live), set(self.private)
+        body_code, live_end, private_end = self._branch(loop.body, live_loop, private_loop)
+        if not live_end <= live_loop:
+            raise S2SError(f"internal error: adjoints {sorted(live_end - live_loop)} escape a "
+                           "loop iteration; please report this function")
+        self.private = private_end
+        for name in sorted(live_loop - live_end):
+            body_code.append(self.zero(name, self.adjoint(name)))
+        for name in sorted(private_loop - self.private):
+            if name in live_loop:
+                adjoint = self.adjoint(name)
+                body_code.append(_assign(adjoint, _call("np.copy", _name(adjoint))))
+        self.live, self.private = live_loop, private_loop
+        if info.counter and info.nested:
+            self.emit(_assign(info.counter, _call(f"{self.stack}.pop")))
+        if isinstance(loop, ast.For):
+            sequence: ast.expr = _name(loop.iter.id)
+            if info.counter:
+                sequence = ast.Subscript(sequence, ast.Slice(None, _name(info.counter), None),
+                                         ast.Load())
+            reversed_loop = ast.For(_store(loop.target.id), _call("reversed", sequence),
+                                    body_code or [ast.Pass()], [], None)
+            origin = loop
+        else:
+            reversed_loop = ast.For(_store(self.namer.unique("_")),
+                                    _call("range", _name(info.counter)),
+                                    body_code or [ast.Pass()], [], None)
+            origin = loop
+        self.emit(reversed_loop, origin)
+        if isinstance(loop, ast.For):
+            self.out.append(Restore(loop.target.id, None))
+
+
+def _own_statements(body: list[ast.stmt]):
+    """Statements of a loop body, not descending into nested loops."""
+    for statement in body:
+        yield statement
+        if isinstance(statement, ast.If):
+            yield from _own_statements(statement.body)
+            yield from _own_statements(statement.orelse)
+
+
+def _is_fresh(expression: ast.expr) -> bool:
+    """Does evaluating this create a new array that nothing else references?"""
+    if isinstance(expression, ast.BinOp):
+        return True
+    if isinstance(expression, ast.Call) and isinstance(expression.func, ast.Name):
+        return expression.func.id in ("zeros_like", "index_adjoint")
+    return False
+
+
+def _statement_reads(statement: ast.stmt) -> set[str]:
+    if isinstance(statement, ast.Assign):
+        target = statement.targets[0]
+        names = reads_of(statement.value)
+        if isinstance(target, ast.Subscript):
+            names |= reads_of(target.slice) | {target.value.id}
+        return names
+    if isinstance(statement, (ast.If, ast.While)):
+        return reads_of(statement.test)
+    if isinstance(statement, ast.For):
+        return reads_of(statement.iter)
+    return reads_of(statement)
+
+
+def _definitely_assigned(body: list[ast.stmt]) -> set[str]:
+    names: set[str] = set()
+    for statement in body:
+        if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
+            names.add(statement.targets[0].id)
+        elif isinstance(statement, ast.If):
+            names |= _definitely_assigned(statement.body) & _definitely_assigned(statement.orelse)
+    return names
+
+
+def upward_exposed(body: list[ast.stmt], defined: set[str] | None = None) -> set[str]:
+    """Names a block may read before assigning them itself (values from before the block)."""
+    defined = set(defined or ())
+    exposed: set[str] = set()
+    for statement in body:
+        exposed |= _statement_reads(statement) - defined
+        if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
+            defined.add(statement.targets[0].id)
+        elif isinstance(statement, ast.If):
+            exposed |= upward_exposed(statement.body, defined)
+            exposed |= upward_exposed(statement.orelse, defined)
+            defined |= _definitely_assigned(statement.body) & \
+                _definitely_assigned(statement.orelse)
+        elif isinstance(statement, ast.For):
+            exposed |= upward_exposed(statement.body, defined | {statement.target.id})
+        elif isinstance(statement, ast.While):
+            exposed |= upward_exposed(statement.body, defined)
+    return exposed
+
+
+# --- markers --------------------------------------------------------------------------
+
+
+def resolve_markers(code: ReverseCode, params: set[str]) -> ReverseCode:
+    """Turn Save/Restore pairs into stack operations where the reverse sweep needs them.
+
+    The pullback rebinds every primal name it restores (and loop variables it iterates
+    over); those become keyword defaults of the pullback so each call starts from the
+    forward sweep's final values, and names that may be unbound at the end of the forward
+    sweep are bound to ``None`` at entry.
+    """
+    needed = set()
+    for statement in walk_all(code.reverse):
+        if not isinstance(statement, (Save, Restore)):
+            needed |= _reads_in(statement)
+    needed |= set().union(*(reads_of(g) for g in code.gradients))
+    saved_any = False
+    rebinds: set[str] = set()
+    item_restored: set[str] = set()
+
+    def forward(body: list[ast.stmt]) -> list[ast.stmt]:
+        nonlocal saved_any
+        out = []
+        for statement in body:
+            if isinstance(statement, Save):
+                if statement.name in needed:
+                    saved_any = True
+                    value: ast.expr = _name(statement.name)
+                    if statement.index is not None:
+                        value = _call("np.copy", ast.Subscript(_name(statement.name),
+                                                               copy.deepcopy(statement.index),
+                                                               ast.Load()))
+                    out.append(ast.Expr(_call(f"{code.saved}.append", value)))
+                continue
+            if isinstance(statement, COMPOUND):
+                statement.body = forward(statement.body) or [ast.Pass()]
+                statement.orelse = forward(statement.orelse)
+            elif isinstance(statement, ast.Expr) and _appends_to(statement, code.saved):
+                saved_any = True
+            out.append(statement)
+        return out
+
+    def reverse(body: list[ast.stmt]) -> list[ast.stmt]:
+        out = []
+        for statement in body:
+            if isinstance(statement, Restore):
+                if statement.name in needed:
+                    popped = _call(f"{code.stack}.pop")
+                    if statement.index is None:
+                        out.append(_assign(statement.name, popped))
+                        rebinds.add(statement.name)
+                    else:
+                        item_restored.add(statement.name)
+                        out.append(ast.Assign([ast.Subscript(_name(statement.name),
+                                                             copy.deepcopy(statement.index),
+                                                             ast.Store())], popped))
+                continue
+            if isinstance(statement, COMPOUND):
+                statement.body = reverse(statement.body) or [ast.Pass()]
+                statement.orelse = reverse(statement.orelse)
+                if isinstance(statement, ast.For) and isinstance(statement.target, ast.Name):
+                    rebinds.add(statement.target.id)
+            elif isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name) \
+                    and _pops_from(statement.value, code.stack):
+                rebinds.add(statement.targets[0].id)
+            out.append(statement)
+        return out
+
+    forward_code = prune_empty_blocks(forward(code.forward))
+    reverse_code = prune_empty_blocks(reverse(code.reverse))
+    prologue: list[ast.stmt] = []
+    if saved_any:
+        forward_code.insert(0, _assign(code.saved, ast.List([], ast.Load())))
+        prologue.append(_assign(code.stack, _call("list", _name(code.saved))))
+    for name in sorted(item_restored):
+        # restoring elements must not change the forward sweep's arrays: work on a copy
+        prologue.append(_assign(name, _call("np.copy", _name(name))))
+        rebinds.add(name)
+    rebinds -= {code.seed}
+    top_level = {s.targets[0].id for s in code.forward
+                 if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)}
+    prebound = sorted(name for name in rebinds
+                      if name not in params and name not in top_level and name in needed)
+    captured = sorted(name for name in rebinds if name in needed)
+    if prebound:      # names saved before their first assignment need a value to save
+        forward_code.insert(0, ast.Assign([_store(name) for name in prebound],
+                                          ast.Constant(None)))
+    return ReverseCode(forward_code, prologue + reverse_code, code.result, code.seed,
+                       code.gradients, code.helpers, captured, prebound, code.saved, code.stack)
+
+
+def prune_empty_blocks(body: list[ast.stmt]) -> list[ast.stmt]:
+    """Drop ``if c: pass`` and loops whose bodies hold nothing but comments."""
+    kept = []
+    for statement in body:
+        if isinstance(statement, COMPOUND):
+            statement.body = prune_empty_blocks(statement.body)
+            statement.orelse = prune_empty_blocks(statement.orelse)
+            if not any(not is_comment(s) for s in statement.body + statement.orelse):
+                while kept and is_comment(kept[-1]):
+                    kept.pop()
+                continue
+            if not statement.body:
+                statement.body = [ast.Pass()]
+        elif isinstance(statement, ast.Pass):
+            continue
+        kept.append(statement)
+    return kept
+
+
+def walk_all(body: list[ast.stmt]):
+    for statement in body:
+        yield statement
+        if isinstance(statement, COMPOUND):
+            yield from walk_all(statement.body)
+            yield from walk_all(statement.orelse)
+
+
+def _reads_in(statement: ast.stmt) -> set[str]:
+    if isinstance(statement, COMPOUND):
+        return _statement_reads(statement)
+    return reads_of(statement)
+
+
+def _appends_to(statement: ast.Expr, saved: str) -> bool:
+    call = statement.value
+    return isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) \
+        and isinstance(call.func.value, ast.Name) and call.func.value.id == saved
+
+
+def _pops_from(value: ast.expr, stack: str) -> bool:
+    return isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) \
+        and isinstance(value.func.value, ast.Name) and value.func.value.id == stack \
+        and value.func.attr == "pop"
 
 
 def generate_reverse(analysis: Analysis, namer: Namer) -> ReverseCode:

@@ -30,10 +30,10 @@ def writes_global(x):
     return x
 
 
-def writes_element(x):
-    y = x * 2
-    y[0] = 1.0  # <- here
-    return y.sum()
+def uses_with(x):
+    with open("f") as handle:  # <- here
+        y = x * 2
+    return y
 
 
 def has_no_rule(x):
@@ -49,9 +49,8 @@ def comprehension(x):
     return sum([v * 2 for v in x])  # <- here
 
 
-def early_return(x):
-    y = x * 2
-    return y  # <- here
+def writes_attribute(x):
+    x.value = 2  # <- here
     return x
 
 
@@ -74,11 +73,11 @@ def undefined_name(x):
 CASES = [
     (uses_try, "Try", "try/except"),
     (writes_global, "Global", "globals"),
-    (writes_element, "element or slice", "np.where"),
+    (uses_with, "With", "move them out"),
     (has_no_rule, "no derivative rule for 'np.fft.fft'", "coverage table"),
     (unknown_method, "'.cumprod()' has no derivative rule", "NumPy function"),
     (comprehension, "ListComp", "NumPy operations"),
-    (early_return, "'return' before the end", "return it once"),
+    (writes_attribute, "attribute", "local name"),
     (calls_helper, "no derivative rule for 'helper'", "inline the helper"),
     (bit_operator, "operator '^'", "NumPy function"),
     (undefined_name, "'not_defined_anywhere' is not defined", "define it"),

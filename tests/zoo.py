@@ -177,3 +177,6 @@ def element_reads(x):
 @case(arrays((5,)), tags=("indexing", "mask", "repeated-index"))
 def masked_and_repeated(x):
     return np.sum(x[x > 0] ** 2) + np.sum(x[np.array([0, 0, 2])] * x[-1]) + x[1:4:2].sum()
+
+
+import zoo_control  # noqa: E402,F401  (registers the control-flow cases)
