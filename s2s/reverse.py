@@ -315,10 +315,22 @@ class ReverseGenerator:
             for statement in inlined.statements:
                 self.emit(statement, operation.statement)
             value = inlined.value
-            if rule.broadcasting and not self.analysis.same_shape(argument.id, operation.target):
+            if rule.broadcasting and self.needs_unbroadcast(operation, argument):
                 self.helpers.add("unbroadcast")
                 value = _call("unbroadcast", value, _name(argument.id))
             yield argument.id, value
+
+    def needs_unbroadcast(self, operation: Operation, argument: ast.Name) -> bool:
+        """Could ``ans`` be larger than ``argument``?  Not if every other operand is a
+        scalar constant or provably has ``argument``'s shape (``b * 2``, ``y * y``)."""
+        for other in operation.args:
+            if other is argument or _is_scalar_constant(other):
+                continue
+            if isinstance(other, ast.Name) and (other.id == argument.id or
+                                                self.analysis.same_shape(other.id, argument.id)):
+                continue
+            return True
+        return False
 
     def reverse_setitem(self, operation: Operation) -> None:
         """``x[index] = v``: ``v`` gets ``x_b[index]``; then ``x_b[index] = 0`` in place."""
@@ -424,6 +436,11 @@ def _own_statements(body: list[ast.stmt]):
         if isinstance(statement, ast.If):
             yield from _own_statements(statement.body)
             yield from _own_statements(statement.orelse)
+
+
+def _is_scalar_constant(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
+        and not isinstance(node.value, bool)
 
 
 def _is_fresh(expression: ast.expr) -> bool:
