@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import inspect
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import MissingRuleError
 from .normalize import NormalForm, is_global_path, walk_statements
@@ -43,10 +44,16 @@ class Operation:
     args: tuple[ast.expr, ...] = ()  # the rule's positional (possibly differentiable) inputs
     params: dict = field(default_factory=dict)  # the other bound parameters, as AST atoms
     error: Exception | None = None   # for "unknown": raised if the operation turns out active
+    callee: Any = None               # for "call": a function object, or a lifted ast.FunctionDef
+
+    def active_positions(self, active: set[str]) -> tuple[int, ...]:
+        """For a call: the positions of arguments that are active names."""
+        return tuple(index for index, arg in enumerate(self.args)
+                     if isinstance(arg, ast.Name) and arg.id in active)
 
     def input_names(self) -> list[str]:
         """Names whose adjoints this operation feeds (differentiable inputs only)."""
-        if self.kind in ("copy", "setitem", "append", "pack", "unknown"):
+        if self.kind in ("copy", "setitem", "append", "pack", "unknown", "call"):
             return [arg.id for arg in self.args if isinstance(arg, ast.Name)]
         if self.kind != "rule":
             return []
@@ -197,7 +204,7 @@ def classify(normal: NormalForm, statement: ast.Assign) -> Operation:
 
     for node in ast.walk(value):
         if isinstance(node, ast.Name) and node.id not in local_names \
-                and not scope.is_bound(node.id):
+                and node.id not in normal.lifted and not scope.is_bound(node.id):
             raise source.unsupported(node, f"the name '{node.id}' is not defined",
                                      hint="define it before differentiating the function")
 
@@ -265,12 +272,23 @@ def _classify_call(normal, statement, call: ast.Call, make, local_names) -> Oper
             arguments = [ast.Tuple(arguments, ast.Load())]
         arguments = [function.value] + arguments
         return _bind(source, make, rule, call, arguments)
+    if isinstance(function, ast.Name) and function.id in normal.lifted:
+        definition = normal.lifted[function.id]
+        return _bind_call(source, statement, call, definition, _definition_signature(definition))
     resolved = normal.parsed.scope.resolve_path(function)
+    resolved = getattr(resolved, "__s2s_function__", resolved)   # a decorated helper
     name = ast.unparse(function)
     if resolved is MISSING:
         raise source.unsupported(call, f"the name '{name}' is not defined",
                                  hint="define it before differentiating the function")
     rule = REGISTRY.lookup(resolved)
+    if rule is None and inspect.isfunction(resolved):
+        try:
+            signature = inspect.signature(resolved)
+        except (TypeError, ValueError):
+            signature = None
+        if signature is not None:
+            return _bind_call(source, statement, call, resolved, signature)
     if rule is None:
         hint = ("calls to other Python functions are not differentiated yet; inline the "
                 "helper's body into this function"
@@ -285,6 +303,47 @@ def _classify_call(normal, statement, call: ast.Call, make, local_names) -> Oper
     if rule.nondifferentiable:
         return make("nondifferentiable", rule)
     return _bind(source, make, rule, call, arguments)
+
+
+def _definition_signature(definition: ast.FunctionDef) -> inspect.Signature:
+    arguments = definition.args
+    positional = arguments.posonlyargs + arguments.args
+    defaults = [None] * (len(positional) - len(arguments.defaults)) + list(arguments.defaults)
+    parameters = []
+    for argument, default in zip(positional, defaults):
+        value = inspect.Parameter.empty if default is None else ast.literal_eval(default)
+        parameters.append(inspect.Parameter(argument.arg, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                            default=value))
+    return inspect.Signature(parameters)
+
+
+_LITERALS = (int, float, complex, str, bool, type(None))
+
+
+def _bind_call(source, statement: ast.Assign, call: ast.Call, callee,
+               signature: inspect.Signature) -> Operation:
+    """A call to a user function: arguments in the callee's parameter order, as atoms."""
+    for parameter in signature.parameters.values():
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            raise source.unsupported(call, "calls to functions with *args or **kwargs are not "
+                                           "differentiated", hint="list the parameters explicitly")
+    try:
+        bound = signature.bind(*call.args, **{k.arg: k.value for k in call.keywords})
+    except TypeError as exc:
+        raise source.unsupported(call, f"cannot match the call: {exc}") from None
+    bound.apply_defaults()
+    arguments = []
+    for name, value in bound.arguments.items():
+        if not isinstance(value, ast.AST):
+            if not isinstance(value, _LITERALS) and not (
+                    isinstance(value, tuple) and all(isinstance(v, _LITERALS) for v in value)):
+                raise source.unsupported(
+                    call, f"the default value of parameter '{name}' is not a literal",
+                    hint=f"pass {name}=... explicitly in the call")
+            value = ast.Constant(value)
+        arguments.append(value)
+    return Operation("call", statement.targets[0].id, statement, args=tuple(arguments),
+                     callee=callee)
 
 
 def _bind(source, make, rule: Rule, call: ast.Call, arguments: list[ast.expr]) -> Operation:

@@ -113,6 +113,7 @@ class Differentiable:
     def __init__(self, function: Callable[..., Any], wrt: Wrt = 0):
         functools.update_wrapper(self, function)
         self.function = function
+        self.__s2s_function__ = function      # lets other differentiated code call through us
         self.signature = inspect.signature(function)
         self.params = tuple(self.signature.parameters)
         self.wrt_names, self.wrt_positions, self.single = _resolve_wrt(function, self.params, wrt)

@@ -23,6 +23,8 @@ Output invariant (the *core grammar*, which every later stage relies on):
 Passes, in order (:data:`PASSES`); each is a function ``pass(state) -> None``:
 
 1. ``check_supported``               reject what s2s cannot differentiate, with file:line:col
+   ``lift_local_functions``          nested ``def``/lambda -> separate function, captures as
+                                     parameters: ``scale(x)`` -> ``scale(x, w)``
 2. ``lower_augmented_assignments``   ``y += e``         -> ``y = y + e``
 3. ``lower_multiple_assignments``    ``a, b = e1, e2``  -> ``_t0 = e1; _t1 = e2; a = _t0; b = _t1``
 4. ``lower_for_loops``               ``for v in X``     -> ``for _i0 in range(len(X)): v = X[_i0]``
@@ -55,6 +57,7 @@ class NormalState:
     body: list[ast.stmt]
     namer: Namer
     local_names: set[str] = field(default_factory=set)
+    lifted: dict[str, ast.FunctionDef] = field(default_factory=dict)
 
     @property
     def source(self):
@@ -79,6 +82,7 @@ class NormalForm:
     body: tuple[ast.stmt, ...]
     namer: Namer
     local_names: frozenset[str] = frozenset()
+    lifted: dict = field(default_factory=dict)   # name -> ast.FunctionDef (lambda-lifted)
 
     @property
     def result(self) -> str:
@@ -92,10 +96,11 @@ class NormalForm:
 def normalize(parsed: ParsedFunction) -> NormalForm:
     body = [ast.fix_missing_locations(statement) for statement in parsed.node.body]
     namer = Namer(names_in(parsed.node) | set(parsed.params))
-    state = NormalState(parsed, body, namer, _assigned_names(parsed))
+    state = NormalState(parsed, body, namer, _assigned_names(parsed), dict(parsed.siblings))
     for normalization_pass in PASSES:
         normalization_pass(state)
-    return NormalForm(parsed, tuple(state.body), namer, frozenset(state.local_names))
+    return NormalForm(parsed, tuple(state.body), namer, frozenset(state.local_names),
+                      dict(state.lifted))
 
 
 def _assigned_names(parsed: ParsedFunction) -> set[str]:
@@ -212,7 +217,14 @@ _OP_SYMBOLS = {ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^", ast.LShift: "<<
 
 def check_supported(state: NormalState) -> None:
     """Reject every construct outside what s2s differentiates, naming file, line and col."""
-    _check_block(state, state.body, in_loop=False)
+    body = []
+    for statement in state.body:     # local functions are checked when they are derived
+        if isinstance(statement, ast.FunctionDef) and not statement.decorator_list:
+            continue
+        if _is_lambda_assignment(statement):
+            continue
+        body.append(statement)
+    _check_block(state, body, in_loop=False)
     if not any(isinstance(s, ast.Return) for s in walk_statements(state.body)):
         node = state.body[-1] if state.body else state.parsed.node
         raise state.source.unsupported(node, "the function never returns a value",
@@ -267,6 +279,11 @@ def _check_block(state: NormalState, body: list[ast.stmt], in_loop: bool) -> Non
         _check_expression(state, statement)
 
 
+def _is_lambda_assignment(statement: ast.stmt) -> bool:
+    return isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
+        and isinstance(statement.targets[0], ast.Name) and isinstance(statement.value, ast.Lambda)
+
+
 def _check_expression(state: NormalState, tree: ast.AST) -> None:
     source = state.source
     for node in ast.walk(tree):
@@ -312,6 +329,97 @@ def _check_target(state: NormalState, target: ast.expr) -> None:
             target, "assignment to an attribute is not supported",
             hint="assign to a local name and return it")
     raise state.source.unsupported(target, f"cannot assign to '{ast.unparse(target)}'")
+
+
+# --- pass 1b ----------------------------------------------------------------------------
+
+
+def lift_local_functions(state: NormalState) -> None:
+    """Nested ``def``s and lambdas become separate functions; what they capture, parameters.
+
+    Before: ``def scale(y): return y * w`` / ``z = scale(x)``
+    After:  (lifted) ``def scale(y, w): return y * w`` / ``z = scale(x, w)``
+
+    The captured ``w`` is then an ordinary argument, so its gradient flows like any other.
+    """
+    lifted: dict[str, ast.FunctionDef] = {}
+    body = []
+    for statement in state.body:
+        if isinstance(statement, ast.FunctionDef):
+            lifted[statement.name] = statement
+        elif _is_lambda_assignment(statement):
+            function = statement.value
+            definition = ast.FunctionDef(statement.targets[0].id, function.args,
+                                         [_located(ast.Return(function.body), function.body)],
+                                         [], None)
+            lifted[definition.name] = _located(definition, statement)
+        else:
+            body.append(statement)
+    if not lifted:
+        return
+    lifted = {**state.lifted, **lifted}
+    outer = set(state.parsed.params) | {node.id for statement in body for node in ast.walk(statement)
+                                        if isinstance(node, ast.Name)
+                                        and isinstance(node.ctx, ast.Store)}
+    captured = {name: _free_names(definition) & outer - set(lifted)
+                for name, definition in lifted.items()}
+    changed = True
+    while changed:                       # a helper calling a helper captures what it captures
+        changed = False
+        for name, definition in lifted.items():
+            for callee in _called_names(definition) & set(lifted):
+                if not captured[callee] <= captured[name]:
+                    captured[name] |= captured[callee]
+                    changed = True
+    order = {name: sorted(names) for name, names in captured.items()}
+    rewrite = _CaptureArguments(order)
+    state.body = [rewrite.visit(statement) for statement in body]
+    for name, definition in lifted.items():
+        definition = rewrite.visit(definition)
+        definition.args.args = definition.args.args + [ast.arg(c) for c in order[name]]
+        lifted[name] = definition
+    for statement in state.body:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Name) and node.id in lifted and not rewrite.is_call(node):
+                raise state.source.unsupported(
+                    node, f"the local function '{node.id}' is used as a value",
+                    hint="call it directly; s2s differentiates calls, not function values")
+    state.lifted = lifted
+
+
+def _free_names(definition: ast.FunctionDef) -> set[str]:
+    parameters = {a.arg for a in definition.args.posonlyargs + definition.args.args
+                  + definition.args.kwonlyargs}
+    stores = {node.id for node in ast.walk(definition)
+              if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+    loads = {node.id for node in ast.walk(definition)
+             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    return loads - parameters - stores
+
+
+def _called_names(definition: ast.FunctionDef) -> set[str]:
+    return {node.func.id for node in ast.walk(definition)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
+
+
+class _CaptureArguments(ast.NodeTransformer):
+    """``scale(x)`` -> ``scale(x, w)`` for every lifted function that captured ``w``."""
+
+    def __init__(self, captured: dict[str, list[str]]):
+        self.captured = captured
+        self.calls: set[int] = set()
+
+    def is_call(self, node: ast.Name) -> bool:
+        return id(node) in self.calls
+
+    def visit_Call(self, node: ast.Call) -> ast.Call:
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id in self.captured:
+            self.calls.add(id(node.func))
+            extra = [_located(ast.Name(name, ast.Load()), node) for name in
+                     self.captured[node.func.id]]
+            node.args = node.args + extra
+        return node
 
 
 # --- pass 2 -----------------------------------------------------------------------------
@@ -894,6 +1002,7 @@ def rename_reassignments(state: NormalState) -> None:
 
 PASSES = (
     check_supported,
+    lift_local_functions,
     lower_augmented_assignments,
     lower_multiple_assignments,
     lower_for_loops,

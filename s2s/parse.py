@@ -12,7 +12,7 @@ import ast
 import builtins
 import inspect
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .errors import SourceLocation, UnsupportedError
@@ -111,6 +111,7 @@ class ParsedFunction:
     params: tuple[str, ...]
     source: SourceInfo
     scope: Scope
+    siblings: dict = field(default_factory=dict)   # local functions visible to a lifted one
 
 
 def parse_function(function: Callable[..., Any]) -> ParsedFunction:

@@ -2,22 +2,26 @@
 
 ``derive(function, wrt)`` runs parse -> normalise -> analyse -> reverse -> optimise ->
 emit and keeps every stage's output in a :class:`Derivation`, so each can be inspected
-(``s2s.show(f, stage="normal")``) and tested on its own.
+and tested on its own.  Calls to other user functions are derived the same way, each into
+its own ``vjp_<callee>`` function of the same generated module (callees first).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import ast
+import copy
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import numpy as np
+
 from .analysis import Analysis, analyze
-from .emit import GeneratedModule, build_vjp_module, compile_module, render
+from .emit import GeneratedModule, build_module, build_vjp_function, compile_module, python_name, render
 from .errors import UnsupportedError
+from .naming import Namer
 from .normalize import NormalForm, normalize
 from .optimize import optimize
-from .parse import MISSING, ParsedFunction, parse_function
+from .parse import MISSING, ParsedFunction, Scope, parse_function
 from .reverse import ReverseCode, generate_reverse, resolve_markers
-
-import numpy as np
 
 
 @dataclass(frozen=True)
@@ -34,18 +38,101 @@ class Derivation:
         return self.module.source
 
 
+@dataclass
+class _Module:
+    """What the derivations of one top-level function share: one generated module."""
+
+    functions: dict[Any, tuple[str, ast.FunctionDef]] = field(default_factory=dict)
+    namespace: dict[str, Any] = field(default_factory=dict)
+    primal_definitions: dict[str, ast.FunctionDef] = field(default_factory=dict)
+    helpers: set[str] = field(default_factory=set)
+    in_progress: list[Any] = field(default_factory=list)
+    names: Namer = field(default_factory=Namer)
+
+
 def derive(function: Callable[..., Any], wrt: tuple[str, ...], single: bool) -> Derivation:
     """Generate the reverse-mode derivative of ``function`` with respect to ``wrt``."""
     parsed = parse_function(function)
     _check_reserved_names(parsed)
+    module = _Module()
+    name = module.names.unique(f"vjp_{python_name(parsed.name)}")
+    module.in_progress.append(_key(function))
+    stages, definition = _derive(parsed, wrt, single, name, module)
+    functions = [d for _, d in module.functions.values()]
+    functions += list(module.primal_definitions.values()) + [definition]
+    source = render(build_module(parsed, functions, module.helpers))
+    return Derivation(*stages, compile_module(name, source, parsed, module.namespace))
+
+
+def _derive(parsed: ParsedFunction, wrt: tuple[str, ...], single: bool, name: str,
+            module: _Module):
     normal = normalize(parsed)
+    _gather_globals(parsed, normal, module)
     analysis = analyze(normal, wrt)
-    reverse = generate_reverse(analysis, normal.namer)
+    callees: dict[int, str] = {}
+    for operation in analysis.operations.values():
+        if operation.kind != "call":
+            continue
+        callee = _parsed_callee(operation.callee, parsed, normal)
+        positions = operation.active_positions(analysis.active)
+        if operation.target not in analysis.active or not positions:
+            if isinstance(operation.callee, ast.FunctionDef):
+                module.primal_definitions[callee.name] = copy.deepcopy(operation.callee)
+            continue
+        key = (_key(operation.callee, parsed), positions)
+        if key[0] in module.in_progress:
+            raise parsed.source.unsupported(
+                operation.statement, f"the recursive call to '{callee.name}' cannot be "
+                "differentiated ahead of time",
+                hint="rewrite the recursion as a loop, or differentiate on the tape")
+        if key not in module.functions:
+            callee_name = module.names.unique(f"vjp_{python_name(callee.name)}")
+            module.in_progress.append(key[0])
+            callee_wrt = tuple(callee.params[position] for position in positions)
+            _, definition = _derive(callee, callee_wrt, False, callee_name, module)
+            module.in_progress.pop()
+            module.functions[key] = (callee_name, definition)
+        callees[id(operation)] = module.functions[key][0]
+    reverse = generate_reverse(analysis, normal.namer, callees)
     optimized = resolve_markers(optimize(reverse), set(parsed.params))
+    module.helpers |= optimized.helpers
     pullback_name = normal.namer.unique("pullback")
-    name, module_ast = build_vjp_module(parsed, optimized, pullback_name, single)
-    module = compile_module(name, render(module_ast), parsed)
-    return Derivation(parsed, normal, analysis, reverse, optimized, module)
+    definition = build_vjp_function(parsed, optimized, pullback_name, single, name)
+    return (parsed, normal, analysis, reverse, optimized), definition
+
+
+def _gather_globals(parsed: ParsedFunction, normal: NormalForm, module: _Module) -> None:
+    """Every global or closure name the function's code reads, as the generated code's."""
+    local = set(normal.local_names) | set(parsed.params) | set(normal.lifted)
+    for statement in normal.body:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) \
+                    and node.id not in local:
+                value = parsed.scope.resolve(node.id)
+                if value is MISSING:
+                    continue
+                known = module.namespace.get(node.id, value)
+                if known is not value:
+                    raise parsed.source.unsupported(
+                        node, f"'{node.id}' names different objects in {parsed.name} and in "
+                        "another function of the same derivative",
+                        hint="give one of them another name")
+                module.namespace[node.id] = value
+
+
+def _key(callee: Any, outer: ParsedFunction | None = None) -> Any:
+    if isinstance(callee, ast.FunctionDef):      # a lifted local function: where it is written
+        return ("local", outer.source.filename if outer else "", callee.lineno, callee.name)
+    return ("function", getattr(callee, "__qualname__", ""), id(callee))
+
+
+def _parsed_callee(callee: Any, outer: ParsedFunction, normal: NormalForm) -> ParsedFunction:
+    if not isinstance(callee, ast.FunctionDef):
+        return parse_function(callee)
+    definition = copy.deepcopy(callee)
+    params = tuple(a.arg for a in definition.args.posonlyargs + definition.args.args)
+    return ParsedFunction(None, definition.name, definition, params, outer.source, outer.scope,
+                          dict(normal.lifted))
 
 
 def _check_reserved_names(parsed: ParsedFunction) -> None:
@@ -54,3 +141,6 @@ def _check_reserved_names(parsed: ParsedFunction) -> None:
         raise UnsupportedError(
             f"in {parsed.name}, the name 'np' is bound to {bound!r}, but s2s's generated code "
             "uses 'np' for NumPy", hint="import numpy as np in the function's module")
+
+
+__all__ = ["Derivation", "derive", "Scope"]

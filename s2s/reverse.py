@@ -115,8 +115,10 @@ class _Loop:
 
 
 class ReverseGenerator:
-    def __init__(self, analysis: Analysis, namer: Namer):
+    def __init__(self, analysis: Analysis, namer: Namer, callees: dict[int, str] | None = None):
         self.analysis = analysis
+        self.callees = callees or {}          # id(call operation) -> name of its vjp function
+        self.pullbacks: dict[int, str] = {}   # id(call operation) -> name of its pullback
         self.namer = namer
         self.source = analysis.normal.parsed.source
         self.params = set(analysis.normal.parsed.params)
@@ -206,6 +208,10 @@ class ReverseGenerator:
         for statement in body:
             if isinstance(statement, ast.Assign):
                 target = statement.targets[0]
+                operation = self.analysis.operations.get(id(statement))
+                if operation is not None and id(operation) in self.callees:
+                    out.extend(self.forward_call(operation, nested))
+                    continue
                 if isinstance(target, ast.Subscript):
                     out.append(Save(target.value.id, target.slice))
                 elif nested:
@@ -221,6 +227,16 @@ class ReverseGenerator:
             else:
                 out.append(statement)
         return out
+
+    def forward_call(self, operation: Operation, nested: bool) -> list[ast.stmt]:
+        """``y = helper(a, b)`` -> ``y, _pullback0 = vjp_helper(a, b)``."""
+        pullback = self.pullbacks[id(operation)] = self.namer.fresh("_pullback")
+        call = ast.Call(_name(self.callees[id(operation)]),
+                        [copy.deepcopy(arg) for arg in operation.args], [])
+        targets = ast.Tuple([_store(operation.target), _store(pullback)], ast.Store())
+        statement = ast.copy_location(ast.Assign([targets], call), operation.statement)
+        saves = [Save(operation.target, None), Save(pullback, None)] if nested else []
+        return saves + [statement]
 
     def forward_loop(self, loop: ast.For | ast.While, loop_depth: int) -> list[ast.stmt]:
         can_break = any(isinstance(s, ast.Break) for s in _own_statements(loop.body))
@@ -253,7 +269,9 @@ class ReverseGenerator:
                     self.out.append(Restore(target.value.id, target.slice))
                 else:
                     self.reverse_assign(operation)
-                    if nested:
+                    if nested:      # the reverse of the forward sweep's saving order
+                        if id(operation) in self.pullbacks:
+                            self.out.append(Restore(self.pullbacks[id(operation)], None))
                         self.out.append(Restore(operation.target, None))
             elif isinstance(statement, ast.Expr) and id(statement) in self.analysis.operations:
                 self.reverse_append(self.analysis.operations[id(statement)])
@@ -282,6 +300,9 @@ class ReverseGenerator:
                                          ast.Load())
                     self.accumulate(element.id, item, operation.statement)
             return
+        if operation.kind == "call":
+            self.reverse_call(operation, target_adjoint)
+            return
         if operation.kind != "rule":
             return
         contributions: dict[str, list[ast.expr]] = {}
@@ -297,6 +318,17 @@ class ReverseGenerator:
                 expressions = [ast.BinOp(ast.Constant(2), ast.Mult(), expressions[0])]
             for expression in expressions:
                 self.accumulate(name, expression, operation.statement)
+
+    def reverse_call(self, operation: Operation, target_adjoint: ast.Name) -> None:
+        """``y, _pullback0 = vjp_helper(a, b)`` -> ``_g0 = _pullback0(y_b)``; ``a_b += _g0[0]``..."""
+        if id(operation) not in self.pullbacks:
+            return
+        gradients = self.namer.fresh("_g")
+        self.emit(_assign(gradients, ast.Call(_name(self.pullbacks[id(operation)]),
+                                              [target_adjoint], [])), operation.statement)
+        for index, position in enumerate(operation.active_positions(self.analysis.active)):
+            item = ast.Subscript(_name(gradients), ast.Constant(index), ast.Load())
+            self.accumulate(operation.args[position].id, item, operation.statement)
 
     def rule_contributions(self, operation: Operation, target_adjoint: ast.Name):
         rule = operation.rule
@@ -575,8 +607,8 @@ def resolve_markers(code: ReverseCode, params: set[str]) -> ReverseCode:
         prologue.append(_assign(name, _call("np.copy", _name(name))))
         rebinds.add(name)
     rebinds -= {code.seed}
-    top_level = {s.targets[0].id for s in code.forward
-                 if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)}
+    top_level = {node.id for s in code.forward if isinstance(s, ast.Assign)
+                 for node in ast.walk(s.targets[0]) if isinstance(node, ast.Name)}
     prebound = sorted(name for name in rebinds
                       if name not in params and name not in top_level and name in needed)
     captured = sorted(name for name in rebinds if name in needed)
@@ -632,5 +664,6 @@ def _pops_from(value: ast.expr, stack: str) -> bool:
         and value.func.attr == "pop"
 
 
-def generate_reverse(analysis: Analysis, namer: Namer) -> ReverseCode:
-    return ReverseGenerator(analysis, namer).generate()
+def generate_reverse(analysis: Analysis, namer: Namer,
+                     callees: dict[int, str] | None = None) -> ReverseCode:
+    return ReverseGenerator(analysis, namer, callees).generate()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "SequenceAdjoint",
     "broadcast_like",
     "index_adjoint",
     "matmul_adjoint_x",
@@ -61,7 +62,7 @@ def zeros_like(x):
     if isinstance(x, np.ndarray):
         return np.zeros_like(x, dtype=np.result_type(x.dtype, np.float32))
     if isinstance(x, (list, tuple)):
-        return type(x)(zeros_like(item) for item in x)
+        return SequenceAdjoint(zeros_like(item) for item in x)
     return 0.0
 
 
@@ -100,11 +101,32 @@ def _is_basic_index(index) -> bool:
                for item in items)
 
 
+class SequenceAdjoint(list):
+    """The cotangent of a tuple or list of values: one entry per element.
+
+    ``+`` adds entry by entry (``None`` stands for a zero entry), so generated code
+    accumulates tuple cotangents with the same ``a_b = a_b + c`` as array cotangents.
+    """
+
+    def __add__(self, other):
+        if not isinstance(other, (list, tuple)):
+            return NotImplemented
+        return SequenceAdjoint(b if a is None else a if b is None else a + b
+                               for a, b in zip(self, other))
+
+    __radd__ = __add__
+
+
 def index_adjoint(g, like, index):
     """Cotangent of ``like`` in ``like[index]``: zeros, with ``g`` added at ``index``.
 
-    Repeated integer indices add up (``np.add.at``); basic indices write directly.
+    Repeated integer indices add up (``np.add.at``); basic indices write directly.  For a
+    tuple or list ``like``, a :class:`SequenceAdjoint` with ``g`` at ``index``.
     """
+    if isinstance(like, (list, tuple)):
+        result = SequenceAdjoint(None for _ in like)
+        result[index] = g
+        return result
     result = np.zeros(np.shape(like), dtype=np.result_type(g, like, np.float32))
     if _is_basic_index(index):
         result[index] = g

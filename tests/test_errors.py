@@ -54,12 +54,10 @@ def writes_attribute(x):
     return x
 
 
-def helper(x):
-    return x * 2
-
-
-def calls_helper(x):
-    return helper(x) + 1  # <- here
+def recursive(x):
+    if np.sum(x) > 10:
+        return x
+    return recursive(x * 2)  # <- here
 
 
 def bit_operator(x):
@@ -78,7 +76,7 @@ CASES = [
     (unknown_method, "'.cumprod()' has no derivative rule", "NumPy function"),
     (comprehension, "ListComp", "NumPy operations"),
     (writes_attribute, "attribute", "local name"),
-    (calls_helper, "no derivative rule for 'helper'", "inline the helper"),
+    (recursive, "recursive call to 'recursive'", "rewrite the recursion as a loop"),
     (bit_operator, "operator '^'", "NumPy function"),
     (undefined_name, "'not_defined_anywhere' is not defined", "define it"),
 ]

@@ -180,3 +180,4 @@ def masked_and_repeated(x):
 
 
 import zoo_control  # noqa: E402,F401  (registers the control-flow cases)
+import zoo_calls  # noqa: E402,F401  (registers the cases with calls)
