@@ -68,6 +68,12 @@ class Restore(ast.stmt):
     _fields = ("name", "index")
 
 
+class Recompute(ast.stmt):
+    """Reverse-sweep marker: re-run a cheap forward statement instead of saving its value."""
+
+    _fields = ("statement",)
+
+
 def _name(identifier: str) -> ast.Name:
     return ast.Name(identifier, ast.Load())
 
@@ -133,6 +139,10 @@ class ReverseGenerator:
         self.stack = namer.unique("_stack")
         self.written_arrays = {op.target for op in analysis.operations.values()
                                if op.kind == "setitem"}
+        self.unsaved: set[int] = set()             # statements needing no Save/Restore
+        self.recomputed: dict[int, list[ast.stmt]] = {}   # id(loop) -> statements to re-run
+        self.enclosing: list[ast.For | ast.While] = []    # loops around the current point
+        self.assignment_counts = _assignment_counts(analysis)
 
     def adjoint(self, name: str) -> str:
         if name not in self.adjoints:
@@ -214,7 +224,7 @@ class ReverseGenerator:
                     continue
                 if isinstance(target, ast.Subscript):
                     out.append(Save(target.value.id, target.slice))
-                elif nested:
+                elif nested and not self.needs_no_save(statement, body):
                     out.append(Save(target.id, None))
                 out.append(statement)
             elif isinstance(statement, ast.If):
@@ -227,6 +237,46 @@ class ReverseGenerator:
             else:
                 out.append(statement)
         return out
+
+    def needs_no_save(self, statement: ast.Assign, body: list[ast.stmt]) -> bool:
+        """Loop-invariant values and cheap index reads are not saved per iteration.
+
+        * invariant: the operands are assigned in no enclosing loop and the target only
+          here, so every iteration computes the same value;
+        * recomputed: ``v = x[i]`` (or integer arithmetic on loop variables) at the top
+          level of a loop body, where ``x`` is invariant and ``i`` a loop variable: the
+          reverse loop re-runs it at the start of each iteration.
+        """
+        if not self.enclosing:
+            return False
+        target = statement.targets[0].id
+        if self.assignment_counts.get(target, 0) != 1:
+            return False
+        outermost = self.enclosing[0]
+        varying = assigned_in(outermost.body) | {
+            loop.target.id for loop in self.enclosing if isinstance(loop, ast.For)}
+        reads = reads_of(statement.value)
+        if not reads & varying:
+            self.unsaved.add(id(statement))
+            return True
+        innermost = self.enclosing[-1]
+        if statement not in innermost.body:
+            return False
+        rebound = {loop.target.id for loop in self.enclosing if isinstance(loop, ast.For)}
+        rebound |= {s.targets[0].id for loop in self.enclosing
+                    for s in self.recomputed.get(id(loop), [])}
+        if not (reads & varying) <= rebound:
+            return False
+        operation = self.analysis.operations.get(id(statement))
+        cheap = operation is not None and (
+            operation.kind == "rule" and operation.rule.name == "getitem"
+            or operation.kind in ("nondifferentiable", "constant")
+            or target not in self.analysis.varied and isinstance(statement.value, ast.BinOp))
+        if not cheap:
+            return False
+        self.unsaved.add(id(statement))
+        self.recomputed.setdefault(id(innermost), []).append(statement)
+        return True
 
     def forward_call(self, operation: Operation, nested: bool) -> list[ast.stmt]:
         """``y = helper(a, b)`` -> ``y, _pullback0 = vjp_helper(a, b)``."""
@@ -244,7 +294,9 @@ class ReverseGenerator:
         if isinstance(loop, ast.While) or can_break:
             counter = self.namer.fresh("_n")
         info = self.loops[id(loop)] = _Loop(counter, nested=loop_depth > 0)
+        self.enclosing.append(loop)
         body = self.forward_block(loop.body, True, loop_depth + 1)
+        self.enclosing.pop()
         out: list[ast.stmt] = []
         if counter:
             out.append(_assign(counter, ast.Constant(0)))
@@ -269,7 +321,8 @@ class ReverseGenerator:
                     self.out.append(Restore(target.value.id, target.slice))
                 else:
                     self.reverse_assign(operation)
-                    if nested:      # the reverse of the forward sweep's saving order
+                    if nested and id(statement) not in self.unsaved:
+                        # the reverse of the forward sweep's saving order
                         if id(operation) in self.pullbacks:
                             self.out.append(Restore(self.pullbacks[id(operation)], None))
                         self.out.append(Restore(operation.target, None))
@@ -430,6 +483,8 @@ class ReverseGenerator:
             self.make_private(name)
         live_loop, private_loop = set(self.live), set(self.private)
         body_code, live_end, private_end = self._branch(loop.body, live_loop, private_loop)
+        body_code = [Recompute(copy.deepcopy(statement))
+                     for statement in self.recomputed.get(id(loop), [])] + body_code
         if not live_end <= live_loop:
             raise S2SError(f"internal error: adjoints {sorted(live_end - live_loop)} escape a "
                            "loop iteration; please report this function")
@@ -459,6 +514,17 @@ class ReverseGenerator:
         self.emit(reversed_loop, origin)
         if isinstance(loop, ast.For):
             self.out.append(Restore(loop.target.id, None))
+
+
+def _assignment_counts(analysis: Analysis) -> dict[str, int]:
+    counts: dict[str, int] = {name: 1 for name in analysis.normal.parsed.params}
+    for statement in walk_statements(analysis.normal.body):
+        if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
+            name = statement.targets[0].id
+            counts[name] = counts.get(name, 0) + 1
+        elif isinstance(statement, ast.For):
+            counts[statement.target.id] = 2
+    return counts
 
 
 def _own_statements(body: list[ast.stmt]):
@@ -541,8 +607,12 @@ def resolve_markers(code: ReverseCode, params: set[str]) -> ReverseCode:
     """
     needed = set()
     for statement in walk_all(code.reverse):
-        if not isinstance(statement, (Save, Restore)):
+        if not isinstance(statement, (Save, Restore, Recompute)):
             needed |= _reads_in(statement)
+    recomputes = [s for s in walk_all(code.reverse) if isinstance(s, Recompute)]
+    for marker in reversed(recomputes):     # a kept recompute reads its own operands
+        if marker.statement.targets[0].id in needed:
+            needed |= reads_of(marker.statement.value)
     needed |= set().union(*(reads_of(g) for g in code.gradients))
     saved_any = False
     rebinds: set[str] = set()
@@ -573,6 +643,10 @@ def resolve_markers(code: ReverseCode, params: set[str]) -> ReverseCode:
     def reverse(body: list[ast.stmt]) -> list[ast.stmt]:
         out = []
         for statement in body:
+            if isinstance(statement, Recompute):
+                if statement.statement.targets[0].id in needed:
+                    out.append(statement.statement)
+                continue
             if isinstance(statement, Restore):
                 if statement.name in needed:
                     popped = _call(f"{code.stack}.pop")

@@ -28,7 +28,7 @@ def doubling_while(x):
 
 
 @case(scalars(1), tags=("scalar", "branch"),
-      sympy=None)
+      sympy=lambda sp, x: sp.Piecewise((x ** 3, x > 0.5), (sp.sin(x) * 2, x > -0.5), (-x, True)) * x)
 def piecewise(x):
     if x > 0.5:
         y = x ** 3
@@ -39,7 +39,9 @@ def piecewise(x):
     return y * x
 
 
-@case(scalars(2), wrt=(0, 1), tags=("scalar", "ifexp", "boolop"))
+@case(scalars(2), wrt=(0, 1), tags=("scalar", "ifexp", "boolop"),
+      sympy=lambda sp, x, y: sp.Piecewise((x * y, (x > 0) & (y > 0)), (x - y, True))
+      + sp.Piecewise((sp.exp(x), ~((x < -1) | (y < -1))), (y ** 2, True)))
 def conditional_expression(x, y):
     z = x * y if x > 0 and y > 0 else x - y
     w = np.exp(x) if not (x < -1 or y < -1) else y ** 2
@@ -70,7 +72,14 @@ def rows_with_enumerate(X):
     return total
 
 
-@case(scalars(1, -1.0, 1.0), tags=("scalar", "loop", "horner"))
+def _horner_sympy(sp, x):
+    y = 0
+    for c in [0.5, -1.0, 2.0, 3.0, -0.25, 1.5]:    # the loop unrolled: constant bounds
+        y = y * x + c
+    return y
+
+
+@case(scalars(1, -1.0, 1.0), tags=("scalar", "loop", "horner"), sympy=_horner_sympy)
 def horner(x):
     coefficients = [0.5, -1.0, 2.0, 3.0, -0.25, 1.5]
     y = 0.0

@@ -4,20 +4,17 @@ from s2s.runtime import broadcast_like, index_adjoint, unbroadcast, zeros_like
 
 def vjp_fill_in_a_loop(x):
     # forward sweep
-    _t1 = _t2 = _t4 = _t5 = _t6 = i = None
+    _t2 = _t6 = i = None
     _saved = []
     out = np.zeros(5)
     _t0 = range(5)
     _saved.append(i)
     for i in _t0:
-        _saved.append(_t1)
         _t1 = x[i]
         _saved.append(_t2)
         _t2 = np.sin(_t1)
         _t3 = i + 2
-        _saved.append(_t4)
         _t4 = _t3 % 5
-        _saved.append(_t5)
         _t5 = x[_t4]
         _saved.append(_t6)
         _t6 = _t2 * _t5
@@ -26,7 +23,7 @@ def vjp_fill_in_a_loop(x):
     _t7 = out ** 2
     _return = np.sum(_t7)
 
-    def pullback(_return_b, _t1=_t1, _t2=_t2, _t4=_t4, _t5=_t5, _t6=_t6, i=i, out=out):
+    def pullback(_return_b, _t2=_t2, _t6=_t6, i=i, out=out):
         # reverse sweep
         _stack = list(_saved)
         out = np.copy(out)
@@ -36,6 +33,10 @@ def vjp_fill_in_a_loop(x):
         x_b = zeros_like(x)
         # grad of line 49: for i in range(5):
         for i in reversed(_t0):
+            _t1 = x[i]
+            _t3 = i + 2
+            _t4 = _t3 % 5
+            _t5 = x[_t4]
             # grad of line 50: out[i] = np.sin(x[i]) * x[(i + 2) % 5]
             _t6_b = unbroadcast(np.copy(out_b[i]), _t6)
             out_b[i] = 0.0
@@ -44,12 +45,9 @@ def vjp_fill_in_a_loop(x):
             _t5_b = unbroadcast(_t6_b * _t2, _t5)
             _t6 = _stack.pop()
             x_b = x_b + index_adjoint(_t5_b, x, _t4)
-            _t5 = _stack.pop()
-            _t4 = _stack.pop()
             _t1_b = _t2_b * np.cos(_t1)
             _t2 = _stack.pop()
             x_b = x_b + index_adjoint(_t1_b, x, i)
-            _t1 = _stack.pop()
         i = _stack.pop()
         return x_b
     return (_return, pullback)

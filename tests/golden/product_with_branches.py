@@ -4,7 +4,7 @@ from s2s.runtime import index_adjoint, unbroadcast, zeros_like
 
 def vjp_product_with_branches(x):
     # forward sweep
-    _t3 = _t5 = _t6 = _t7 = i = None
+    _t5 = _t6 = _t7 = i = None
     _saved = []
     p = 1.0
     _t0 = len(x)
@@ -12,7 +12,6 @@ def vjp_product_with_branches(x):
     _saved.append(i)
     for i in _t1:
         _t2 = x[i]
-        _saved.append(_t3)
         _t3 = _t2 > 0
         if _t3:
             _t4 = x[i]
@@ -30,12 +29,14 @@ def vjp_product_with_branches(x):
             _saved.append(p)
             p = _t9
 
-    def pullback(p_b, _t3=_t3, _t5=_t5, _t6=_t6, _t7=_t7, i=i, p=p):
+    def pullback(p_b, _t5=_t5, _t6=_t6, _t7=_t7, i=i, p=p):
         # reverse sweep
         _stack = list(_saved)
         x_b = zeros_like(x)
         # grad of line 56: for i in range(len(x)):
         for i in reversed(_t1):
+            _t2 = x[i]
+            _t3 = _t2 > 0
             if _t3:
                 # grad of line 58: p = p * (1 + x[i])
                 _t8_b = p_b
@@ -55,7 +56,6 @@ def vjp_product_with_branches(x):
                 _t7 = _stack.pop()
                 x_b = x_b + index_adjoint(_t6_b, x, i)
                 _t6 = _stack.pop()
-            _t3 = _stack.pop()
         i = _stack.pop()
         return x_b
     return (p, pullback)
