@@ -5,6 +5,7 @@ readable Python code for its derivative.  See the README for the tour.
 """
 from .api import Differentiable, differentiate, grad, show, value_and_grad, vjp
 from .errors import (
+    FallbackWarning,
     InputError,
     MissingRuleError,
     NonScalarOutputError,
@@ -18,6 +19,7 @@ from .tape import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
 
 __all__ = [
     "Differentiable",
+    "FallbackWarning",
     "InputError",
     "MissingRuleError",
     "NonScalarOutputError",

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import functools
 import inspect
+import warnings
 import weakref
 from typing import Any, Callable, Sequence, Union
 
 import numpy as np
 
-from .errors import InputError, NonScalarOutputError, S2SError, WrtError
+from .errors import (FallbackWarning, InputError, NonScalarOutputError, S2SError,
+                     UnsupportedError, WrtError)
 from .pipeline import Derivation, derive
 
 Wrt = Union[int, str, Sequence[Union[int, str]]]
@@ -108,26 +110,57 @@ def _is_scalar(value: Any) -> bool:
 
 
 class Differentiable:
-    """A function together with its generated derivative code (``@s2s.differentiate``)."""
+    """A function together with its generated derivative code (``@s2s.differentiate``).
 
-    def __init__(self, function: Callable[..., Any], wrt: Wrt = 0):
+    ``fallback="tape"`` (the default): when the source cannot be transformed, the function
+    is differentiated on the runtime tape instead, ``mode`` is ``"tape"``,
+    ``fallback_reason`` says why, and one :class:`s2s.FallbackWarning` is emitted.
+    ``fallback="error"`` raises the :class:`s2s.UnsupportedError` instead.
+    """
+
+    def __init__(self, function: Callable[..., Any], wrt: Wrt = 0, fallback: str = "tape"):
+        if fallback not in ("tape", "error"):
+            raise S2SError(f"fallback must be 'tape' or 'error', not {fallback!r}")
         functools.update_wrapper(self, function)
         self.function = function
         self.__s2s_function__ = function      # lets other differentiated code call through us
         self.signature = inspect.signature(function)
         self.params = tuple(self.signature.parameters)
         self.wrt_names, self.wrt_positions, self.single = _resolve_wrt(function, self.params, wrt)
-        self.mode = "source"
+        self.fallback = fallback
+        self.fallback_reason: str | None = None
+        self._derivation: Derivation | None = None
 
     # --- the derivative code ------------------------------------------------------------
 
     @property
-    def derivation(self) -> Derivation:
-        return _derivation(self.function, self.wrt_names, self.single)
+    def derivation(self) -> Derivation | None:
+        """The generated code's stages, or None when the function runs on the tape."""
+        if self._derivation is None and self.fallback_reason is None:
+            try:
+                self._derivation = _derivation(self.function, self.wrt_names, self.single)
+            except UnsupportedError as error:
+                if self.fallback == "error":
+                    raise
+                self.fallback_reason = str(error)
+                warnings.warn(FallbackWarning(
+                    f"s2s cannot generate derivative code for {_name(self.function)}; it is "
+                    f"differentiated on the runtime tape instead. Reason:\n{error}"),
+                    stacklevel=3)
+        return self._derivation
+
+    @property
+    def mode(self) -> str:
+        """``"source"`` (generated code) or ``"tape"`` (the runtime fallback)."""
+        return "source" if self.derivation is not None else "tape"
 
     @property
     def source(self) -> str:
         """The generated gradient code (a ``vjp_<name>`` function with a nested pullback)."""
+        if self.derivation is None:
+            reason = "\n".join(f"#   {line}" for line in self.fallback_reason.splitlines())
+            return (f"# s2s generated no code for {_name(self.function)}: it is "
+                    f"differentiated on the runtime tape.\n# Reason:\n{reason}\n")
         return self.derivation.source
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -151,7 +184,17 @@ class Differentiable:
 
     def _run(self, args: tuple, kwargs: dict):
         values = self._arguments(args, kwargs)
-        value, pullback = self.derivation.module.function(*values)
+        derivation = self.derivation
+        if derivation is None:
+            from .tape import vjp_with_tape
+            value, tape_pullback = vjp_with_tape(self.function, tuple(values), {},
+                                                 self.wrt_positions)
+
+            def pullback(cotangent):
+                gradients = tape_pullback(cotangent)
+                return gradients[0] if self.single else gradients
+            return values, value, pullback
+        value, pullback = derivation.module.function(*values)
         return values, value, pullback
 
     def _gradients(self, values: list[Any], raw: Any) -> Any:
@@ -195,19 +238,21 @@ class Differentiable:
         return value, checked_pullback
 
     def __repr__(self) -> str:
-        return f"<s2s.differentiate {_name(self.function)} wrt={self.wrt_names} mode={self.mode}>"
+        return f"<s2s.differentiate {_name(self.function)} wrt={self.wrt_names}>"
 
 
-def differentiate(function: Callable[..., Any] | None = None, *, wrt: Wrt = 0):
+def differentiate(function: Callable[..., Any] | None = None, *, wrt: Wrt = 0,
+                  fallback: str = "tape"):
     """Decorator: ``@s2s.differentiate`` or ``@s2s.differentiate(wrt=("x", "w"))``."""
     if function is None:
-        return lambda inner: Differentiable(inner, wrt=wrt)
-    return Differentiable(function, wrt=wrt)
+        return lambda inner: Differentiable(inner, wrt=wrt, fallback=fallback)
+    return Differentiable(function, wrt=wrt, fallback=fallback)
 
 
 def _differentiable(function: Callable[..., Any], wrt: Wrt) -> Differentiable:
-    base = function.function if isinstance(function, Differentiable) else function
-    return Differentiable(base, wrt=wrt)
+    if isinstance(function, Differentiable):
+        return Differentiable(function.function, wrt=wrt, fallback=function.fallback)
+    return Differentiable(function, wrt=wrt)
 
 
 def grad(function: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:

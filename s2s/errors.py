@@ -61,3 +61,7 @@ class InputError(S2SError, TypeError):
 
 class WrtError(S2SError, ValueError):
     """``wrt`` names a parameter the function does not have."""
+
+
+class FallbackWarning(UserWarning):
+    """``@differentiate`` could not generate code and differentiates on the tape instead."""

@@ -695,17 +695,26 @@ class Tensor:
     def __ne__(self, other: Any) -> Any:  # type: ignore[override]
         return True if other is None else np.not_equal(self, other)
 
+    # ``y += x`` on a tensor being recorded rebinds ``y`` to a new tensor, exactly like
+    # ``y = y + x`` (names aliasing the old tensor keep the old value); outside recording
+    # (``with s2s.no_grad():``, e.g. an optimizer step) it updates the data in place.
+
+    def _in_place(self, ufunc: np.ufunc, other: Any) -> Any:
+        if is_grad_enabled() and (self._requires_grad or getattr(other, "_requires_grad", False)):
+            return ufunc(self, other)
+        return ufunc(self, other, out=self)
+
     def __iadd__(self, other: Any) -> Any:
-        return np.add(self, other, out=self)
+        return self._in_place(np.add, other)
 
     def __isub__(self, other: Any) -> Any:
-        return np.subtract(self, other, out=self)
+        return self._in_place(np.subtract, other)
 
     def __imul__(self, other: Any) -> Any:
-        return np.multiply(self, other, out=self)
+        return self._in_place(np.multiply, other)
 
     def __itruediv__(self, other: Any) -> Any:
-        return np.true_divide(self, other, out=self)
+        return self._in_place(np.true_divide, other)
 
     # --- NumPy protocols --------------------------------------------------------------
 

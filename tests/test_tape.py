@@ -704,10 +704,18 @@ def test_in_place_change_of_a_saved_value_is_detected():
         y.backward()
 
 
+def test_augmented_assignment_rebinds_while_recording():
+    x = tensor([1.0, 2.0], requires_grad=True)
+    y = x
+    y += 1                      # like y = y + 1: a new tensor; x itself is unchanged
+    assert y is not x and not y.is_leaf
+    (y * y).sum().backward()
+    assert_close(x.grad, 2 * (np.array([1.0, 2.0]) + 1))      # d/dx sum((x+1)^2)
+    assert_close(x, [1.0, 2.0])
+
+
 def test_in_place_on_tensors_that_require_grad():
     x = tensor([1.0, 2.0], requires_grad=True)
-    with pytest.raises(RuntimeError, match="in-place"):
-        x += 1
     with pytest.raises(RuntimeError, match="in-place"):
         x[0] = 5.0
     with no_grad():
