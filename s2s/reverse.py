@@ -143,6 +143,10 @@ class ReverseGenerator:
         self.recomputed: dict[int, list[ast.stmt]] = {}   # id(loop) -> statements to re-run
         self.enclosing: list[ast.For | ast.While] = []    # loops around the current point
         self.assignment_counts = _assignment_counts(analysis)
+        self.scalar_names = {   # names bound once, to a number: ``dt = 0.001``
+            op.target for op in analysis.operations.values()
+            if op.kind == "constant" and _is_scalar_constant(op.statement.value)
+            and self.assignment_counts.get(op.target) == 1}
 
     def adjoint(self, name: str) -> str:
         if name not in self.adjoints:
@@ -409,7 +413,8 @@ class ReverseGenerator:
         """Could ``ans`` be larger than ``argument``?  Not if every other operand is a
         scalar constant or provably has ``argument``'s shape (``b * 2``, ``y * y``)."""
         for other in operation.args:
-            if other is argument or _is_scalar_constant(other):
+            if other is argument or _is_scalar_constant(other) or \
+                    isinstance(other, ast.Name) and other.id in self.scalar_names:
                 continue
             if isinstance(other, ast.Name) and (other.id == argument.id or
                                                 self.analysis.same_shape(other.id, argument.id)):
