@@ -71,12 +71,31 @@ class Analysis:
     shape_classes: dict[str, str]        # name -> representative name of its shape class
     wrt: tuple[str, ...]
     result: str
+    assignment_counts: dict[str, int] = field(default_factory=dict)
+    scalar_names: set[str] = field(default_factory=set)   # bound once, to a number
 
     def operation(self, statement: ast.stmt) -> Operation:
         return self.operations[id(statement)]
 
     def same_shape(self, a: str, b: str) -> bool:
         return self._find(a) == self._find(b)
+
+    def may_broadcast(self, operation: Operation, argument: ast.Name) -> bool:
+        """Could the result of ``operation`` be larger than ``argument``?
+
+        Not if every other operand is a scalar constant (``b * 2``, ``dt * t`` with
+        ``dt = 0.001``) or provably has ``argument``'s shape (``y * y``).  This is a fact
+        about this one operation, true however often ``argument`` is re-bound.
+        """
+        for other in operation.args:
+            if other is argument or _is_scalar_constant(other):
+                continue
+            if isinstance(other, ast.Name) and (other.id == argument.id
+                                                or other.id in self.scalar_names
+                                                or self.same_shape(other.id, argument.id)):
+                continue
+            return True
+        return False
 
     def _find(self, name: str) -> str:
         while self.shape_classes.get(name, name) != name:
@@ -103,6 +122,11 @@ def analyze(normal: NormalForm, wrt: tuple[str, ...]) -> Analysis:
                 and any(name in varied for name in operation.input_names()):
             raise operation.error
     analysis = Analysis(normal, operations, active, varied, useful, {}, wrt, result)
+    analysis.assignment_counts = _assignment_counts(normal)
+    analysis.scalar_names = {
+        op.target for op in ordered
+        if op.kind == "constant" and _is_scalar_constant(op.statement.value)
+        and analysis.assignment_counts.get(op.target) == 1}
     _shape_classes(ordered, analysis)
     return analysis
 
@@ -150,16 +174,21 @@ def _is_scalar_constant(node: ast.expr) -> bool:
         and not isinstance(node.value, bool)
 
 
-def _single_assignments(analysis: Analysis) -> set[str]:
-    """Names bound exactly once (a name re-bound in a loop may change shape)."""
-    counts: dict[str, int] = {name: 1 for name in analysis.normal.parsed.params}
-    for statement in walk_statements(analysis.normal.body):
+def _assignment_counts(normal: NormalForm) -> dict[str, int]:
+    """How many statements bind each name (a loop variable counts as many)."""
+    counts: dict[str, int] = {name: 1 for name in normal.parsed.params}
+    for statement in walk_statements(normal.body):
         if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
             name = statement.targets[0].id
             counts[name] = counts.get(name, 0) + 1
         elif isinstance(statement, ast.For):
             counts[statement.target.id] = 2
-    return {name for name, count in counts.items() if count == 1}
+    return counts
+
+
+def _single_assignments(analysis: Analysis) -> set[str]:
+    """Names bound exactly once (a name re-bound in a loop may change shape)."""
+    return {name for name, count in analysis.assignment_counts.items() if count == 1}
 
 
 def _shape_classes(operations: list[Operation], analysis: Analysis) -> None:

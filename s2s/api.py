@@ -23,11 +23,12 @@ Wrt = Union[int, str, Sequence[Union[int, str]]]
 _DERIVATIONS: "weakref.WeakKeyDictionary[Callable, dict]" = weakref.WeakKeyDictionary()
 
 
-def _derivation(function: Callable[..., Any], wrt: tuple[str, ...], single: bool) -> Derivation:
+def _derivation(function: Callable[..., Any], wrt: tuple[str, ...], single: bool,
+                mode: str = "reverse") -> Derivation:
     per_function = _DERIVATIONS.setdefault(function, {})
-    key = (wrt, single)
+    key = (wrt, single, mode)
     if key not in per_function:
-        per_function[key] = derive(function, wrt, single)
+        per_function[key] = derive(function, wrt, single, mode)
     return per_function[key]
 
 
@@ -104,6 +105,31 @@ def _finish(gradient: Any, primal: Any, name: str) -> Any:
     return gradient
 
 
+def _prepare_tangent(name: str, tangent: Any, primal: Any) -> Any:
+    """A tangent with the primal's shape and float dtype."""
+    if isinstance(primal, float):
+        if np.ndim(tangent) != 0:
+            raise InputError(f"the tangent for '{name}' has shape {np.shape(tangent)}, but "
+                             f"'{name}' is a scalar")
+        return float(tangent)
+    tangent = np.asarray(tangent, dtype=primal.dtype)
+    if tangent.shape != np.shape(primal):
+        raise InputError(f"the tangent for '{name}' has shape {tangent.shape}, but '{name}' "
+                         f"has shape {np.shape(primal)}")
+    return tangent
+
+
+def _finish_tangent(tangent: Any, value: Any) -> Any:
+    """The output tangent with the output's shape (zeros broadcast where none flowed)."""
+    if isinstance(value, tuple):
+        return tuple(_finish_tangent(t, v) for t, v in zip(tangent, value))
+    if isinstance(value, float) and np.ndim(tangent) == 0:
+        return float(tangent)
+    if np.shape(tangent) != np.shape(value):
+        tangent = np.broadcast_to(tangent, np.shape(value)).copy()
+    return tangent
+
+
 def _is_scalar(value: Any) -> bool:
     return isinstance(value, (float, int, np.floating, np.integer)) and not isinstance(value, bool) \
         or isinstance(value, np.ndarray) and value.ndim == 0
@@ -162,6 +188,15 @@ class Differentiable:
             return (f"# s2s generated no code for {_name(self.function)}: it is "
                     f"differentiated on the runtime tape.\n# Reason:\n{reason}\n")
         return self.derivation.source
+
+    def forward_derivation(self, wrt: tuple[str, ...] | None = None) -> Derivation:
+        """The forward-mode (tangent) code's stages, for ``wrt`` (default: this wrt)."""
+        return _derivation(self.function, wrt or self.wrt_names, False, "forward")
+
+    @property
+    def forward_source(self) -> str:
+        """The generated forward-mode code: ``jvp_<name>(params, tangents)``."""
+        return self.forward_derivation().source
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.function(*args, **kwargs)
@@ -237,6 +272,51 @@ class Differentiable:
 
         return value, checked_pullback
 
+    def jvp(self, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
+        """Forward mode: ``(f(*primals), J @ tangents)``.
+
+        ``tangents`` either has one entry per primal (``None`` for an argument without a
+        tangent, as in ``jax.jvp``), or one per ``wrt`` parameter of this function.
+        Parameters after the primals take their default values.
+        """
+        primals, tangents = tuple(primals), tuple(tangents)
+        given = len(primals)
+        if given < len(self.params):
+            try:
+                bound = self.signature.bind(*primals)
+            except TypeError as exc:
+                raise InputError(f"jvp: {_name(self.function)}: {exc}") from None
+            bound.apply_defaults()
+            primals = tuple(bound.arguments[name] for name in self.params)
+            if len(tangents) == given:
+                tangents = tangents + (None,) * (len(primals) - given)
+        if len(tangents) == len(primals):
+            positions = tuple(i for i, t in enumerate(tangents) if t is not None)
+        elif len(tangents) == len(self.wrt_positions):
+            positions = self.wrt_positions
+            aligned: list[Any] = [None] * len(primals)
+            for position, tangent in zip(positions, tangents):
+                aligned[position] = tangent
+            tangents = tuple(aligned)
+        else:
+            raise InputError(f"jvp: {len(tangents)} tangents for {len(primals)} primals; give "
+                             f"one per primal or one per wrt parameter {self.wrt_names}")
+        if len(primals) != len(self.params):
+            raise InputError(f"jvp: {_name(self.function)} takes {len(self.params)} positional "
+                             f"arguments {self.params}, {len(primals)} given")
+        if not positions:
+            raise InputError("jvp: every tangent is None; give at least one")
+        values = list(primals)
+        for position in positions:
+            values[position] = _prepare(self.params[position], values[position],
+                                        _name(self.function))
+        tangent_values = [_prepare_tangent(self.params[p], tangents[p], values[p])
+                          for p in positions]
+        wrt = tuple(self.params[p] for p in positions)
+        derivation = self.forward_derivation(wrt)
+        value, tangent = derivation.module.function(*values, *tangent_values)
+        return value, _finish_tangent(tangent, value)
+
     def __repr__(self) -> str:
         return f"<s2s.differentiate {_name(self.function)} wrt={self.wrt_names}>"
 
@@ -282,9 +362,18 @@ def vjp(function: Callable[..., Any], *args: Any, wrt: Wrt = 0, **kwargs: Any):
     return _differentiable(function, wrt).vjp(*args, **kwargs)
 
 
-def show(function: Callable[..., Any], wrt: Wrt | None = None) -> None:
-    """Print the generated derivative code of ``function``."""
+def jvp(function: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]):
+    """Forward mode: ``(function(*primals), tangent_out)``; ``None`` tangents are zero."""
+    base = function.function if isinstance(function, Differentiable) else function
+    return Differentiable(base, wrt=0).jvp(primals, tangents)
+
+
+def show(function: Callable[..., Any], wrt: Wrt | None = None, mode: str = "reverse") -> None:
+    """Print the generated derivative code of ``function`` (``mode``: reverse or forward)."""
+    if mode not in ("reverse", "forward"):
+        raise S2SError(f"mode must be 'reverse' or 'forward', not {mode!r}")
     if isinstance(function, Differentiable) and wrt is None:
-        print(function.source, end="")
-        return
-    print(_differentiable(function, 0 if wrt is None else wrt).source, end="")
+        differentiable = function
+    else:
+        differentiable = _differentiable(function, 0 if wrt is None else wrt)
+    print(differentiable.source if mode == "reverse" else differentiable.forward_source, end="")

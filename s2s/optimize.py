@@ -27,6 +27,9 @@ def _number(node: ast.expr):
     return None
 
 
+_NUMPY_DEFAULTS = {"axis": None, "keepdims": False, "dtype": None, "out": None}
+
+
 class _Simplifier(ast.NodeTransformer):
     def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
         self.generic_visit(node)
@@ -47,6 +50,26 @@ class _Simplifier(ast.NodeTransformer):
             return node.left
         if op is ast.Add and left == 0 and not isinstance(node.right, ast.Constant):
             return node.right
+        return node
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.expr:
+        """``t[np.s_[1:]]`` -> ``t[1:]``."""
+        self.generic_visit(node)
+        index = node.slice
+        if isinstance(index, ast.Subscript) and isinstance(index.value, ast.Attribute) \
+                and index.value.attr == "s_" and isinstance(index.value.value, ast.Name) \
+                and index.value.value.id == "np":
+            node.slice = index.slice
+        return node
+
+    def visit_Call(self, node: ast.Call) -> ast.expr:
+        """``np.sum(t, axis=None, keepdims=False)`` -> ``np.sum(t)`` (NumPy's defaults)."""
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name) \
+                and node.func.value.id == "np":
+            node.keywords = [k for k in node.keywords
+                             if not (k.arg in _NUMPY_DEFAULTS and isinstance(k.value, ast.Constant)
+                                     and k.value.value is _NUMPY_DEFAULTS[k.arg])]
         return node
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.expr:
@@ -108,6 +131,8 @@ def _eliminate(statements: list[ast.stmt], live: set[str]) -> tuple[list[ast.stm
         elif isinstance(statement, (ast.For, ast.While)):
             target = statement.target.id if isinstance(statement, ast.For) else None
             header = set(live)
+            if target is None:       # a while test is read before every iteration
+                header |= _reads(statement.test)
             while True:        # _eliminate trims nested blocks in place: give it a copy
                 body, live_body = _eliminate(copy.deepcopy(statement.body), header)
                 widened = header | live_body
@@ -144,6 +169,14 @@ def _drop_orphan_comments(statements: list[ast.stmt]) -> list[ast.stmt]:
             continue
         kept.append(statement)
     return kept
+
+
+def optimize_forward(code):
+    """Fold constants and drop tangents nothing reads in forward-mode code."""
+    body = fold_constants(code.body)
+    live = {code.result} | _reads(code.tangent)
+    code.body = eliminate_dead_code(body, live)
+    return code
 
 
 def optimize(code: ReverseCode) -> ReverseCode:

@@ -15,11 +15,13 @@ from typing import Any, Callable
 import numpy as np
 
 from .analysis import Analysis, analyze
-from .emit import GeneratedModule, build_module, build_vjp_function, compile_module, python_name, render
+from .emit import (GeneratedModule, build_jvp_function, build_module, build_vjp_function,
+                   compile_module, python_name, render)
+from .forward import generate_forward
 from .errors import UnsupportedError
 from .naming import Namer
 from .normalize import NormalForm, normalize
-from .optimize import optimize
+from .optimize import optimize, optimize_forward
 from .parse import MISSING, ParsedFunction, Scope, parse_function
 from .reverse import ReverseCode, generate_reverse, resolve_markers
 
@@ -48,20 +50,29 @@ class _Module:
     helpers: set[str] = field(default_factory=set)
     in_progress: list[Any] = field(default_factory=list)
     names: Namer = field(default_factory=Namer)
+    mode: str = "reverse"
 
 
-def derive(function: Callable[..., Any], wrt: tuple[str, ...], single: bool) -> Derivation:
-    """Generate the reverse-mode derivative of ``function`` with respect to ``wrt``."""
+def derive(function: Callable[..., Any], wrt: tuple[str, ...], single: bool,
+           mode: str = "reverse") -> Derivation:
+    """Generate the derivative of ``function`` with respect to ``wrt``.
+
+    ``mode="reverse"``: a ``vjp_<name>`` function returning ``(value, pullback)``.
+    ``mode="forward"``: a ``jvp_<name>(params, tangents)`` returning ``(value, tangent)``.
+    """
     parsed = parse_function(function)
     _check_reserved_names(parsed)
-    module = _Module()
-    name = module.names.unique(f"vjp_{python_name(parsed.name)}")
+    module = _Module(mode=mode)
+    name = module.names.unique(f"{_PREFIX[mode]}_{python_name(parsed.name)}")
     module.in_progress.append(_key(function))
     stages, definition = _derive(parsed, wrt, single, name, module)
     functions = [d for _, d in module.functions.values()]
     functions += list(module.primal_definitions.values()) + [definition]
-    source = render(build_module(parsed, functions, module.helpers))
+    source = render(build_module(parsed, functions, module.helpers, mode))
     return Derivation(*stages, compile_module(name, source, parsed, module.namespace))
+
+
+_PREFIX = {"reverse": "vjp", "forward": "jvp"}
 
 
 def _derive(parsed: ParsedFunction, wrt: tuple[str, ...], single: bool, name: str,
@@ -74,8 +85,9 @@ def _derive(parsed: ParsedFunction, wrt: tuple[str, ...], single: bool, name: st
         if operation.kind != "call":
             continue
         callee = _parsed_callee(operation.callee, parsed, normal)
-        positions = operation.active_positions(analysis.active)
-        if operation.target not in analysis.active or not positions:
+        differentiated = analysis.active if module.mode == "reverse" else analysis.varied
+        positions = operation.active_positions(differentiated)
+        if operation.target not in differentiated or not positions:
             if isinstance(operation.callee, ast.FunctionDef):
                 module.primal_definitions[callee.name] = copy.deepcopy(operation.callee)
             continue
@@ -86,13 +98,18 @@ def _derive(parsed: ParsedFunction, wrt: tuple[str, ...], single: bool, name: st
                 "differentiated ahead of time",
                 hint="rewrite the recursion as a loop, or differentiate on the tape")
         if key not in module.functions:
-            callee_name = module.names.unique(f"vjp_{python_name(callee.name)}")
+            callee_name = module.names.unique(f"{_PREFIX[module.mode]}_{python_name(callee.name)}")
             module.in_progress.append(key[0])
             callee_wrt = tuple(callee.params[position] for position in positions)
             _, definition = _derive(callee, callee_wrt, False, callee_name, module)
             module.in_progress.pop()
             module.functions[key] = (callee_name, definition)
         callees[id(operation)] = module.functions[key][0]
+    if module.mode == "forward":
+        code = optimize_forward(generate_forward(analysis, normal.namer, callees))
+        module.helpers |= code.helpers
+        definition = build_jvp_function(parsed, code, name)
+        return (parsed, normal, analysis, code, code), definition
     reverse = generate_reverse(analysis, normal.namer, callees)
     optimized = resolve_markers(optimize(reverse), set(parsed.params))
     module.helpers |= optimized.helpers

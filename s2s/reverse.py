@@ -142,11 +142,7 @@ class ReverseGenerator:
         self.unsaved: set[int] = set()             # statements needing no Save/Restore
         self.recomputed: dict[int, list[ast.stmt]] = {}   # id(loop) -> statements to re-run
         self.enclosing: list[ast.For | ast.While] = []    # loops around the current point
-        self.assignment_counts = _assignment_counts(analysis)
-        self.scalar_names = {   # names bound once, to a number: ``dt = 0.001``
-            op.target for op in analysis.operations.values()
-            if op.kind == "constant" and _is_scalar_constant(op.statement.value)
-            and self.assignment_counts.get(op.target) == 1}
+        self.assignment_counts = analysis.assignment_counts
 
     def adjoint(self, name: str) -> str:
         if name not in self.adjoints:
@@ -404,23 +400,10 @@ class ReverseGenerator:
             for statement in inlined.statements:
                 self.emit(statement, operation.statement)
             value = inlined.value
-            if rule.broadcasting and self.needs_unbroadcast(operation, argument):
+            if rule.broadcasting and self.analysis.may_broadcast(operation, argument):
                 self.helpers.add("unbroadcast")
                 value = _call("unbroadcast", value, _name(argument.id))
             yield argument.id, value
-
-    def needs_unbroadcast(self, operation: Operation, argument: ast.Name) -> bool:
-        """Could ``ans`` be larger than ``argument``?  Not if every other operand is a
-        scalar constant or provably has ``argument``'s shape (``b * 2``, ``y * y``)."""
-        for other in operation.args:
-            if other is argument or _is_scalar_constant(other) or \
-                    isinstance(other, ast.Name) and other.id in self.scalar_names:
-                continue
-            if isinstance(other, ast.Name) and (other.id == argument.id or
-                                                self.analysis.same_shape(other.id, argument.id)):
-                continue
-            return True
-        return False
 
     def reverse_setitem(self, operation: Operation) -> None:
         """``x[index] = v``: ``v`` gets ``x_b[index]``; then ``x_b[index] = 0`` in place."""
@@ -519,17 +502,6 @@ class ReverseGenerator:
         self.emit(reversed_loop, origin)
         if isinstance(loop, ast.For):
             self.out.append(Restore(loop.target.id, None))
-
-
-def _assignment_counts(analysis: Analysis) -> dict[str, int]:
-    counts: dict[str, int] = {name: 1 for name in analysis.normal.parsed.params}
-    for statement in walk_statements(analysis.normal.body):
-        if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
-            name = statement.targets[0].id
-            counts[name] = counts.get(name, 0) + 1
-        elif isinstance(statement, ast.For):
-            counts[statement.target.id] = 2
-    return counts
 
 
 def _own_statements(body: list[ast.stmt]):

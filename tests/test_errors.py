@@ -42,7 +42,7 @@ def has_no_rule(x):
 
 
 def unknown_method(x):
-    return x.cumprod().sum()  # <- here
+    return x.compress([True, False, True]).sum()  # <- here
 
 
 def comprehension(x):
@@ -73,7 +73,7 @@ CASES = [
     (writes_global, "Global", "globals"),
     (uses_with, "With", "move them out"),
     (has_no_rule, "no derivative rule for 'np.fft.fft'", "coverage table"),
-    (unknown_method, "'.cumprod()' has no derivative rule", "NumPy function"),
+    (unknown_method, "'.compress()' has no derivative rule", "NumPy function"),
     (comprehension, "ListComp", "NumPy operations"),
     (writes_attribute, "attribute", "local name"),
     (recursive, "recursive call to 'recursive'", "rewrite the recursion as a loop"),
