@@ -130,6 +130,21 @@ def _finish_tangent(tangent: Any, value: Any) -> Any:
     return tangent
 
 
+def _check_cotangent(cotangent: Any, value: Any, name: str) -> Any:
+    """A cotangent shaped like the output (a tuple of them for a tuple output)."""
+    if isinstance(value, tuple):
+        if not isinstance(cotangent, (tuple, list)) or len(cotangent) != len(value):
+            raise InputError(f"{name} returns a tuple of {len(value)} values: give a tuple of "
+                             f"{len(value)} cotangents")
+        return tuple(_check_cotangent(c, v, name) for c, v in zip(cotangent, value))
+    if isinstance(cotangent, (list, tuple)):
+        cotangent = np.asarray(cotangent, dtype=float)
+    if np.shape(cotangent) != np.shape(value):
+        raise InputError(f"the cotangent has shape {np.shape(cotangent)}, but {name}'s output "
+                         f"has shape {np.shape(value)}")
+    return cotangent
+
+
 def _is_scalar(value: Any) -> bool:
     return isinstance(value, (float, int, np.floating, np.integer)) and not isinstance(value, bool) \
         or isinstance(value, np.ndarray) and value.ndim == 0
@@ -260,14 +275,9 @@ class Differentiable:
     def vjp(self, *args: Any, **kwargs: Any) -> tuple[Any, Callable[[Any], Any]]:
         """``(f(*args), pullback)``; ``pullback(cotangent)`` gives the gradient(s)."""
         values, value, pullback = self._run(args, kwargs)
-        shape = np.shape(value)
 
         def checked_pullback(cotangent: Any) -> Any:
-            if np.shape(cotangent) != shape:
-                raise InputError(f"the cotangent has shape {np.shape(cotangent)}, but "
-                                 f"{_name(self.function)}'s output has shape {shape}")
-            if isinstance(cotangent, (list, tuple)):
-                cotangent = np.asarray(cotangent, dtype=float)
+            cotangent = _check_cotangent(cotangent, value, _name(self.function))
             return self._gradients(values, pullback(cotangent))
 
         return value, checked_pullback
@@ -346,15 +356,94 @@ def grad(function: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
     return gradient
 
 
-def value_and_grad(function: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
-    """A plain function computing ``(function(*args), gradient)``."""
+def value_and_grad(function: Callable[..., Any], wrt: Wrt = 0,
+                   has_aux: bool = False) -> Callable[..., Any]:
+    """A plain function computing ``(function(*args), gradient)``.
+
+    With ``has_aux=True`` the function returns ``(loss, aux)``: the gradient is that of
+    ``loss``, and the result is ``((loss, aux), gradient)`` with ``aux`` untouched.
+    """
     differentiable = _differentiable(function, wrt)
 
     @functools.wraps(differentiable.function)
     def value_and_gradient(*args: Any, **kwargs: Any) -> Any:
-        return differentiable.value_and_grad(*args, **kwargs)
+        if not has_aux:
+            return differentiable.value_and_grad(*args, **kwargs)
+        value, pullback = differentiable.vjp(*args, **kwargs)
+        if not isinstance(value, tuple) or len(value) != 2:
+            raise InputError(f"has_aux=True: {_name(differentiable.function)} must return a "
+                             "pair (loss, aux)")
+        loss, aux = value
+        differentiable._check_scalar(loss)
+        from .runtime import zeros_like
+        return (loss, aux), pullback((1.0, zeros_like(aux)))
 
     return value_and_gradient
+
+
+def jacobian(function: Callable[..., Any], wrt: Wrt = 0,
+             mode: str = "auto") -> Callable[..., Any]:
+    """A function computing the Jacobian, shaped ``output.shape + input.shape``.
+
+    ``mode="reverse"`` stacks one VJP per output element, ``"forward"`` one JVP per input
+    element; ``"auto"`` picks forward when the inputs have fewer elements than the output.
+    With a tuple ``wrt``, a tuple of Jacobians, one per input.
+    """
+    if mode not in ("auto", "reverse", "forward"):
+        raise S2SError(f"mode must be 'auto', 'reverse' or 'forward', not {mode!r}")
+    differentiable = _differentiable(function, wrt)
+
+    @functools.wraps(differentiable.function)
+    def jacobian_function(*args: Any, **kwargs: Any) -> Any:
+        values = differentiable._arguments(args, kwargs)
+        inputs = [values[p] for p in differentiable.wrt_positions]
+        value = differentiable.function(*values)
+        out_shape = np.shape(value)
+        chosen = mode
+        if chosen == "auto":
+            chosen = "forward" if sum(np.size(x) for x in inputs) < np.prod(out_shape) \
+                else "reverse"
+        blocks = _jacobian_reverse(differentiable, values, out_shape) if chosen == "reverse" \
+            else _jacobian_forward(differentiable, values, inputs, out_shape)
+        return blocks[0] if differentiable.single else tuple(blocks)
+
+    return jacobian_function
+
+
+def _basis(shape: tuple[int, ...], index: tuple[int, ...]) -> Any:
+    if not shape:
+        return 1.0
+    unit = np.zeros(shape)
+    unit[index] = 1.0
+    return unit
+
+
+def _jacobian_reverse(differentiable: Differentiable, values: list[Any],
+                      out_shape: tuple[int, ...]) -> list[np.ndarray]:
+    _, _, pullback = differentiable._run(tuple(values), {})
+    inputs = [values[p] for p in differentiable.wrt_positions]
+    blocks = [np.zeros(out_shape + np.shape(x)) for x in inputs]
+    for index in np.ndindex(*out_shape):
+        rows = differentiable._gradients(values, pullback(_basis(out_shape, index)))
+        rows = (rows,) if differentiable.single else rows
+        for block, row in zip(blocks, rows):
+            block[index] = row
+    return blocks
+
+
+def _jacobian_forward(differentiable: Differentiable, values: list[Any], inputs: list[Any],
+                      out_shape: tuple[int, ...]) -> list[np.ndarray]:
+    blocks = []
+    for position, x in zip(differentiable.wrt_positions, inputs):
+        in_shape = np.shape(x)
+        block = np.zeros(out_shape + in_shape)
+        for index in np.ndindex(*in_shape):
+            tangents: list[Any] = [None] * len(values)
+            tangents[position] = _basis(in_shape, index)
+            _, column = differentiable.jvp(values, tangents)
+            block[(Ellipsis,) + index] = column
+        blocks.append(block)
+    return blocks
 
 
 def vjp(function: Callable[..., Any], *args: Any, wrt: Wrt = 0, **kwargs: Any):
