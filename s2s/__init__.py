@@ -3,8 +3,8 @@
 ``@s2s.differentiate`` reads a NumPy function's source and generates, ahead of time,
 readable Python code for its derivative.  See the README for the tour.
 """
-from .api import (Differentiable, differentiate, grad, jacobian, jvp, show, value_and_grad,
-                  vjp)
+from .api import (Differentiable, differentiate, grad, hessian, hvp, jacobian, jvp, show,
+                  value_and_grad, vjp)
 from .errors import (
     FallbackWarning,
     InputError,
@@ -31,6 +31,8 @@ __all__ = [
     "differentiate",
     "enable_grad",
     "grad",
+    "hessian",
+    "hvp",
     "is_grad_enabled",
     "jacobian",
     "jvp",

@@ -37,7 +37,8 @@ VARARG_METHODS = {"reshape": "shape", "transpose": "axes"}
 class Operation:
     """What one normal-form assignment computes, in the registry's terms."""
 
-    kind: str    # rule | copy | constant | nondifferentiable | unknown | setitem | append | pack
+    kind: str    # rule | copy | constant | nondifferentiable | unknown | setitem | append
+    #              | pack | call | pop
     target: str
     statement: ast.stmt
     rule: Rule | None = None
@@ -53,7 +54,7 @@ class Operation:
 
     def input_names(self) -> list[str]:
         """Names whose adjoints this operation feeds (differentiable inputs only)."""
-        if self.kind in ("copy", "setitem", "append", "pack", "unknown", "call"):
+        if self.kind in ("copy", "setitem", "append", "pack", "unknown", "call", "pop"):
             return [arg.id for arg in self.args if isinstance(arg, ast.Name)]
         if self.kind != "rule":
             return []
@@ -287,6 +288,9 @@ def _classify_call(normal, statement, call: ast.Call, make, local_names) -> Oper
     source = normal.parsed.source
     function = call.func
     arguments = list(call.args)
+    if isinstance(function, ast.Attribute) and function.attr == "pop" and not arguments \
+            and isinstance(function.value, ast.Name) and function.value.id in local_names:
+        return Operation("pop", statement.targets[0].id, statement, args=(function.value,))
     if isinstance(function, ast.Attribute) and not is_global_path(function, local_names):
         method = function.attr
         rule = REGISTRY.methods.get(method)

@@ -208,6 +208,10 @@ class Differentiable:
         """The forward-mode (tangent) code's stages, for ``wrt`` (default: this wrt)."""
         return _derivation(self.function, wrt or self.wrt_names, False, "forward")
 
+    def gradient_function(self) -> Callable[..., Any]:
+        """The closure-free generated gradient ``grad_<name>(params, seed=1.0)``."""
+        return _derivation(self.function, self.wrt_names, self.single, "gradient").module.function
+
     @property
     def forward_source(self) -> str:
         """The generated forward-mode code: ``jvp_<name>(params, tangents)``."""
@@ -346,14 +350,94 @@ def _differentiable(function: Callable[..., Any], wrt: Wrt) -> Differentiable:
 
 
 def grad(function: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
-    """A plain function computing the gradient of ``function`` with respect to ``wrt``."""
+    """A plain function computing the gradient of ``function`` with respect to ``wrt``.
+
+    ``grad(grad(f))`` (and further) works for scalar functions of a scalar: each level
+    differentiates the previous level's generated code in forward mode.
+    """
+    inner = getattr(function, "__s2s_derivative__", None)
+    if inner is not None:
+        base, order = inner
+        return _higher_derivative(base, order + 1)
     differentiable = _differentiable(function, wrt)
 
     @functools.wraps(differentiable.function)
     def gradient(*args: Any, **kwargs: Any) -> Any:
         return differentiable.grad(*args, **kwargs)
 
+    gradient.__s2s_derivative__ = (differentiable, 1)
     return gradient
+
+
+def _higher_derivative(base: Differentiable, order: int) -> Callable[..., Any]:
+    if not base.single:
+        raise S2SError("grad(grad(f)) needs f differentiated with respect to one parameter")
+
+    @functools.wraps(base.function)
+    def derivative(*args: Any, **kwargs: Any) -> Any:
+        values = base._arguments(args, kwargs)
+        position = base.wrt_positions[0]
+        if not isinstance(values[position], float) and np.ndim(values[position]) != 0:
+            raise NonScalarOutputError(
+                f"grad(grad({_name(base.function)})): the gradient of a function of an array "
+                f"is an array, not a scalar; use s2s.hessian or s2s.hvp instead")
+        name = base.params[position]
+        function = base.gradient_function()
+        call = list(values) + [1.0]                   # the seed of the reverse sweep
+        for _ in range(order - 1):                    # forward mode over the previous level
+            level = Differentiable(function, wrt=name)
+            function = level.forward_derivation((name,)).module.function
+            call.append(1.0)                          # d x / d x
+        result = function(*call)
+        for _ in range(order - 1):
+            result = result[1]
+        return float(result) if isinstance(values[position], float) else result
+
+    derivative.__s2s_derivative__ = (base, order)
+    return derivative
+
+
+def hessian(function: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
+    """A function computing the Hessian (shape ``x.shape + x.shape``), forward-over-reverse."""
+    differentiable = _differentiable(function, wrt)
+    if not differentiable.single:
+        raise S2SError("hessian: give one wrt parameter")
+
+    @functools.wraps(differentiable.function)
+    def hessian_function(*args: Any, **kwargs: Any) -> Any:
+        values = differentiable._arguments(args, kwargs)
+        position = differentiable.wrt_positions[0]
+        x = values[position]
+        shape = np.shape(x)
+        columns = np.zeros(shape + shape)
+        for index in np.ndindex(*shape):
+            direction = _basis(shape, index)
+            columns[(Ellipsis,) + index] = _hvp(differentiable, values, direction)
+        if isinstance(x, float):
+            return float(columns)
+        return columns.astype(np.result_type(x, np.float32))
+
+    return hessian_function
+
+
+def _hvp(differentiable: Differentiable, values: list[Any], direction: Any) -> Any:
+    position = differentiable.wrt_positions[0]
+    name = differentiable.params[position]
+    gradient = differentiable.gradient_function()
+    level = Differentiable(gradient, wrt=name)
+    tangents: list[Any] = [None] * (len(values) + 1)
+    tangents[position] = direction
+    _, product = level.jvp(list(values) + [1.0], tangents)
+    return product
+
+
+def hvp(function: Callable[..., Any], x: Any, v: Any, *args: Any) -> Any:
+    """The Hessian-vector product ``H(x) @ v`` of ``function(x, *args)`` in one pass of
+    forward mode over the generated gradient code, without forming ``H``."""
+    differentiable = _differentiable(function, 0)
+    values = differentiable._arguments((x, *args), {})
+    direction = _prepare_tangent(differentiable.params[0], v, values[0])
+    return _hvp(differentiable, values, direction)
 
 
 def value_and_grad(function: Callable[..., Any], wrt: Wrt = 0,

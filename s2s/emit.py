@@ -82,6 +82,20 @@ def build_vjp_function(parsed: ParsedFunction, code: ReverseCode, pullback_name:
     return ast.FunctionDef(name, parameters, body, [], None)
 
 
+def build_grad_function(parsed: ParsedFunction, code: ReverseCode, single: bool,
+                        name: str) -> ast.FunctionDef:
+    """``def grad_f(params, seed=1.0)``: both sweeps in one closure-free function.
+
+    The form that can itself be differentiated (forward-over-reverse for Hessians).
+    """
+    parameters = ast.arguments([], [ast.arg(p) for p in parsed.params] + [ast.arg(code.seed)],
+                               None, [], [], None, [ast.Constant(1.0)])
+    returned = code.gradients[0] if single else ast.Tuple(list(code.gradients), ast.Load())
+    body = [comment("forward sweep"), *code.forward, comment("reverse sweep"), *code.reverse,
+            ast.Return(returned)]
+    return ast.FunctionDef(name, parameters, body, [], None)
+
+
 def build_jvp_function(parsed: ParsedFunction, code, name: str) -> ast.FunctionDef:
     """``def jvp_f(params, tangents): <primal and tangent statements>; return y, y_d``."""
     parameters = ast.arguments([], [ast.arg(p) for p in parsed.params]

@@ -63,7 +63,10 @@ class ForwardGenerator:
         body = list(self.analysis.normal.body)
         body.pop()                                  # the final return
         parameters = [self.tangent(name) for name in self.analysis.wrt]
-        code = [comment("primal and tangent, statement by statement")] + self.block(body)
+        # a parameter without a tangent that a loop later re-binds to varied values
+        entry = [self.zero(name) for name in self.analysis.normal.parsed.params
+                 if name in self.varied and name not in self.analysis.wrt]
+        code = [comment("primal and tangent, statement by statement")] + entry + self.block(body)
         result = self.analysis.result
         if result in self.varied:
             tangent: ast.expr = _name(self.tangent(result))
@@ -104,6 +107,8 @@ class ForwardGenerator:
             self.private.add(name)
         private_loop = set(self.private)
         body = self.block(loop.body)
+        if isinstance(loop, ast.For) and loop.target.id in self.varied:
+            body.insert(0, self.zero(loop.target.id))     # a loop variable has no tangent
         for name in sorted((private_loop - self.private) & written):
             tangent = self.tangent(name)
             body.append(_assign(tangent, _call("np.copy", _name(tangent))))
@@ -141,6 +146,10 @@ class ForwardGenerator:
             return [statement, _assign(self.tangent(target), container(elements, ast.Load()))]
         if operation.kind == "call":       # no varied argument: the callee runs as it is
             return [statement, self.zero(target)]
+        if operation.kind == "pop":        # the tangent list mirrors the list
+            sequence = operation.args[0].id
+            popped = _call(f"{self.tangent(sequence)}.pop")
+            return [statement, _assign(self.tangent(target), popped)]
         return [statement] + self.rule(operation)
 
     def rule(self, operation: Operation) -> list[ast.stmt]:

@@ -537,6 +537,10 @@ def _bind_sequences(state, iterable, statement, before) -> ast.expr:
         return _located(ast.Call(iterable.func, arguments, []), iterable)
     if isinstance(iterable, ast.Name) or _call_to(iterable, "range"):
         return iterable
+    if _call_to(iterable, "reversed") and len(iterable.args) == 1:   # reversed(s) -> s[::-1]
+        iterable = _located(ast.Subscript(iterable.args[0], ast.Slice(None, None,
+                                                                      ast.Constant(-1)),
+                                          ast.Load()), iterable)
     temporary = state.fresh("_t")
     before.append(assign(temporary, iterable, statement))
     return name(temporary, statement)
@@ -573,7 +577,7 @@ def _element_reads(state, target, iterable, index, statement, before) -> list[as
             reads.extend(_element_reads(state, element, sequence, index, statement, before))
         return reads
     if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name) \
-            and iterable.func.id in ("range", "reversed", "sorted", "map", "filter", "iter"):
+            and iterable.func.id in ("range", "sorted", "map", "filter", "iter"):
         if iterable.func.id != "range":
             raise state.source.unsupported(
                 iterable, f"loops over {iterable.func.id}(...) are not supported",

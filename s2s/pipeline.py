@@ -15,8 +15,8 @@ from typing import Any, Callable
 import numpy as np
 
 from .analysis import Analysis, analyze
-from .emit import (GeneratedModule, build_jvp_function, build_module, build_vjp_function,
-                   compile_module, python_name, render)
+from .emit import (GeneratedModule, build_grad_function, build_jvp_function, build_module,
+                   build_vjp_function, compile_module, python_name, render)
 from .forward import generate_forward
 from .errors import UnsupportedError
 from .naming import Namer
@@ -59,6 +59,8 @@ def derive(function: Callable[..., Any], wrt: tuple[str, ...], single: bool,
 
     ``mode="reverse"``: a ``vjp_<name>`` function returning ``(value, pullback)``.
     ``mode="forward"``: a ``jvp_<name>(params, tangents)`` returning ``(value, tangent)``.
+    ``mode="gradient"``: a closure-free ``grad_<name>(params, seed=1.0)`` returning the
+    gradient(s), which can itself be differentiated (higher derivatives).
     """
     parsed = parse_function(function)
     _check_reserved_names(parsed)
@@ -72,7 +74,7 @@ def derive(function: Callable[..., Any], wrt: tuple[str, ...], single: bool,
     return Derivation(*stages, compile_module(name, source, parsed, module.namespace))
 
 
-_PREFIX = {"reverse": "vjp", "forward": "jvp"}
+_PREFIX = {"reverse": "vjp", "forward": "jvp", "gradient": "grad"}
 
 
 def _derive(parsed: ParsedFunction, wrt: tuple[str, ...], single: bool, name: str,
@@ -97,6 +99,8 @@ def _derive(parsed: ParsedFunction, wrt: tuple[str, ...], single: bool, name: st
                 operation.statement, f"the recursive call to '{callee.name}' cannot be "
                 "differentiated ahead of time",
                 hint="rewrite the recursion as a loop, or differentiate on the tape")
+        if module.mode == "gradient" and isinstance(operation.callee, ast.FunctionDef):
+            module.primal_definitions[callee.name] = copy.deepcopy(operation.callee)
         if key not in module.functions:
             callee_name = module.names.unique(f"{_PREFIX[module.mode]}_{python_name(callee.name)}")
             module.in_progress.append(key[0])
@@ -110,9 +114,13 @@ def _derive(parsed: ParsedFunction, wrt: tuple[str, ...], single: bool, name: st
         module.helpers |= code.helpers
         definition = build_jvp_function(parsed, code, name)
         return (parsed, normal, analysis, code, code), definition
-    reverse = generate_reverse(analysis, normal.namer, callees)
+    fused = module.mode == "gradient"
+    reverse = generate_reverse(analysis, normal.namer, callees, fused=fused)
     optimized = resolve_markers(optimize(reverse), set(parsed.params))
     module.helpers |= optimized.helpers
+    if fused:
+        definition = build_grad_function(parsed, optimized, single, name)
+        return (parsed, normal, analysis, reverse, optimized), definition
     pullback_name = normal.namer.unique("pullback")
     definition = build_vjp_function(parsed, optimized, pullback_name, single, name)
     return (parsed, normal, analysis, reverse, optimized), definition

@@ -121,9 +121,11 @@ class _Loop:
 
 
 class ReverseGenerator:
-    def __init__(self, analysis: Analysis, namer: Namer, callees: dict[int, str] | None = None):
+    def __init__(self, analysis: Analysis, namer: Namer, callees: dict[int, str] | None = None,
+                 fused: bool = False):
         self.analysis = analysis
         self.callees = callees or {}          # id(call operation) -> name of its vjp function
+        self.fused = fused                    # callees are grad_ functions taking the seed
         self.pullbacks: dict[int, str] = {}   # id(call operation) -> name of its pullback
         self.namer = namer
         self.source = analysis.normal.parsed.source
@@ -219,7 +221,7 @@ class ReverseGenerator:
             if isinstance(statement, ast.Assign):
                 target = statement.targets[0]
                 operation = self.analysis.operations.get(id(statement))
-                if operation is not None and id(operation) in self.callees:
+                if operation is not None and id(operation) in self.callees and not self.fused:
                     out.extend(self.forward_call(operation, nested))
                     continue
                 if isinstance(target, ast.Subscript):
@@ -373,12 +375,19 @@ class ReverseGenerator:
                 self.accumulate(name, expression, operation.statement)
 
     def reverse_call(self, operation: Operation, target_adjoint: ast.Name) -> None:
-        """``y, _pullback0 = vjp_helper(a, b)`` -> ``_g0 = _pullback0(y_b)``; ``a_b += _g0[0]``..."""
-        if id(operation) not in self.pullbacks:
+        """``y, _pullback0 = vjp_helper(a, b)`` -> ``_g0 = _pullback0(y_b)``; ``a_b += _g0[0]``...
+
+        Fused (closure-free) code instead calls ``_g0 = grad_helper(a, b, y_b)`` here.
+        """
+        if id(operation) not in self.callees:
             return
         gradients = self.namer.fresh("_g")
-        self.emit(_assign(gradients, ast.Call(_name(self.pullbacks[id(operation)]),
-                                              [target_adjoint], [])), operation.statement)
+        if self.fused:
+            call = ast.Call(_name(self.callees[id(operation)]),
+                            [copy.deepcopy(arg) for arg in operation.args] + [target_adjoint], [])
+        else:
+            call = ast.Call(_name(self.pullbacks[id(operation)]), [target_adjoint], [])
+        self.emit(_assign(gradients, call), operation.statement)
         for index, position in enumerate(operation.active_positions(self.analysis.active)):
             item = ast.Subscript(_name(gradients), ast.Constant(index), ast.Load())
             self.accumulate(operation.args[position].id, item, operation.statement)
@@ -715,6 +724,6 @@ def _pops_from(value: ast.expr, stack: str) -> bool:
         and value.func.attr == "pop"
 
 
-def generate_reverse(analysis: Analysis, namer: Namer,
-                     callees: dict[int, str] | None = None) -> ReverseCode:
-    return ReverseGenerator(analysis, namer, callees).generate()
+def generate_reverse(analysis: Analysis, namer: Namer, callees: dict[int, str] | None = None,
+                     fused: bool = False) -> ReverseCode:
+    return ReverseGenerator(analysis, namer, callees, fused).generate()

@@ -150,3 +150,16 @@ def norm_adjoint(g, ans, x, ord=None, axis=None, keepdims=False):
         ans = np.expand_dims(ans, axis)
     safe = np.where(ans == 0, 1.0, ans)
     return g * x / safe
+
+
+def sequence_copy(values):
+    """``list(values)``: a new list with the same entries (tangents of a copied list)."""
+    return list(values)
+
+
+def list_adjoint(g, like):
+    """Cotangent of ``like`` in ``list(like)``: rows stacked back for an array."""
+    if isinstance(like, np.ndarray):
+        return np.stack([np.zeros(like.shape[1:]) if item is None else item for item in g]) \
+            if len(g) else np.zeros_like(like)
+    return SequenceAdjoint(g)

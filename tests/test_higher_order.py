@@ -1,0 +1,74 @@
+"""Derivatives of derivatives: the generated gradient code differentiated again."""
+import numpy as np
+import pytest
+
+import s2s
+from reference import assert_close
+
+
+def sine(x):
+    return np.sin(x)
+
+
+def rosenbrock(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+def looping(x):
+    y = x
+    for k in range(3):
+        if y > 0:
+            y = y * np.cos(y) + x
+        else:
+            y = y * y
+    return y
+
+
+def sympy_derivative(builder, order, at):
+    import sympy as sp
+    x = sp.Symbol("x", real=True)
+    return float(sp.diff(builder(sp, x), x, order).subs(x, at))
+
+
+@pytest.mark.parametrize("x", [0.3, -1.2, 2.0])
+def test_second_and_third_derivatives_of_sin(x):
+    second = s2s.grad(s2s.grad(sine))
+    third = s2s.grad(second)
+    assert second(x) == pytest.approx(-np.sin(x), rel=1e-12)
+    assert third(x) == pytest.approx(-np.cos(x), rel=1e-12)
+
+
+def test_second_derivative_against_sympy():
+    def f(x):
+        return np.log(x ** 2) * np.sin(x) + 1 / x
+    for at in (0.5, 1.7):
+        expected = sympy_derivative(lambda sp, x: sp.log(x ** 2) * sp.sin(x) + 1 / x, 2, at)
+        assert s2s.grad(s2s.grad(f))(at) == pytest.approx(expected, rel=1e-10)
+
+
+def test_second_derivative_through_loops_and_branches():
+    h = 1e-4
+    first = s2s.grad(looping)
+    for at in (0.4, 1.1):
+        expected = (first(at + h) - first(at - h)) / (2 * h)
+        assert s2s.grad(first)(at) == pytest.approx(expected, rel=1e-6)
+
+
+def test_hessian_of_rosenbrock_against_sympy():
+    import sympy as sp
+    symbols = sp.symbols("x0:4", real=True)
+    expression = sum(100 * (symbols[i + 1] - symbols[i] ** 2) ** 2 + (1 - symbols[i]) ** 2
+                     for i in range(3))
+    x = np.array([0.5, -0.3, 1.2, 0.8])
+    expected = np.array([[float(sp.diff(expression, a, b).subs(dict(zip(symbols, x))))
+                          for b in symbols] for a in symbols])
+    H = s2s.hessian(rosenbrock)(x)
+    assert H.shape == (4, 4)
+    assert_close(H, expected, rtol=1e-12, atol=1e-9)
+    v = np.array([1.0, -2.0, 0.5, 0.25])
+    assert_close(s2s.hvp(rosenbrock, x, v), expected @ v, rtol=1e-12, atol=1e-9)
+
+
+def test_grad_of_grad_of_an_array_function_points_to_hessian():
+    with pytest.raises(s2s.NonScalarOutputError, match="hessian"):
+        s2s.grad(s2s.grad(rosenbrock))(np.ones(3))
