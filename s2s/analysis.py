@@ -58,8 +58,8 @@ class Operation:
             return [arg.id for arg in self.args if isinstance(arg, ast.Name)]
         if self.kind != "rule":
             return []
-        return [arg.id for arg, vjp in zip(self.args, self.rule.vjps)
-                if vjp is not None and isinstance(arg, ast.Name)]
+        return [arg.id for arg, vjp, jvp in zip(self.args, self.rule.vjps, self.rule.jvps)
+                if (vjp is not None or jvp is not None) and isinstance(arg, ast.Name)]
 
 
 @dataclass
@@ -315,6 +315,15 @@ def _classify_call(normal, statement, call: ast.Call, make, local_names) -> Oper
         raise source.unsupported(call, f"the name '{name}' is not defined",
                                  hint="define it before differentiating the function")
     rule = REGISTRY.lookup(resolved)
+    if rule is None and inspect.isfunction(resolved) \
+            and getattr(resolved, "__module__", "").startswith("s2s.") \
+            and not resolved.__module__.startswith("s2s.generated"):
+        error = source.unsupported(
+            call, f"s2s's helper '{name}' has no derivative rule, so code that calls it "
+            "cannot be differentiated again", hint="higher derivatives through this operation "
+            "are not supported yet", error=MissingRuleError)
+        return Operation("unknown", statement.targets[0].id, statement,
+                         args=tuple(arguments), error=error)
     if rule is None and inspect.isfunction(resolved):
         try:
             signature = inspect.signature(resolved)

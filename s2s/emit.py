@@ -74,7 +74,7 @@ def build_vjp_function(parsed: ParsedFunction, code: ReverseCode, pullback_name:
     pullback = ast.FunctionDef(
         pullback_name,
         ast.arguments([], [ast.arg(code.seed)] + captured, None, [], [], None, defaults),
-        [comment("reverse sweep"), *code.reverse, ast.Return(returned)],
+        [comment("reverse sweep"), *code.reverse, *code.epilogue, ast.Return(returned)],
         [], None)
     body = [comment("forward sweep"), *code.forward, pullback,
             ast.Return(ast.Tuple([ast.Name(code.result, ast.Load()),
@@ -92,7 +92,7 @@ def build_grad_function(parsed: ParsedFunction, code: ReverseCode, single: bool,
                                None, [], [], None, [ast.Constant(1.0)])
     returned = code.gradients[0] if single else ast.Tuple(list(code.gradients), ast.Load())
     body = [comment("forward sweep"), *code.forward, comment("reverse sweep"), *code.reverse,
-            ast.Return(returned)]
+            *code.epilogue, ast.Return(returned)]
     return ast.FunctionDef(name, parameters, body, [], None)
 
 

@@ -84,9 +84,31 @@ class _Simplifier(ast.NodeTransformer):
 
 
 def fold_constants(statements: list[ast.stmt]) -> list[ast.stmt]:
-    """``g * 2 * x ** (2 - 1)`` -> ``g * 2 * x``."""
+    """``g * 2 * x ** (2 - 1)`` -> ``g * 2 * x``.
+
+    Identities (``* 1``, ``+ 0``, ``** 1``) are removed only inside larger expressions:
+    at the top of an assignment, ``y = x * 1.0`` makes a new array and ``y = x`` would
+    not, so a later ``y[i] = ...`` would also change ``x``.
+    """
     simplifier = _Simplifier()
-    return [simplifier.visit(statement) for statement in statements]
+    folded = []
+    for statement in statements:
+        if isinstance(statement, (ast.If, ast.For, ast.While)):
+            for name in ("test", "iter"):
+                if hasattr(statement, name):
+                    setattr(statement, name, simplifier.visit(getattr(statement, name)))
+            statement.body = fold_constants(statement.body)
+            statement.orelse = fold_constants(statement.orelse)
+        elif isinstance(statement, ast.Assign) and isinstance(statement.value, ast.BinOp):
+            value = statement.value
+            value.left = simplifier.visit(value.left)
+            value.right = simplifier.visit(value.right)
+            if _number(value.left) is not None and _number(value.right) is not None:
+                statement.value = simplifier.visit(value)     # constants only: safe
+        else:
+            statement = simplifier.visit(statement)
+        folded.append(statement)
+    return folded
 
 
 def _reads(node: ast.AST) -> set[str]:
@@ -184,4 +206,5 @@ def optimize(code: ReverseCode) -> ReverseCode:
     returned = set().union(*(_reads(gradient) for gradient in code.gradients))
     reverse = eliminate_dead_code(reverse, returned)
     return ReverseCode(code.forward, reverse, code.result, code.seed, code.gradients,
-                       code.helpers, code.captured, code.prebound, code.saved, code.stack)
+                       code.helpers, captured=code.captured, prebound=code.prebound,
+                       saved=code.saved, stack=code.stack, epilogue=code.epilogue)

@@ -37,7 +37,7 @@ import copy
 from dataclasses import dataclass, field
 
 from .analysis import Analysis, Operation
-from .errors import S2SError
+from .errors import MissingRuleError, S2SError
 from .inline import inline
 from .naming import Namer
 from .normalize import COMPOUND, assigned_in, walk_statements
@@ -110,6 +110,7 @@ class ReverseCode:
     helpers: set[str] = field(default_factory=set)
     captured: list[str] = field(default_factory=list)   # primal names the pullback rebinds
     prebound: list[str] = field(default_factory=list)   # bound to None at function entry
+    epilogue: list[ast.stmt] = field(default_factory=list)  # run before the pullback returns
     saved: str = "_saved"        # the forward sweep's list of saved values
     stack: str = "_stack"        # the reverse sweep's copy of it
 
@@ -400,9 +401,16 @@ class ReverseGenerator:
             bindings[name] = value
         bindings.update(operation.params)
         for argument, vjp in zip(operation.args, rule.vjps):
-            if vjp is None or not isinstance(argument, ast.Name) \
-                    or argument.id not in self.analysis.active:
+            if not isinstance(argument, ast.Name) or argument.id not in self.analysis.active:
                 continue
+            if vjp is None:
+                position = operation.args.index(argument)
+                if rule.jvps[position] is None:
+                    continue                     # an argument with no derivative at all
+                raise self.source.unsupported(
+                    operation.statement, f"'{rule.name}' has no reverse-mode rule for its "
+                    f"argument {position + 1}", hint="use forward mode (s2s.jvp), or register a "
+                    "VJP for it", error=MissingRuleError)
             inlined = inline(vjp, {key: copy.deepcopy(value) for key, value in bindings.items()},
                              self.namer)
             self.helpers |= inlined.helpers
@@ -662,10 +670,15 @@ def resolve_markers(code: ReverseCode, params: set[str]) -> ReverseCode:
     if saved_any:
         forward_code.insert(0, _assign(code.saved, ast.List([], ast.Load())))
         prologue.append(_assign(code.stack, _call("list", _name(code.saved))))
+    epilogue: list[ast.stmt] = []
     for name in sorted(item_restored):
-        # restoring elements must not change the forward sweep's arrays: work on a copy
-        prologue.append(_assign(name, _call("np.copy", _name(name))))
-        rebinds.add(name)
+        # Elements are restored in place, so that views of the array (y[:-1] taken before
+        # y[1:] was written) see the right values at each step; the array's final state is
+        # put back at the end, so the pullback can run again.
+        final = f"_{name}_final"
+        prologue.append(_assign(final, _call("np.copy", _name(name))))
+        epilogue.append(ast.Assign([ast.Subscript(_name(name), ast.Constant(Ellipsis),
+                                                  ast.Store())], _name(final)))
     rebinds -= {code.seed}
     top_level = {node.id for s in code.forward if isinstance(s, ast.Assign)
                  for node in ast.walk(s.targets[0]) if isinstance(node, ast.Name)}
@@ -676,7 +689,8 @@ def resolve_markers(code: ReverseCode, params: set[str]) -> ReverseCode:
         forward_code.insert(0, ast.Assign([_store(name) for name in prebound],
                                           ast.Constant(None)))
     return ReverseCode(forward_code, prologue + reverse_code, code.result, code.seed,
-                       code.gradients, code.helpers, captured, prebound, code.saved, code.stack)
+                       code.gradients, code.helpers, captured=captured, prebound=prebound,
+                       saved=code.saved, stack=code.stack, epilogue=epilogue)
 
 
 def prune_empty_blocks(body: list[ast.stmt]) -> list[ast.stmt]:

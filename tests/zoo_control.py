@@ -214,3 +214,15 @@ def scalar_grows_into_array(w):
         q = q * 1.5
         p = p * (w + q)
     return np.sum(p)
+
+
+@case(arrays((5,), (1,)), wrt=(0, 1), tags=("subscript-write", "view", "overlap"))
+def shift_in_place(x, a):
+    # y[:-1] is a view that the write to y[1:] changes: the reverse sweep must see the
+    # values as they were when the product was computed
+    y = x * 1.0
+    y[1:] = y[:-1] * a
+    t = y[0:3]
+    z = np.sum(t * t)
+    y[0] = 10.0 * a[0]
+    return z + np.sum(y ** 2)

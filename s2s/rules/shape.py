@@ -35,7 +35,8 @@ def array_vjp(g, ans, x, dtype=None):
 
 
 def array_jvp(t, ans, x, dtype=None):
-    return t
+    # a copy, like the primal: a tangent aliasing a view would change with later writes
+    return np.copy(t)
 
 
 define(np.array, aliases=(np.asarray, np.copy), vjp=array_vjp, jvp=array_jvp, display="Copy",

@@ -23,10 +23,10 @@ def vjp_fill_in_a_loop(x):
     _t7 = out ** 2
     _return = np.sum(_t7)
 
-    def pullback(_return_b, _t2=_t2, _t6=_t6, i=i, out=out):
+    def pullback(_return_b, _t2=_t2, _t6=_t6, i=i):
         # reverse sweep
         _stack = list(_saved)
-        out = np.copy(out)
+        _out_final = np.copy(out)
         # grad of line 51: return np.sum(out ** 2)
         _t7_b = broadcast_like(_return_b, _t7)
         out_b = _t7_b * 2 * out
@@ -49,5 +49,6 @@ def vjp_fill_in_a_loop(x):
             _t2 = _stack.pop()
             x_b = x_b + index_adjoint(_t1_b, x, i)
         i = _stack.pop()
+        out[...] = _out_final
         return x_b
     return (_return, pullback)
