@@ -9,13 +9,48 @@ import numpy as np
 
 __all__ = [
     "SequenceAdjoint",
+    "adjugate",
     "broadcast_like",
+    "cholesky_adjoint",
+    "cholesky_tangent",
+    "column_stack_adjoint",
+    "concatenate_adjoint",
+    "cumprod_adjoint",
+    "cumprod_tangent",
+    "diag_adjoint",
+    "diagonal_adjoint",
+    "dot_adjoint",
+    "dstack_adjoint",
+    "eigh_adjoint",
+    "eigh_tangent",
+    "einsum_adjoint",
+    "hstack_adjoint",
     "index_adjoint",
+    "inner_adjoint",
+    "logdet_adjoint",
     "matmul_adjoint_x",
     "matmul_adjoint_y",
     "norm_adjoint",
+    "pinv_adjoint",
+    "pinv_tangent",
+    "product_of_others",
+    "repeat_adjoint",
+    "solve_adjoint_a",
+    "solve_adjoint_b",
+    "solve_tangent_a",
+    "split_evenly",
+    "stack_adjoint",
     "stop_gradient",
+    "svd_adjoint",
+    "svd_tangent",
+    "take_adjoint",
+    "take_along_axis_adjoint",
+    "tensordot_adjoint",
+    "tensordot_subscripts",
+    "tile_adjoint",
     "unbroadcast",
+    "vstack_adjoint",
+    "zeros_for_none",
     "zeros_like",
 ]
 
@@ -135,21 +170,582 @@ def index_adjoint(g, like, index):
     return result
 
 
-def norm_adjoint(g, ans, x, ord=None, axis=None, keepdims=False):
-    """Cotangent of ``x`` in ``np.linalg.norm(x, ord, axis, keepdims)`` (2-norms).
+# --- helpers of the coverage rules (reductions, shapes, sequences, linear algebra) -------
 
-    Supports the vector 2-norm and the Frobenius norm (``ord`` None, 2 on vectors,
-    ``'fro'``), over all axes or one axis.  At ``x == 0`` the subgradient 0 is used.
+
+def _float_dtype(*values):
+    """The floating dtype results about ``values`` are computed in (float64 for integers)."""
+    dtype = np.result_type(*values)
+    return dtype if dtype.kind in "fc" else np.dtype(np.float64)
+
+
+def _axes(axis, ndim):
+    """``axis`` (None, an int or a sequence of ints) as a tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (tuple, list)):
+        return tuple(item % ndim for item in axis)
+    return (axis % ndim,)
+
+
+def split_evenly(mask, like, axis=None):
+    """Weights sharing one unit evenly among the True entries of ``mask`` along ``axis``.
+
+    Used where a cotangent is split among tied elements (``max``, inf-norms); the
+    weights have the float dtype of ``like`` (the reduced array).
     """
-    if ord not in (None, "fro") and not (ord == 2 and (np.ndim(x) == 1 or np.ndim(axis) == 0
-                                                       and axis is not None)):
-        raise NotImplementedError(f"s2s: the derivative of np.linalg.norm with ord={ord!r} "
-                                  "is not implemented yet; use ord=None (2-norm / Frobenius)")
-    if axis is not None and not keepdims:
-        g = np.expand_dims(g, axis)
-        ans = np.expand_dims(ans, axis)
+    weights = np.asarray(mask).astype(_float_dtype(like))
+    return weights / np.sum(weights, axis=axis, keepdims=True)
+
+
+def product_of_others(x, axis=None):
+    """For each element of ``x``, the product of the other elements reduced with it.
+
+    This is the derivative of ``np.prod(x, axis)``.  Prefix and suffix products are used
+    instead of ``prod / x``, so zeros in ``x`` are handled exactly.
+    """
+    x = np.asarray(x)
+    axes = _axes(axis, x.ndim)
+    last = tuple(range(x.ndim - len(axes), x.ndim))
+    moved = np.moveaxis(x, axes, last)
+    flat = moved.reshape(moved.shape[:x.ndim - len(axes)] + (-1,))
+    ones = np.ones(flat.shape[:-1] + (1,), dtype=flat.dtype)
+    before = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    reverse = np.flip(flat, axis=-1)
+    after = np.flip(np.cumprod(np.concatenate([ones, reverse[..., :-1]], axis=-1), axis=-1),
+                    axis=-1)
+    return np.moveaxis((before * after).reshape(moved.shape), last, axes)
+
+
+def _along_first(values, axis, shape):
+    """``values`` (of ``shape``) with ``axis`` moved first; flattened if ``axis`` is None."""
+    values = np.broadcast_to(values, shape)
+    return np.ravel(values) if axis is None else np.moveaxis(values, axis, 0)
+
+
+def cumprod_adjoint(g, x, axis=None):
+    """Cotangent of ``x`` in ``np.cumprod(x, axis)``, exact where ``x`` holds zeros.
+
+    Runs ``s[i] = g[i] + x[i+1] * s[i+1]`` backwards along the axis, then multiplies by
+    the exclusive prefix products (no division by ``x``).
+    """
+    shape = np.shape(x)
+    g_out = np.shape(g)
+    x = _along_first(x, axis, shape)
+    g = _along_first(g, axis, g_out)
+    s = np.zeros(x.shape, dtype=_float_dtype(g, x))
+    if x.shape[0]:
+        s[-1] = g[-1]
+    for i in range(x.shape[0] - 2, -1, -1):
+        s[i] = g[i] + x[i + 1] * s[i + 1]
+    prefix = np.concatenate([np.ones_like(x[:1]), np.cumprod(x[:-1], axis=0)], axis=0)
+    result = prefix * s
+    return result.reshape(shape) if axis is None else np.moveaxis(result, 0, axis)
+
+
+def cumprod_tangent(t, x, axis=None):
+    """Tangent of ``np.cumprod(x, axis)`` for the tangent ``t`` of ``x`` (zeros exact).
+
+    Runs ``d[i] = d[i-1] * x[i] + prod(x[:i]) * t[i]`` forwards along the axis.
+    """
+    shape = np.shape(x)
+    x = _along_first(x, axis, shape)
+    t = _along_first(t, axis, shape)
+    d = np.zeros(x.shape, dtype=_float_dtype(t, x))
+    products = np.cumprod(x, axis=0)
+    if x.shape[0]:
+        d[0] = t[0]
+    for i in range(1, x.shape[0]):
+        d[i] = d[i - 1] * x[i] + products[i - 1] * t[i]
+    return d if axis is None else np.moveaxis(d, 0, axis)
+
+
+def _matrix_norm_derivative(x, ans, ord, rows, cols):
+    """d norm / dx for the matrix norms 1, -1, inf, -inf, 2, -2 and 'nuc' (``ans`` kept)."""
+    if ord in (1, -1, np.inf, -np.inf):
+        summed, chosen = (rows, cols) if ord in (1, -1) else (cols, rows)
+        sums = np.sum(np.abs(x), axis=summed, keepdims=True)
+        return np.sign(x) * split_evenly(sums == ans, x, axis=chosen)
+    if ord not in (2, -2, "nuc"):
+        raise ValueError(f"invalid norm order {ord!r} for matrices")
+    moved = np.moveaxis(x, (rows, cols), (-2, -1))
+    u, s, vh = np.linalg.svd(moved, full_matrices=False)
+    if ord == "nuc":
+        derivative = u @ vh
+    else:
+        extreme = s[..., :1] if ord == 2 else s[..., -1:]
+        weights = split_evenly(s == extreme, s, axis=-1)
+        derivative = (u * weights[..., None, :]) @ vh
+    return np.moveaxis(derivative, (-2, -1), (rows, cols))
+
+
+def norm_adjoint(g, ans, x, ord=None, axis=None, keepdims=False):
+    """Cotangent of ``x`` in ``np.linalg.norm(x, ord, axis, keepdims)``.
+
+    Vector norms (``ord`` None, 2, 1, inf, -inf, 0 or any other real p, over all axes of
+    a vector or over one axis) and matrix norms (None, 'fro', 'nuc', 1, -1, 2, -2, inf,
+    -inf, on a 2-D ``x`` or over a pair of axes).  Ties (inf-norms, equal extreme
+    singular values) share the cotangent evenly; at ``x == 0`` the subgradient 0 is used
+    for every ``ord``.
+    """
+    x = np.asarray(x)
+    matrix = (axis is None and x.ndim == 2 and ord is not None
+              or isinstance(axis, (tuple, list)) and len(axis) == 2)
+    axes = _axes(axis, x.ndim)
+    if axis is not None and not keepdims or axis is None and not keepdims and matrix:
+        g = np.expand_dims(g, axes)
+        ans = np.expand_dims(ans, axes)
     safe = np.where(ans == 0, 1.0, ans)
-    return g * x / safe
+    if ord in (None, "fro") or ord == 2 and not matrix:
+        return g * x / safe
+    if matrix:
+        rows, cols = axes if axis is not None else (0, 1)
+        return g * _matrix_norm_derivative(x, ans, ord, rows, cols) * (ans != 0)
+    if ord in (np.inf, -np.inf):
+        return g * np.sign(x) * split_evenly(np.abs(x) == ans, x, axis=axis)
+    if ord == 0:
+        return np.zeros(np.broadcast_shapes(np.shape(g), x.shape), dtype=_float_dtype(g, x))
+    if ord == 1:
+        return g * np.sign(x)
+    magnitude = np.abs(x)
+    ratio = np.where(magnitude > 0, magnitude / safe, 1.0)
+    return g * np.sign(x) * ratio ** (ord - 1)
+
+
+def tile_adjoint(g, x, reps):
+    """Cotangent of ``x`` in ``np.tile(x, reps)``: the tiles of ``g`` summed."""
+    shape = np.shape(x)
+    reps = (reps,) if np.ndim(reps) == 0 else tuple(reps)
+    ndim = max(len(shape), len(reps))
+    full_shape = (1,) * (ndim - len(shape)) + tuple(shape)
+    full_reps = (1,) * (ndim - len(reps)) + reps
+    interleaved = [size for pair in zip(full_reps, full_shape) for size in pair]
+    summed = np.sum(np.reshape(g, interleaved), axis=tuple(range(0, 2 * ndim, 2)))
+    return np.reshape(summed, shape)
+
+
+def repeat_adjoint(g, x, repeats, axis=None):
+    """Cotangent of ``x`` in ``np.repeat(x, repeats, axis)``: each run of copies summed."""
+    shape = np.shape(x)
+    size = int(np.prod(shape)) if axis is None else shape[axis]
+    owners = np.repeat(np.arange(size), repeats)
+    g = np.ravel(g) if axis is None else np.moveaxis(g, axis, 0)
+    result = np.zeros((size,) + g.shape[1:], dtype=_float_dtype(g))
+    np.add.at(result, owners, g)
+    return np.reshape(result, shape) if axis is None else np.moveaxis(result, 0, axis)
+
+
+def diagonal_adjoint(g, x, offset=0, axis1=0, axis2=1):
+    """Cotangent of ``x`` in ``np.diagonal(x, offset, axis1, axis2)``: ``g`` on a diagonal."""
+    shape = np.shape(x)
+    result = np.zeros(shape, dtype=_float_dtype(g, x))
+    moved = np.moveaxis(result, (axis1, axis2), (-2, -1))      # a view into result
+    count = np.shape(g)[-1] if np.ndim(g) else 0
+    index = np.arange(count)
+    moved[..., index + max(-offset, 0), index + max(offset, 0)] = g
+    return result
+
+
+def diag_adjoint(g, x, k=0):
+    """Cotangent of ``x`` in ``np.diag(x, k)`` (a vector placed on, or read off, a diagonal)."""
+    if np.ndim(x) == 1:
+        return np.diagonal(g, k).copy()
+    return diagonal_adjoint(g, x, k)
+
+
+def zeros_for_none(values, likes):
+    """``values`` as a list, each None replaced by zeros shaped like the matching ``like``."""
+    return [zeros_like(np.asarray(like)) if value is None else value
+            for value, like in zip(values, likes)]
+
+
+def _cut(g, promoted, originals, axis):
+    """Split ``g`` along ``axis`` into pieces of the ``promoted`` shapes; reshape each."""
+    bounds = np.cumsum([shape[axis] for shape in promoted])[:-1]
+    pieces = np.split(g, bounds, axis=axis)
+    return SequenceAdjoint(np.reshape(piece, np.shape(original))
+                           for piece, original in zip(pieces, originals))
+
+
+def concatenate_adjoint(g, xs, axis=0):
+    """Cotangents of the arrays in ``np.concatenate(xs, axis)``: a SequenceAdjoint (a list)."""
+    if axis is None:
+        return _cut(np.ravel(g), [(np.size(x),) for x in xs], xs, 0)
+    return _cut(g, [np.shape(x) for x in xs], xs, axis)
+
+
+def stack_adjoint(g, xs, axis=0):
+    """Cotangents (a list) of the arrays in ``np.stack(xs, axis)``."""
+    return SequenceAdjoint(np.take(g, index, axis=axis) for index in range(len(xs)))
+
+
+def hstack_adjoint(g, xs):
+    """Cotangents (a list) of the arrays in ``np.hstack(xs)``."""
+    promoted = [np.shape(np.atleast_1d(x)) for x in xs]
+    return _cut(g, promoted, xs, 0 if len(promoted[0]) == 1 else 1)
+
+
+def vstack_adjoint(g, xs):
+    """Cotangents (a list) of the arrays in ``np.vstack(xs)``."""
+    return _cut(g, [np.shape(np.atleast_2d(x)) for x in xs], xs, 0)
+
+
+def dstack_adjoint(g, xs):
+    """Cotangents (a list) of the arrays in ``np.dstack(xs)``."""
+    return _cut(g, [np.shape(np.atleast_3d(x)) for x in xs], xs, 2)
+
+
+def column_stack_adjoint(g, xs):
+    """Cotangents (a list) of the arrays in ``np.column_stack(xs)``."""
+    promoted = [np.shape(x) if np.ndim(x) >= 2 else (np.size(x), 1) for x in xs]
+    return _cut(g, promoted, xs, 1)
+
+
+def take_adjoint(g, x, indices, axis=None, mode="raise"):
+    """Cotangent of ``x`` in ``np.take(x, indices, axis, mode=mode)``; repeats add up."""
+    shape = np.shape(x)
+    size = int(np.prod(shape)) if axis is None else shape[axis]
+    indices = np.asarray(indices)
+    if mode == "wrap":
+        indices = indices % size
+    elif mode == "clip":
+        indices = np.clip(indices, 0, size - 1)
+    if axis is None:
+        result = np.zeros(size, dtype=_float_dtype(g, x))
+        np.add.at(result, indices, g)
+        return np.reshape(result, shape)
+    result = np.zeros(shape, dtype=_float_dtype(g, x))
+    np.add.at(result, (slice(None),) * (axis % len(shape)) + (indices,), g)
+    return result
+
+
+def take_along_axis_adjoint(g, x, indices, axis=-1):
+    """Cotangent of ``x`` in ``np.take_along_axis(x, indices, axis)``; repeats add up."""
+    shape = np.shape(x)
+    if axis is None:
+        return np.reshape(take_along_axis_adjoint(g, np.ravel(x), np.ravel(indices), 0), shape)
+    g = np.asarray(g)
+    axis %= g.ndim
+    index = []
+    for dimension, size in enumerate(g.shape):
+        if dimension == axis:
+            index.append(np.broadcast_to(indices, g.shape))
+        else:
+            index.append(np.arange(size).reshape((-1,) + (1,) * (g.ndim - dimension - 1)))
+    result = np.zeros(shape, dtype=_float_dtype(g, x))
+    np.add.at(result, tuple(index), g)
+    return result
+
+
+# --- einsum and the products written as einsum ------------------------------------------
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _einsum_parts(subscripts, operands):
+    """Input subscripts (ellipses as letters), the explicit output, and the unused letters."""
+    spec = subscripts.replace(" ", "")
+    inputs, arrow, output = spec.partition("->")
+    inputs = inputs.split(",")
+    free = [letter for letter in _LETTERS if letter not in spec]
+    widths = [np.ndim(operand) - len(term.replace("...", "")) for term, operand
+              in zip(inputs, operands) if "..." in term]
+    ellipsis = "".join(free[:max(widths, default=0)])
+    free = free[len(ellipsis):]
+    expanded = []
+    for term, operand in zip(inputs, operands):
+        width = np.ndim(operand) - len(term.replace("...", ""))
+        expanded.append(term.replace("...", ellipsis[len(ellipsis) - width:]))
+    if arrow:
+        output = output.replace("...", ellipsis)
+    else:
+        letters = "".join(inputs).replace("...", "").replace(".", "")
+        output = ellipsis + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    return expanded, output, free
+
+
+def einsum_adjoint(g, subscripts, operands, which):
+    """Cotangent of ``operands[which]`` in ``np.einsum(subscripts, *operands)``.
+
+    One einsum of ``g`` with the other operands; an identity matrix restores each
+    repeated index (a diagonal) and a vector of ones each index summed in that operand
+    only.  Size-1 broadcasting is undone at the end.
+    """
+    inputs, output, free = _einsum_parts(subscripts, operands)
+    target = inputs[which]
+    shape = np.shape(operands[which])
+    dtype = _float_dtype(g, *operands)
+    terms, arrays = [output], [g]
+    for index, (term, operand) in enumerate(zip(inputs, operands)):
+        if index != which:
+            terms.append(term)
+            arrays.append(operand)
+    present = set("".join(terms))
+    result = ""
+    for position, letter in enumerate(target):
+        if letter in result:                       # x[i, i]: a diagonal of the operand
+            fresh = free.pop(0)
+            terms.append(letter + fresh)
+            arrays.append(np.eye(shape[position], dtype=dtype))
+            result += fresh
+            continue
+        if letter not in present:                  # summed inside this operand only
+            terms.append(letter)
+            arrays.append(np.ones(shape[position], dtype=dtype))
+        result += letter
+    gradient = np.einsum(",".join(terms) + "->" + result, *arrays)
+    return unbroadcast(gradient, operands[which])
+
+
+def tensordot_subscripts(a_ndim, b_ndim, axes=2):
+    """The einsum subscripts of ``np.tensordot`` for operands of these ranks."""
+    if np.ndim(axes) == 0:
+        a_axes, b_axes = list(range(a_ndim - axes, a_ndim)), list(range(axes))
+    else:
+        a_axes, b_axes = ([item] if np.ndim(item) == 0 else list(item) for item in axes)
+    a_axes = [item % a_ndim for item in a_axes]
+    b_axes = [item % b_ndim for item in b_axes]
+    a_term = _LETTERS[:a_ndim]
+    fresh = iter(_LETTERS[a_ndim:])
+    b_term = "".join(a_term[a_axes[b_axes.index(i)]] if i in b_axes else next(fresh)
+                     for i in range(b_ndim))
+    output = "".join(a_term[i] for i in range(a_ndim) if i not in a_axes) \
+        + "".join(b_term[i] for i in range(b_ndim) if i not in b_axes)
+    return f"{a_term},{b_term}->{output}"
+
+
+def tensordot_adjoint(g, a, b, axes, which):
+    """Cotangent of operand ``which`` (0 or 1) in ``np.tensordot(a, b, axes)``."""
+    subscripts = tensordot_subscripts(np.ndim(a), np.ndim(b), axes)
+    return einsum_adjoint(g, subscripts, (a, b), which)
+
+
+def dot_adjoint(g, a, b, which):
+    """Cotangent of operand ``which`` (0 or 1) in ``np.dot(a, b)``."""
+    if np.ndim(b) <= 2 or np.ndim(a) == 0:
+        return matmul_adjoint_x(g, a, b) if which == 0 else matmul_adjoint_y(g, a, b)
+    return tensordot_adjoint(g, a, b, ([-1], [-2]), which)
+
+
+def inner_adjoint(g, a, b, which):
+    """Cotangent of operand ``which`` (0 or 1) in ``np.inner(a, b)``."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * (b if which == 0 else a), a if which == 0 else b)
+    return tensordot_adjoint(g, a, b, (-1, -1), which)
+
+
+# --- linear algebra -----------------------------------------------------------------------
+
+
+def _transpose(x):
+    return np.swapaxes(x, -1, -2)
+
+
+def _solves_vector(ans, a):
+    """Whether ``np.linalg.solve(a, b)`` treated ``b`` as a (stack of) vector(s)."""
+    return np.ndim(ans) == np.ndim(a) - 1
+
+
+def solve_adjoint_b(g, ans, a, b):
+    """Cotangent of ``b`` in ``ans = np.linalg.solve(a, b)``: a solve with ``a``'s transpose."""
+    if _solves_vector(ans, a):
+        return unbroadcast(np.linalg.solve(_transpose(a), g[..., None])[..., 0], b)
+    return unbroadcast(np.linalg.solve(_transpose(a), g), b)
+
+
+def solve_adjoint_a(g, ans, a, b):
+    """Cotangent of ``a`` in ``ans = np.linalg.solve(a, b)``: ``-solve(a.T, g) @ ans.T``."""
+    if _solves_vector(ans, a):
+        gb = np.linalg.solve(_transpose(a), g[..., None])
+        return unbroadcast(-gb * ans[..., None, :], a)
+    gb = np.linalg.solve(_transpose(a), g)
+    return unbroadcast(-gb @ _transpose(ans), a)
+
+
+def solve_tangent_a(t, ans, a):
+    """Tangent of ``np.linalg.solve(a, b)`` for the tangent ``t`` of ``a``."""
+    if _solves_vector(ans, a):
+        return -np.linalg.solve(a, (t @ ans[..., None]))[..., 0]
+    return -np.linalg.solve(a, t @ ans)
+
+
+def adjugate(x):
+    """The adjugate of a (stack of) square matrices: ``det(x) * inv(x)``, also if singular.
+
+    Computed from the SVD ``x = u s vh`` as ``det(u) det(vh) vh.T diag(p) u.T`` where
+    ``p[i]`` is the product of the singular values other than ``s[i]``.
+    """
+    x = np.asarray(x)
+    u, s, vh = np.linalg.svd(x)
+    sign = np.linalg.det(u) * np.linalg.det(vh)
+    others = product_of_others(s, axis=-1)
+    return (sign[..., None, None] * _transpose(vh) * others[..., None, :]) @ _transpose(u)
+
+
+def logdet_adjoint(g, x):
+    """Cotangent of ``x`` for the cotangent ``g`` of ``log|det x|`` (None: zero)."""
+    if g is None:
+        return zeros_like(np.asarray(x))
+    return np.expand_dims(g, (-2, -1)) * _transpose(np.linalg.inv(x))
+
+
+def _read_triangle(s, lower):
+    """The cotangent of an input only one triangle of which is read (as a symmetric matrix).
+
+    ``s`` is the cotangent of the symmetric matrix the function sees; the entries off the
+    diagonal of the read triangle stand for two entries of it.
+    """
+    both = s + _transpose(s)
+    triangle = np.tril(both) if lower else np.triu(both)
+    return triangle - s * np.eye(s.shape[-1], dtype=s.dtype)
+
+
+def _symmetric_tangent(t, lower):
+    """The tangent of the symmetric matrix seen by a function reading one triangle of ``t``."""
+    if lower:
+        return np.tril(t) + _transpose(np.tril(t, -1))
+    return np.triu(t) + _transpose(np.triu(t, 1))
+
+
+def _phi(x):
+    """The lower triangle of ``x`` with its diagonal halved."""
+    return np.tril(x) - 0.5 * x * np.eye(x.shape[-1], dtype=x.dtype)
+
+
+def cholesky_adjoint(g, ans, upper=False):
+    """Cotangent of ``a`` in ``ans = np.linalg.cholesky(a, upper=upper)``.
+
+    NumPy reads one triangle of ``a`` (the lower one, the upper one if ``upper``); the
+    cotangent is the exact derivative of that function, so it lives on that triangle.
+    """
+    lower_factor = _transpose(ans) if upper else ans
+    g = _transpose(g) if upper else g
+    lt = _transpose(lower_factor)
+    middle = np.linalg.solve(lt, _phi(lt @ g))                  # L^-T phi(L^T g)
+    s = _transpose(np.linalg.solve(lt, _transpose(middle)))      # ... L^-1
+    return _read_triangle(s, lower=not upper)
+
+
+def cholesky_tangent(t, ans, upper=False):
+    """Tangent of ``np.linalg.cholesky(a, upper=upper)`` for the tangent ``t`` of ``a``."""
+    lower_factor = _transpose(ans) if upper else ans
+    dt = _symmetric_tangent(t, lower=not upper)
+    inner = np.linalg.solve(lower_factor, _transpose(np.linalg.solve(lower_factor, dt)))
+    tangent = lower_factor @ _phi(inner)
+    return _transpose(tangent) if upper else tangent
+
+
+def _gaps(w):
+    """``1 / (w[j] - w[i])`` off the diagonal, 0 on it and wherever ``w[i] == w[j]``."""
+    gaps = w[..., None, :] - w[..., :, None]
+    return np.where(gaps == 0, 0.0, 1.0 / np.where(gaps == 0, 1.0, gaps))
+
+
+def eigh_adjoint(g, ans, UPLO="L"):  # noqa: N803  (NumPy's name)
+    """Cotangent of ``a`` in ``w, v = np.linalg.eigh(a, UPLO)`` for ``g = (gw, gv)``.
+
+    ``s = v (diag(gw) + F * (v.T gv)) v.T`` with ``F[i, j] = 1 / (w[j] - w[i])``, read
+    back onto the triangle NumPy reads.  Equal eigenvalues give 0 in ``F``: the
+    eigenvector cotangent is then only meaningful for losses that do not depend on the
+    choice of basis of the eigenspace.
+    """
+    w, v = ans
+    gw, gv = g
+    inner = np.zeros(v.shape, dtype=_float_dtype(v))
+    if gw is not None:
+        inner = inner + gw[..., None] * np.eye(w.shape[-1], dtype=inner.dtype)
+    if gv is not None:
+        inner = inner + _gaps(w) * (_transpose(v) @ gv)
+    return _read_triangle(v @ inner @ _transpose(v), lower=UPLO == "L")
+
+
+def eigh_tangent(t, ans, UPLO="L"):  # noqa: N803
+    """Tangents ``(dw, dv)`` of ``np.linalg.eigh(a, UPLO)`` for the tangent ``t`` of ``a``."""
+    w, v = ans
+    projected = _transpose(v) @ _symmetric_tangent(t, lower=UPLO == "L") @ v
+    return np.diagonal(projected, axis1=-2, axis2=-1).copy(), v @ (_gaps(w) * projected)
+
+
+def _svd_factors(ans, a, full_matrices, compute_uv):
+    """``u, s, vh`` of the reduced SVD behind a call of ``np.linalg.svd``."""
+    shape = np.shape(a)
+    if full_matrices and compute_uv and shape[-1] != shape[-2]:
+        raise NotImplementedError(
+            "s2s: the derivative of np.linalg.svd with full_matrices=True is defined only "
+            "for square matrices (the extra singular vectors are not unique); pass "
+            "full_matrices=False")
+    if compute_uv:
+        return ans
+    return np.linalg.svd(a, full_matrices=False)
+
+
+def svd_adjoint(g, ans, a, full_matrices=True, compute_uv=True):
+    """Cotangent of ``a`` in ``np.linalg.svd(a, full_matrices, compute_uv)`` (real ``a``).
+
+    ``g`` is ``(gu, gs, gvh)`` (entries None for zero), or ``gs`` alone if not
+    ``compute_uv``.  Cotangents of ``u`` and ``vh`` need distinct nonzero singular values
+    (where they are not, the matching terms are taken as 0).
+    """
+    u, s, vh = _svd_factors(ans, a, full_matrices, compute_uv)
+    gu, gs, gvh = g if compute_uv else (None, g, None)
+    v = _transpose(vh)
+    k = s.shape[-1]
+    eye = np.eye(k, dtype=_float_dtype(s))
+    middle = np.zeros(s.shape + (k,), dtype=eye.dtype)
+    if gs is not None:
+        middle = middle + gs[..., None] * eye
+    result = 0.0
+    inverse = np.where(s == 0, 0.0, 1.0 / np.where(s == 0, 1.0, s))
+    gaps = _gaps(s * s)
+    if gu is not None:
+        ut_gu = _transpose(u) @ gu
+        middle = middle + (gaps * (ut_gu - _transpose(ut_gu))) * s[..., None, :]
+        outside = gu - u @ ut_gu                                  # (I - u u.T) gu
+        result = result + (outside * inverse[..., None, :]) @ vh
+    if gvh is not None:
+        gv = _transpose(gvh)
+        vt_gv = vh @ gv
+        middle = middle + s[..., :, None] * (gaps * (vt_gv - _transpose(vt_gv)))
+        outside = gv - v @ vt_gv                                  # (I - v v.T) gv
+        result = result + (u * inverse[..., None, :]) @ _transpose(outside)
+    return u @ middle @ vh + result
+
+
+def svd_tangent(t, ans, a, full_matrices=True, compute_uv=True):
+    """Tangents ``(du, ds, dvh)`` (``ds`` alone if not ``compute_uv``) of ``np.linalg.svd``."""
+    u, s, vh = _svd_factors(ans, a, full_matrices, compute_uv)
+    v = _transpose(vh)
+    projected = _transpose(u) @ t @ v
+    ds = np.diagonal(projected, axis1=-2, axis2=-1).copy()
+    if not compute_uv:
+        return ds
+    inverse = np.where(s == 0, 0.0, 1.0 / np.where(s == 0, 1.0, s))
+    gaps = _gaps(s * s)
+    ps = projected * s[..., None, :]                              # dP S
+    sp = s[..., :, None] * projected                              # S dP
+    du = u @ (gaps * (ps + _transpose(ps))) \
+        + ((t @ v) - u @ projected) * inverse[..., None, :]
+    dv = v @ (gaps * (sp + _transpose(sp))) \
+        + ((_transpose(t) @ u) - v @ _transpose(projected)) * inverse[..., None, :]
+    return du, ds, _transpose(dv)
+
+
+def pinv_adjoint(g, ans, a):
+    """Cotangent of ``a`` in ``ans = np.linalg.pinv(a)`` (constant rank, e.g. full rank)."""
+    p, pt = ans, _transpose(ans)
+    gt = _transpose(g)
+    left = np.eye(np.shape(a)[-2], dtype=_float_dtype(a)) - a @ p       # I - A A+
+    right = np.eye(np.shape(a)[-1], dtype=_float_dtype(a)) - p @ a      # I - A+ A
+    return -pt @ g @ pt + left @ gt @ p @ pt + pt @ p @ gt @ right
+
+
+def pinv_tangent(t, ans, a):
+    """Tangent of ``np.linalg.pinv(a)`` for the tangent ``t`` of ``a`` (constant rank)."""
+    p, pt = ans, _transpose(ans)
+    tt = _transpose(t)
+    left = np.eye(np.shape(a)[-2], dtype=_float_dtype(a)) - a @ p
+    right = np.eye(np.shape(a)[-1], dtype=_float_dtype(a)) - p @ a
+    return -p @ t @ p + p @ pt @ tt @ left + right @ tt @ pt @ p
 
 
 def sequence_copy(values):

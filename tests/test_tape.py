@@ -584,21 +584,21 @@ def test_nondifferentiable_rule_gives_no_grad_fn():
 
 
 def test_missing_rule_error_names_the_function():
-    assert REGISTRY.lookup(np.arccosh) is None
+    assert REGISTRY.lookup(np.copysign) is None
     x = tensor([1.5, 2.5], requires_grad=True)
-    with pytest.raises(MissingRuleError, match="numpy.arccosh") as error:
-        np.arccosh(x)
+    with pytest.raises(MissingRuleError, match="numpy.copysign") as error:
+        np.copysign(x, -1.0)
     message = str(error.value)
-    assert "define(np.arccosh" in message and "hint" in message
+    assert "define(np.copysign" in message and "hint" in message
     assert isinstance(error.value, S2SError)
-    with pytest.raises(MissingRuleError, match="numpy.stack"):
-        np.stack([x, x])
+    with pytest.raises(MissingRuleError, match="numpy.convolve"):
+        np.convolve(x, x)
     with pytest.raises(MissingRuleError, match="numpy.add.reduce"):
         np.add.reduce(x)
     # without a gradient to carry the same calls simply run
-    assert_close(np.arccosh(x.detach()), np.arccosh([1.5, 2.5]))
+    assert_close(np.copysign(x.detach(), -1.0), [-1.5, -2.5])
     with no_grad():
-        assert np.stack([x, x]).shape == (2, 2)
+        assert np.convolve(x, x).shape == (3,)
     # functions with a non-floating result need no rule
     assert np.all(np.isclose(x, x)) and np.argsort(x).dtype.kind == "i"
 
@@ -923,8 +923,8 @@ def test_vjp_with_tape_errors():
         vjp_with_tape(lambda x: x, ("text",), {}, (0,))
     with pytest.raises(MissingRuleError, match="float"):
         vjp_with_tape(lambda x: math.sin(x), (1.0,), {}, (0,))
-    with pytest.raises(MissingRuleError, match="numpy.arcsinh"):
-        vjp_with_tape(np.arcsinh, (np.ones(2),), {}, (0,))
+    with pytest.raises(MissingRuleError, match="numpy.i0"):
+        vjp_with_tape(np.i0, (np.ones(2),), {}, (0,))
     with pytest.raises(MissingRuleError, match="NumPy array"):      # would drop the gradient
         vjp_with_tape(lambda x: np.sum(np.array([x[0], x[1]])), (np.ones(2),), {}, (0,))
 

@@ -1,8 +1,50 @@
-"""Rules for products and norms (``dot``, ``matmul``, ``linalg.norm``)."""
+"""Rules for products and ``numpy.linalg`` (``dot``, ``einsum``, ``solve``, ``svd``...).
+
+Multi-output convention: ``slogdet``, ``eigh`` and ``svd`` return tuples.  Their VJP
+receives ``g`` as a tuple with one entry per output, in the same order (``(g_sign,
+g_logabsdet)``, ``(g_w, g_v)``, ``(g_u, g_s, g_vh)``); an entry may be None, meaning a
+zero cotangent.  Their JVP returns a tuple with one tangent per output (zeros for an
+output that does not vary, such as the sign of ``slogdet``).  ``svd`` with
+``compute_uv=False`` returns the singular values only: ``g`` is then one array.
+
+Functions that read one triangle of a symmetric input (``cholesky``, ``eigh``) get the
+exact derivative of what NumPy computes: the cotangent lives on the triangle read (the
+lower one by default), an off-diagonal entry standing for both of its mirror entries.
+For an input built symmetric (``a @ a.T``), the chain rule gives the usual result.
+Complex inputs are not covered by these rules' tests (real arrays only).
+"""
+import inspect
+
 import numpy as np
 
-from ..runtime import matmul_adjoint_x, matmul_adjoint_y, norm_adjoint
+from ..runtime import (
+    adjugate,
+    cholesky_adjoint,
+    cholesky_tangent,
+    dot_adjoint,
+    eigh_adjoint,
+    eigh_tangent,
+    einsum_adjoint,
+    inner_adjoint,
+    logdet_adjoint,
+    matmul_adjoint_x,
+    matmul_adjoint_y,
+    norm_adjoint,
+    pinv_adjoint,
+    pinv_tangent,
+    solve_adjoint_a,
+    solve_adjoint_b,
+    solve_tangent_a,
+    svd_adjoint,
+    svd_tangent,
+    tensordot_adjoint,
+)
+from .domains import Invertible, Shaped, SymmetricPositive
 from .registry import define
+
+_HAS_UPPER = "upper" in inspect.signature(np.linalg.cholesky).parameters  # NumPy >= 2
+
+# --- products ---------------------------------------------------------------------------------
 
 
 def matmul_vjp_x(g, ans, x, y):
@@ -22,15 +64,15 @@ def matmul_jvp_y(t, ans, x, y):
 
 
 define(np.matmul, vjp=(matmul_vjp_x, matmul_vjp_y), jvp=(matmul_jvp_x, matmul_jvp_y),
-       display="Mm")
+       display="Mm", domains=(Shaped(shape=(3, 4)), Shaped(shape=(4, 2))))
 
 
 def dot_vjp_x(g, ans, x, y):
-    return matmul_adjoint_x(g, x, y)
+    return dot_adjoint(g, x, y, 0)
 
 
 def dot_vjp_y(g, ans, x, y):
-    return matmul_adjoint_y(g, x, y)
+    return dot_adjoint(g, x, y, 1)
 
 
 def dot_jvp_x(t, ans, x, y):
@@ -42,11 +84,126 @@ def dot_jvp_y(t, ans, x, y):
 
 
 define(np.dot, methods=("dot",), vjp=(dot_vjp_x, dot_vjp_y), jvp=(dot_jvp_x, dot_jvp_y),
-       display="Dot")
+       display="Dot", domains=(Shaped(shape=(3, 4)), Shaped(shape=(4,))))
+
+
+def vdot_vjp_a(g, ans, a, b):
+    # Both arguments are flattened (real arrays: no conjugation).
+    return g * np.reshape(b, np.shape(a))
+
+
+def vdot_vjp_b(g, ans, a, b):
+    return g * np.reshape(a, np.shape(b))
+
+
+def vdot_jvp_a(t, ans, a, b):
+    return np.vdot(t, b)
+
+
+def vdot_jvp_b(t, ans, a, b):
+    return np.vdot(a, t)
+
+
+define(np.vdot, vjp=(vdot_vjp_a, vdot_vjp_b), jvp=(vdot_jvp_a, vdot_jvp_b), display="Dot",
+       domains=(Shaped(shape=(2, 3)), Shaped(shape=(3, 2))))
+
+
+def inner_vjp_a(g, ans, a, b):
+    return inner_adjoint(g, a, b, 0)
+
+
+def inner_vjp_b(g, ans, a, b):
+    return inner_adjoint(g, a, b, 1)
+
+
+def inner_jvp_a(t, ans, a, b):
+    return np.inner(t, b)
+
+
+def inner_jvp_b(t, ans, a, b):
+    return np.inner(a, t)
+
+
+define(np.inner, vjp=(inner_vjp_a, inner_vjp_b), jvp=(inner_jvp_a, inner_jvp_b),
+       display="Inner", domains=(Shaped(shape=(2, 3)), Shaped(shape=(4, 3))))
+
+
+def outer_vjp_a(g, ans, a, b, out=None):
+    # Both arguments are flattened.
+    return np.reshape(g @ np.ravel(b), np.shape(a))
+
+
+def outer_vjp_b(g, ans, a, b, out=None):
+    return np.reshape(np.ravel(a) @ g, np.shape(b))
+
+
+def outer_jvp_a(t, ans, a, b, out=None):
+    return np.outer(t, b)
+
+
+def outer_jvp_b(t, ans, a, b, out=None):
+    return np.outer(a, t)
+
+
+define(np.outer, vjp=(outer_vjp_a, outer_vjp_b), jvp=(outer_jvp_a, outer_jvp_b),
+       display="Outer", domains=(Shaped(shape=(3,)), Shaped(shape=(2, 2))))
+
+
+def tensordot_vjp_a(g, ans, a, b, axes=2):
+    return tensordot_adjoint(g, a, b, axes, 0)
+
+
+def tensordot_vjp_b(g, ans, a, b, axes=2):
+    return tensordot_adjoint(g, a, b, axes, 1)
+
+
+def tensordot_jvp_a(t, ans, a, b, axes=2):
+    return np.tensordot(t, b, axes)
+
+
+def tensordot_jvp_b(t, ans, a, b, axes=2):
+    return np.tensordot(a, t, axes)
+
+
+define(np.tensordot, vjp=(tensordot_vjp_a, tensordot_vjp_b),
+       jvp=(tensordot_jvp_a, tensordot_jvp_b), display="Tensordot",
+       domains=(Shaped(shape=(2, 3, 4)), Shaped(shape=(3, 4, 2))),
+       examples=({"axes": 2}, {"axes": ([1], [0])}, {"axes": ([0, 2], [2, 1])}))
+
+
+def einsum_vjp_a(g, ans, subscripts, a, b, out=None, dtype=None, order="K", casting="safe",
+                 optimize=False):
+    # Two operands (np.einsum("ij,jk->ik", a, b)); repeated and summed-out indices and
+    # "..." are handled; for one operand use trace, diagonal, transpose or sum.
+    return einsum_adjoint(g, subscripts, (a, b), 0)
+
+
+def einsum_vjp_b(g, ans, subscripts, a, b, out=None, dtype=None, order="K", casting="safe",
+                 optimize=False):
+    return einsum_adjoint(g, subscripts, (a, b), 1)
+
+
+def einsum_jvp_a(t, ans, subscripts, a, b, out=None, dtype=None, order="K", casting="safe",
+                 optimize=False):
+    return np.einsum(subscripts, t, b)
+
+
+def einsum_jvp_b(t, ans, subscripts, a, b, out=None, dtype=None, order="K", casting="safe",
+                 optimize=False):
+    return np.einsum(subscripts, a, t)
+
+
+define(np.einsum, vjp=(None, einsum_vjp_a, einsum_vjp_b), jvp=(None, einsum_jvp_a, einsum_jvp_b),
+       display="Einsum", domains=(Shaped(), Shaped(shape=(3, 3)), Shaped(shape=(3, 3))),
+       examples=({"subscripts": "ij,jk->ik"}, {"subscripts": "ij,jk"}, {"subscripts": "ij,ij->"},
+                 {"subscripts": "ii,ij->j"}, {"subscripts": "ij,kl->jk"},
+                 {"subscripts": "...j,jk->...k"}, {"subscripts": "ij,kj->ki"}))
+
+# --- norms --------------------------------------------------------------------------------------
 
 
 def norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False):
-    # 2-norms (vector, Frobenius), over all axes or one; subgradient 0 at x == 0 (README).
+    # Subgradient 0 at x == 0 for every ord; ties (inf-norms, 2-norm of a matrix) share g.
     if ord is None and axis is None:
         return g * x / np.where(ans == 0, 1.0, ans)
     return norm_adjoint(g, ans, x, ord, axis, keepdims)
@@ -55,8 +212,136 @@ def norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False):
 def norm_jvp(t, ans, x, ord=None, axis=None, keepdims=False):
     if ord is None and axis is None:
         return np.sum(t * x) / np.where(ans == 0, 1.0, ans)
-    return np.sum(norm_adjoint(1.0, ans, x, ord, axis, True) * t, axis=axis,
+    return np.sum(norm_adjoint(np.ones_like(ans), ans, x, ord, axis, keepdims) * t, axis=axis,
                   keepdims=keepdims)
 
 
-define(np.linalg.norm, name="norm", vjp=norm_vjp, jvp=norm_jvp, display="Norm")
+define(np.linalg.norm, name="norm", vjp=norm_vjp, jvp=norm_jvp, display="Norm",
+       examples=({}, {"ord": "fro"}, {"ord": "nuc"}, {"ord": 1}, {"ord": -1}, {"ord": 2},
+                 {"ord": -2}, {"ord": np.inf}, {"ord": -np.inf}, {"keepdims": True},
+                 {"axis": 1}, {"ord": 2, "axis": 0, "keepdims": True}, {"ord": 1, "axis": 1},
+                 {"ord": np.inf, "axis": 1}, {"ord": -np.inf, "axis": 0}, {"ord": 3, "axis": 1},
+                 {"ord": 0.5, "axis": 0}, {"ord": 0, "axis": 1}, {"ord": 1, "axis": (1, 0)},
+                 {"ord": "nuc", "axis": (0, 1), "keepdims": True}))
+
+# --- inverses and determinants ------------------------------------------------------------------
+
+
+def inv_vjp(g, ans, a):
+    return -np.swapaxes(ans, -1, -2) @ g @ np.swapaxes(ans, -1, -2)
+
+
+def inv_jvp(t, ans, a):
+    return -ans @ t @ ans
+
+
+define(np.linalg.inv, name="inv", vjp=inv_vjp, jvp=inv_jvp, display="LinalgInv",
+       domains=(Invertible(),))
+
+
+def solve_vjp_a(g, ans, a, b):
+    return solve_adjoint_a(g, ans, a, b)
+
+
+def solve_vjp_b(g, ans, a, b):
+    return solve_adjoint_b(g, ans, a, b)
+
+
+def solve_jvp_a(t, ans, a, b):
+    return solve_tangent_a(t, ans, a)
+
+
+def solve_jvp_b(t, ans, a, b):
+    return np.linalg.solve(a, t)
+
+
+define(np.linalg.solve, name="solve", vjp=(solve_vjp_a, solve_vjp_b),
+       jvp=(solve_jvp_a, solve_jvp_b), display="LinalgSolve",
+       domains=(Invertible(), Shaped(shape=(3, 2))))
+
+
+def det_vjp(g, ans, a):
+    # Through the adjugate, not det * inv: exact for singular matrices too.
+    return np.expand_dims(g, (-2, -1)) * np.swapaxes(adjugate(a), -1, -2)
+
+
+def det_jvp(t, ans, a):
+    return np.sum(np.swapaxes(adjugate(a), -1, -2) * t, axis=(-2, -1))
+
+
+define(np.linalg.det, name="det", vjp=det_vjp, jvp=det_jvp, display="LinalgDet",
+       domains=(Invertible(),))
+
+
+def slogdet_vjp(g, ans, a):
+    # g = (g_sign, g_logabsdet); the sign is piecewise constant and gets no gradient.
+    return logdet_adjoint(g[1], a)
+
+
+def slogdet_jvp(t, ans, a):
+    # (tangent of the sign: zeros, tangent of log|det a|).
+    return (np.zeros_like(ans[0]),
+            np.sum(np.swapaxes(np.linalg.inv(a), -1, -2) * t, axis=(-2, -1)))
+
+
+define(np.linalg.slogdet, name="slogdet", vjp=slogdet_vjp, jvp=slogdet_jvp,
+       display="LinalgSlogdet", domains=(Invertible(),))
+
+
+def pinv_vjp(g, ans, a, rcond=None, hermitian=False, rtol=None):
+    # For a matrix of constant rank (full rank in practice).
+    return pinv_adjoint(g, ans, a)
+
+
+def pinv_jvp(t, ans, a, rcond=None, hermitian=False, rtol=None):
+    return pinv_tangent(t, ans, a)
+
+
+define(np.linalg.pinv, name="pinv", vjp=pinv_vjp, jvp=pinv_jvp, display="Pinverse",
+       domains=(Shaped(shape=(4, 3)),))
+
+# --- factorizations -----------------------------------------------------------------------------
+
+
+def cholesky_vjp(g, ans, a, upper=False):
+    # Lives on the triangle NumPy reads (lower; upper if upper=True).
+    return cholesky_adjoint(g, ans, upper)
+
+
+def cholesky_jvp(t, ans, a, upper=False):
+    return cholesky_tangent(t, ans, upper)
+
+
+define(np.linalg.cholesky, name="cholesky", vjp=cholesky_vjp, jvp=cholesky_jvp,
+       display="LinalgCholesky", domains=(SymmetricPositive(),),
+       examples=({}, {"upper": True}) if _HAS_UPPER else ({},))
+
+
+def eigh_vjp(g, ans, a, UPLO="L"):  # noqa: N803  (NumPy's name)
+    # g = (g_w, g_v), entries None for zero.  Equal eigenvalues: see eigh_adjoint.
+    return eigh_adjoint(g, ans, UPLO)
+
+
+def eigh_jvp(t, ans, a, UPLO="L"):  # noqa: N803
+    # (tangent of the eigenvalues, tangent of the eigenvectors).
+    return eigh_tangent(t, ans, UPLO)
+
+
+define(np.linalg.eigh, name="eigh", vjp=eigh_vjp, jvp=eigh_jvp, display="LinalgEigh",
+       domains=(SymmetricPositive(),), examples=({}, {"UPLO": "U"}))
+
+
+def svd_vjp(g, ans, a, full_matrices=True, compute_uv=True, hermitian=False):
+    # g = (g_u, g_s, g_vh), entries None for zero; g_s alone if not compute_uv.
+    # full_matrices=True is refused (NotImplementedError) unless ``a`` is square.
+    return svd_adjoint(g, ans, a, full_matrices, compute_uv)
+
+
+def svd_jvp(t, ans, a, full_matrices=True, compute_uv=True, hermitian=False):
+    # (du, ds, dvh), or ds alone if not compute_uv.
+    return svd_tangent(t, ans, a, full_matrices, compute_uv)
+
+
+define(np.linalg.svd, name="svd", vjp=svd_vjp, jvp=svd_jvp, display="LinalgSvd",
+       domains=(Shaped(shape=(4, 3)),),
+       examples=({"full_matrices": False}, {"compute_uv": False}))

@@ -1,12 +1,26 @@
-"""Rules for reductions (``sum``, ``mean``) with ``axis`` and ``keepdims``.
+"""Rules for reductions (``sum``, ``mean``, ``max``, ``var``...) with ``axis`` and ``keepdims``.
 
 The ``if`` tests on ``axis`` and ``keepdims`` are decided when the rule is inlined
 (those arguments are constants at the call site), so generated code holds one branch.
+Each VJP first gives ``g`` (and ``ans`` where needed) back the reduced axes, with
+``np.expand_dims(g, axis)`` unless they were kept, then spreads it over ``x``.
+
+``logsumexp`` needs no rule: written in NumPy as
+``m = np.max(x, axis, keepdims=True); m + np.log(np.sum(np.exp(x - m), axis, keepdims=True))``
+it is differentiated through ``max`` (whose share cancels out), ``exp``, ``sum`` and ``log``.
 """
 import numpy as np
 
-from ..runtime import broadcast_like
-from .registry import define
+from ..runtime import (
+    broadcast_like,
+    cumprod_adjoint,
+    cumprod_tangent,
+    product_of_others,
+    split_evenly,
+)
+from .registry import POSITIVE, Domain, define
+
+AXES = ({}, {"axis": 0}, {"axis": 1, "keepdims": True}, {"axis": (0, 1)})
 
 
 def sum_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False):
@@ -20,7 +34,7 @@ def sum_jvp(t, ans, x, axis=None, dtype=None, out=None, keepdims=False):
 
 
 define(np.sum, methods=("sum",), vjp=sum_vjp, jvp=sum_jvp, display="Sum", linear=True,
-       examples=({"axis": 0}, {"axis": 1, "keepdims": True}),
+       examples=({}, {"axis": 0}, {"axis": 1, "keepdims": True}),
        sympy=lambda sp, x: x)
 
 
@@ -37,5 +51,152 @@ def mean_jvp(t, ans, x, axis=None, dtype=None, out=None, keepdims=False):
 
 
 define(np.mean, methods=("mean",), vjp=mean_vjp, jvp=mean_jvp, display="Mean", linear=True,
-       examples=({"axis": 0}, {"axis": 1, "keepdims": True}),
+       examples=({}, {"axis": 0}, {"axis": 1, "keepdims": True}),
        sympy=lambda sp, x: x)
+
+
+def prod_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False):
+    # Products of the other elements, not ans / x: exact where x holds zeros.
+    if axis is None or keepdims:
+        return g * product_of_others(x, axis)
+    return np.expand_dims(g, axis) * product_of_others(x, axis)
+
+
+def prod_jvp(t, ans, x, axis=None, dtype=None, out=None, keepdims=False):
+    return np.sum(t * product_of_others(x, axis), axis=axis, keepdims=keepdims)
+
+
+define(np.prod, methods=("prod",), vjp=prod_vjp, jvp=prod_jvp, display="Prod",
+       domains=Domain(0.5, 1.5), examples=AXES, sympy=lambda sp, x: x)
+
+
+def max_vjp(g, ans, x, axis=None, out=None, keepdims=False):
+    # Ties split the cotangent evenly among the tied maxima.
+    if axis is None or keepdims:
+        return g * split_evenly(x == ans, x, axis)
+    return np.expand_dims(g, axis) * split_evenly(x == np.expand_dims(ans, axis), x, axis)
+
+
+def max_jvp(t, ans, x, axis=None, out=None, keepdims=False):
+    if axis is None or keepdims:
+        return np.sum(t * split_evenly(x == ans, x, axis), axis=axis, keepdims=keepdims)
+    weights = split_evenly(x == np.expand_dims(ans, axis), x, axis)
+    return np.sum(t * weights, axis=axis, keepdims=keepdims)
+
+
+define(np.max, name="max", aliases=(np.amax,), methods=("max",), vjp=max_vjp,
+       jvp=max_jvp, display="Max", examples=AXES, sympy=lambda sp, x: x)
+
+
+def min_vjp(g, ans, x, axis=None, out=None, keepdims=False):
+    # Ties split the cotangent evenly among the tied minima.
+    if axis is None or keepdims:
+        return g * split_evenly(x == ans, x, axis)
+    return np.expand_dims(g, axis) * split_evenly(x == np.expand_dims(ans, axis), x, axis)
+
+
+def min_jvp(t, ans, x, axis=None, out=None, keepdims=False):
+    if axis is None or keepdims:
+        return np.sum(t * split_evenly(x == ans, x, axis), axis=axis, keepdims=keepdims)
+    weights = split_evenly(x == np.expand_dims(ans, axis), x, axis)
+    return np.sum(t * weights, axis=axis, keepdims=keepdims)
+
+
+define(np.min, name="min", aliases=(np.amin,), methods=("min",), vjp=min_vjp,
+       jvp=min_jvp, display="Min", examples=AXES, sympy=lambda sp, x: x)
+
+
+def var_vjp(g, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    centred = x - np.mean(x, axis=axis, keepdims=True)
+    count = np.size(x) / np.size(ans) - ddof
+    if axis is None or keepdims:
+        return 2 * g * centred / count
+    return 2 * np.expand_dims(g, axis) * centred / count
+
+
+def var_jvp(t, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    centred = x - np.mean(x, axis=axis, keepdims=True)
+    count = np.size(x) / np.size(ans) - ddof
+    return 2 * np.sum(t * centred, axis=axis, keepdims=keepdims) / count
+
+
+define(np.var, methods=("var",), vjp=var_vjp, jvp=var_jvp, display="Var",
+       examples=({}, {"ddof": 1}, {"axis": 0}, {"axis": 1, "ddof": 1, "keepdims": True}))
+
+
+def std_vjp(g, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    # Subgradient 0 where the standard deviation is 0 (all values equal).
+    centred = x - np.mean(x, axis=axis, keepdims=True)
+    count = np.size(x) / np.size(ans) - ddof
+    if axis is None or keepdims:
+        return g * centred / (count * np.where(ans == 0, 1.0, ans))
+    kept = np.expand_dims(ans, axis)
+    return np.expand_dims(g, axis) * centred / (count * np.where(kept == 0, 1.0, kept))
+
+
+def std_jvp(t, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    centred = x - np.mean(x, axis=axis, keepdims=True)
+    count = np.size(x) / np.size(ans) - ddof
+    spread = np.sum(t * centred, axis=axis, keepdims=keepdims)
+    return spread / (count * np.where(ans == 0, 1.0, ans))
+
+
+define(np.std, methods=("std",), vjp=std_vjp, jvp=std_jvp, display="Std",
+       examples=({}, {"ddof": 1}, {"axis": 0}, {"axis": 1, "ddof": 1, "keepdims": True}))
+
+
+def cumsum_vjp(g, ans, x, axis=None, dtype=None, out=None):
+    # Reversed cumulative sums; without an axis, x was flattened.
+    if axis is None:
+        return np.reshape(np.flip(np.cumsum(np.flip(g))), np.shape(x))
+    return np.flip(np.cumsum(np.flip(g, axis), axis), axis)
+
+
+def cumsum_jvp(t, ans, x, axis=None, dtype=None, out=None):
+    return np.cumsum(t, axis=axis)
+
+
+define(np.cumsum, methods=("cumsum",), vjp=cumsum_vjp, jvp=cumsum_jvp, display="Cumsum",
+       linear=True, examples=({}, {"axis": 0}, {"axis": -1}))
+
+
+def cumprod_vjp(g, ans, x, axis=None, dtype=None, out=None):
+    # A backward recurrence, not division by x: exact where x holds zeros.
+    return cumprod_adjoint(g, x, axis)
+
+
+def cumprod_jvp(t, ans, x, axis=None, dtype=None, out=None):
+    return cumprod_tangent(t, x, axis)
+
+
+define(np.cumprod, methods=("cumprod",), vjp=cumprod_vjp, jvp=cumprod_jvp, display="Cumprod",
+       domains=Domain(0.5, 1.5), examples=({}, {"axis": 0}, {"axis": -1}))
+
+
+def nansum_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False):
+    # NaN entries count as zeros: they get no gradient.
+    if axis is None or keepdims:
+        return g * ~np.isnan(x)
+    return np.expand_dims(g, axis) * ~np.isnan(x)
+
+
+def nansum_jvp(t, ans, x, axis=None, dtype=None, out=None, keepdims=False):
+    return np.sum(t * ~np.isnan(x), axis=axis, keepdims=keepdims)
+
+
+define(np.nansum, vjp=nansum_vjp, jvp=nansum_jvp, display="Nansum", examples=AXES)
+
+
+def nanmean_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False):
+    # The mean of the entries that are not NaN; NaN entries get no gradient.
+    if axis is None or keepdims:
+        return g * split_evenly(~np.isnan(x), x, axis)
+    return np.expand_dims(g, axis) * split_evenly(~np.isnan(x), x, axis)
+
+
+def nanmean_jvp(t, ans, x, axis=None, dtype=None, out=None, keepdims=False):
+    return np.sum(t * split_evenly(~np.isnan(x), x, axis), axis=axis, keepdims=keepdims)
+
+
+define(np.nanmean, vjp=nanmean_vjp, jvp=nanmean_jvp, display="Nanmean", domains=POSITIVE,
+       examples=AXES)

@@ -1,0 +1,71 @@
+"""Test domains beyond an interval: fixed shapes, lists of arrays, structured matrices.
+
+A rule declares per positional argument where it may be tested (``domains=``).  These
+subclasses of :class:`~s2s.rules.registry.Domain` also fix the sample's shape (a matrix
+product needs matching shapes) or structure (a Cholesky factor needs a symmetric
+positive definite matrix): their ``sample(rng, shape)`` ignores the requested shape.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .registry import Domain
+
+
+@dataclass(frozen=True)
+class Shaped(Domain):
+    """Values uniform in ``(low, high)``, always of ``shape``."""
+
+    shape: tuple[int, ...] = ()
+
+    def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        return rng.uniform(self.low, self.high, size=self.shape)
+
+
+@dataclass(frozen=True)
+class ArrayList(Domain):
+    """A list of arrays of ``shapes``: the sequence argument of ``concatenate``, ``stack``..."""
+
+    shapes: tuple[tuple[int, ...], ...] = ()
+
+    def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> list[np.ndarray]:
+        return [rng.uniform(self.low, self.high, size=item) for item in self.shapes]
+
+
+@dataclass(frozen=True)
+class Invertible(Domain):
+    """Well-conditioned square matrices: entries in ``(-1, 1)`` plus ``n`` on the diagonal."""
+
+    low: float = -1.0
+    high: float = 1.0
+    shape: tuple[int, ...] = (3, 3)
+
+    def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        size = self.shape[-1]
+        return rng.uniform(self.low, self.high, size=self.shape) + size * np.eye(size)
+
+
+@dataclass(frozen=True)
+class SymmetricPositive(Domain):
+    """Symmetric positive definite matrices ``a a.T + n I`` (for cholesky, eigh)."""
+
+    low: float = -1.0
+    high: float = 1.0
+    shape: tuple[int, ...] = (3, 3)
+
+    def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        size = self.shape[-1]
+        a = rng.uniform(self.low, self.high, size=self.shape)
+        return a @ np.swapaxes(a, -1, -2) + size * np.eye(size)
+
+
+@dataclass(frozen=True)
+class Booleans(Domain):
+    """Random boolean masks of the requested shape (the condition of ``np.where``)."""
+
+    integer: bool = True
+
+    def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        return rng.random(size=shape) < 0.5

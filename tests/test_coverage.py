@@ -1,0 +1,732 @@
+"""NumPy coverage: every rule of the registry, checked from the rule's own data.
+
+For each differentiable rule of ``s2s.rules.REGISTRY`` and each of its ``examples``
+(one call with NumPy's defaults if it declares none), inputs are drawn from the rule's
+``domains`` (``Shaped`` fixes a shape, ``ArrayList`` gives a list argument, ``Invertible``
+and ``SymmetricPositive`` give structured matrices) and the rule is checked in float64:
+
+1. its VJP functions, called directly (unbroadcast for broadcasting rules) and through
+   the tape (:func:`s2s.tape.vjp_with_tape`), against central finite differences of
+   ``<g, f(x)>`` for a random cotangent ``g``;
+2. its JVP against finite differences along a random tangent ``t``, and the transpose
+   identity ``<g, jvp(t)> == <vjp(g), t>``;
+3. with float32 inputs: float32 results within 1e-3 (relative) of float64 ones;
+4. against its sympy twin, if it has one, at scalar points.
+
+Values may be arrays or tuples/lists of arrays (tuple outputs such as ``svd``'s, list
+outputs such as ``split``'s, list arguments such as ``concatenate``'s): the harness
+works on their leaves, so no rule needs a test of its own.  ``EXTRA_SHAPES`` adds input
+shapes that one domain per argument cannot express (``diag`` of a vector...); the last
+part checks the conventions where derivatives do not exist (subgradients).
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+import math
+import operator
+import zlib
+
+import numpy as np
+import pytest
+import sympy
+
+import s2s
+from s2s.errors import MissingRuleError, UnsupportedError
+from s2s.inline import inline
+from s2s.naming import Namer
+from s2s.rules import REGISTRY, Domain
+from s2s.rules.domains import Invertible, SymmetricPositive
+from s2s.runtime import unbroadcast
+from s2s.tape import tensor, vjp_with_tape
+
+EPS = 1e-6
+RULES = [rule for rule in REGISTRY if not rule.nondifferentiable]
+BROADCAST_SHAPES = ((3, 4), (4,), (3, 1))     # per position, for broadcasting rules
+DEFAULT_SHAPE = (3, 4)
+
+# Shapes one domain per argument cannot express: (rule name, per-argument spec, params).
+# A spec is a shape (uniform in the rule's domain interval), a list of shapes (a list
+# argument), a Domain, or None (the rule's own domain).
+EXTRA_SHAPES = [
+    ("diag", [(3,)], {}),
+    ("diag", [(3,)], {"k": -1}),
+    ("diagonal", [(2, 3, 4)], {"offset": 1, "axis1": 2, "axis2": 1}),
+    ("trace", [(2, 3, 3)], {"axis1": 1, "axis2": 2}),
+    ("matmul", [(4,), (4, 2)], {}),
+    ("matmul", [(3, 4), (4,)], {}),
+    ("matmul", [(4,), (4,)], {}),
+    ("matmul", [(2, 3, 4), (1, 4, 2)], {}),
+    ("dot", [(4,), (4,)], {}),
+    ("dot", [(2, 4), (3, 4, 2)], {}),
+    ("dot", [(), (3, 2)], {}),
+    ("inner", [(3,), (3,)], {}),
+    ("inner", [(), (2, 3)], {}),
+    ("tensordot", [(3, 4), (4, 2)], {"axes": 1}),
+    ("einsum", [None, (3,), (3, 4)], {"subscripts": "i,ij->j"}),
+    ("einsum", [None, (2, 3, 4), (4,)], {"subscripts": "...i,i->..."}),
+    ("einsum", [None, (1, 3), (4, 3)], {"subscripts": "...i,...i->..."}),
+    ("einsum", [None, (3, 3), (2,)], {"subscripts": "ii,k->ik"}),
+    ("norm", [(4,)], {}),
+    ("norm", [(4,)], {"ord": 1}),
+    ("norm", [(4,)], {"ord": 2}),
+    ("norm", [(4,)], {"ord": np.inf}),
+    ("norm", [(4,)], {"ord": -np.inf}),
+    ("norm", [(4,)], {"ord": 3}),
+    ("norm", [(2, 3, 4)], {"ord": 2, "axis": (2, 0)}),
+    ("norm", [(2, 3, 4)], {"axis": 1, "keepdims": True}),
+    ("solve", [None, (3,)], {}),
+    ("solve", [None, (2, 3, 2)], {}),
+    ("inv", [Invertible(shape=(2, 3, 3))], {}),
+    ("det", [Invertible(shape=(2, 3, 3))], {}),
+    ("slogdet", [Invertible(shape=(2, 3, 3))], {}),
+    ("cholesky", [SymmetricPositive(shape=(2, 3, 3))], {}),
+    ("eigh", [SymmetricPositive(shape=(2, 3, 3))], {"UPLO": "U"}),
+    ("svd", [(3, 4)], {"full_matrices": False}),
+    ("svd", [(3, 3)], {}),
+    ("svd", [(2, 4, 3)], {"full_matrices": False}),
+    ("pinv", [(3, 4)], {}),
+    ("sum", [(2, 3, 4)], {"axis": (0, 2)}),
+    ("max", [(2, 3, 4)], {"axis": (2, 0), "keepdims": True}),
+    ("prod", [(2, 3, 4)], {"axis": (2, 0)}),
+    ("var", [(2, 3, 4)], {"axis": (0, 2), "ddof": 1}),
+    ("cumsum", [(2, 3, 4)], {"axis": 1}),
+    ("cumprod", [(2, 3, 4)], {"axis": 1}),
+    ("power", [(3, 4), ()], {}),
+    ("getitem", [(3, 4)], {"index": ([0, 0, 2], slice(1, 3))}),
+    ("take", [(3, 4)], {"indices": 2}),
+    ("repeat", [()], {"repeats": 3}),
+    ("tile", [(4,)], {"reps": (2, 2)}),
+    ("concatenate", [[(2,), (3,), ()]], {"axis": None}),
+    ("stack", [[(), ()]], {}),
+    ("hstack", [[(2,), (3,)]], {}),
+    ("vstack", [[(3,), (3,)]], {}),
+    ("column_stack", [[(3,), (3,)]], {}),
+    ("split", [(4,)], {"indices_or_sections": [1, 1, 3]}),
+]
+
+
+# --- values: arrays, or lists and tuples of them --------------------------------------------
+
+
+def leaves(value):
+    """The arrays in ``value`` (an array or nested lists/tuples), None entries included."""
+    if isinstance(value, (list, tuple)):
+        return [leaf for item in value for leaf in leaves(item)]
+    return [value]
+
+
+def tree_map(function, value, *others):
+    """``function`` applied leaf by leaf; lists and tuples come back as lists."""
+    if isinstance(value, (list, tuple)):
+        return [tree_map(function, *items) for items in zip(value, *others)]
+    return function(value, *others)
+
+
+def inner(a, b) -> float:
+    """Sum over leaves of the elementwise products (None leaves count as zero)."""
+    a_leaves, b_leaves = leaves(a), leaves(b)
+    assert len(a_leaves) == len(b_leaves), "structures differ"
+    return sum(float(np.sum(np.asarray(x, dtype=np.float64) * np.asarray(y, dtype=np.float64)))
+               for x, y in zip(a_leaves, b_leaves) if x is not None and y is not None)
+
+
+def random_like(value, rng):
+    return tree_map(lambda leaf: rng.normal(size=np.shape(leaf)), value)
+
+
+def is_float(value) -> bool:
+    return isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind == "f"
+
+
+def cast(value, dtype):
+    """``value`` with its floating leaves cast to ``dtype`` (masks and indices unchanged)."""
+    if isinstance(value, (list, tuple)):
+        return type(value)(cast(item, dtype) for item in value)
+    return np.asarray(value, dtype=dtype) if is_float(value) else value
+
+
+def assert_tree_close(actual, expected, rtol=1e-5, atol=1e-6):
+    actual_leaves, expected_leaves = leaves(actual), leaves(expected)
+    assert len(actual_leaves) == len(expected_leaves)
+    for got, want in zip(actual_leaves, expected_leaves):
+        assert np.shape(got) == np.shape(want)
+        scale = max(1.0, float(np.max(np.abs(want), initial=0.0)))
+        np.testing.assert_allclose(np.asarray(got, dtype=np.float64), want, rtol=rtol,
+                                   atol=atol * scale)
+
+
+# --- cases ------------------------------------------------------------------------------------
+
+
+def case_id(rule, example, extra=None):
+    items = ",".join(f"{key}={value.tolist() if isinstance(value, np.ndarray) else value!r}"
+                     for key, value in example.items())
+    suffix = "" if extra is None else f"-extra{extra}"
+    return f"{rule.name}({items}){suffix}"
+
+
+# Calls for rules whose record has no sampling data of its own (the rules of the runtime
+# helpers that generated code calls, s2s/rules/generated.py): rule name -> [(specs, params)].
+CALLS = {
+    "unbroadcast": [([(3, 4), (4,)], {}), ([(2, 3, 1), (3, 1)], {})],
+    "broadcast_like": [([(4,), (3, 4)], {})],
+    "index_adjoint": [([(4,), (3, 4)], {"index": 1}),
+                      ([(3, 3), (3, 4)], {"index": (slice(None), [0, 0, 2])})],
+    "matmul_adjoint_x": [([(3, 2), (3, 4), (4, 2)], {})],
+    "matmul_adjoint_y": [([(3, 2), (3, 4), (4, 2)], {})],
+}
+
+
+def all_cases():
+    for rule in RULES:
+        if rule.name in CALLS:
+            for specs, example in CALLS[rule.name]:
+                yield pytest.param(rule, specs, example, id=case_id(rule, example))
+            continue
+        for example in rule.examples or ({},):
+            yield pytest.param(rule, None, example, id=case_id(rule, example))
+    for number, (name, specs, example) in enumerate(EXTRA_SHAPES):
+        rule = REGISTRY.named(name)
+        yield pytest.param(rule, specs, example, id=case_id(rule, example, number))
+
+
+CASES = list(all_cases())
+
+
+def positional_names(rule):
+    return list(rule.signature.parameters)[:rule.arity]
+
+
+def default_shape(rule, position):
+    return BROADCAST_SHAPES[position] if rule.broadcasting else DEFAULT_SHAPE
+
+
+def sample(rule, position, spec, rng):
+    domain = rule.domains[position]
+    if isinstance(spec, Domain):
+        return spec.sample(rng, ())
+    if isinstance(spec, list):
+        return [rng.uniform(domain.low, domain.high, size=shape) for shape in spec]
+    if isinstance(spec, tuple):
+        return rng.uniform(domain.low, domain.high, size=spec)
+    return domain.sample(rng, default_shape(rule, position))
+
+
+class Case:
+    """One call of a rule's primal: arguments, parameters, value, and a random cotangent."""
+
+    def __init__(self, rule, specs, example, dtype=np.float64):
+        self.rule = rule
+        names = positional_names(rule)
+        rng = np.random.default_rng(zlib.crc32(f"{rule.name}{example!r}{specs!r}".encode()))
+        args = []
+        for position, name in enumerate(names):
+            if name in example:
+                args.append(example[name])
+            else:
+                spec = specs[position] if specs else None
+                args.append(cast(sample(rule, position, spec, rng), np.float64))
+        self.args = cast(args, dtype)
+        self.params = {key: value for key, value in example.items() if key not in names}
+        required = [p.name for p in list(rule.signature.parameters.values())[rule.arity:]
+                    if p.default is inspect.Parameter.empty]
+        self.extra = [self.params[name] for name in required]       # passed positionally
+        self.keywords = {k: v for k, v in self.params.items() if k not in required}
+        self.example_positions = [p for p, name in enumerate(names) if name in example]
+        free = [p for p in range(rule.arity) if p not in self.example_positions]
+        self.positions = [p for p in free if rule.vjps[p] is not None]          # with a VJP
+        self.jvp_positions = [p for p in free if rule.jvps[p] is not None]
+        self.ans = self.f(*self.args)
+        self.g = cast(random_like(self.ans, rng), dtype)
+        self.tangents = {p: cast(random_like(self.args[p], rng), dtype)
+                         for p in self.jvp_positions}
+
+    def f(self, *args):
+        return self.rule.primal(*args, *self.extra, **self.keywords)
+
+    def vjp(self, position, g=None):
+        g = self.g if g is None else g
+        result = self.rule.vjps[position](g, self.ans, *self.args, **self.params)
+        if self.rule.broadcasting:
+            result = unbroadcast(result, self.args[position])
+        return result
+
+    def jvp(self, position, t=None):
+        t = self.tangents[position] if t is None else t
+        result = self.rule.jvps[position](t, self.ans, *self.args, **self.params)
+        if self.rule.broadcasting:
+            result = np.broadcast_to(result, np.shape(self.ans))
+        return result
+
+    def shifted(self, position, direction, step):
+        """``f`` with argument ``position`` moved by ``step * direction``."""
+        args = list(self.args)
+        args[position] = tree_map(lambda x, d: x + step * d, args[position], direction)
+        if isinstance(self.args[position], tuple):
+            args[position] = tuple(args[position])
+        return self.f(*args)
+
+
+def numeric_vjp(case, position):
+    """Central differences of ``<g, f>`` with respect to every element of one argument."""
+    argument = case.args[position]
+    gradient = tree_map(lambda leaf: np.zeros(np.shape(leaf)), argument)
+    gradient_leaves = leaves(gradient)
+    for leaf_number, leaf in enumerate(leaves(argument)):
+        for index in np.ndindex(np.shape(leaf)):
+            direction = tree_map(lambda x: np.zeros(np.shape(x)), argument)
+            leaves(direction)[leaf_number][index] = 1.0
+            plus = inner(case.g, case.shifted(position, direction, EPS))
+            minus = inner(case.g, case.shifted(position, direction, -EPS))
+            gradient_leaves[leaf_number][index] = (plus - minus) / (2 * EPS)
+    return gradient
+
+
+def numeric_jvp(case, position):
+    direction = case.tangents[position]
+    plus = case.shifted(position, direction, EPS)
+    minus = case.shifted(position, direction, -EPS)
+    return tree_map(lambda a, b: (np.asarray(a, dtype=np.float64) - b) / (2 * EPS), plus, minus)
+
+
+# --- 1. VJPs against finite differences ---------------------------------------------------
+
+
+@pytest.mark.parametrize(("rule", "specs", "example"), CASES)
+def test_vjp_against_finite_differences(rule, specs, example):
+    case = Case(rule, specs, example)
+    for position in case.positions:
+        assert_tree_close(case.vjp(position), numeric_vjp(case, position))
+
+
+def dispatched(primal) -> bool:
+    """Whether NumPy hands calls of ``primal`` on tensors to the tape (and so to the rule)."""
+    return isinstance(primal, np.ufunc) or hasattr(primal, "_implementation") \
+        or primal is operator.getitem
+
+
+def tape_refusal(case):
+    """The error the tape raises for this call instead of recording it, if any."""
+    if any(isinstance(case.args[p], (list, tuple)) for p in case.positions):
+        return UnsupportedError          # the tape records arrays passed directly
+    if isinstance(case.ans, (list, tuple)):
+        return UnsupportedError          # the tape records single-array results
+    return None
+
+
+@pytest.mark.parametrize(("rule", "specs", "example"), CASES)
+def test_tape_against_finite_differences(rule, specs, example):
+    case = Case(rule, specs, example)
+    if not case.positions or not dispatched(rule.primal):
+        return          # a forward-only rule, or one the tape never sees (np.array, list)
+    # Every float argument is a tensor (NumPy dispatches np.full_like on its first argument
+    # only); those without a VJP (full_like's array) must get a zero gradient.
+    wrt = [p for p, arg in enumerate(case.args[:rule.arity])
+           if (is_float(arg) or isinstance(arg, list)) and p not in case.example_positions]
+    try:
+        value, pullback = vjp_with_tape(case.f, tuple(case.args), {}, tuple(wrt))
+        gradients = pullback(case.g)
+    except (UnsupportedError, MissingRuleError):
+        # A clear error rather than a silently missing gradient, and only where expected.
+        if tape_refusal(case) is None:
+            raise
+        return
+    assert_tree_close(value, case.ans, rtol=1e-12, atol=1e-12)
+    for position, gradient in zip(wrt, gradients):
+        expected = numeric_vjp(case, position) if position in case.positions else \
+            np.zeros(np.shape(case.args[position]))
+        assert_tree_close(gradient, expected)
+
+
+# --- 2. JVPs: finite differences and the transpose identity --------------------------------
+
+
+@pytest.mark.parametrize(("rule", "specs", "example"), CASES)
+def test_jvp_and_transpose_identity(rule, specs, example):
+    case = Case(rule, specs, example)
+    for position in case.jvp_positions:
+        tangent = case.jvp(position)
+        assert_tree_close(tangent, numeric_jvp(case, position))
+        if position not in case.positions:
+            continue
+        forward = inner(case.g, tangent)
+        backward = inner(case.vjp(position), case.tangents[position])
+        assert forward == pytest.approx(backward, rel=1e-9, abs=1e-9)
+
+
+# --- 3. float32 ---------------------------------------------------------------------------------
+
+
+def relative_error(actual, expected) -> float:
+    actual = np.asarray(actual, dtype=np.float64)
+    return float(np.linalg.norm(actual - expected) / max(np.linalg.norm(expected), 1e-3))
+
+
+@pytest.mark.parametrize(("rule", "specs", "example"), CASES)
+def test_float32_in_float32_out(rule, specs, example):
+    case32 = Case(rule, specs, example, dtype=np.float32)
+    case64 = Case(rule, specs, example, dtype=np.float32)
+    case64.args = cast(case32.args, np.float64)
+    case64.ans = case64.f(*case64.args)
+    case64.g = cast(case32.g, np.float64)
+    case64.tangents = {p: cast(t, np.float64) for p, t in case32.tangents.items()}
+    single = all(np.result_type(leaf) == np.float32 for leaf in leaves(case32.ans))
+    pairs = [(f"vjp {p}", case32.vjp(p), case64.vjp(p)) for p in case32.positions] \
+        + [(f"jvp {p}", case32.jvp(p), case64.jvp(p)) for p in case32.jvp_positions]
+    for which, result32, result64 in pairs:
+        for leaf32, leaf64 in zip(leaves(result32), leaves(result64)):
+            assert relative_error(leaf32, leaf64) < 1e-3, which
+            if single:
+                assert np.result_type(leaf32) == np.float32, which
+
+
+# --- 4. sympy twins -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rule", [rule for rule in RULES if rule.sympy is not None],
+                         ids=lambda rule: rule.name)
+def test_against_sympy(rule):
+    symbols = sympy.symbols(f"x0:{rule.arity}", real=True)
+    expression = rule.sympy(sympy, *symbols)
+    rng = np.random.default_rng(zlib.crc32(rule.name.encode()))
+    for _ in range(3):
+        values = [rng.uniform(domain.low, domain.high) for domain in rule.domains]
+        args = [np.float64(value) for value in values]
+        ans = rule.primal(*args)
+        substitution = dict(zip(symbols, values))
+        for position, (vjp, jvp) in enumerate(zip(rule.vjps, rule.jvps)):
+            if vjp is None:
+                continue
+            expected = float(sympy.diff(expression, symbols[position]).subs(substitution))
+            assert float(vjp(1.0, ans, *args)) == pytest.approx(expected, rel=1e-9, abs=1e-12)
+            assert float(jvp(1.0, ans, *args)) == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+# --- tuple and list values: None stands for zero ---------------------------------------------
+
+
+def has_sequences(param) -> bool:
+    case = Case(*param.values)
+    return isinstance(case.ans, (list, tuple)) or any(isinstance(a, list) for a in case.args)
+
+
+@pytest.mark.parametrize(("rule", "specs", "example"), [c for c in CASES if has_sequences(c)])
+def test_none_entries_mean_zero(rule, specs, example):
+    case = Case(rule, specs, example)
+    if isinstance(case.ans, (list, tuple)):        # a cotangent per output
+        for keep in range(len(case.ans)):
+            sparse = [g if i == keep else None for i, g in enumerate(case.g)]
+            dense = [g if i == keep else np.zeros_like(g) for i, g in enumerate(case.g)]
+            for position in case.positions:
+                assert_tree_close(case.vjp(position, sparse), case.vjp(position, dense))
+    for position in case.jvp_positions:            # a tangent per element of a list argument
+        tangent = case.tangents[position]
+        if isinstance(tangent, list):
+            sparse = [None] + tangent[1:]
+            dense = [np.zeros_like(tangent[0])] + tangent[1:]
+            assert_tree_close(case.jvp(position, sparse), case.jvp(position, dense))
+
+
+# --- the registry's records -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.name)
+def test_rule_record_is_complete_and_inlinable(rule):
+    """A JVP for every VJP, one parameter list, examples naming parameters, inlinable.
+
+    Rule bodies are inlined into generated code, so they document themselves in comments.
+    """
+    parameters = list(rule.signature.parameters)
+    for vjp, jvp in zip(rule.vjps, rule.jvps):
+        if any(rule.vjps):                  # forward-only rules (second order) have no VJP
+            assert (vjp is None) == (jvp is None)
+        for function in (vjp, jvp):
+            if function is None:
+                continue
+            assert list(inspect.signature(function).parameters)[2:] == parameters
+            assert function.__doc__ is None, "a docstring would be inlined: use a comment"
+            names = list(inspect.signature(function).parameters)
+            inline(function, {name: ast.Name(name, ast.Load()) for name in names}, Namer(names))
+    for example in rule.examples:
+        assert set(example) <= set(parameters)
+    assert len(rule.domains) == rule.arity
+
+
+def test_every_rule_is_reached_by_its_name():
+    """Two rules with one name would hide the second from REGISTRY (and these tests)."""
+    for rule in REGISTRY._by_primal.values():
+        main = REGISTRY.named(rule.name)
+        assert (rule.vjps, rule.nondifferentiable) == (main.vjps, main.nondifferentiable)
+
+
+def numpy_parameters(primal):
+    try:
+        return inspect.signature(primal).parameters
+    except (TypeError, ValueError):
+        return None
+
+
+@pytest.mark.skipif(np.lib.NumpyVersion(np.__version__) < "2.1.0",
+                    reason="older NumPy names some parameters differently (reshape's newshape)")
+@pytest.mark.parametrize("rule", [rule for rule in RULES if numpy_parameters(rule.primal)],
+                         ids=lambda rule: rule.name)
+def test_rule_parameters_are_numpys(rule):
+    """Keyword arguments bind as in NumPy: same names, same positions."""
+    numpy_names = numpy_parameters(rule.primal)
+    if any(p.kind == p.VAR_POSITIONAL for p in numpy_names.values()):
+        return                                  # einsum(*operands, ...)
+    ordered = list(numpy_names)
+    for position, name in enumerate(list(rule.signature.parameters)):
+        if position < rule.arity:
+            continue
+        assert name in numpy_names, f"{name!r} is not a parameter of {rule.name}"
+        if numpy_names[name].kind == inspect.Parameter.POSITIONAL_OR_KEYWORD:
+            assert ordered.index(name) == position
+
+
+def registered_aliases():
+    """(alias rule, its main rule) for every alias (math.sin for np.sin...)."""
+    pairs = []
+    for rule in REGISTRY._by_primal.values():      # aliases are not iterated by REGISTRY
+        main = REGISTRY.named(rule.name)
+        if rule.primal is not main.primal and not rule.nondifferentiable:
+            pairs.append(pytest.param(rule, main, id=f"{rule.name}:{rule.primal!r}"))
+    return pairs
+
+
+@pytest.mark.parametrize(("alias", "main"), registered_aliases())
+def test_aliases_compute_the_same_values(alias, main):
+    rng = np.random.default_rng(0)
+    values = [float(rng.uniform(d.low, d.high)) for d in main.domains]
+    expected = main.primal(*[np.float64(v) for v in values])
+    assert float(alias.primal(*values)) == pytest.approx(float(expected), rel=1e-12)
+
+
+def method_cases():
+    for name, rule in sorted(REGISTRY.methods.items()):
+        yield pytest.param(name, rule, id=name)
+
+
+@pytest.mark.parametrize(("name", "rule"), list(method_cases()))
+def test_methods_match_ndarray_methods(name, rule):
+    """``x.name(...)`` on an array, ``np.f(x, ...)`` and ``x.name(...)`` on a tensor agree."""
+    if rule.nondifferentiable:
+        x = np.random.default_rng(0).normal(size=(3, 4))
+        assert np.array_equal(getattr(x, name)(), rule.primal(x))
+        assert np.array_equal(np.asarray(getattr(tensor(x), name)()), rule.primal(x))
+        return
+    case = Case(rule, None, (rule.examples or ({},))[0])
+    args, keywords = case.args[1:] + case.extra, case.keywords
+    expected = getattr(case.args[0], name)(*args, **keywords)
+    assert_tree_close(case.f(*case.args), expected, rtol=1e-12, atol=0)
+    x = tensor(case.args[0], requires_grad=True)
+    result = getattr(x, name)(*args, **keywords)
+    assert_tree_close(result.data, expected, rtol=1e-12, atol=0)
+    result.backward(case.g)
+    assert_tree_close(x.grad.data, case.vjp(0), rtol=1e-12, atol=1e-12)
+
+
+# --- the functions the coverage promises ------------------------------------------------------
+
+DIFFERENTIABLE = [
+    # elementwise
+    np.add, np.subtract, np.multiply, np.divide, np.true_divide, np.power, np.float_power,
+    np.negative, np.positive, np.reciprocal, np.square, np.sqrt, np.cbrt, np.exp, np.exp2,
+    np.expm1, np.log, np.log2, np.log10, np.log1p, np.sin, np.cos, np.tan, np.arcsin,
+    np.arccos, np.arctan, np.arctan2, np.sinh, np.cosh, np.tanh, np.arcsinh, np.arccosh,
+    np.arctanh, np.hypot, abs, np.abs, np.absolute, np.fabs, np.maximum, np.minimum, np.fmax,
+    np.fmin, np.clip, np.where, np.logaddexp, np.logaddexp2, np.sinc, np.deg2rad, np.rad2deg,
+    np.real, np.imag, np.conj, math.asin, math.atan2, math.hypot, math.log10, math.log2,
+    math.log1p, math.expm1, math.sinh, math.pow,
+    # reductions
+    np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.var, np.std, np.cumsum,
+    np.cumprod, np.linalg.norm,
+    # shape and indexing
+    np.reshape, np.ravel, np.transpose, np.swapaxes, np.moveaxis, np.expand_dims, np.squeeze,
+    np.broadcast_to, np.concatenate, np.stack, np.hstack, np.vstack, np.split, np.tile,
+    np.repeat, np.flip, np.roll, np.diag, np.diagonal, np.trace, np.triu, np.tril, np.outer,
+    np.inner, np.tensordot, np.einsum, np.take, operator.getitem,
+    # linear algebra
+    np.dot, np.vdot, np.matmul, np.linalg.inv, np.linalg.solve, np.linalg.det,
+    np.linalg.slogdet, np.linalg.cholesky, np.linalg.eigh, np.linalg.svd, np.linalg.pinv,
+]
+NONDIFFERENTIABLE = [
+    np.shape, np.ndim, np.size, len, np.floor, np.ceil, np.round, np.around, np.rint, np.trunc,
+    np.sign, np.argmax, np.argmin, np.argsort, np.greater, np.less, np.equal, np.not_equal,
+    np.greater_equal, np.less_equal, np.logical_and, np.logical_or, np.logical_not, np.isnan,
+    np.isfinite, np.isinf, np.zeros_like, np.ones_like, np.empty_like, np.nonzero,
+    np.count_nonzero, np.all, np.any,
+]
+METHODS = ["sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "cumprod", "dot",
+           "reshape", "transpose", "ravel", "flatten", "squeeze", "swapaxes", "clip", "copy"]
+
+
+@pytest.mark.parametrize("function", DIFFERENTIABLE, ids=repr)
+def test_promised_function_has_vjp_and_jvp(function):
+    rule = REGISTRY.lookup(function)
+    assert rule is not None and not rule.nondifferentiable
+    assert any(vjp is not None for vjp in rule.vjps)
+    assert all((vjp is None) == (jvp is None) for vjp, jvp in zip(rule.vjps, rule.jvps))
+
+
+@pytest.mark.parametrize("function", NONDIFFERENTIABLE, ids=repr)
+def test_promised_function_is_known_nondifferentiable(function):
+    rule = REGISTRY.lookup(function)
+    assert rule is not None and rule.nondifferentiable
+
+
+def test_promised_methods():
+    assert set(METHODS) <= set(REGISTRY.methods)
+    for name in ("argmax", "argmin", "argsort", "round", "all", "any", "nonzero"):
+        assert REGISTRY.methods[name].nondifferentiable
+
+
+def test_unknown_function_on_the_tape_raises_missing_rule_error():
+    candidates = [np.i0, np.convolve, np.spacing, np.nextafter]
+    unknown = [function for function in candidates if REGISTRY.lookup(function) is None]
+    assert unknown, "every candidate got a rule: pick other functions for this test"
+    x = tensor(np.array([0.5, 1.5, 2.5]), requires_grad=True)
+    for function in unknown:
+        arguments = (x, x) if isinstance(function, np.ufunc) and function.nin == 2 \
+            or function is np.convolve else (x,)
+        name = function.__name__
+        with pytest.raises(s2s.MissingRuleError, match=f"numpy.{name}"):
+            function(*arguments)
+
+
+def test_svd_with_full_matrices_needs_a_square_matrix():
+    a = np.random.default_rng(0).normal(size=(4, 3))
+    u, s, vh = np.linalg.svd(a)
+    rule = REGISTRY.lookup(np.linalg.svd)
+    with pytest.raises(NotImplementedError, match="full_matrices=False"):
+        rule.vjps[0]((u, s, vh), (u, s, vh), a)
+
+
+# --- logsumexp written in NumPy -------------------------------------------------------------
+
+
+def logsumexp(x, axis=None):
+    top = np.max(x, axis=axis, keepdims=True)
+    return np.squeeze(top + np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)), axis)
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1])
+def test_logsumexp_in_numpy_on_the_tape(axis):
+    x = np.random.default_rng(3).normal(size=(3, 4))
+    x[1, 2] = x[1, 3] = x.max() + 1.0               # a tie for the maximum: no effect
+    value, pullback = vjp_with_tape(logsumexp, (x,), {"axis": axis}, (0,))
+    shifted = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    softmax = shifted / np.sum(shifted, axis=axis, keepdims=True)
+    g = np.ones_like(value)
+    (gradient,) = pullback(g)
+    assert_tree_close(gradient, softmax, rtol=1e-12)
+    np.testing.assert_allclose(value, np.log(np.sum(np.exp(x), axis=axis)), rtol=1e-12)
+
+
+def logsumexp_rows(x):
+    top = np.max(x, axis=1, keepdims=True)
+    return np.sum(top + np.log(np.sum(np.exp(x - top), axis=1, keepdims=True)))
+
+
+def test_logsumexp_in_numpy_in_generated_code():
+    x = np.random.default_rng(4).normal(size=(3, 4))
+    x[0, 1] = x[0, 3] = x.max() + 1.0
+    differentiable = s2s.differentiate(logsumexp_rows)
+    shifted = np.exp(x - np.max(x, axis=1, keepdims=True))
+    assert_tree_close(differentiable.grad(x), shifted / shifted.sum(axis=1, keepdims=True),
+                      rtol=1e-12)
+    assert "split_evenly" in differentiable.source         # the max rule, inlined
+
+
+# --- conventions where no derivative exists ---------------------------------------------------
+
+
+def vjp_of(function, *args, position=0, g=1.0, **params):
+    rule = REGISTRY.lookup(function)
+    ans = function(*args, **params)
+    result = rule.vjps[position](g, ans, *args, **params)
+    return unbroadcast(result, args[position]) if rule.broadcasting else result
+
+
+def test_subgradient_abs_and_fabs_at_zero():
+    x = np.array([-1.0, 0.0, 2.0])
+    np.testing.assert_array_equal(vjp_of(np.abs, x, g=np.ones(3)), [-1.0, 0.0, 1.0])
+    np.testing.assert_array_equal(vjp_of(np.fabs, x, g=np.ones(3)), [-1.0, 0.0, 1.0])
+
+
+@pytest.mark.parametrize("function", [np.maximum, np.minimum, np.fmax, np.fmin])
+def test_subgradient_ties_of_two_arguments_split_half(function):
+    x, y = np.array([1.0, 2.0]), np.array([1.0, 3.0])
+    gx = vjp_of(function, x, y, position=0, g=np.ones(2))
+    gy = vjp_of(function, x, y, position=1, g=np.ones(2))
+    assert gx[0] == gy[0] == 0.5
+    assert gx[1] + gy[1] == 1.0
+
+
+def test_fmax_and_fmin_ignore_nan():
+    x, y = np.array([np.nan, 1.0]), np.array([2.0, np.nan])
+    for function in (np.fmax, np.fmin):
+        np.testing.assert_array_equal(vjp_of(function, x, y, position=0, g=np.ones(2)), [0, 1])
+        np.testing.assert_array_equal(vjp_of(function, x, y, position=1, g=np.ones(2)), [1, 0])
+
+
+@pytest.mark.parametrize("function", [np.max, np.min])
+def test_subgradient_reduction_ties_share_evenly(function):
+    x = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]])
+    x = x if function is np.max else -x
+    np.testing.assert_allclose(vjp_of(function, x, axis=1, g=np.ones(2)),
+                               [[0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]])
+    np.testing.assert_allclose(vjp_of(function, x), [[0, 0.5, 0.5], [0, 0, 0]])
+
+
+NORM_ORDERS = [({}, (3,)), ({"ord": 1}, (3,)), ({"ord": 2}, (3,)), ({"ord": np.inf}, (3,)),
+               ({"ord": -np.inf}, (3,)), ({"ord": 0}, (3,)), ({"ord": 3}, (3,)),
+               ({"ord": 0.5}, (3,)), ({"ord": "fro"}, (2, 3)), ({"ord": "nuc"}, (2, 3)),
+               ({"ord": 1}, (2, 3)), ({"ord": -1}, (2, 3)), ({"ord": 2}, (2, 3)),
+               ({"ord": -2}, (2, 3)), ({"ord": np.inf}, (2, 3)), ({"ord": -np.inf}, (2, 3)),
+               ({"axis": 1}, (2, 3)), ({"ord": 1, "axis": 0, "keepdims": True}, (2, 3))]
+
+
+@pytest.mark.parametrize(("params", "shape"), NORM_ORDERS, ids=repr)
+def test_subgradient_norm_at_zero_is_zero(params, shape):
+    x = np.zeros(shape)
+    ans = np.linalg.norm(x, **params)
+    rule = REGISTRY.lookup(np.linalg.norm)
+    gradient = rule.vjps[0](np.ones_like(ans), ans, x, **params)
+    np.testing.assert_array_equal(gradient, np.zeros(shape))
+    tangent = rule.jvps[0](np.ones(shape), ans, x, **params)
+    np.testing.assert_array_equal(tangent, np.zeros_like(ans))
+
+
+@pytest.mark.parametrize("function", [np.sqrt, np.cbrt])
+def test_roots_at_zero_are_infinite(function):
+    with np.errstate(divide="ignore"):
+        assert vjp_of(function, np.array([0.0]), g=np.ones(1))[0] == np.inf
+
+
+def test_clip_passes_the_gradient_at_the_bounds():
+    x = np.array([-1.0, -0.5, 0.0, 0.5, 1.0])
+    np.testing.assert_array_equal(vjp_of(np.clip, x, -0.5, 0.5, g=np.ones(5)), [0, 1, 1, 1, 0])
+    assert vjp_of(np.clip, x, -0.5, 0.5, position=1, g=np.ones(5)) == 1.0
+    assert vjp_of(np.clip, x, -0.5, 0.5, position=2, g=np.ones(5)) == 1.0
+
+
+def test_other_conventions_without_nan():
+    assert vjp_of(np.hypot, np.array(0.0), np.array(0.0)) == 0.0
+    assert vjp_of(np.arctan2, np.array(0.0), np.array(0.0)) == 0.0
+    assert vjp_of(np.sinc, np.array(0.0)) == 0.0
+    np.testing.assert_array_equal(vjp_of(np.std, np.ones(3)), np.zeros(3))
+    np.testing.assert_array_equal(vjp_of(np.power, np.array([0.0, -1.0]), 2.0, position=1,
+                                         g=np.ones(2)), 0.0)
+
+
+def test_products_with_zeros_are_exact():
+    x = np.array([[2.0, 0.0, 3.0], [0.0, 0.0, 5.0]])
+    np.testing.assert_array_equal(vjp_of(np.prod, x, axis=1, g=np.ones(2)),
+                                  [[0.0, 6.0, 0.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(vjp_of(np.cumprod, np.array([2.0, 0.0, 3.0]), g=np.ones(3)),
+                                  [1.0, 8.0, 0.0])
+    singular = np.array([[1.0, 2.0], [2.0, 4.0]])
+    np.testing.assert_allclose(vjp_of(np.linalg.det, singular), [[4.0, -2.0], [-2.0, 1.0]],
+                               atol=1e-12)
