@@ -17,8 +17,13 @@ from .errors import (
 from .graph import make_dot
 from .runtime import stop_gradient
 from .tape import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
+from .verify import CheckReport, GradientMismatch, check, symbolic
 
 __all__ = [
+    "CheckReport",
+    "GradientMismatch",
+    "check",
+    "symbolic",
     "Differentiable",
     "FallbackWarning",
     "InputError",

@@ -159,7 +159,8 @@ class Differentiable:
     ``fallback="error"`` raises the :class:`s2s.UnsupportedError` instead.
     """
 
-    def __init__(self, function: Callable[..., Any], wrt: Wrt = 0, fallback: str = "tape"):
+    def __init__(self, function: Callable[..., Any], wrt: Wrt = 0, fallback: str = "tape",
+                 check: bool = False):
         if fallback not in ("tape", "error"):
             raise S2SError(f"fallback must be 'tape' or 'error', not {fallback!r}")
         functools.update_wrapper(self, function)
@@ -169,6 +170,7 @@ class Differentiable:
         self.params = tuple(self.signature.parameters)
         self.wrt_names, self.wrt_positions, self.single = _resolve_wrt(function, self.params, wrt)
         self.fallback = fallback
+        self.check = check
         self.fallback_reason: str | None = None
         self._derivation: Derivation | None = None
 
@@ -270,6 +272,10 @@ class Differentiable:
         """``(f(*args), gradient)``; the gradient is a tuple when ``wrt`` is a tuple."""
         values, value, pullback = self._run(args, kwargs)
         self._check_scalar(value)
+        if self.check:                       # debugging: every method must agree, every call
+            from .verify import check
+            check(self.function, *values, wrt=self.wrt_positions if not self.single
+                  else self.wrt_positions[0])
         return value, self._gradients(values, pullback(1.0))
 
     def grad(self, *args: Any, **kwargs: Any) -> Any:
@@ -336,11 +342,14 @@ class Differentiable:
 
 
 def differentiate(function: Callable[..., Any] | None = None, *, wrt: Wrt = 0,
-                  fallback: str = "tape"):
-    """Decorator: ``@s2s.differentiate`` or ``@s2s.differentiate(wrt=("x", "w"))``."""
+                  fallback: str = "tape", check: bool = False):
+    """Decorator: ``@s2s.differentiate`` or ``@s2s.differentiate(wrt=("x", "w"))``.
+
+    ``check=True`` runs :func:`s2s.check` on every ``grad`` call (slow; for debugging).
+    """
     if function is None:
-        return lambda inner: Differentiable(inner, wrt=wrt, fallback=fallback)
-    return Differentiable(function, wrt=wrt, fallback=fallback)
+        return lambda inner: Differentiable(inner, wrt=wrt, fallback=fallback, check=check)
+    return Differentiable(function, wrt=wrt, fallback=fallback, check=check)
 
 
 def _differentiable(function: Callable[..., Any], wrt: Wrt) -> Differentiable:

@@ -1,0 +1,176 @@
+"""``s2s.check``: compute a derivative every available way and compare.
+
+At the given point, for a random cotangent ``u`` (1 for a scalar output) and a random
+direction ``v``, the methods are:
+
+* ``source``   — ``u · J`` from the generated reverse-mode code;
+* ``tape``     — ``u · J`` from the runtime tape;
+* ``forward``  — ``u · (J v)`` from the generated forward-mode code, compared with
+  ``(u · J) · v`` of the other methods (the dot-product test);
+* ``finite differences`` — central differences in float64;
+* ``sympy``    — the derivative of :func:`s2s.symbolic`'s expression, where it applies.
+
+With ``order=2`` the Hessian-vector product (forward-over-reverse) is compared with finite
+differences of the generated gradient.  :class:`CheckReport` lists each method with its
+value and its largest relative error against the reference (finite differences); any
+error beyond the dtype-aware tolerance raises :class:`s2s.GradientMismatch`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..errors import S2SError, UnsupportedError
+from .numeric import numerical_grad, numerical_vjp
+
+#: relative tolerance by the lowest floating precision among the inputs
+TOLERANCE = {np.dtype(np.float64): 1e-5, np.dtype(np.float32): 2e-2}
+
+
+class GradientMismatch(S2SError, AssertionError):
+    """Two ways of computing a derivative disagree beyond the tolerance."""
+
+    def __init__(self, report: "CheckReport"):
+        self.report = report
+        super().__init__("derivatives disagree:\n" + str(report))
+
+
+@dataclass
+class CheckReport:
+    function: str
+    tolerance: float
+    values: dict[str, Any] = field(default_factory=dict)     # method -> derivative
+    errors: dict[str, float] = field(default_factory=dict)   # method -> max relative error
+    skipped: dict[str, str] = field(default_factory=dict)    # method -> why it did not run
+    tolerances: dict[str, float] = field(default_factory=dict)  # per-method overrides
+
+    def limit(self, method: str) -> float:
+        return self.tolerances.get(method, self.tolerance)
+
+    @property
+    def ok(self) -> bool:
+        return all(error <= self.limit(method) for method, error in self.errors.items())
+
+    def __str__(self) -> str:
+        lines = [f"s2s.check of {self.function} (tolerance {self.tolerance:.0e}, reference: "
+                 "finite differences)"]
+        for method, value in self.values.items():
+            error = self.errors.get(method)
+            mark = "" if error is None else ("  ok" if error <= self.limit(method)
+                                             else "  MISMATCH")
+            shown = np.array2string(np.asarray(value, dtype=float), precision=6,
+                                    threshold=8, separator=", ")
+            text = "reference" if error is None else f"max rel. error {error:.1e}"
+            lines.append(f"  {method:<20} {text:<24}{mark}  {shown}")
+        for method, reason in self.skipped.items():
+            lines.append(f"  {method:<20} skipped: {reason}")
+        return "\n".join(lines)
+
+
+def _relative_error(value: Any, reference: Any) -> float:
+    value = np.asarray(value, dtype=np.float64)
+    reference = np.asarray(reference, dtype=np.float64)
+    if value.shape != reference.shape:
+        return float("inf")
+    scale = max(1.0, float(np.max(np.abs(reference))) if reference.size else 1.0)
+    return float(np.max(np.abs(value - reference))) / scale if value.size else 0.0
+
+
+def _flatten(parts: Sequence[Any]) -> np.ndarray:
+    return np.concatenate([np.ravel(np.asarray(p, dtype=np.float64)) for p in parts])
+
+
+def check(function: Callable[..., Any], *args: Any, wrt: Any = 0,
+          modes: Sequence[str] = ("source", "tape"), order: int = 1, seed: int = 0,
+          raise_on_mismatch: bool = True) -> CheckReport:
+    """Compare the derivative of ``function`` at ``args`` computed every available way."""
+    from ..api import Differentiable, _hvp
+
+    base = function.function if isinstance(function, Differentiable) else function
+    differentiable = Differentiable(base, wrt=wrt, fallback="error")
+    values = differentiable._arguments(args, {})
+    positions = differentiable.wrt_positions
+    output = base(*values)
+    rng = np.random.default_rng(seed)
+    scalar = np.ndim(output) == 0
+    cotangent = 1.0 if scalar else rng.normal(size=np.shape(output))
+    dtypes = [np.asarray(values[p]).dtype for p in positions]
+    tolerance = max(TOLERANCE.get(np.dtype(d), 1e-5) for d in dtypes)
+    report = CheckReport(getattr(base, "__qualname__", repr(base)), tolerance)
+
+    reference = numerical_vjp(base, tuple(np.asarray(v, dtype=np.float64)
+                                          if isinstance(v, np.ndarray) else v for v in values),
+                              cotangent, wrt=positions)
+    report.values["finite differences"] = _flatten(reference)
+
+    def record(method: str, computation: Callable[[], Any]) -> None:
+        try:
+            parts = computation()
+        except (UnsupportedError, NotImplementedError, RuntimeError, ValueError) as error:
+            report.skipped[method] = str(error).splitlines()[0]
+            return
+        flat = _flatten(parts)
+        report.values[method] = flat
+        report.errors[method] = _relative_error(flat, report.values["finite differences"])
+
+    def as_tuple(result: Any) -> tuple:
+        return result if isinstance(result, tuple) else (result,)
+
+    if "source" in modes:
+        record("source", lambda: as_tuple(differentiable.vjp(*values)[1](cotangent)))
+    if "tape" in modes:
+        from ..tape import vjp_with_tape
+        record("tape", lambda: as_tuple(vjp_with_tape(base, tuple(values), {}, positions)[1](
+            cotangent)))
+    directions = [float(rng.normal()) if isinstance(values[p], float)
+                  else rng.normal(size=np.shape(values[p])) for p in positions]
+
+    def forward_dot() -> tuple:
+        _, tangent = differentiable.jvp(values, directions)
+        return (np.sum(np.asarray(cotangent) * np.asarray(tangent)),)
+
+    record_forward = "forward (u.Jv)"
+    try:
+        report.values[record_forward] = _flatten(forward_dot())
+        expected = sum(float(np.sum(np.asarray(r) * d)) for r, d in zip(reference, directions))
+        report.errors[record_forward] = _relative_error(report.values[record_forward],
+                                                        np.array([expected]))
+    except (UnsupportedError, NotImplementedError) as error:
+        report.skipped[record_forward] = str(error).splitlines()[0]
+    if scalar and all(isinstance(values[p], float) for p in positions):
+        def symbolic_value() -> tuple:
+            from .symbolic import symbolic
+            derivative = symbolic(base, wrt=tuple(differentiable.params[p] for p in positions),
+                                  simplify=False).lambdify()(*values)
+            return tuple(np.ravel(np.asarray(derivative, dtype=float)))
+        record("sympy", symbolic_value)
+    else:
+        report.skipped["sympy"] = "needs a scalar function of scalar arguments"
+    if order >= 2:
+        if len(positions) != 1:
+            report.skipped["hessian-vector"] = "order=2 needs one wrt parameter"
+        else:
+            position = positions[0]
+            direction = directions[0]
+
+            def gradient_at(step: float) -> Any:
+                shifted = list(values)
+                shifted[position] = values[position] + step * direction
+                return numerical_grad(base, tuple(shifted), wrt=position)
+            h = 1e-4
+            numeric = (np.asarray(gradient_at(h)) - np.asarray(gradient_at(-h))) / (2 * h)
+            report.values["hvp finite diff."] = np.ravel(numeric)
+            try:
+                product = _hvp(differentiable, values, direction)
+                report.values["hvp (fwd-over-rev)"] = np.ravel(product)
+                report.errors["hvp (fwd-over-rev)"] = _relative_error(np.ravel(product),
+                                                                      np.ravel(numeric))
+                # the reference differentiates finite differences: looser
+                report.tolerances["hvp (fwd-over-rev)"] = max(tolerance, 1e-3)
+            except UnsupportedError as error:
+                report.skipped["hvp (fwd-over-rev)"] = str(error).splitlines()[0]
+    if raise_on_mismatch and not report.ok:
+        raise GradientMismatch(report)
+    return report
