@@ -13,6 +13,7 @@ import sys
 import numpy as np
 
 import s2s
+from s2s.graph import GraphvizUnavailableError
 
 
 def main() -> None:
@@ -26,9 +27,14 @@ def main() -> None:
     graph = s2s.make_dot(a, params={"x": x})
     print(graph.source)
     (folder / "graph.dot").write_text(graph.source)
-    if shutil.which("dot") and hasattr(graph, "render"):
-        path = graph.render(str(folder / "graph"), format="png", cleanup=True)
-        print(f"picture saved to {path}")
+    rendered = None
+    if shutil.which("dot"):
+        try:
+            rendered = graph.render(str(folder / "graph"), format="png", cleanup=True)
+        except GraphvizUnavailableError:  # the graphviz Python package is not installed
+            pass
+    if rendered:
+        print(f"picture saved to {rendered}")
     else:
         print(f"DOT text saved to {folder / 'graph.dot'} (install Graphviz to render it)")
     a.backward()

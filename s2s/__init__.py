@@ -14,7 +14,9 @@ from .errors import (
     UnsupportedError,
     WrtError,
 )
+from .export import export
 from .graph import make_dot
+from .rules.custom import defjvp, defvjp, jvp_rule, nondifferentiable, vjp_rule
 from .runtime import stop_gradient
 from .tape import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
 from .verify import CheckReport, GradientMismatch, check, symbolic
@@ -33,20 +35,26 @@ __all__ = [
     "Tensor",
     "UnsupportedError",
     "WrtError",
+    "defjvp",
+    "defvjp",
     "differentiate",
     "enable_grad",
+    "export",
     "grad",
     "hessian",
     "hvp",
     "is_grad_enabled",
     "jacobian",
     "jvp",
+    "jvp_rule",
     "make_dot",
     "no_grad",
+    "nondifferentiable",
     "show",
     "stop_gradient",
     "tensor",
     "value_and_grad",
     "vjp",
+    "vjp_rule",
 ]
 __version__ = "0.1.0"

@@ -336,7 +336,9 @@ def _classify_call(normal, statement, call: ast.Call, make, local_names) -> Oper
                 "helper's body into this function"
                 if inspect.isfunction(resolved) else
                 f"s2s has no derivative for '{name}'; use a supported NumPy function "
-                "(see the README's coverage table)")
+                "(see the README's coverage table), or register one with "
+                f"s2s.defvjp({name}, vjp) / @s2s.vjp_rule({name}), or declare it "
+                f"s2s.nondifferentiable({name})")
         error = source.unsupported(call, f"no derivative rule for '{name}'", hint=hint,
                                    error=MissingRuleError)
         keywords = [keyword.value for keyword in call.keywords]

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import warnings
+import linecache
 import weakref
 from typing import Any, Callable, Sequence, Union
 
@@ -16,20 +18,51 @@ import numpy as np
 
 from .errors import (FallbackWarning, InputError, NonScalarOutputError, S2SError,
                      UnsupportedError, WrtError)
+from .emit import python_name
 from .pipeline import Derivation, derive
 
 Wrt = Union[int, str, Sequence[Union[int, str]]]
 
 _DERIVATIONS: "weakref.WeakKeyDictionary[Callable, dict]" = weakref.WeakKeyDictionary()
+_BUILTIN_DERIVATIONS: dict[Callable, dict] = {}      # ufuncs cannot be weakly referenced
 
 
 def _derivation(function: Callable[..., Any], wrt: tuple[str, ...], single: bool,
                 mode: str = "reverse") -> Derivation:
-    per_function = _DERIVATIONS.setdefault(function, {})
+    try:
+        per_function = _DERIVATIONS.setdefault(function, {})
+    except TypeError:
+        per_function = _BUILTIN_DERIVATIONS.setdefault(function, {})
     key = (wrt, single, mode)
     if key not in per_function:
         per_function[key] = derive(function, wrt, single, mode)
     return per_function[key]
+
+
+def _with_source(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A NumPy function with a rule but no Python source (``np.sin``, ``np.linalg.det``) as
+    a one-line Python function calling it, so that ``s2s.grad(np.sin)`` works as in JAX."""
+    if inspect.isfunction(function) or isinstance(function, Differentiable):
+        return function
+    from .rules import REGISTRY
+    rule = REGISTRY.lookup(function)
+    if rule is None or rule.nondifferentiable:
+        return function
+    module = getattr(function, "__module__", None) or ""
+    if isinstance(function, np.ufunc) and getattr(np, function.__name__, None) is function:
+        module = "numpy"
+    if module == "numpy" or module.startswith("numpy."):
+        path = f"{module.replace('numpy', 'np', 1)}.{function.__name__}"
+    else:                                   # scipy.special.erf...: called by a local name
+        path = "primal"
+    names = ", ".join(list(rule.signature.parameters)[:rule.arity])
+    name = python_name(function.__name__)
+    source = f"def {name}({names}):\n    return {path}({names})\n"
+    filename = f"<s2s: {module}.{function.__name__}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace: dict[str, Any] = {"np": np, "primal": function}
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - our own one-liner
+    return namespace[name]
 
 
 def _resolve_wrt(function: Callable[..., Any], params: Sequence[str],
@@ -163,6 +196,7 @@ class Differentiable:
                  check: bool = False):
         if fallback not in ("tape", "error"):
             raise S2SError(f"fallback must be 'tape' or 'error', not {fallback!r}")
+        function = _with_source(function)
         functools.update_wrapper(self, function)
         self.function = function
         self.__s2s_function__ = function      # lets other differentiated code call through us
@@ -339,6 +373,45 @@ class Differentiable:
 
     def __repr__(self) -> str:
         return f"<s2s.differentiate {_name(self.function)} wrt={self.wrt_names}>"
+
+    # --- notebook display: the generated code, highlighted --------------------------------
+
+    def _display_source(self) -> str:
+        try:
+            return self.source
+        except S2SError as error:            # fallback="error" and an unsupported construct
+            return "".join(f"# {line}\n" for line in str(error).splitlines())
+
+    def _repr_markdown_(self) -> str:
+        return _Code(self._display_source())._repr_markdown_()
+
+    def _repr_html_(self) -> str:
+        return _Code(self._display_source())._repr_html_()
+
+
+class _Code:
+    """Generated code as IPython/Jupyter displays it: highlighted HTML, Markdown, or text."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:               # text/plain: terminal IPython prints the code
+        return self.text.rstrip("\n")
+
+    def _repr_markdown_(self) -> str:
+        from .cli import markdown_code
+        return markdown_code(self.text)
+
+    def _repr_html_(self) -> str:
+        from .cli import highlight_html
+        return highlight_html(self.text)
+
+
+def _ipython_shell() -> Any:
+    """The running IPython shell, or None (IPython is always imported inside one)."""
+    ipython = sys.modules.get("IPython")
+    get_ipython = getattr(ipython, "get_ipython", None)
+    return get_ipython() if get_ipython is not None else None
 
 
 def differentiate(function: Callable[..., Any] | None = None, *, wrt: Wrt = 0,
@@ -551,11 +624,19 @@ def jvp(function: Callable[..., Any], primals: Sequence[Any], tangents: Sequence
 
 
 def show(function: Callable[..., Any], wrt: Wrt | None = None, mode: str = "reverse") -> None:
-    """Print the generated derivative code of ``function`` (``mode``: reverse or forward)."""
+    """Print the generated derivative code of ``function`` (``mode``: reverse or forward).
+
+    Inside IPython or Jupyter the code is displayed instead (highlighted in a notebook).
+    """
     if mode not in ("reverse", "forward"):
         raise S2SError(f"mode must be 'reverse' or 'forward', not {mode!r}")
     if isinstance(function, Differentiable) and wrt is None:
         differentiable = function
     else:
         differentiable = _differentiable(function, 0 if wrt is None else wrt)
-    print(differentiable.source if mode == "reverse" else differentiable.forward_source, end="")
+    text = differentiable.source if mode == "reverse" else differentiable.forward_source
+    if _ipython_shell() is not None:          # a notebook shows it highlighted
+        from IPython.display import display
+        display(_Code(text))
+        return
+    print(text, end="")

@@ -123,6 +123,43 @@ class DotGraph:
 
     render = pipe = view = _unavailable
 
+    # --- notebook display ---------------------------------------------------------------
+
+    def _repr_svg_(self) -> str | None:
+        """The picture as SVG, drawn by Graphviz when it is installed; else None (IPython
+        then shows the Markdown or text form)."""
+        return _svg(self.source)
+
+    def _repr_markdown_(self) -> str:
+        return f"```dot\n{self.source.rstrip()}\n```\n"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(self.source.rstrip("\n"))
+
+
+def _svg(source: str) -> str | None:
+    """``source`` (DOT) drawn as SVG: by the graphviz package, else the ``dot`` program."""
+    try:
+        import graphviz
+    except ImportError:
+        graphviz = None
+    if graphviz is not None:
+        try:
+            return graphviz.Source(source).pipe(format="svg", encoding="utf-8")
+        except Exception:                   # graphviz.ExecutableNotFound, a failing dot
+            return None
+    import shutil
+    import subprocess
+    dot = shutil.which("dot")
+    if dot is None:
+        return None
+    try:
+        done = subprocess.run([dot, "-Tsvg"], input=source, capture_output=True, text=True,
+                              timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout if done.returncode == 0 and "<svg" in done.stdout else None
+
 
 def _dot_text(nodes: list, edges: list) -> str:
     lines = ["digraph {",

@@ -77,7 +77,13 @@ class _Substitute(ast.NodeTransformer):
 
 
 def inline(function: Callable[..., Any], arguments: dict[str, ast.expr], namer: Namer) -> Inlined:
-    """The body of ``function`` with ``arguments`` (parameter -> atom) substituted."""
+    """The body of ``function`` with ``arguments`` (parameter -> atom) substituted.
+
+    A user's rule (:mod:`s2s.rules.custom`) is not inlined but called, by the name under
+    which it is published in :mod:`s2s.runtime`.
+    """
+    if getattr(function, "__s2s_user_rule__", False):
+        return _user_rule_call(function, arguments)
     definition = _definition(function)
     parameters = [a.arg for a in definition.args.args + definition.args.kwonlyargs]
     bindings = dict(arguments)
@@ -97,6 +103,23 @@ def inline(function: Callable[..., Any], arguments: dict[str, ast.expr], namer: 
     body = [substitute.visit(copy.deepcopy(statement)) for statement in definition.body]
     statements, value = _lower_returns(body, namer, bindings)
     return Inlined(statements, value, helpers)
+
+
+def _user_rule_call(function: Callable[..., Any], arguments: dict[str, ast.expr]) -> Inlined:
+    positional, keywords = [], []
+    for parameter in inspect.signature(function).parameters.values():
+        if parameter.name not in arguments:
+            if parameter.default is inspect.Parameter.empty:
+                raise S2SError(f"calling the rule {function.__name__}: no value for "
+                               f"{parameter.name!r}")
+            continue
+        value = copy.deepcopy(arguments[parameter.name])
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY:
+            keywords.append(ast.keyword(parameter.name, value))
+        else:
+            positional.append(value)
+    call = ast.Call(ast.Name(function.__name__, ast.Load()), positional, keywords)
+    return Inlined([], call, {function.__name__})
 
 
 def _decide(test: ast.expr) -> tuple[bool, bool]:

@@ -247,6 +247,12 @@ def _check_block(state: NormalState, body: list[ast.stmt], in_loop: bool) -> Non
             if not (isinstance(call, ast.Call) and (
                     isinstance(call.func, ast.Name) and call.func.id == "print"
                     or _is_append(call) and len(call.args) == 1 and not call.keywords)):
+                if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute):
+                    raise source.unsupported(
+                        statement, f"the in-place method call '{ast.unparse(statement)}'",
+                        hint="s2s follows lists changed by .append(v) and v = xs.pop() and "
+                             "arrays changed by item assignment; build a new value instead "
+                             "(y = np.sort(x), np.concatenate(...), a new list with .append)")
                 raise source.unsupported(
                     statement, f"an expression statement '{ast.unparse(statement)}' whose "
                                "value is discarded",
@@ -515,7 +521,8 @@ def lower_for_loops(state: NormalState) -> None:
             return [statement]
         before: list[ast.stmt] = []
         index = state.fresh("_i")
-        iterable = _bind_sequences(state, statement.iter, statement, before)
+        iterable = _bind_sequences(state, statement.iter, statement, before,
+                                   assigned_in(statement.body))
         reads = _element_reads(state, statement.target, iterable, index, statement, before)
         length = _length(state, iterable, statement, before)
         loop = _located(ast.For(name(index, statement, store=True),
@@ -527,15 +534,21 @@ def lower_for_loops(state: NormalState) -> None:
     state.body = _map_blocks(state.body, rewrite)
 
 
-def _bind_sequences(state, iterable, statement, before) -> ast.expr:
-    """``enumerate(f(x))`` -> ``enumerate(_t0)`` with ``_t0 = f(x)`` before the loop."""
+def _bind_sequences(state, iterable, statement, before, rebound=frozenset()) -> ast.expr:
+    """``enumerate(f(x))`` -> ``enumerate(_t0)`` with ``_t0 = f(x)`` before the loop.
+
+    A name the loop body re-binds is bound to a temporary too: Python iterates over the
+    object the name held when the loop began.
+    """
     if _call_to(iterable, "enumerate") or _call_to(iterable, "zip"):
         arguments = list(iterable.args)
-        arguments[0] = _bind_sequences(state, arguments[0], statement, before)
+        arguments[0] = _bind_sequences(state, arguments[0], statement, before, rebound)
         if iterable.func.id == "zip":
-            arguments = [_bind_sequences(state, a, statement, before) for a in arguments]
+            arguments = [_bind_sequences(state, a, statement, before, rebound)
+                         for a in arguments]
         return _located(ast.Call(iterable.func, arguments, []), iterable)
-    if isinstance(iterable, ast.Name) or _call_to(iterable, "range"):
+    if isinstance(iterable, ast.Name) and iterable.id not in rebound \
+            or _call_to(iterable, "range"):
         return iterable
     if _call_to(iterable, "reversed") and len(iterable.args) == 1:   # reversed(s) -> s[::-1]
         iterable = _located(ast.Subscript(iterable.args[0], ast.Slice(None, None,
@@ -677,12 +690,13 @@ def _lower_block(state, jumps: _Jumps, body: list[ast.stmt], loop: _Loop | None)
             statement.orelse = _lower_block(state, jumps, statement.orelse, loop)
             lowered.append(statement)
         elif isinstance(statement, (ast.For, ast.While)):
-            lowered.extend(_lower_loop(state, jumps, statement))
+            produced = _lower_loop(state, jumps, statement, loop)
+            lowered.extend(produced)
         else:
             lowered.append(statement)
             continue
-        flags = _flags_set(lowered[-1] if isinstance(statement, ast.If) else statement,
-                           jumps, loop)
+        flags = _flags_set(lowered[-1] if isinstance(statement, ast.If) else
+                           ast.If(ast.Constant(True), produced, []), jumps, loop)
         rest = body[index + 1:]
         if flags and rest:
             guarded = _lower_block(state, jumps, rest, loop)
@@ -703,7 +717,8 @@ def _flags_set(statement: ast.stmt, jumps: _Jumps, loop: _Loop | None) -> list[s
     return [flag for flag in candidates if flag in assigned]
 
 
-def _lower_loop(state, jumps: _Jumps, statement: ast.For | ast.While) -> list[ast.stmt]:
+def _lower_loop(state, jumps: _Jumps, statement: ast.For | ast.While,
+                outer: _Loop | None = None) -> list[ast.stmt]:
     inner = _Loop()
     body = _lower_block(state, jumps, statement.body, inner)
     before, after = [], []
@@ -720,7 +735,8 @@ def _lower_loop(state, jumps: _Jumps, statement: ast.For | ast.While) -> list[as
         operand = name(exits[0], statement) if len(exits) == 1 else \
             _located(ast.BoolOp(ast.Or(), [name(flag, statement) for flag in exits]), statement)
         body.append(_located(ast.If(operand, [_located(ast.Break(), statement)], []), statement))
-    orelse = _lower_block(state, jumps, statement.orelse, None) if statement.orelse else []
+    # the else clause runs after the loop: break/continue there belong to the outer loop
+    orelse = _lower_block(state, jumps, statement.orelse, outer) if statement.orelse else []
     statement.body = body
     statement.orelse = []
     if orelse and exits:     # for/while-else: runs unless the loop was left early
@@ -816,22 +832,24 @@ class _Flattener:
         return inner.emitted + [assign(result, value, node)]
 
     def boolean(self, node: ast.BoolOp) -> ast.Name:
-        """``a and b`` -> ``_t = a`` / ``if _t: _t = b`` (Python's short circuit, kept)."""
-        result = self.state.fresh("_t")
-        self.emitted.append(assign(result, self.simple(node.values[0]), node))
-        statements = self.emitted
+        """``a and b`` -> ``_t0 = a`` / ``if _t0: _t1 = b`` / ``else: _t1 = _t0``.
+
+        Python's short circuit is kept, and the branch test ``_t0`` is never re-assigned
+        inside its own branches (the reverse sweep branches on it again).
+        """
+        value = self.atom(node.values[0])
         for operand in node.values[1:]:
-            test = name(result, node)
-            if isinstance(node.op, ast.Or):
-                test = _located(ast.UnaryOp(ast.Not(), test), node)
-                holder = self.state.fresh("_t")
-                statements.append(assign(holder, test, node))
-                test = name(holder, node)
-            branch = self._branch(operand, result)
-            conditional = _located(ast.If(test, branch, []), node)
-            statements.append(conditional)
-            statements = branch       # the next operand is evaluated only inside this branch
-        return name(result, node)
+            test = value if isinstance(value, ast.Name) else self.temporary(value)
+            result = self.state.fresh("_t")
+            evaluate = self._branch(operand, result)
+            keep = [assign(result, copy.deepcopy(test), node)]
+            if isinstance(node.op, ast.And):
+                branch = ast.If(test, evaluate, keep)
+            else:
+                branch = ast.If(test, keep, evaluate)
+            self.emitted.append(_located(branch, node))
+            value = name(result, node)
+        return value
 
     def conditional(self, node: ast.IfExp) -> ast.Name:
         """``a if c else b`` -> ``if c: _t = a`` / ``else: _t = b``."""
@@ -899,8 +917,9 @@ def _three_address_block(state: NormalState, body: list[ast.stmt]) -> list[ast.s
                                     statement))
         elif isinstance(statement, ast.If):
             test = flattener.atom(statement.test)
-            if not isinstance(test, ast.Name):
-                test = flattener.temporary(test)
+            if not isinstance(test, ast.Name) or \
+                    test.id in assigned_in(statement.body + statement.orelse):
+                test = flattener.temporary(test)     # the branches must not re-bind the test
             lowered.extend(flattener.emitted)
             statement.test = test
             statement.body = _three_address_block(state, statement.body) or [ast.Pass()]
@@ -914,7 +933,11 @@ def _three_address_block(state: NormalState, body: list[ast.stmt]) -> list[ast.s
             lowered.extend(condition)
             body = _three_address_block(state, statement.body)
             statement.test = test
-            statement.body = body + copy.deepcopy(condition)
+            exit_check = []
+            if body and isinstance(body[-1], ast.If) and body[-1].body \
+                    and isinstance(body[-1].body[0], ast.Break):
+                exit_check = [body.pop()]      # recompute the condition in every iteration
+            statement.body = body + copy.deepcopy(condition) + exit_check
             lowered.append(statement)
         elif isinstance(statement, ast.For):
             iterable = flattener.temporary(flattener.simple(statement.iter))

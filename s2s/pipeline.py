@@ -91,7 +91,7 @@ def _derive(parsed: ParsedFunction, wrt: tuple[str, ...], single: bool, name: st
         positions = operation.active_positions(differentiated)
         if operation.target not in differentiated or not positions:
             if isinstance(operation.callee, ast.FunctionDef):
-                module.primal_definitions[callee.name] = copy.deepcopy(operation.callee)
+                _copy_primal(operation.callee, parsed, normal, module)
             continue
         key = (_key(operation.callee, parsed), positions)
         if key[0] in module.in_progress:
@@ -100,7 +100,7 @@ def _derive(parsed: ParsedFunction, wrt: tuple[str, ...], single: bool, name: st
                 "differentiated ahead of time",
                 hint="rewrite the recursion as a loop, or differentiate on the tape")
         if module.mode == "gradient" and isinstance(operation.callee, ast.FunctionDef):
-            module.primal_definitions[callee.name] = copy.deepcopy(operation.callee)
+            _copy_primal(operation.callee, parsed, normal, module)
         if key not in module.functions:
             callee_name = module.names.unique(f"{_PREFIX[module.mode]}_{python_name(callee.name)}")
             module.in_progress.append(key[0])
@@ -116,7 +116,7 @@ def _derive(parsed: ParsedFunction, wrt: tuple[str, ...], single: bool, name: st
         return (parsed, normal, analysis, code, code), definition
     fused = module.mode == "gradient"
     reverse = generate_reverse(analysis, normal.namer, callees, fused=fused)
-    optimized = resolve_markers(optimize(reverse), set(parsed.params))
+    optimized = resolve_markers(optimize(reverse), set(parsed.params), fused)
     module.helpers |= optimized.helpers
     if fused:
         definition = build_grad_function(parsed, optimized, single, name)
@@ -126,10 +126,15 @@ def _derive(parsed: ParsedFunction, wrt: tuple[str, ...], single: bool, name: st
     return (parsed, normal, analysis, reverse, optimized), definition
 
 
-def _gather_globals(parsed: ParsedFunction, normal: NormalForm, module: _Module) -> None:
-    """Every global or closure name the function's code reads, as the generated code's."""
+def _gather_globals(parsed: ParsedFunction, normal: NormalForm, module: _Module,
+                    body: list[ast.stmt] | None = None) -> None:
+    """Every global or closure name the function's code reads, as the generated code's.
+
+    ``body`` defaults to the normal form; a lifted local function copied as it is (called,
+    not differentiated) passes its own definition.
+    """
     local = set(normal.local_names) | set(parsed.params) | set(normal.lifted)
-    for statement in normal.body:
+    for statement in normal.body if body is None else body:
         for node in ast.walk(statement):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) \
                     and node.id not in local:
@@ -143,6 +148,20 @@ def _gather_globals(parsed: ParsedFunction, normal: NormalForm, module: _Module)
                         "another function of the same derivative",
                         hint="give one of them another name")
                 module.namespace[node.id] = value
+
+
+def _copy_primal(definition: ast.FunctionDef, parsed: ParsedFunction, normal: NormalForm,
+                 module: _Module) -> None:
+    """Copy a lifted local function into the generated module as written, with the globals
+    it reads and the other lifted functions it calls (transitively)."""
+    if definition.name in module.primal_definitions:
+        return
+    module.primal_definitions[definition.name] = copy.deepcopy(definition)
+    _gather_globals(parsed, normal, module, [definition])
+    for node in ast.walk(definition):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and node.func.id in normal.lifted and node.func.id != definition.name:
+            _copy_primal(normal.lifted[node.func.id], parsed, normal, module)
 
 
 def _key(callee: Any, outer: ParsedFunction | None = None) -> Any:

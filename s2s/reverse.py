@@ -142,6 +142,9 @@ class ReverseGenerator:
         self.stack = namer.unique("_stack")
         self.written_arrays = {op.target for op in analysis.operations.values()
                                if op.kind == "setitem"}
+        # lists appended to or popped from: their adjoints are lists, changed in place
+        self.sequences = {op.args[0].id for op in analysis.operations.values()
+                          if op.kind in ("append", "pop") and isinstance(op.args[0], ast.Name)}
         self.unsaved: set[int] = set()             # statements needing no Save/Restore
         self.recomputed: dict[int, list[ast.stmt]] = {}   # id(loop) -> statements to re-run
         self.enclosing: list[ast.For | ast.While] = []    # loops around the current point
@@ -174,7 +177,12 @@ class ReverseGenerator:
 
     def accumulate(self, name: str, contribution: ast.expr, origin: ast.stmt) -> None:
         adjoint = self.adjoint(name)
-        if name in self.live:
+        if name in self.live and _reads_an_element_of(contribution, name):
+            # lst[i] read: add at i in the adjoint as it stands at this point of the
+            # reverse sweep; a list's length there need not be its final length
+            self.helpers.add("index_accumulate")
+            contribution = _call("index_accumulate", _name(adjoint), *contribution.args)
+        elif name in self.live:
             contribution = ast.BinOp(_name(adjoint), ast.Add(), contribution)
         self.emit(_assign(adjoint, contribution), origin)
         self.live.add(name)
@@ -191,9 +199,16 @@ class ReverseGenerator:
 
     def make_private(self, name: str) -> None:
         if name not in self.private:
-            adjoint = self.adjoint(name)
-            self.emit(_assign(adjoint, _call("np.copy", _name(adjoint))))
+            self.emit(self.copy(name))
             self.private.add(name)
+
+    def copy(self, name: str) -> ast.Assign:
+        """``name_b = np.copy(name_b)``: an adjoint no other name shares (a list's: a list)."""
+        adjoint = self.adjoint(name)
+        if name in self.sequences:
+            self.helpers.add("adjoint_copy")
+            return _assign(adjoint, _call("adjoint_copy", _name(adjoint)))
+        return _assign(adjoint, _call("np.copy", _name(adjoint)))
 
     # --- the two sweeps -----------------------------------------------------------------
 
@@ -258,6 +273,9 @@ class ReverseGenerator:
         outermost = self.enclosing[0]
         varying = assigned_in(outermost.body) | {
             loop.target.id for loop in self.enclosing if isinstance(loop, ast.For)}
+        varying |= {operation.args[0].id for inner in walk_statements(outermost.body)
+                    if (operation := self.analysis.operations.get(id(inner))) is not None
+                    and operation.kind in ("append", "pop", "setitem")}   # changed in place
         reads = reads_of(statement.value)
         if not reads & varying:
             self.unsaved.add(id(statement))
@@ -340,6 +358,9 @@ class ReverseGenerator:
 
     def reverse_assign(self, operation: Operation) -> None:
         target = operation.target
+        if operation.kind == "pop":
+            self.reverse_pop(operation)
+            return
         if target not in self.live or target not in self.analysis.active:
             self.live.discard(target)
             return
@@ -347,7 +368,8 @@ class ReverseGenerator:
         self.live.discard(target)
         self.private.discard(target)
         if operation.kind == "copy":
-            self.accumulate(operation.args[0].id, target_adjoint, operation.statement)
+            if operation.args[0].id in self.analysis.active:    # not a constant's copy
+                self.accumulate(operation.args[0].id, target_adjoint, operation.statement)
             return
         if operation.kind == "pack":
             for index, element in enumerate(operation.args):
@@ -441,13 +463,42 @@ class ReverseGenerator:
     def reverse_append(self, operation: Operation) -> None:
         """``lst.append(v)``: ``v`` gets the last entry of ``lst_b``, which is removed."""
         sequence, value = operation.args
-        if sequence.id not in self.live:
+        if sequence.id not in self.analysis.active:
             return
+        if sequence.id not in self.live:              # the list's final state: all zeros
+            self.emit(self.zero(sequence.id, sequence.id), operation.statement)
+            self.live.add(sequence.id)
+        self.make_private(sequence.id)
         popped = _call(f"{self.adjoint(sequence.id)}.pop")
         if isinstance(value, ast.Name) and value.id in self.analysis.active:
             self.accumulate(value.id, popped, operation.statement)
         else:
             self.emit(ast.Expr(popped), operation.statement)
+
+    def reverse_pop(self, operation: Operation) -> None:
+        """``v = lst.pop()``: ``v_b`` goes back on top of ``lst_b`` (a zero if ``v_b`` is).
+
+        The transpose of a pop is a push, so the reverse sweep of code that pops (generated
+        gradient code popping its stack, differentiated again) rebuilds the list's adjoint
+        entry by entry, for the matching ``lst.append`` to take back.
+        """
+        target, sequence = operation.target, operation.args[0]
+        target_live = target in self.live and target in self.analysis.active
+        self.live.discard(target)
+        self.private.discard(target)
+        if sequence.id not in self.analysis.active:
+            return
+        if sequence.id not in self.live:              # the list's final state: all zeros
+            self.emit(self.zero(sequence.id, sequence.id), operation.statement)
+            self.live.add(sequence.id)
+        self.make_private(sequence.id)
+        if target_live:
+            pushed: ast.expr = _name(self.adjoint(target))
+        else:
+            self.helpers.add("zeros_like")
+            pushed = _call("zeros_like", _name(target))
+        self.emit(ast.Expr(_call(f"{self.adjoint(sequence.id)}.append", pushed)),
+                  operation.statement)
 
     # --- branches -------------------------------------------------------------------------
 
@@ -498,8 +549,7 @@ class ReverseGenerator:
             body_code.append(self.zero(name, self.adjoint(name)))
         for name in sorted(private_loop - self.private):
             if name in live_loop:
-                adjoint = self.adjoint(name)
-                body_code.append(_assign(adjoint, _call("np.copy", _name(adjoint))))
+                body_code.append(self.copy(name))
         self.live, self.private = live_loop, private_loop
         if info.counter and info.nested:
             self.emit(_assign(info.counter, _call(f"{self.stack}.pop")))
@@ -540,7 +590,7 @@ def _is_fresh(expression: ast.expr) -> bool:
     if isinstance(expression, ast.BinOp):
         return True
     if isinstance(expression, ast.Call) and isinstance(expression.func, ast.Name):
-        return expression.func.id in ("zeros_like", "index_adjoint")
+        return expression.func.id in ("zeros_like", "index_adjoint", "index_accumulate")
     return False
 
 
@@ -591,7 +641,7 @@ def upward_exposed(body: list[ast.stmt], defined: set[str] | None = None) -> set
 # --- markers --------------------------------------------------------------------------
 
 
-def resolve_markers(code: ReverseCode, params: set[str]) -> ReverseCode:
+def resolve_markers(code: ReverseCode, params: set[str], fused: bool = False) -> ReverseCode:
     """Turn Save/Restore pairs into stack operations where the reverse sweep needs them.
 
     The pullback rebinds every primal name it restores (and loop variables it iterates
@@ -671,14 +721,15 @@ def resolve_markers(code: ReverseCode, params: set[str]) -> ReverseCode:
         forward_code.insert(0, _assign(code.saved, ast.List([], ast.Load())))
         prologue.append(_assign(code.stack, _call("list", _name(code.saved))))
     epilogue: list[ast.stmt] = []
-    for name in sorted(item_restored):
+    for name in sorted(item_restored if not fused else ()):   # a fused gradient runs once
         # Elements are restored in place, so that views of the array (y[:-1] taken before
         # y[1:] was written) see the right values at each step; the array's final state is
         # put back at the end, so the pullback can run again.
         final = f"_{name}_final"
-        prologue.append(_assign(final, _call("np.copy", _name(name))))
-        epilogue.append(ast.Assign([ast.Subscript(_name(name), ast.Constant(Ellipsis),
-                                                  ast.Store())], _name(final)))
+        code.helpers |= {"snapshot", "restore"}
+        prologue.append(_assign(final, _call("snapshot", _name(name))))
+        epilogue.append(ast.Expr(_call("restore", _name(final))))
+        rebinds.add(name)                 # read at entry: bound even if never written
     rebinds -= {code.seed}
     top_level = {node.id for s in code.forward if isinstance(s, ast.Assign)
                  for node in ast.walk(s.targets[0]) if isinstance(node, ast.Name)}
@@ -704,8 +755,8 @@ def prune_empty_blocks(body: list[ast.stmt]) -> list[ast.stmt]:
                 while kept and is_comment(kept[-1]):
                     kept.pop()
                 continue
-            if not statement.body:
-                statement.body = [ast.Pass()]
+            if not any(not is_comment(s) for s in statement.body):
+                statement.body = statement.body + [ast.Pass()]
         elif isinstance(statement, ast.Pass):
             continue
         kept.append(statement)
@@ -724,6 +775,13 @@ def _reads_in(statement: ast.stmt) -> set[str]:
     if isinstance(statement, COMPOUND):
         return _statement_reads(statement)
     return reads_of(statement)
+
+
+def _reads_an_element_of(contribution: ast.expr, name: str) -> bool:
+    """``index_adjoint(g, name, index)``: the cotangent of a read ``name[index]``."""
+    return isinstance(contribution, ast.Call) and isinstance(contribution.func, ast.Name) \
+        and contribution.func.id == "index_adjoint" and len(contribution.args) == 3 \
+        and isinstance(contribution.args[1], ast.Name) and contribution.args[1].id == name
 
 
 def _appends_to(statement: ast.Expr, saved: str) -> bool:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "restore",
+    "snapshot",
     "SequenceAdjoint",
     "adjugate",
     "broadcast_like",
@@ -67,10 +69,17 @@ def stop_gradient(x):
 
 def unbroadcast(g, like):
     """Sum the cotangent ``g`` down to the shape of ``like`` (undoing NumPy broadcasting)."""
+    scalars = (float, np.float64, np.float32)             # scalar code: nothing to undo
+    if g.__class__ in scalars and like.__class__ in scalars:
+        return g
     shape = np.shape(like)
     g_shape = np.shape(g)
     if g_shape == shape:
         return g
+    if isinstance(g, list) or isinstance(like, list):
+        raise TypeError(                       # plain: exported modules carry no s2s errors
+            "s2s does not differentiate list concatenation (xs + ys) or arithmetic between "
+            "lists and arrays; build the list with .append, or np.concatenate arrays")
     if len(g_shape) < len(shape) or not shape and not g_shape:
         return np.broadcast_to(g, shape)
     extra = len(g_shape) - len(shape)
@@ -86,6 +95,9 @@ def unbroadcast(g, like):
 
 def broadcast_like(g, like):
     """Spread the cotangent ``g`` of a reduction back over the shape of ``like``."""
+    scalars = (float, np.float64, np.float32)
+    if g.__class__ in scalars and like.__class__ in scalars:
+        return g
     shape = np.shape(like)
     if np.shape(g) == shape:
         return g
@@ -159,7 +171,7 @@ def index_adjoint(g, like, index):
     tuple or list ``like``, a :class:`SequenceAdjoint` with ``g`` at ``index``.
     """
     if isinstance(like, (list, tuple)):
-        result = SequenceAdjoint(None for _ in like)
+        result = SequenceAdjoint(zeros_like(item) for item in like)
         result[index] = g
         return result
     result = np.zeros(np.shape(like), dtype=np.result_type(g, like, np.float32))
@@ -168,6 +180,30 @@ def index_adjoint(g, like, index):
     else:
         np.add.at(result, index, g)
     return result
+
+
+def adjoint_copy(adjoint, like=None):
+    """A copy of an adjoint that nothing else references (a list's: a new list, with zeros
+    shaped like the entries of ``like`` for its ``None`` entries when ``like`` is given)."""
+    if isinstance(adjoint, list):
+        if like is not None:
+            return SequenceAdjoint(zeros_for_none(adjoint, like))
+        return SequenceAdjoint(adjoint)
+    return np.copy(adjoint)
+
+
+def index_accumulate(adjoint, g, like, index):
+    """``adjoint + index_adjoint(g, like, index)``, for the read ``like[index]``.
+
+    For a list, ``g`` is added at ``index`` of ``adjoint`` itself (copied): in the reverse
+    sweep the list's adjoint has the length the list had at the read, while ``like`` may
+    already have been appended to or popped from.
+    """
+    if isinstance(adjoint, list) and isinstance(like, (list, tuple)):
+        result = SequenceAdjoint(adjoint)
+        result[index] = g if result[index] is None else result[index] + g
+        return result
+    return adjoint + index_adjoint(g, like, index)
 
 
 # --- helpers of the coverage rules (reductions, shapes, sequences, linear algebra) -------
@@ -357,6 +393,24 @@ def zeros_for_none(values, likes):
     """``values`` as a list, each None replaced by zeros shaped like the matching ``like``."""
     return [zeros_like(np.asarray(like)) if value is None else value
             for value, like in zip(values, likes)]
+
+
+def array_adjoint(g, x):
+    """Cotangent of ``x`` in ``np.array(x)``: ``g`` itself, or for a (nested) list or tuple
+    of values, a :class:`SequenceAdjoint` holding the matching slices of ``g``."""
+    if isinstance(x, (list, tuple)):
+        return SequenceAdjoint(array_adjoint(g[index], item) for index, item in enumerate(x))
+    return g
+
+
+def array_tangent(t, x):
+    """Tangent of ``np.array(x)``: a copy of ``t``, or for a (nested) list or tuple ``x`` the
+    array built from the entries' tangents (``None`` standing for zeros)."""
+    if isinstance(x, (list, tuple)):
+        if t is None:
+            t = [None] * len(x)
+        return np.array([array_tangent(entry, item) for entry, item in zip(t, x)])
+    return zeros_like(np.asarray(x)) if t is None else np.copy(t)
 
 
 def _cut(g, promoted, originals, axis):
@@ -759,3 +813,16 @@ def list_adjoint(g, like):
         return np.stack([np.zeros(like.shape[1:]) if item is None else item for item in g]) \
             if len(g) else np.zeros_like(like)
     return SequenceAdjoint(g)
+
+
+def snapshot(array):
+    """The array and a copy of its contents, to put back later (None for anything else)."""
+    return (array, np.copy(array)) if isinstance(array, np.ndarray) else None
+
+
+def restore(saved) -> None:
+    """Put back the contents :func:`snapshot` took, into the array it took them from (the
+    name may have been rebound since)."""
+    if saved is not None:
+        array, contents = saved
+        array[...] = contents

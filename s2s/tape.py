@@ -701,6 +701,9 @@ class Tensor:
 
     def _in_place(self, ufunc: np.ufunc, other: Any) -> Any:
         if is_grad_enabled() and (self._requires_grad or getattr(other, "_requires_grad", False)):
+            if self._requires_grad and self.is_leaf:     # as in PyTorch: the leaf would be lost
+                raise RuntimeError(_LEAF_IN_PLACE_MESSAGE + " Run the update under "
+                                   "`with s2s.no_grad():`, as an optimizer step does.")
             return ufunc(self, other)
         return ufunc(self, other, out=self)
 

@@ -106,3 +106,60 @@ def test_hessian_vector_product_over_the_zoo(case):
     except s2s.MissingRuleError as error:     # a clear refusal, never a wrong value
         pytest.xfail(f"second derivative needs a rule that is missing: {error.message}")
     assert_close(got, expected, rtol=1e-4, atol=1e-6)
+
+
+# --- reverse over reverse: the generated gradient code, with its stack, differentiated again
+# in reverse mode (a pop's transpose is a push onto the list's adjoint).
+
+@pytest.mark.parametrize("function, points", [(sine, (0.3, -1.2)), (looping, (0.4, 1.1, -0.7))])
+def test_reverse_over_reverse_matches_forward_over_reverse(function, points):
+    gradient_code = s2s.differentiate(function).gradient_function()   # grad_f(x, seed)
+    second_by_reverse = s2s.differentiate(gradient_code, wrt="x", fallback="error")
+    assert second_by_reverse.mode == "source"
+    assert ".append(" in second_by_reverse.source and ".pop()" in second_by_reverse.source \
+        or function is sine
+    second_by_forward = s2s.grad(s2s.grad(function))
+    h = 1e-5
+    first = s2s.grad(function)
+    for at in points:
+        expected = (first(at + h) - first(at - h)) / (2 * h)
+        assert second_by_reverse.grad(at, 1.0) == pytest.approx(expected, rel=1e-6)
+        assert second_by_reverse.grad(at, 1.0) == pytest.approx(second_by_forward(at),
+                                                                rel=1e-12)
+
+
+def test_reverse_over_reverse_hessian_of_rosenbrock_rows():
+    """Row i of the Hessian: the gradient of x -> <grad f(x), e_i>, all in reverse mode."""
+    gradient_code = s2s.differentiate(rosenbrock).gradient_function()
+    x = np.array([0.5, -0.3, 1.2, 0.8])
+    expected = s2s.hessian(rosenbrock)(x)
+    for i in range(4):
+        seeded = s2s.differentiate(gradient_code, wrt="x", fallback="error")
+        row = seeded.vjp(x, 1.0)[1](np.eye(4)[i])
+        assert_close(row, expected[i], rtol=1e-12, atol=1e-9)
+
+
+def test_numpy_functions_without_source_differentiate_as_in_jax():
+    assert s2s.grad(np.sin)(0.3) == pytest.approx(np.cos(0.3), rel=1e-15)
+    assert s2s.grad(s2s.grad(np.tanh))(0.3) == pytest.approx(
+        -2 * np.tanh(0.3) / np.cosh(0.3) ** 2, rel=1e-12)
+    assert s2s.grad(np.arctan2, wrt=1)(1.0, 2.0) == pytest.approx(-1.0 / 5.0, rel=1e-15)
+    a = np.array([[2.0, 1.0], [0.5, 3.0]])
+    assert_close(s2s.grad(np.linalg.det)(a), np.linalg.det(a) * np.linalg.inv(a).T,
+                 rtol=1e-12, atol=1e-12)
+    assert s2s.differentiate(np.exp).mode == "source"
+
+
+def test_hessian_through_list_building_and_np_array():
+    def f(x):
+        values = []
+        for k in range(3):
+            values.append(x[k] * x[(k + 1) % 3])
+        return np.sum(np.array(values) ** 2)
+    x = np.array([0.5, -1.0, 2.0])
+    import sympy as sp
+    symbols = sp.symbols("x0:3", real=True)
+    expression = sum((symbols[k] * symbols[(k + 1) % 3]) ** 2 for k in range(3))
+    expected = np.array([[float(sp.diff(expression, a, b).subs(dict(zip(symbols, x))))
+                          for b in symbols] for a in symbols])
+    assert_close(s2s.hessian(f)(x), expected, rtol=1e-12, atol=1e-12)

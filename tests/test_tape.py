@@ -706,12 +706,25 @@ def test_in_place_change_of_a_saved_value_is_detected():
 
 def test_augmented_assignment_rebinds_while_recording():
     x = tensor([1.0, 2.0], requires_grad=True)
-    y = x
-    y += 1                      # like y = y + 1: a new tensor; x itself is unchanged
-    assert y is not x and not y.is_leaf
+    y = x * 2
+    z = y
+    y += 1                      # like y = y + 1: a new tensor; z keeps the old one
+    assert y is not z and not y.is_leaf
     (y * y).sum().backward()
-    assert_close(x.grad, 2 * (np.array([1.0, 2.0]) + 1))      # d/dx sum((x+1)^2)
-    assert_close(x, [1.0, 2.0])
+    assert_close(x.grad, 2 * 2 * (2 * np.array([1.0, 2.0]) + 1))   # d/dx sum((2x+1)^2)
+    assert_close(z, [2.0, 4.0])
+
+
+def test_augmented_assignment_on_a_leaf_that_requires_grad_raises_as_in_pytorch():
+    w = tensor([1.0, 1.0], requires_grad=True)
+    (w * 3).sum().backward()
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad.*no_grad"):
+        w -= 0.1 * w.grad       # an optimizer step outside no_grad would lose the leaf
+    assert w.is_leaf and w.grad is not None
+    with no_grad():
+        w -= 0.1 * w.grad
+    assert_close(w, [0.7, 0.7])
+    assert w.is_leaf
 
 
 def test_in_place_on_tensors_that_require_grad():

@@ -226,3 +226,55 @@ def shift_in_place(x, a):
     z = np.sum(t * t)
     y[0] = 10.0 * a[0]
     return z + np.sum(y ** 2)
+
+
+@case(arrays((3,), (4,)), wrt=(0, 1), tags=("loop", "list", "append", "stack"))
+def rows_appended_then_stacked(x, w):
+    rows = []
+    for k in range(4):
+        rows.append(np.sin(x * w[k]))
+    return np.sum(np.stack(rows) ** 2)
+
+
+@case(arrays((3,)), tags=("loop", "list", "append", "np.array"))
+def list_appended_then_arrayed(x):
+    values = []
+    for k in range(3):
+        values.append(x[k] * x[(k + 1) % 3])
+    return np.sum(np.array(values) * np.array([1.0, 2.0, 3.0]))
+
+
+@case(scalars(2), wrt=(0, 1), tags=("scalar", "list", "np.array"),
+      sympy=lambda sp, a, b: a ** 2 + 2 * b * a + (b * b) * 3 + 4 * a)
+def nested_list_literal_arrayed(a, b):
+    matrix = np.array([[a, b], [b * b, a]])
+    return np.sum(matrix * np.array([[a, 2 * a], [3.0, 4.0]]))
+
+
+@case(arrays((4, 2)), tags=("loop", "list", "iterate-list", "unpack"))
+def loop_over_a_list_of_pairs(X):
+    pairs = [(X[0], X[1]), (X[2], X[3])]
+    total = 0.0
+    for left, right in pairs:
+        total = total + np.sum(left * right)
+    return total
+
+
+@case(arrays((4,)), tags=("loop", "while", "list", "pop"))
+def last_in_first_out(x):
+    stack = []
+    for k in range(4):
+        stack.append(x[k] * 2.0)
+    total = 0.0
+    while len(stack) > 1:
+        top = stack.pop()
+        total = total * 0.5 + np.sin(top) * stack[-1]
+    return total + stack.pop()
+
+
+@case(arrays((2,)), tags=("loop", "list", "append", "read-while-appending", "trajectory"))
+def trajectory_in_a_list(x):
+    states = [x]
+    for k in range(5):
+        states.append(states[-1] * 0.9 + np.sin(states[-1]))
+    return np.sum(np.stack(states) ** 2)

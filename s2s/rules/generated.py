@@ -1,14 +1,26 @@
 """Rules for the helpers that generated code calls, so generated code can be differentiated.
 
-Reverse-mode code calls ``unbroadcast``, ``broadcast_like``, ``index_adjoint``,
-``matmul_adjoint_x/y`` and ``zeros_like`` from :mod:`s2s.runtime`, and copies lists of
-saved values with ``list``.  Each of these is linear in the cotangent it moves (or, for
-the matmul adjoints, bilinear), so its derivatives are again such helpers.  With these
+Reverse-mode code calls ``unbroadcast``, ``broadcast_like``, ``index_adjoint``, the
+adjoints of shape operations (``stack_adjoint``, ``take_adjoint``...), of products
+(``matmul_adjoint_x/y``, ``dot_adjoint``...) and ``zeros_like`` from :mod:`s2s.runtime`,
+and copies lists of saved values with ``list``.  Each of these is linear in the cotangent
+it moves (the product adjoints are bilinear), so its derivatives are again such helpers.
+The adjoints of nonlinear operations (``norm_adjoint``, ``cumprod_adjoint``, the
+decompositions of linear algebra, ``einsum_adjoint``) have no rule yet: differentiating
+code that calls them raises :class:`s2s.MissingRuleError` naming the helper.  With these
 rules the gradient code can be differentiated like user code: forward-over-reverse gives
 Hessian-vector products and second derivatives.
 """
-from ..runtime import (broadcast_like, index_adjoint, list_adjoint, matmul_adjoint_x,
-                       matmul_adjoint_y, sequence_copy, unbroadcast, zeros_like)
+import numpy as np
+
+from ..runtime import (adjoint_copy, array_adjoint, array_tangent, broadcast_like, column_stack_adjoint,
+                       concatenate_adjoint, diag_adjoint, diagonal_adjoint, dot_adjoint,
+                       dstack_adjoint, hstack_adjoint, index_accumulate, index_adjoint,
+                       inner_adjoint,
+                       list_adjoint, matmul_adjoint_x, matmul_adjoint_y, repeat_adjoint,
+                       sequence_copy, stack_adjoint, take_adjoint, take_along_axis_adjoint,
+                       tensordot_adjoint, tile_adjoint, unbroadcast, vstack_adjoint,
+                       zeros_for_none, zeros_like)
 from .registry import define, define_nondifferentiable
 
 define_nondifferentiable(zeros_like)
@@ -58,7 +70,15 @@ def matmul_adjoint_x_jvp_y(t, ans, h, x, y):
     return matmul_adjoint_x(h, x, t)
 
 
-define(matmul_adjoint_x, vjp=(None, None, None),
+def matmul_adjoint_x_vjp_g(g, ans, h, x, y):
+    return np.matmul(g, y)
+
+
+def matmul_adjoint_x_vjp_y(g, ans, h, x, y):
+    return matmul_adjoint_y(h, g, y)
+
+
+define(matmul_adjoint_x, vjp=(matmul_adjoint_x_vjp_g, None, matmul_adjoint_x_vjp_y),
        jvp=(matmul_adjoint_x_jvp_g, None, matmul_adjoint_x_jvp_y), display="MatmulAdjointX")
 
 
@@ -70,7 +90,15 @@ def matmul_adjoint_y_jvp_x(t, ans, h, x, y):
     return matmul_adjoint_y(h, t, y)
 
 
-define(matmul_adjoint_y, vjp=(None, None, None),
+def matmul_adjoint_y_vjp_g(g, ans, h, x, y):
+    return np.matmul(x, g)
+
+
+def matmul_adjoint_y_vjp_x(g, ans, h, x, y):
+    return matmul_adjoint_x(h, x, g)
+
+
+define(matmul_adjoint_y, vjp=(matmul_adjoint_y_vjp_g, matmul_adjoint_y_vjp_x, None),
        jvp=(matmul_adjoint_y_jvp_g, matmul_adjoint_y_jvp_x, None), display="MatmulAdjointY")
 
 
@@ -84,3 +112,308 @@ def list_jvp(t, ans, x):
 
 # list(saved) in generated code copies a list; list(array) splits an array into rows
 define(list, vjp=list_vjp, jvp=list_jvp, linear=True, display="List")
+
+
+# --- the adjoints of linear shape operations ------------------------------------------------
+# Each helper moves its cotangent ``g`` linearly; the other arguments give shapes only.  Its
+# JVP is the helper applied to the tangent, and its VJP the primal operation it transposes.
+
+
+def array_adjoint_vjp(g, ans, x, like):
+    return array_tangent(g, like)
+
+
+def array_adjoint_jvp(t, ans, x, like):
+    return array_adjoint(t, like)
+
+
+define(array_adjoint, vjp=(array_adjoint_vjp, None), jvp=(array_adjoint_jvp, None),
+       linear=True, display="ArrayAdjoint")
+
+
+def array_tangent_vjp(g, ans, x, like):
+    return array_adjoint(g, like)
+
+
+def array_tangent_jvp(t, ans, x, like):
+    return array_tangent(t, like)
+
+
+define(array_tangent, vjp=(array_tangent_vjp, None), jvp=(array_tangent_jvp, None),
+       linear=True, display="ArrayTangent")
+
+
+def concatenate_adjoint_vjp(g, ans, x, xs, axis=0):
+    flat = np.concatenate([np.ravel(item) for item in zeros_for_none(g, xs)])
+    return np.reshape(flat, np.shape(x)) if axis is None \
+        else np.concatenate(zeros_for_none(g, xs), axis)
+
+
+def concatenate_adjoint_jvp(t, ans, x, xs, axis=0):
+    return concatenate_adjoint(t, xs, axis)
+
+
+define(concatenate_adjoint, vjp=(concatenate_adjoint_vjp, None, None),
+       jvp=(concatenate_adjoint_jvp, None, None), linear=True, display="CatAdjoint")
+
+
+def stack_adjoint_vjp(g, ans, x, xs, axis=0):
+    return np.stack(zeros_for_none(g, xs), axis)
+
+
+def stack_adjoint_jvp(t, ans, x, xs, axis=0):
+    return stack_adjoint(t, xs, axis)
+
+
+define(stack_adjoint, vjp=(stack_adjoint_vjp, None, None),
+       jvp=(stack_adjoint_jvp, None, None), linear=True, display="StackAdjoint")
+
+
+def hstack_adjoint_vjp(g, ans, x, xs):
+    return np.hstack(zeros_for_none(g, xs))
+
+
+def hstack_adjoint_jvp(t, ans, x, xs):
+    return hstack_adjoint(t, xs)
+
+
+define(hstack_adjoint, vjp=(hstack_adjoint_vjp, None), jvp=(hstack_adjoint_jvp, None),
+       linear=True, display="CatAdjoint")
+
+
+def vstack_adjoint_vjp(g, ans, x, xs):
+    return np.vstack(zeros_for_none(g, xs))
+
+
+def vstack_adjoint_jvp(t, ans, x, xs):
+    return vstack_adjoint(t, xs)
+
+
+define(vstack_adjoint, vjp=(vstack_adjoint_vjp, None), jvp=(vstack_adjoint_jvp, None),
+       linear=True, display="CatAdjoint")
+
+
+def dstack_adjoint_vjp(g, ans, x, xs):
+    return np.dstack(zeros_for_none(g, xs))
+
+
+def dstack_adjoint_jvp(t, ans, x, xs):
+    return dstack_adjoint(t, xs)
+
+
+define(dstack_adjoint, vjp=(dstack_adjoint_vjp, None), jvp=(dstack_adjoint_jvp, None),
+       linear=True, display="CatAdjoint")
+
+
+def column_stack_adjoint_vjp(g, ans, x, xs):
+    return np.column_stack(zeros_for_none(g, xs))
+
+
+def column_stack_adjoint_jvp(t, ans, x, xs):
+    return column_stack_adjoint(t, xs)
+
+
+define(column_stack_adjoint, vjp=(column_stack_adjoint_vjp, None),
+       jvp=(column_stack_adjoint_jvp, None), linear=True, display="CatAdjoint")
+
+
+def tile_adjoint_vjp(g, ans, x, like, reps):
+    return np.tile(g, reps)
+
+
+def tile_adjoint_jvp(t, ans, x, like, reps):
+    return tile_adjoint(t, like, reps)
+
+
+define(tile_adjoint, vjp=(tile_adjoint_vjp, None, None), jvp=(tile_adjoint_jvp, None, None),
+       linear=True, display="TileAdjoint")
+
+
+def repeat_adjoint_vjp(g, ans, x, like, repeats, axis=None):
+    return np.repeat(g, repeats, axis)
+
+
+def repeat_adjoint_jvp(t, ans, x, like, repeats, axis=None):
+    return repeat_adjoint(t, like, repeats, axis)
+
+
+define(repeat_adjoint, vjp=(repeat_adjoint_vjp, None, None),
+       jvp=(repeat_adjoint_jvp, None, None), linear=True, display="RepeatAdjoint")
+
+
+def diagonal_adjoint_vjp(g, ans, x, like, offset=0, axis1=0, axis2=1):
+    return np.diagonal(g, offset, axis1, axis2)
+
+
+def diagonal_adjoint_jvp(t, ans, x, like, offset=0, axis1=0, axis2=1):
+    return diagonal_adjoint(t, like, offset, axis1, axis2)
+
+
+define(diagonal_adjoint, vjp=(diagonal_adjoint_vjp, None), jvp=(diagonal_adjoint_jvp, None),
+       linear=True, display="DiagonalAdjoint")
+
+
+def diag_adjoint_vjp(g, ans, x, like, k=0):
+    return np.diag(g, k)
+
+
+def diag_adjoint_jvp(t, ans, x, like, k=0):
+    return diag_adjoint(t, like, k)
+
+
+define(diag_adjoint, vjp=(diag_adjoint_vjp, None), jvp=(diag_adjoint_jvp, None),
+       linear=True, display="DiagAdjoint")
+
+
+def take_adjoint_vjp(g, ans, x, like, indices, axis=None, mode="raise"):
+    return np.take(g, indices, axis, mode=mode)
+
+
+def take_adjoint_jvp(t, ans, x, like, indices, axis=None, mode="raise"):
+    return take_adjoint(t, like, indices, axis, mode)
+
+
+define(take_adjoint, vjp=(take_adjoint_vjp, None, None), jvp=(take_adjoint_jvp, None, None),
+       linear=True, display="TakeAdjoint")
+
+
+def take_along_axis_adjoint_vjp(g, ans, x, like, indices, axis=-1):
+    return np.take_along_axis(g, indices, axis)
+
+
+def take_along_axis_adjoint_jvp(t, ans, x, like, indices, axis=-1):
+    return take_along_axis_adjoint(t, like, indices, axis)
+
+
+define(take_along_axis_adjoint, vjp=(take_along_axis_adjoint_vjp, None, None),
+       jvp=(take_along_axis_adjoint_jvp, None, None), linear=True,
+       display="TakeAlongAxisAdjoint")
+
+# --- the adjoints of bilinear products ---------------------------------------------------------
+# ``r = helper(g, a, b, which)`` is the cotangent of operand ``which`` of a product P(a, b):
+# linear in g and in the *other* operand; the operand ``which`` gives its shape only.  For
+# which = 0, <h, r> = <g, P(h, b)>, so the VJP for g is P(h, b) and for b it is the cotangent
+# of b in <g, P(h, b)>; which = 1 is the mirror image.
+
+
+def dot_adjoint_vjp_g(g, ans, x, a, b, which):
+    return np.dot(g, b) if which == 0 else np.dot(a, g)
+
+
+def dot_adjoint_vjp_a(g, ans, x, a, b, which):
+    return zeros_like(a) if which == 0 else dot_adjoint(x, a, g, 0)
+
+
+def dot_adjoint_vjp_b(g, ans, x, a, b, which):
+    return dot_adjoint(x, g, b, 1) if which == 0 else zeros_like(b)
+
+
+def dot_adjoint_jvp_g(t, ans, x, a, b, which):
+    return dot_adjoint(t, a, b, which)
+
+
+def dot_adjoint_jvp_a(t, ans, x, a, b, which):
+    return zeros_like(ans) if which == 0 else dot_adjoint(x, t, b, which)
+
+
+def dot_adjoint_jvp_b(t, ans, x, a, b, which):
+    return dot_adjoint(x, a, t, which) if which == 0 else zeros_like(ans)
+
+
+define(dot_adjoint, vjp=(dot_adjoint_vjp_g, dot_adjoint_vjp_a, dot_adjoint_vjp_b, None),
+       jvp=(dot_adjoint_jvp_g, dot_adjoint_jvp_a, dot_adjoint_jvp_b, None),
+       display="DotAdjoint")
+
+
+def inner_adjoint_vjp_g(g, ans, x, a, b, which):
+    return np.inner(g, b) if which == 0 else np.inner(a, g)
+
+
+def inner_adjoint_vjp_a(g, ans, x, a, b, which):
+    return zeros_like(a) if which == 0 else inner_adjoint(x, a, g, 0)
+
+
+def inner_adjoint_vjp_b(g, ans, x, a, b, which):
+    return inner_adjoint(x, g, b, 1) if which == 0 else zeros_like(b)
+
+
+def inner_adjoint_jvp_g(t, ans, x, a, b, which):
+    return inner_adjoint(t, a, b, which)
+
+
+def inner_adjoint_jvp_a(t, ans, x, a, b, which):
+    return zeros_like(ans) if which == 0 else inner_adjoint(x, t, b, which)
+
+
+def inner_adjoint_jvp_b(t, ans, x, a, b, which):
+    return inner_adjoint(x, a, t, which) if which == 0 else zeros_like(ans)
+
+
+define(inner_adjoint, vjp=(inner_adjoint_vjp_g, inner_adjoint_vjp_a, inner_adjoint_vjp_b, None),
+       jvp=(inner_adjoint_jvp_g, inner_adjoint_jvp_a, inner_adjoint_jvp_b, None),
+       display="InnerAdjoint")
+
+
+def tensordot_adjoint_vjp_g(g, ans, x, a, b, axes, which):
+    return np.tensordot(g, b, axes) if which == 0 else np.tensordot(a, g, axes)
+
+
+def tensordot_adjoint_vjp_a(g, ans, x, a, b, axes, which):
+    return zeros_like(a) if which == 0 else tensordot_adjoint(x, a, g, axes, 0)
+
+
+def tensordot_adjoint_vjp_b(g, ans, x, a, b, axes, which):
+    return tensordot_adjoint(x, g, b, axes, 1) if which == 0 else zeros_like(b)
+
+
+def tensordot_adjoint_jvp_g(t, ans, x, a, b, axes, which):
+    return tensordot_adjoint(t, a, b, axes, which)
+
+
+def tensordot_adjoint_jvp_a(t, ans, x, a, b, axes, which):
+    return zeros_like(ans) if which == 0 else tensordot_adjoint(x, t, b, axes, which)
+
+
+def tensordot_adjoint_jvp_b(t, ans, x, a, b, axes, which):
+    return tensordot_adjoint(x, a, t, axes, which) if which == 0 else zeros_like(ans)
+
+
+define(tensordot_adjoint,
+       vjp=(tensordot_adjoint_vjp_g, tensordot_adjoint_vjp_a, tensordot_adjoint_vjp_b, None,
+            None),
+       jvp=(tensordot_adjoint_jvp_g, tensordot_adjoint_jvp_a, tensordot_adjoint_jvp_b, None,
+            None),
+       display="TensordotAdjoint")
+
+
+def index_accumulate_vjp_adjoint(g, ans, adjoint, x, like, index):
+    return g
+
+
+def index_accumulate_vjp_x(g, ans, adjoint, x, like, index):
+    return g[index]
+
+
+def index_accumulate_jvp_adjoint(t, ans, adjoint, x, like, index):
+    return t
+
+
+def index_accumulate_jvp_x(t, ans, adjoint, x, like, index):
+    return index_adjoint(t, ans, index)
+
+
+define(index_accumulate, vjp=(index_accumulate_vjp_adjoint, index_accumulate_vjp_x, None, None),
+       jvp=(index_accumulate_jvp_adjoint, index_accumulate_jvp_x, None, None), linear=True,
+       display="IndexAccumulate")
+
+
+def adjoint_copy_vjp(g, ans, x):
+    return adjoint_copy(g, x)
+
+
+def adjoint_copy_jvp(t, ans, x):
+    return adjoint_copy(t, x)
+
+
+define(adjoint_copy, vjp=adjoint_copy_vjp, jvp=adjoint_copy_jvp, linear=True,
+       display="AdjointCopy")

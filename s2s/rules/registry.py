@@ -93,7 +93,9 @@ class Registry:
 
     def add(self, rule: Rule) -> Rule:
         self._by_primal[id(rule.primal)] = rule
-        self._by_name.setdefault(rule.name, rule)
+        named = self._by_name.get(rule.name)
+        if named is None or named.primal is rule.primal:     # new, or a re-registration
+            self._by_name[rule.name] = rule
         return rule
 
     def lookup(self, primal: Any) -> Rule | None:

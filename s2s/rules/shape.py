@@ -12,6 +12,8 @@ Sequence conventions (``concatenate``, ``stack``, ``hstack``, ``vstack``, ``dsta
 import numpy as np
 
 from ..runtime import (
+    array_adjoint,
+    array_tangent,
     column_stack_adjoint,
     concatenate_adjoint,
     diag_adjoint,
@@ -472,12 +474,13 @@ define(np.dsplit, vjp=dsplit_vjp, jvp=dsplit_jvp, display="Split", linear=True,
 
 
 def array_vjp(g, ans, x, dtype=None):
-    return g
+    # a list of values in: a list of cotangents out, one slice of g each
+    return array_adjoint(g, x)
 
 
 def array_jvp(t, ans, x, dtype=None):
     # a copy, like the primal: a tangent aliasing a view would change with later writes
-    return np.copy(t)
+    return array_tangent(t, x)
 
 
 define(np.array, aliases=(np.asarray,), vjp=array_vjp, jvp=array_jvp, display="Copy",

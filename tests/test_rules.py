@@ -175,6 +175,33 @@ CALLS = {
                       ([(3, 3), (3, 4)], {"index": (slice(None), [0, 0, 2])})],
     "matmul_adjoint_x": [([(3, 2), (3, 4), (4, 2)], {})],
     "matmul_adjoint_y": [([(3, 2), (3, 4), (4, 2)], {})],
+    "index_accumulate": [([(3, 4), (4,), (3, 4)], {"index": 1}),
+                         ([(3, 4), (3, 3), (3, 4)], {"index": (slice(None), [0, 0, 2])})],
+    "adjoint_copy": [([(3, 4)], {}), ([[(3,), (2,)]], {})],
+    "array_adjoint": [([(2, 3), [(3,), (3,)]], {})],
+    "array_tangent": [([[(3,), (3,)], [(3,), (3,)]], {})],
+    "concatenate_adjoint": [([(5, 3), [(2, 3), (3, 3)]], {"axis": 0}),
+                            ([(15,), [(2, 3), (3, 3)]], {"axis": None})],
+    "stack_adjoint": [([(3, 2), [(3,), (3,)]], {"axis": 1})],
+    "hstack_adjoint": [([(5,), [(2,), (3,)]], {})],
+    "vstack_adjoint": [([(2, 3), [(3,), (3,)]], {})],
+    "dstack_adjoint": [([(1, 3, 2), [(3,), (3,)]], {})],
+    "column_stack_adjoint": [([(3, 2), [(3,), (3,)]], {})],
+    "tile_adjoint": [([(2, 6), (2, 3)], {"reps": (1, 2)})],
+    "repeat_adjoint": [([(6,), (3,)], {"repeats": 2}),
+                       ([(2, 6), (2, 3)], {"repeats": 2, "axis": 1})],
+    "diagonal_adjoint": [([(3,), (3, 4)], {}), ([(2,), (3, 4)], {"offset": -1})],
+    "diag_adjoint": [([(3, 3), (3,)], {}), ([(3,), (3, 3)], {})],
+    "take_adjoint": [([(3,), (4,)], {"indices": np.array([0, 2, 2])}),
+                     ([(2, 3), (2, 4)], {"indices": np.array([3, 0, 3]), "axis": 1})],
+    "take_along_axis_adjoint": [([(3, 2), (3, 4)], {"indices": np.array([[0, 3]] * 3),
+                                                    "axis": 1})],
+    "dot_adjoint": [([(3, 2), (3, 4), (4, 2)], {"which": 0}),
+                    ([(3, 2), (3, 4), (4, 2)], {"which": 1})],
+    "inner_adjoint": [([(3, 5), (3, 4), (5, 4)], {"which": 0}),
+                      ([(3, 5), (3, 4), (5, 4)], {"which": 1})],
+    "tensordot_adjoint": [([(3, 2), (3, 4), (4, 2)], {"axes": 1, "which": 0}),
+                          ([(3, 2), (3, 4), (4, 2)], {"axes": 1, "which": 1})],
 }
 
 
@@ -730,3 +757,32 @@ def test_products_with_zeros_are_exact():
     singular = np.array([[1.0, 2.0], [2.0, 4.0]])
     np.testing.assert_allclose(vjp_of(np.linalg.det, singular), [[4.0, -2.0], [-2.0, 1.0]],
                                atol=1e-12)
+
+
+# --- the README's coverage table says what the registry holds ---------------------------------
+
+
+def test_readme_coverage_table_lists_every_rule():
+    """Each user-facing rule is named in the README's coverage section (and nothing there is
+    missing from the registry), so the table stays true as rules are added."""
+    import pathlib
+    import re
+    readme = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("## NumPy coverage", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"`([a-z_0-9.]+)`", section))
+    helpers = {rule.name for rule in REGISTRY
+               if any(f is not None and f.__module__ == "s2s.rules.generated"
+                      for f in rule.vjps + rule.jvps)}
+    public = {rule.name for rule in REGISTRY if "." not in rule.name}   # not users' rules
+    public -= helpers | {"list", "getitem"}
+    missing = sorted(name for name in public if name not in listed)
+    assert not missing, f"rules missing from the README's coverage table: {missing}"
+    unknown = sorted(name for name in listed
+                     if "." not in name and name not in public and name not in README_EXTRAS)
+    assert not unknown, f"names in the README's coverage table with no rule: {unknown}"
+
+
+# names in the coverage section that are not rule names: aliases, methods, indexing forms
+README_EXTRAS = {"absolute", "true_divide", "amax", "amin", "flatten", "logsumexp", "ord",
+                 "axis", "keepdims", "fro", "nuc", "inf", "x", "a", "b", "g", "t", "ans",
+                 "float", "bool", "int", "range", "len", "math"}
