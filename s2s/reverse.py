@@ -521,7 +521,11 @@ class ReverseGenerator:
         self.private = then_private & else_private
         if not any(not is_comment(s) for s in then_code + else_code):
             return
-        self.emit(ast.If(_name(statement.test.id), then_code or [ast.Pass()], else_code))
+        if not any(not is_comment(s) for s in then_code):
+            then_code = then_code + [ast.Pass()]
+        if not any(not is_comment(s) for s in else_code):
+            else_code = []                     # only comments: no else at all
+        self.emit(ast.If(_name(statement.test.id), then_code, else_code))
 
     # --- loops ----------------------------------------------------------------------------
 
@@ -757,6 +761,8 @@ def prune_empty_blocks(body: list[ast.stmt]) -> list[ast.stmt]:
                 continue
             if not any(not is_comment(s) for s in statement.body):
                 statement.body = statement.body + [ast.Pass()]
+            if not any(not is_comment(s) for s in statement.orelse):
+                statement.orelse = []          # an else of comments only is no else
         elif isinstance(statement, ast.Pass):
             continue
         kept.append(statement)

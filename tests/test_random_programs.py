@@ -2,7 +2,7 @@
 
 Profiles, chosen by the environment variable ``S2S_RANDOM_PROGRAMS``:
 
-* ``ci`` (the default): 150 programs, derandomized, so every run tests the same programs;
+* ``ci`` (the default): 300 programs, derandomized, so every run tests the same programs;
 * ``long``: 10,000 programs, derandomized.
 
 For exploration, ``S2S_RANDOM_PROGRAMS_SEED=<int>`` draws other programs (not
@@ -33,7 +33,7 @@ _COMMON = dict(deadline=None, derandomize=True, database=None, print_blob=True,
                phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),
                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                       HealthCheck.data_too_large])
-settings.register_profile("ci", max_examples=150, **_COMMON)
+settings.register_profile("ci", max_examples=300, **_COMMON)
 settings.register_profile("long", max_examples=10_000, **_COMMON)
 
 _PROFILE = os.environ.get("S2S_RANDOM_PROGRAMS", "ci")
