@@ -122,6 +122,10 @@ def analyze(normal: NormalForm, wrt: tuple[str, ...]) -> Analysis:
         if operation.kind == "unknown" and operation.target in useful \
                 and any(name in varied for name in operation.input_names()):
             raise operation.error
+    if not normal.parsed.source.filename.startswith("<s2s:"):
+        # generated code reads views after in-place restores on purpose: they restore the
+        # values the view saw (checked by the Hessian-vector products over the zoo)
+        _refuse_stale_views(normal, operations, active)
     analysis = Analysis(normal, operations, active, varied, useful, {}, wrt, result)
     analysis.assignment_counts = _assignment_counts(normal)
     analysis.scalar_names = {
@@ -130,6 +134,97 @@ def analyze(normal: NormalForm, wrt: tuple[str, ...]) -> Analysis:
         and analysis.assignment_counts.get(op.target) == 1}
     _shape_classes(ordered, analysis)
     return analysis
+
+
+def _may_alias(statement: ast.Assign) -> str | None:
+    """The array ``statement`` may make a view or alias of: ``y = x``, ``y = x[1:]``."""
+    value = statement.value
+    if isinstance(value, ast.Name):
+        return value.id
+    if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
+        parts = value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
+        if any(isinstance(part, ast.Slice) or isinstance(part, ast.Constant)
+               and part.value in (None, Ellipsis) for part in parts):
+            return value.value.id
+    return None
+
+
+def _refuse_stale_views(normal: NormalForm, operations: dict[int, Operation],
+                        active: set[str]) -> None:
+    """Refuse reading a view (or alias) of an array after the array was written in place.
+
+    ``y = x[0:2]; x[0] = v; ... y ...`` reads the written value through ``y``, a dependency
+    on ``v`` that the adjoint of ``y``, sent to ``x`` where ``y`` was taken, would miss.
+    """
+    order: list[tuple[ast.stmt, tuple[int, ...]]] = []     # statements, enclosing loops
+
+    def visit(body: list[ast.stmt], loops: tuple[int, ...]) -> None:
+        for statement in body:
+            order.append((statement, loops))
+            if isinstance(statement, (ast.For, ast.While)):
+                visit(statement.body, loops + (id(statement),))
+                visit(statement.orelse, loops)
+            elif isinstance(statement, ast.If):
+                visit(statement.body, loops)
+                visit(statement.orelse, loops)
+
+    visit(normal.body, ())
+    indexed = {node.value.id for statement, _ in order for node in ast.walk(statement)
+               if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)}
+    views: dict[str, list[tuple[int, str, tuple[int, ...]]]] = {}   # array -> its views
+    writes: dict[str, list[tuple[int, tuple[int, ...]]]] = {}
+    for position, (statement, loops) in enumerate(order):
+        operation = operations.get(id(statement))
+        if operation is None or not isinstance(statement, ast.Assign):
+            continue
+        if operation.kind == "setitem":
+            writes.setdefault(operation.args[0].id, []).append((position, loops))
+        elif getattr(statement, "s2s_augmented", False) and isinstance(statement.value,
+                                                                        ast.BinOp) \
+                and isinstance(statement.value.left, ast.Name) \
+                and statement.value.left.id in indexed:
+            # x += e changes an array x in place, which s2s models as x_1 = x + e (a float
+            # is rebound, and cannot be indexed: only names indexed somewhere count)
+            writes.setdefault(statement.value.left.id, []).append((position, loops))
+        elif isinstance(statement.targets[0], ast.Name):
+            array = _may_alias(statement)
+            if array is not None and statement.targets[0].id in active:
+                views.setdefault(array, []).append((position, statement.targets[0].id, loops))
+    for array, taken in views.items():
+        for defined, view, view_loops in taken:
+            for written, write_loops in writes.get(array, []):
+                for position, (statement, loops) in enumerate(order):
+                    if position == defined or isinstance(statement, (ast.For, ast.While,
+                                                                     ast.If)):
+                        continue
+                    if view not in _reads(statement):
+                        continue
+                    later = defined < written < position
+                    shared = set(write_loops) & set(loops) - set(view_loops)
+                    if later or shared and defined < written:
+                        view, array = _written_name(view), _written_name(array)
+                        raise normal.parsed.source.unsupported(
+                            statement, f"'{view}' is a view of '{array}' (line "
+                            f"{order[defined][0].lineno}), read after '{array}' was written "
+                            f"in place (line {order[written][0].lineno})",
+                            hint=f"take a copy where the view is made ({view} = "
+                                 f"{array}[...].copy()), or read {array} again after the write")
+
+
+def _written_name(name: str) -> str:
+    """``x_1`` -> ``x``: the name as the user wrote it (renamed by the normal form)."""
+    base, _, suffix = name.rpartition("_")
+    return base if suffix.isdigit() and base and not name.startswith("_") else name
+
+
+def _reads(statement: ast.stmt) -> set[str]:
+    if isinstance(statement, ast.Assign):
+        nodes = [statement.value] + ([statement.targets[0].slice]
+                                     if isinstance(statement.targets[0], ast.Subscript) else [])
+    else:
+        nodes = [statement]
+    return {node.id for root in nodes for node in ast.walk(root)
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
 
 
 def _is_append_call(node: ast.expr) -> bool:

@@ -451,6 +451,17 @@ def grad(function: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
     return gradient
 
 
+def _derivative_levels(base: Differentiable, order: int) -> list[Derivation]:
+    """The generated code of each level of ``grad(...grad(f))``: the closure-free gradient,
+    then forward mode over the previous level, ``order - 1`` times."""
+    name = base.params[base.wrt_positions[0]]
+    levels = [_derivation(base.function, base.wrt_names, base.single, "gradient")]
+    for _ in range(order - 1):
+        levels.append(Differentiable(levels[-1].module.function, wrt=name)
+                      .forward_derivation((name,)))
+    return levels
+
+
 def _higher_derivative(base: Differentiable, order: int) -> Callable[..., Any]:
     if not base.single:
         raise S2SError("grad(grad(f)) needs f differentiated with respect to one parameter")
@@ -463,13 +474,8 @@ def _higher_derivative(base: Differentiable, order: int) -> Callable[..., Any]:
             raise NonScalarOutputError(
                 f"grad(grad({_name(base.function)})): the gradient of a function of an array "
                 f"is an array, not a scalar; use s2s.hessian or s2s.hvp instead")
-        name = base.params[position]
-        function = base.gradient_function()
-        call = list(values) + [1.0]                   # the seed of the reverse sweep
-        for _ in range(order - 1):                    # forward mode over the previous level
-            level = Differentiable(function, wrt=name)
-            function = level.forward_derivation((name,)).module.function
-            call.append(1.0)                          # d x / d x
+        function = _derivative_levels(base, order)[-1].module.function
+        call = list(values) + [1.0] * order           # the reverse seed, then d x / d x
         result = function(*call)
         for _ in range(order - 1):
             result = result[1]
@@ -630,11 +636,17 @@ def show(function: Callable[..., Any], wrt: Wrt | None = None, mode: str = "reve
     """
     if mode not in ("reverse", "forward"):
         raise S2SError(f"mode must be 'reverse' or 'forward', not {mode!r}")
-    if isinstance(function, Differentiable) and wrt is None:
-        differentiable = function
+    higher = getattr(function, "__s2s_derivative__", None)
+    if higher is not None and higher[1] > 1:          # grad(grad(f)): the last level's code
+        text = _derivative_levels(*higher)[-1].source
     else:
-        differentiable = _differentiable(function, 0 if wrt is None else wrt)
-    text = differentiable.source if mode == "reverse" else differentiable.forward_source
+        if higher is not None:                        # s2s.grad(f): f's code
+            differentiable = higher[0]
+        elif isinstance(function, Differentiable) and wrt is None:
+            differentiable = function
+        else:
+            differentiable = _differentiable(function, 0 if wrt is None else wrt)
+        text = differentiable.source if mode == "reverse" else differentiable.forward_source
     if _ipython_shell() is not None:          # a notebook shows it highlighted
         from IPython.display import display
         display(_Code(text))

@@ -118,6 +118,13 @@ def is_global_path(node: ast.expr, local_names: set[str]) -> bool:
     return isinstance(node, ast.Name) and node.id not in local_names
 
 
+def _keep_marks(new: ast.stmt, old: ast.stmt) -> ast.stmt:
+    """Carry what a pass noted on a statement (``s2s_augmented``) to its rewritten form."""
+    if getattr(old, "s2s_augmented", False):
+        new.s2s_augmented = True                  # type: ignore[attr-defined]
+    return new
+
+
 def _located(node: ast.AST, like: ast.AST) -> ast.AST:
     return ast.fix_missing_locations(ast.copy_location(node, like))
 
@@ -162,6 +169,24 @@ def assigned_in(body) -> set[str]:
             names.add(statement.target.id)
         elif isinstance(statement, ast.Expr) and _is_append(statement.value):
             names.add(statement.value.func.value.id)
+    return names
+
+
+def rebound_in(body) -> set[str]:
+    """Names a block may bind to a new object (not those only changed in place)."""
+    names = set()
+    for statement in walk_statements(body):
+        if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
+            if not getattr(statement, "s2s_augmented", False):   # y += e: in place on arrays
+                names.add(statement.targets[0].id)
+        elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+            names.add(statement.target.id)
+        elif isinstance(statement, ast.Assign):
+            names |= {node.id for target in statement.targets for node in ast.walk(target)
+                      if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+        elif isinstance(statement, ast.For):
+            names |= {node.id for node in ast.walk(statement.target)
+                      if isinstance(node, ast.Name)}
     return names
 
 
@@ -441,7 +466,10 @@ def lower_augmented_assignments(state: NormalState) -> None:
                 if hasattr(node, "ctx"):
                     node.ctx = ast.Load()
             value = _located(ast.BinOp(load, statement.op, statement.value), statement)
-            return [_located(ast.Assign([target], value), statement)]
+            lowered = _located(ast.Assign([target], value), statement)
+            # on an array, y += e changes y in place: names sharing y see the change
+            lowered.s2s_augmented = True          # type: ignore[attr-defined]
+            return [lowered]
         if isinstance(statement, ast.AnnAssign):
             if statement.value is None:
                 return []
@@ -521,8 +549,9 @@ def lower_for_loops(state: NormalState) -> None:
             return [statement]
         before: list[ast.stmt] = []
         index = state.fresh("_i")
+        # an array changed in place is iterated as it changes: read it, not a copy's name
         iterable = _bind_sequences(state, statement.iter, statement, before,
-                                   assigned_in(statement.body))
+                                   rebound_in(statement.body))
         reads = _element_reads(state, statement.target, iterable, index, statement, before)
         length = _length(state, iterable, statement, before)
         loop = _located(ast.For(name(index, statement, store=True),
@@ -895,7 +924,8 @@ def _three_address_block(state: NormalState, body: list[ast.stmt]) -> list[ast.s
             else:
                 value = flattener.simple(statement.value)
             lowered.extend(flattener.emitted)
-            lowered.append(_located(ast.Assign([target], value), statement))
+            lowered.append(_keep_marks(_located(ast.Assign([target], value), statement),
+                                       statement))
         elif isinstance(statement, ast.Return):
             value = flattener.simple(statement.value)
             lowered.extend(flattener.emitted)
@@ -1018,8 +1048,8 @@ def rename_reassignments(state: NormalState) -> None:
             else:
                 mapping.pop(target, None)
             assigned.add(target)
-            statement = _located(ast.Assign([name(target, statement, store=True)], value),
-                                 statement)
+            statement = _keep_marks(_located(ast.Assign([name(target, statement, store=True)],
+                                                    value), statement), statement)
         else:
             statement = _Renamer(mapping).visit(statement)
             assigned |= assigned_in([statement])

@@ -460,15 +460,20 @@ class ReverseGenerator:
         self.emit(ast.Assign([ast.Subscript(_name(adjoint), copy.deepcopy(index), ast.Store())],
                              ast.Constant(0.0)), operation.statement)
 
+    def own_sequence_adjoint(self, name: str, origin: ast.stmt) -> None:
+        """Before ``name_b`` changes in place: bind it (zeros, for the list's final state)
+        if no later use did, and make sure no other adjoint shares it."""
+        if name not in self.live:
+            self.emit(self.zero(name, name), origin)
+            self.live.add(name)
+        self.make_private(name)
+
     def reverse_append(self, operation: Operation) -> None:
         """``lst.append(v)``: ``v`` gets the last entry of ``lst_b``, which is removed."""
         sequence, value = operation.args
         if sequence.id not in self.analysis.active:
             return
-        if sequence.id not in self.live:              # the list's final state: all zeros
-            self.emit(self.zero(sequence.id, sequence.id), operation.statement)
-            self.live.add(sequence.id)
-        self.make_private(sequence.id)
+        self.own_sequence_adjoint(sequence.id, operation.statement)
         popped = _call(f"{self.adjoint(sequence.id)}.pop")
         if isinstance(value, ast.Name) and value.id in self.analysis.active:
             self.accumulate(value.id, popped, operation.statement)
@@ -488,10 +493,7 @@ class ReverseGenerator:
         self.private.discard(target)
         if sequence.id not in self.analysis.active:
             return
-        if sequence.id not in self.live:              # the list's final state: all zeros
-            self.emit(self.zero(sequence.id, sequence.id), operation.statement)
-            self.live.add(sequence.id)
-        self.make_private(sequence.id)
+        self.own_sequence_adjoint(sequence.id, operation.statement)
         if target_live:
             pushed: ast.expr = _name(self.adjoint(target))
         else:

@@ -190,7 +190,7 @@ class Generator:
             return f"np.sum({v.name}[{piece}])", 3 * v.bound
         if form == "product":
             w = self.pick(scope.of(VECTOR))
-            how = self.pick(["np.dot({}, {})", "{} @ {}", "np.dot({}[0:2], {}[1:3])",
+            how = self.pick(["np.dot({}, {})", "({} @ {})", "np.dot({}[0:2], {}[1:3])",
                              "np.linalg.norm({} - 0.5 * {})"])
             return how.format(v.name, w.name), 3 * v.bound * w.bound
         index = self.pick(["0", "1", "2", "-1"])

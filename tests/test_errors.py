@@ -106,3 +106,25 @@ def test_caret_points_at_the_construct():
         s2s.differentiate(bit_operator, fallback="error").source
     location = info.value.location
     assert location.source_line[location.col:].startswith("x ^ 2")
+
+
+def test_a_view_read_after_its_array_is_written_in_place_is_refused():
+    """y = x[0:2]; x[0] = ...; y[0] reads the written value: refused, never wrong."""
+    def view_then_write(x):
+        x = x * 1.0
+        y = x[0:2]
+        x[0] = x[1] * 2.0
+        return y[0] * 3.0 + np.sum(y)
+
+    def alias_then_augment(x):
+        x = x * 1.0
+        y = x
+        x[1:] += x[0]
+        return np.sum(y * y)
+
+    for function, line in ((view_then_write, "y = x[0:2]"), (alias_then_augment, "y = x")):
+        with pytest.raises(s2s.UnsupportedError, match="'y' is a view of 'x'.*written in place"):
+            s2s.differentiate(function, fallback="error").grad(np.array([0.5, 1.5, 2.0]))
+        f = s2s.differentiate(function)              # the tape: a clear refusal as well
+        with pytest.warns(s2s.FallbackWarning), pytest.raises(RuntimeError, match="in-place"):
+            f.grad(np.array([0.5, 1.5, 2.0]))
