@@ -157,18 +157,33 @@ def _refuse_stale_views(normal: NormalForm, operations: dict[int, Operation],
     on ``v`` that the adjoint of ``y``, sent to ``x`` where ``y`` was taken, would miss.
     """
     order: list[tuple[ast.stmt, tuple[int, ...]]] = []     # statements, enclosing loops
+    blocks: list[tuple[int, ...]] = []                      # the blocks around each one
 
-    def visit(body: list[ast.stmt], loops: tuple[int, ...]) -> None:
+    def visit(body: list[ast.stmt], loops: tuple[int, ...], within: tuple[int, ...]) -> None:
+        within = within + (id(body),)
         for statement in body:
             order.append((statement, loops))
+            blocks.append(within)
             if isinstance(statement, (ast.For, ast.While)):
-                visit(statement.body, loops + (id(statement),))
-                visit(statement.orelse, loops)
+                visit(statement.body, loops + (id(statement),), within)
+                visit(statement.orelse, loops, within)
             elif isinstance(statement, ast.If):
-                visit(statement.body, loops)
-                visit(statement.orelse, loops)
+                visit(statement.body, loops, within)
+                visit(statement.orelse, loops, within)
 
-    visit(normal.body, ())
+    visit(normal.body, (), ())
+
+    def rebound_before(array: str, start: int, written: int) -> bool:
+        """Is ``array`` bound to a new object on every path from ``start`` to ``written``
+        (a plain assignment before the write, in its block or one around it)?"""
+        for position in range(start + 1, written):
+            statement = order[position][0]
+            if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name) \
+                    and statement.targets[0].id == array \
+                    and not getattr(statement, "s2s_augmented", False) \
+                    and blocks[written][:len(blocks[position])] == blocks[position]:
+                return True
+        return False
     indexed = {node.value.id for statement, _ in order for node in ast.walk(statement)
                if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)}
     views: dict[str, list[tuple[int, str, tuple[int, ...]]]] = {}   # array -> its views
@@ -201,8 +216,11 @@ def _refuse_stale_views(normal: NormalForm, operations: dict[int, Operation],
                         continue
                     later = defined < written < position
                     shared = set(write_loops) & set(loops) - set(view_loops)
-                    if later or shared and defined < written:
+                    if (later or shared and defined < written) \
+                            and not rebound_before(array, defined, written):
                         view, array = _written_name(view), _written_name(array)
+                        if view.startswith("_"):          # a temporary: show what it holds
+                            view = ast.unparse(order[defined][0].value)
                         raise normal.parsed.source.unsupported(
                             statement, f"'{view}' is a view of '{array}' (line "
                             f"{order[defined][0].lineno}), read after '{array}' was written "

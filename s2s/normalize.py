@@ -579,6 +579,9 @@ def _bind_sequences(state, iterable, statement, before, rebound=frozenset()) -> 
     if isinstance(iterable, ast.Name) and iterable.id not in rebound \
             or _call_to(iterable, "range"):
         return iterable
+    if isinstance(iterable, ast.Subscript) and isinstance(iterable.value, ast.Name) \
+            and iterable.value.id not in rebound and _is_view_index(iterable.slice):
+        return iterable      # x[::-1]: a view, read afresh each iteration like Python does
     if _call_to(iterable, "reversed") and len(iterable.args) == 1:   # reversed(s) -> s[::-1]
         iterable = _located(ast.Subscript(iterable.args[0], ast.Slice(None, None,
                                                                       ast.Constant(-1)),
@@ -586,6 +589,16 @@ def _bind_sequences(state, iterable, statement, before, rebound=frozenset()) -> 
     temporary = state.fresh("_t")
     before.append(assign(temporary, iterable, statement))
     return name(temporary, statement)
+
+
+def _is_view_index(index: ast.expr) -> bool:
+    """Slices, constants and ``None`` only: NumPy returns a view (lists and arrays copy)."""
+    parts = index.elts if isinstance(index, ast.Tuple) else [index]
+    return all(isinstance(part, ast.Slice) and all(
+                   bound is None or isinstance(bound, ast.Constant) or isinstance(bound,
+                   ast.UnaryOp) and isinstance(bound.operand, ast.Constant)
+                   for bound in (part.lower, part.upper, part.step))
+               or isinstance(part, ast.Constant) for part in parts)
 
 
 def _length(state, iterable, statement, before) -> ast.expr:
