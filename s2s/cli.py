@@ -222,14 +222,8 @@ def _wrt(values: Sequence[str] | None) -> Any:
 
 
 def _differentiable(target: Any, wrt: Any):
-    from .api import Differentiable
-    if isinstance(target, Differentiable):
-        base = target.function
-        if wrt is None:
-            wrt = target.wrt_names if not target.single else target.wrt_names[0]
-    else:
-        base = target
-    return Differentiable(base, wrt=0 if wrt is None else wrt, fallback="error")
+    from .export import strict_differentiable
+    return strict_differentiable(target, wrt)
 
 
 def _value(text: str, name: str) -> Any:

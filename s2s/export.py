@@ -448,18 +448,13 @@ def _signature_text(function: Callable[..., Any]) -> tuple[str, str]:
 def export_source(function: Callable[..., Any], wrt: Any = None, mode: str = "reverse") -> str:
     """The text of the standalone module (see :func:`export`)."""
     from . import __version__
-    from .api import Differentiable, _name
+    from .api import _name
     from .emit import python_name
 
     if mode not in ("reverse", "forward"):
         raise S2SError(f"mode must be 'reverse' or 'forward', not {mode!r}")
-    if isinstance(function, Differentiable):
-        base = function.function
-        if wrt is None:
-            wrt = function.wrt_names if not function.single else function.wrt_names[0]
-    else:
-        base = function
-    differentiable = Differentiable(base, wrt=0 if wrt is None else wrt, fallback="error")
+    differentiable = strict_differentiable(function, wrt)
+    base = differentiable.function
     derivation = differentiable.derivation if mode == "reverse" \
         else differentiable.forward_derivation()
     generated = derivation.module
@@ -560,6 +555,19 @@ def export_source(function: Callable[..., Any], wrt: Any = None, mode: str = "re
         raise ExportError(f"internal error: the exported module does not compile: {exc}") \
             from None
     return text
+
+
+def strict_differentiable(function: Any, wrt: Any = None):
+    """``function`` differentiated with respect to ``wrt`` (a decorated function's own
+    ``wrt`` when None, else the first parameter), refusing the tape fallback."""
+    from .api import Differentiable
+    if isinstance(function, Differentiable):
+        base = function.function
+        if wrt is None:
+            wrt = function.wrt_names if not function.single else function.wrt_names[0]
+    else:
+        base = function
+    return Differentiable(base, wrt=0 if wrt is None else wrt, fallback="error")
 
 
 def export(function: Callable[..., Any], path: Any = None, wrt: Any = None,

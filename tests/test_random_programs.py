@@ -26,6 +26,9 @@ from programs import Rejected, check_program, inputs, load, programs, regression
 KNOWN_BUGS = {
     # a limitation rather than a bug: refused with UnsupportedError (tape fallback)
     "closure in block": ("lambda_in_branch.py", "def_in_loop.py"),
+    # a limitation: writing to an array a loop iterates over, then rebinding its name, is
+    # refused conservatively (never a wrong gradient)
+    "rebind iterated": ("write_then_rebind_an_iterated_array.py",),
 }
 
 # no "explain" phase: its line tracing makes a failing run many times slower
