@@ -541,8 +541,9 @@ class ReverseGenerator:
         for name in sorted(carried):
             self.emit(self.zero(name, name))
         self.live |= carried
-        for name in sorted(self.live & self.written_arrays & assigned_in(loop.body)):
-            self.make_private(name)
+        for name in sorted(self.live & (self.written_arrays | self.sequences)
+                           & assigned_in(loop.body)):
+            self.make_private(name)      # once before the loop, not once per iteration
         live_loop, private_loop = set(self.live), set(self.private)
         body_code, live_end, private_end = self._branch(loop.body, live_loop, private_loop)
         body_code = [Recompute(copy.deepcopy(statement))

@@ -821,7 +821,6 @@ def regression_module(source: str, x: np.ndarray, y: float, xfail: str | None = 
     """The text of a tests/regressions/ file: the program, its INPUT and the known bug."""
     header = ['"""A program found by tests/test_random_programs.py (see tests/programs.py)."""']
     body = source.rstrip("\n").split("\n")
-    imports = [line for line in body if line.startswith(("import ", "from "))]
     rest = [line for line in body if not line.startswith(("import ", "from "))]
     while rest and not rest[0]:
         rest = rest[1:]
