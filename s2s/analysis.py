@@ -7,7 +7,9 @@ Output: an :class:`Analysis` that, for every statement of the normal form, says
   arguments, a copy, a constant, or something with no derivative);
 * which names are *active* (varied: depend on a ``wrt`` input, and useful: the output
   depends on them); only active names get adjoints;
-* which names provably share a shape (so the generated code can skip ``unbroadcast``).
+* which names provably share a shape (so the generated code can skip ``unbroadcast``),
+  and, for code specialized to its arguments' shapes, each name's shape
+  (:mod:`s2s.shapes`).
 
 Nothing here changes the code.
 """
@@ -22,6 +24,7 @@ from .errors import MissingRuleError
 from .normalize import NormalForm, is_global_path, walk_statements
 from .parse import MISSING
 from .rules import REGISTRY, Rule
+from .shapes import infer_shapes
 
 OPERATOR_RULES = {
     ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "divide",
@@ -74,6 +77,7 @@ class Analysis:
     result: str
     assignment_counts: dict[str, int] = field(default_factory=dict)
     scalar_names: set[str] = field(default_factory=set)   # bound once, to a number
+    shapes: dict[str, tuple] = field(default_factory=dict)   # specialized: name -> shape
 
     def operation(self, statement: ast.stmt) -> Operation:
         return self.operations[id(statement)]
@@ -86,8 +90,13 @@ class Analysis:
 
         Not if every other operand is a scalar constant (``b * 2``, ``dt * t`` with
         ``dt = 0.001``) or provably has ``argument``'s shape (``y * y``).  This is a fact
-        about this one operation, true however often ``argument`` is re-bound.
+        about this one operation, true however often ``argument`` is re-bound.  In code
+        specialized to argument shapes, also not if ``argument`` provably has the shape of
+        the result (``x = r * x * (1 - x)`` on floats).
         """
+        shape = self.shapes.get(argument.id)
+        if shape is not None and shape == self.shapes.get(operation.target):
+            return False
         for other in operation.args:
             if other is argument or _is_scalar_constant(other):
                 continue
@@ -104,7 +113,9 @@ class Analysis:
         return name
 
 
-def analyze(normal: NormalForm, wrt: tuple[str, ...]) -> Analysis:
+def analyze(normal: NormalForm, wrt: tuple[str, ...],
+            parameter_shapes: dict[str, tuple | None] | None = None) -> Analysis:
+    """``parameter_shapes``: the argument shapes to specialize to (None: generic code)."""
     operations = {}
     for statement in walk_statements(normal.body):
         if isinstance(statement, ast.Assign):
@@ -133,6 +144,8 @@ def analyze(normal: NormalForm, wrt: tuple[str, ...]) -> Analysis:
         if op.kind == "constant" and _is_scalar_constant(op.statement.value)
         and analysis.assignment_counts.get(op.target) == 1}
     _shape_classes(ordered, analysis)
+    if parameter_shapes is not None:
+        analysis.shapes = infer_shapes(normal, operations, parameter_shapes)
     return analysis
 
 

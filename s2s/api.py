@@ -20,6 +20,7 @@ from .errors import (FallbackWarning, InputError, NonScalarOutputError, S2SError
                      UnsupportedError, WrtError)
 from .emit import python_name
 from .pipeline import Derivation, derive
+from .shapes import argument_shape
 
 Wrt = Union[int, str, Sequence[Union[int, str]]]
 
@@ -27,15 +28,23 @@ _DERIVATIONS: "weakref.WeakKeyDictionary[Callable, dict]" = weakref.WeakKeyDicti
 _BUILTIN_DERIVATIONS: dict[Callable, dict] = {}      # ufuncs cannot be weakly referenced
 
 
+_MAX_SPECIALIZATIONS = 16      # per function; beyond, calls with new shapes share generic code
+
+
 def _derivation(function: Callable[..., Any], wrt: tuple[str, ...], single: bool,
-                mode: str = "reverse") -> Derivation:
+                mode: str = "reverse", shapes: tuple | None = None) -> Derivation:
+    """The (cached) generated code; ``shapes``: specialize it to these argument shapes."""
     try:
         per_function = _DERIVATIONS.setdefault(function, {})
     except TypeError:
         per_function = _BUILTIN_DERIVATIONS.setdefault(function, {})
-    key = (wrt, single, mode)
+    key = (wrt, single, mode, shapes)
     if key not in per_function:
-        per_function[key] = derive(function, wrt, single, mode)
+        if shapes is not None and (all(shape is None for shape in shapes) or sum(
+                1 for other in per_function if other[:3] == key[:3] and other[3] is not None)
+                >= _MAX_SPECIALIZATIONS):
+            return _derivation(function, wrt, single, mode)
+        per_function[key] = derive(function, wrt, single, mode, shapes)
     return per_function[key]
 
 
@@ -207,6 +216,7 @@ class Differentiable:
         self.check = check
         self.fallback_reason: str | None = None
         self._derivation: Derivation | None = None
+        self._specialized: dict[tuple, Callable[..., Any]] = {}   # argument shapes -> vjp
 
     # --- the derivative code ------------------------------------------------------------
 
@@ -217,14 +227,35 @@ class Differentiable:
             try:
                 self._derivation = _derivation(self.function, self.wrt_names, self.single)
             except UnsupportedError as error:
-                if self.fallback == "error":
-                    raise
-                self.fallback_reason = str(error)
-                warnings.warn(FallbackWarning(
-                    f"s2s cannot generate derivative code for {_name(self.function)}; it is "
-                    f"differentiated on the runtime tape instead. Reason:\n{error}"),
-                    stacklevel=3)
+                self._fall_back(error)
         return self._derivation
+
+    def _fall_back(self, error: UnsupportedError) -> None:
+        if self.fallback == "error":
+            raise error
+        self.fallback_reason = str(error)
+        warnings.warn(FallbackWarning(
+            f"s2s cannot generate derivative code for {_name(self.function)}; it is "
+            f"differentiated on the runtime tape instead. Reason:\n{error}"), stacklevel=4)
+
+    def specialized_derivation(self, values: Sequence[Any]) -> Derivation | None:
+        """The generated code specialized to the shapes of ``values`` (one per parameter):
+        ``unbroadcast`` is left out wherever an operand provably has the result's shape.
+        None when the function runs on the tape."""
+        if self.fallback_reason is not None:
+            return None
+        try:
+            return _derivation(self.function, self.wrt_names, self.single, "reverse",
+                               tuple(map(argument_shape, values)))
+        except UnsupportedError as error:
+            self._fall_back(error)
+            return None
+
+    def source_for(self, *args: Any, **kwargs: Any) -> str:
+        """The generated code that ``grad``/``vjp`` run for these arguments: specialized to
+        their shapes (``f.source`` is the code valid for every shape)."""
+        derivation = self.specialized_derivation(self._arguments(args, kwargs))
+        return self.source if derivation is None else derivation.source
 
     @property
     def mode(self) -> str:
@@ -274,8 +305,15 @@ class Differentiable:
 
     def _run(self, args: tuple, kwargs: dict):
         values = self._arguments(args, kwargs)
-        derivation = self.derivation
-        if derivation is None:
+        shapes = tuple(map(argument_shape, values))
+        function = self._specialized.get(shapes)
+        if function is None:
+            derivation = self.specialized_derivation(values)
+            if derivation is not None:
+                function = derivation.module.function
+                if len(self._specialized) < 4 * _MAX_SPECIALIZATIONS:
+                    self._specialized[shapes] = function
+        if function is None:
             from .tape import vjp_with_tape
             value, tape_pullback = vjp_with_tape(self.function, tuple(values), {},
                                                  self.wrt_positions)
@@ -284,7 +322,7 @@ class Differentiable:
                 gradients = tape_pullback(cotangent)
                 return gradients[0] if self.single else gradients
             return values, value, pullback
-        value, pullback = derivation.module.function(*values)
+        value, pullback = function(*values)
         return values, value, pullback
 
     def _gradients(self, values: list[Any], raw: Any) -> Any:

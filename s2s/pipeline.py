@@ -54,23 +54,27 @@ class _Module:
 
 
 def derive(function: Callable[..., Any], wrt: tuple[str, ...], single: bool,
-           mode: str = "reverse") -> Derivation:
+           mode: str = "reverse", shapes: tuple | None = None) -> Derivation:
     """Generate the derivative of ``function`` with respect to ``wrt``.
 
     ``mode="reverse"``: a ``vjp_<name>`` function returning ``(value, pullback)``.
     ``mode="forward"``: a ``jvp_<name>(params, tangents)`` returning ``(value, tangent)``.
     ``mode="gradient"``: a closure-free ``grad_<name>(params, seed=1.0)`` returning the
     gradient(s), which can itself be differentiated (higher derivatives).
+
+    ``shapes``: one shape per parameter (:func:`s2s.shapes.argument_shape`, None where
+    unknown) to specialize the reverse-mode code to; None for code valid for any shapes.
     """
     parsed = parse_function(function)
     _check_reserved_names(parsed)
     module = _Module(mode=mode)
     name = module.names.unique(f"{_PREFIX[mode]}_{python_name(parsed.name)}")
     module.in_progress.append(_key(function))
-    stages, definition = _derive(parsed, wrt, single, name, module)
+    parameter_shapes = None if shapes is None else dict(zip(parsed.params, shapes))
+    stages, definition = _derive(parsed, wrt, single, name, module, parameter_shapes)
     functions = [d for _, d in module.functions.values()]
     functions += list(module.primal_definitions.values()) + [definition]
-    source = render(build_module(parsed, functions, module.helpers, mode))
+    source = render(build_module(parsed, functions, module.helpers, mode, shapes))
     return Derivation(*stages, compile_module(name, source, parsed, module.namespace))
 
 
@@ -78,10 +82,10 @@ _PREFIX = {"reverse": "vjp", "forward": "jvp", "gradient": "grad"}
 
 
 def _derive(parsed: ParsedFunction, wrt: tuple[str, ...], single: bool, name: str,
-            module: _Module):
+            module: _Module, parameter_shapes: dict[str, Any] | None = None):
     normal = normalize(parsed)
     _gather_globals(parsed, normal, module)
-    analysis = analyze(normal, wrt)
+    analysis = analyze(normal, wrt, parameter_shapes)
     callees: dict[int, str] = {}
     for operation in analysis.operations.values():
         if operation.kind != "call":

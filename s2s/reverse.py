@@ -665,6 +665,12 @@ def resolve_markers(code: ReverseCode, params: set[str], fused: bool = False) ->
         if marker.statement.targets[0].id in needed:
             needed |= reads_of(marker.statement.value)
     needed |= set().union(*(reads_of(g) for g in code.gradients))
+    # a name goes through the stack only if the reverse sweep reads a value it restores
+    # (y in ``while ...: y = y * 2`` is read before the reverse loop, never after a pop)
+    stacked = _restored_values_read(code.reverse, set().union(*(reads_of(g) for g in
+                                                                code.gradients)))
+    stacked |= {s.name for s in walk_all(code.reverse)
+                if isinstance(s, Restore) and s.index is not None and s.name in needed}
     saved_any = False
     rebinds: set[str] = set()
     item_restored: set[str] = set()
@@ -674,7 +680,7 @@ def resolve_markers(code: ReverseCode, params: set[str], fused: bool = False) ->
         out = []
         for statement in body:
             if isinstance(statement, Save):
-                if statement.name in needed:
+                if statement.name in stacked:
                     saved_any = True
                     value: ast.expr = _name(statement.name)
                     if statement.index is not None:
@@ -699,7 +705,7 @@ def resolve_markers(code: ReverseCode, params: set[str], fused: bool = False) ->
                     out.append(statement.statement)
                 continue
             if isinstance(statement, Restore):
-                if statement.name in needed:
+                if statement.name in stacked:
                     popped = _call(f"{code.stack}.pop")
                     if statement.index is None:
                         out.append(_assign(statement.name, popped))
@@ -749,6 +755,67 @@ def resolve_markers(code: ReverseCode, params: set[str], fused: bool = False) ->
     return ReverseCode(forward_code, prologue + reverse_code, code.result, code.seed,
                        code.gradients, code.helpers, captured=captured, prebound=prebound,
                        saved=code.saved, stack=code.stack, epilogue=epilogue)
+
+
+def _restored_values_read(body: list[ast.stmt], live_out: set[str]) -> set[str]:
+    """The names some whole-name :class:`Restore` of ``body`` binds to a value read later.
+
+    A backward liveness pass: a restore defines its name, a recompute its target (and
+    reads its operands only when that target is live); loops are solved to a fixpoint.
+    """
+    found: set[str] = set()
+
+    def visit(statements: list[ast.stmt], live: set[str]) -> set[str]:
+        live = set(live)
+        for statement in reversed(statements):
+            if isinstance(statement, Restore):
+                if statement.index is None:
+                    if statement.name in live:
+                        found.add(statement.name)
+                    live.discard(statement.name)
+            elif isinstance(statement, Recompute):
+                target = statement.statement.targets[0].id
+                if target in live:
+                    live.discard(target)
+                    live |= reads_of(statement.statement.value)
+            elif isinstance(statement, ast.If):
+                live = visit(statement.body, live) | visit(statement.orelse, live) \
+                    | reads_of(statement.test)
+            elif isinstance(statement, (ast.For, ast.While)):
+                header = set(live) | set(visit(statement.orelse, live))
+                if isinstance(statement, ast.While):
+                    header |= reads_of(statement.test)
+                while True:
+                    widened = header | visit(statement.body, header)
+                    if widened == header:
+                        break
+                    header = widened
+                if isinstance(statement, ast.For):
+                    header = (header - bound_names(statement.target)) | reads_of(statement.iter)
+                live = header
+            elif isinstance(statement, ast.Assign):
+                reads = reads_of(statement)
+                for target in statement.targets:
+                    if isinstance(target, (ast.Name, ast.Tuple, ast.List)):
+                        live -= bound_names(target)
+                live |= reads
+            else:                           # anything else: every name in it may be read
+                live |= {node.id for node in ast.walk(statement) if isinstance(node, ast.Name)}
+        return live
+
+    visit(body, live_out)
+    return found
+
+
+def bound_names(target: ast.expr) -> set[str]:
+    """The names an assignment target binds (``a``, ``a, b``; not ``a[i]``)."""
+    if isinstance(target, ast.Name):
+        return {target.id}
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return set().union(*(bound_names(element) for element in target.elts))
+    if isinstance(target, ast.Starred):
+        return bound_names(target.value)
+    return set()
 
 
 def prune_empty_blocks(body: list[ast.stmt]) -> list[ast.stmt]:

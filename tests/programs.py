@@ -773,7 +773,8 @@ TAPE_CANNOT = (RuntimeError, ValueError, s2s.S2SError)
 
 
 def check_program(f, x: np.ndarray, y: float, note: Callable[[str], None] = print) -> None:
-    """Generated code vs finite differences (rtol 1e-5, atol 1e-6) and vs the tape (1e-9).
+    """Generated code vs finite differences (rtol 1e-5, atol 1e-6), vs the tape (1e-9), and
+    code specialized to the argument shapes vs generic code (bit for bit).
 
     Raises :class:`Rejected` when the program is not smooth at ``(x, y)`` or its value is
     not tame; AssertionError (or the error s2s raised) when s2s is wrong.
@@ -795,6 +796,12 @@ def check_program(f, x: np.ndarray, y: float, note: Callable[[str], None] = prin
     np.testing.assert_allclose(got_value, value, rtol=1e-12, atol=1e-12,
                                err_msg="value of the generated code")
     assert np.shape(gx) == (3,) and isinstance(gy, float), (np.shape(gx), type(gy))
+    # grad ran code specialized to the shapes (3,) and (); the generic code must agree
+    # bit for bit (specialization only leaves out unbroadcast where shapes provably match)
+    _, generic_pullback = differentiable.derivation.module.function(x.copy(), y)
+    generic_x, generic_y = generic_pullback(1.0)
+    assert np.array_equal(generic_x, gx) and float(generic_y) == gy, \
+        f"specialized {gx!r}, {gy!r} vs generic {generic_x!r}, {generic_y!r}"
 
     expected_x, expected_y = finite_differences(f, x, y)
     note(f"s2s gradient: {gx!r}, {gy!r}\nfinite differences: {expected_x!r}, {expected_y!r}")

@@ -8,7 +8,6 @@ def vjp_fill_in_a_loop(x):
     _saved = []
     out = np.zeros(5)
     _t0 = range(5)
-    _saved.append(i)
     for i in _t0:
         _t1 = x[i]
         _saved.append(_t2)
@@ -48,7 +47,6 @@ def vjp_fill_in_a_loop(x):
             _t1_b = _t2_b * np.cos(_t1)
             _t2 = _stack.pop()
             x_b = index_accumulate(x_b, _t1_b, x, i)
-        i = _stack.pop()
         restore(_out_final)
         return x_b
     return (_return, pullback)

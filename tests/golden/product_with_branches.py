@@ -9,7 +9,6 @@ def vjp_product_with_branches(x):
     p = 1.0
     _t0 = len(x)
     _t1 = range(_t0)
-    _saved.append(i)
     for i in _t1:
         _t2 = x[i]
         _t3 = _t2 > 0
@@ -56,6 +55,5 @@ def vjp_product_with_branches(x):
                 _t7 = _stack.pop()
                 x_b = index_accumulate(x_b, _t6_b, x, i)
                 _t6 = _stack.pop()
-        i = _stack.pop()
         return x_b
     return (p, pullback)
