@@ -62,7 +62,7 @@ def best_time(function, *args, repeats: int = 7) -> float:
 
 def saved_per_iteration(x, k) -> tuple[float, float]:
     """Values and bytes the generated forward sweep saves, per loop iteration."""
-    derivation = s2s.differentiate(euler, wrt=(0, 1)).derivation
+    derivation = s2s.differentiate(euler, wrt=(0, 1)).specialized_derivation([x, k])
     _, pullback = derivation.module.function(x, k)
     cells = dict(zip(pullback.__code__.co_freevars, pullback.__closure__ or ()))
     saved = cells["_saved"].cell_contents if "_saved" in cells else []

@@ -41,8 +41,9 @@ Besides the cases, the suite measures
   of s2s cleared: the per-function cache (``s2s.api._DERIVATIONS``, a WeakKeyDictionary
   keyed by the function object, and ``Differentiable._derivation``) and the parsed rule
   bodies (``s2s.inline._definition``, an ``lru_cache``); also once in a fresh interpreter;
-* ``.grad`` overhead: ``f.grad(...)`` minus calling the generated ``vjp_<name>`` and its
-  pullback directly;
+* ``.grad`` overhead: ``f.grad(...)`` minus calling the generated code it runs directly
+  (``grad_<name>`` where the argument shapes prove the output a scalar, else
+  ``vjp_<name>`` and its pullback; both specialized to the shapes);
 * memory: peak bytes of the gradient of a 10,000-step loop on a 3-vector against a
   hand-written adjoint (``benchmarks/loop_memory.py``).
 """
@@ -570,7 +571,8 @@ def run_case(case: Case, peers: dict[str, Peer], options) -> Result:
     if f.mode != "source":
         raise SystemExit(f"{case.name}: s2s fell back to the tape: {f.fallback_reason}")
 
-    generated = f.derivation.module.function
+    values = f._arguments(args, {})
+    generated = f.specialized_derivation(values).module.function   # what vjp runs for args
     seed = 1.0
 
     def direct():
@@ -586,7 +588,7 @@ def run_case(case: Case, peers: dict[str, Peer], options) -> Result:
     check("s2s .grad", case, variants["s2s"](), want, case.single)
     check("s2s vjp + pullback", case, direct(), want, case.single)
     try:                           # the closure-free form (used for higher derivatives)
-        gradient_function = f.gradient_function()
+        gradient_function = f.gradient_function(*args)
         variants["s2s grad_f"] = lambda: gradient_function(*args)
         check("s2s grad_f", case, variants["s2s grad_f"](), want, case.single)
     except s2s.S2SError as exc:
@@ -716,10 +718,19 @@ def generation_in_fresh_process() -> float | None:
 
 
 def grad_overhead(results: list[Result]) -> dict[str, float]:
-    """Seconds ``f.grad`` adds over calling ``vjp_<name>`` and its pullback, for the cases
-    whose gradient is fast enough (< 100 µs) for the difference to be above the noise."""
-    return {r.case.name: r.times["s2s"] - r.times["s2s direct"] for r in results
-            if r.times["s2s"] < 1e-4}
+    """Seconds ``f.grad`` adds over calling the generated code it runs (``grad_<name>``
+    where the shapes prove the output a scalar, else ``vjp_<name>`` and its pullback), for
+    the cases whose gradient is fast enough (< 100 µs) for the difference to be above
+    the noise."""
+    overhead = {}
+    for r in results:
+        if r.times["s2s"] >= 1e-4:
+            continue
+        args = r.case.make_args()
+        runs = "s2s grad_f" if r.case.function._gradient_function(
+            r.case.function._arguments(args, {})) is not None else "s2s direct"
+        overhead[r.case.name] = r.times["s2s"] - r.times[runs]
+    return overhead
 
 
 def memory() -> dict[str, float]:
@@ -887,7 +898,8 @@ def report(results, peers, generation, overhead, mem, options) -> list[Target]:
                            in r.notes.get(variant, "") else "—")
             rows.append(row)
         print("Median time per call (s2s direct: vjp_<name> + pullback called directly; "
-              "grad_f: the closure-free grad_<name>):")
+              "grad_f: the closure-free grad_<name>; both specialized to the arguments' "
+              "shapes, as .grad runs them):")
         print()
         print(table(header, rows, md))
         print()

@@ -106,6 +106,9 @@ def _name(function: Callable[..., Any]) -> str:
 
 def _prepare(name: str, value: Any, function_name: str) -> Any:
     """A differentiated argument as a float (Python scalar) or a float array."""
+    kind = value.__class__
+    if kind is float or kind is np.ndarray and value.dtype.kind == "f":
+        return value                                     # the common case, first
     if isinstance(value, bool) or isinstance(value, np.bool_):
         raise InputError(f"{function_name}: argument '{name}' is a bool; differentiate "
                          "with respect to float values")
@@ -134,7 +137,12 @@ def _prepare(name: str, value: Any, function_name: str) -> Any:
 def _finish(gradient: Any, primal: Any, name: str) -> Any:
     """Give a gradient the shape and float dtype of its input."""
     if isinstance(primal, float):
-        return float(gradient)
+        return gradient if gradient.__class__ is float else float(gradient)
+    if gradient.__class__ is np.ndarray and primal.__class__ is np.ndarray \
+            and gradient.shape == primal.shape and (gradient.dtype is primal.dtype or
+                                                    gradient.dtype == primal.dtype) \
+            and gradient.flags.writeable:
+        return gradient
     shape, dtype = np.shape(primal), primal.dtype
     if np.shape(gradient) != shape:
         raise S2SError(f"internal error: the gradient for '{name}' has shape "
@@ -217,6 +225,7 @@ class Differentiable:
         self.fallback_reason: str | None = None
         self._derivation: Derivation | None = None
         self._specialized: dict[tuple, Callable[..., Any]] = {}   # argument shapes -> vjp
+        self._gradient_functions: dict[tuple, Callable[..., Any] | None] = {}  # -> grad_f
 
     # --- the derivative code ------------------------------------------------------------
 
@@ -275,9 +284,14 @@ class Differentiable:
         """The forward-mode (tangent) code's stages, for ``wrt`` (default: this wrt)."""
         return _derivation(self.function, wrt or self.wrt_names, False, "forward")
 
-    def gradient_function(self) -> Callable[..., Any]:
-        """The closure-free generated gradient ``grad_<name>(params, seed=1.0)``."""
-        return _derivation(self.function, self.wrt_names, self.single, "gradient").module.function
+    def gradient_function(self, *args: Any, **kwargs: Any) -> Callable[..., Any]:
+        """The closure-free generated gradient ``grad_<name>(params, seed=1.0)``; given
+        arguments, the one specialized to their shapes (what ``grad`` runs for them)."""
+        shapes = None
+        if args or kwargs:
+            shapes = tuple(map(argument_shape, self._arguments(args, kwargs)))
+        return _derivation(self.function, self.wrt_names, self.single, "gradient",
+                           shapes).module.function
 
     @property
     def forward_source(self) -> str:
@@ -300,7 +314,10 @@ class Differentiable:
         else:
             values = list(args)
         for name, position in zip(self.wrt_names, self.wrt_positions):
-            values[position] = _prepare(name, values[position], _name(self.function))
+            value = values[position]
+            kind = value.__class__
+            if kind is not float and not (kind is np.ndarray and value.dtype.kind == "f"):
+                values[position] = _prepare(name, value, _name(self.function))
         return values
 
     def _run(self, args: tuple, kwargs: dict):
@@ -328,8 +345,8 @@ class Differentiable:
     def _gradients(self, values: list[Any], raw: Any) -> Any:
         if self.single:
             return _finish(raw, values[self.wrt_positions[0]], self.wrt_names[0])
-        return tuple(_finish(gradient, values[position], name)
-                     for gradient, position, name in zip(raw, self.wrt_positions, self.wrt_names))
+        return tuple([_finish(gradient, values[position], name) for gradient, position, name
+                      in zip(raw, self.wrt_positions, self.wrt_names)])
 
     def _check_scalar(self, value: Any) -> None:
         if not _is_scalar(value):
@@ -352,7 +369,37 @@ class Differentiable:
 
     def grad(self, *args: Any, **kwargs: Any) -> Any:
         """The gradient of the scalar output with respect to ``wrt``."""
+        if not self.check:
+            values = self._arguments(args, kwargs)
+            gradient = self._gradient_functions.get(tuple(map(argument_shape, values)), False)
+            if gradient is False:
+                gradient = self._gradient_function(values)
+            if gradient is not None:
+                return self._gradients(values, gradient(*values))
         return self.value_and_grad(*args, **kwargs)[1]
+
+    def _gradient_function(self, values: list[Any]) -> Callable[..., Any] | None:
+        """The closure-free ``grad_<name>`` specialized to these argument shapes, when the
+        shapes prove the output a scalar (so the value need not be computed to check it);
+        None otherwise, or when the function runs on the tape."""
+        shapes = tuple(map(argument_shape, values))
+        try:
+            return self._gradient_functions[shapes]
+        except KeyError:
+            pass
+        function = None
+        if self.fallback_reason is None and len(self._gradient_functions) < 4 * \
+                _MAX_SPECIALIZATIONS and any(shape is not None for shape in shapes):
+            try:
+                derivation = _derivation(self.function, self.wrt_names, self.single,
+                                         "gradient", shapes)
+            except UnsupportedError:
+                derivation = None           # value_and_grad falls back, and says why
+            if derivation is not None and \
+                    derivation.analysis.shapes.get(derivation.analysis.result) == ():
+                function = derivation.module.function
+            self._gradient_functions[shapes] = function
+        return function
 
     def vjp(self, *args: Any, **kwargs: Any) -> tuple[Any, Callable[[Any], Any]]:
         """``(f(*args), pullback)``; ``pullback(cotangent)`` gives the gradient(s)."""

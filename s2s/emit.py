@@ -91,8 +91,9 @@ def build_grad_function(parsed: ParsedFunction, code: ReverseCode, single: bool,
     parameters = ast.arguments([], [ast.arg(p) for p in parsed.params] + [ast.arg(code.seed)],
                                None, [], [], None, [ast.Constant(1.0)])
     returned = code.gradients[0] if single else ast.Tuple(list(code.gradients), ast.Load())
-    body = [comment("forward sweep"), *code.forward, comment("reverse sweep"), *code.reverse,
-            *code.epilogue, ast.Return(returned)]
+    forward = [comment("forward sweep"), *code.forward] if code.forward else []
+    body = [*forward, comment("reverse sweep"), *code.reverse, *code.epilogue,
+            ast.Return(returned)]
     return ast.FunctionDef(name, parameters, body, [], None)
 
 
@@ -135,9 +136,15 @@ def _short(location: str) -> str:
 
 
 def compile_module(name: str, source: str, parsed: ParsedFunction,
-                   names: dict[str, Any]) -> GeneratedModule:
-    """Compile the generated source; ``names`` are the globals and closure values it reads."""
-    filename = f"<s2s: {name} from {_short(parsed.source.filename)}:{parsed.source.first_line}>"
+                   names: dict[str, Any], shapes: tuple | None = None) -> GeneratedModule:
+    """Compile the generated source; ``names`` are the globals and closure values it reads.
+
+    Each variant gets its own file name (tracebacks and ``inspect`` read its lines), so a
+    specialization names its shapes: ``<s2s: vjp_f [(3,), ()] from model.py:12>``."""
+    variant = "" if shapes is None else " [" + ", ".join(
+        "?" if shape is None else str(shape) for shape in shapes) + "]"
+    filename = (f"<s2s: {name}{variant} from {_short(parsed.source.filename)}:"
+                f"{parsed.source.first_line}>")
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace: dict[str, Any] = {"__builtins__": __builtins__}
     namespace.update(names)

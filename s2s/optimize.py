@@ -7,14 +7,23 @@ Output: the same code, computing the same values, with
 * dead adjoint statements removed (an assignment whose target nothing reads later).
 
 Multiplication by zero is never folded: ``0 * x`` has the shape of ``x``.
+
+In code specialized to argument shapes (:mod:`s2s.shapes`), also
+
+* shape queries of names of known shape folded (``np.size(_t2)`` -> ``4``);
+* in the closure-free gradient, primal statements that only computed the value removed
+  (``_return = np.mean(_t2)``), where they provably cannot raise: NumPy operations on
+  operands of known, compatible shapes, never a division, an index or a user's call.
 """
 from __future__ import annotations
 
 import ast
 import copy
+import math
 import operator
+import numpy as np
 
-from .reverse import ReverseCode
+from .reverse import ReverseCode, comment
 
 _FOLDABLE = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
              ast.Div: operator.truediv, ast.Pow: operator.pow}
@@ -122,6 +131,143 @@ def _impure(node: ast.AST) -> bool:
                and child.func.attr in ("pop", "append") for child in ast.walk(node))
 
 
+class _ShapeFolder(ast.NodeTransformer):
+    """``np.size(x)``, ``np.shape(x)``, ``np.ndim(x)``, ``x.shape``... -> constants."""
+
+    def __init__(self, shapes: dict[str, tuple]):
+        self.shapes = shapes
+
+    def _known(self, node: ast.expr) -> tuple | None:
+        return self.shapes.get(node.id) if isinstance(node, ast.Name) else None
+
+    def visit_Call(self, node: ast.Call) -> ast.expr:
+        self.generic_visit(node)
+        function, args = node.func, node.args
+        if node.keywords:
+            return node
+        if isinstance(function, ast.Attribute) and isinstance(function.value, ast.Name) \
+                and function.value.id == "np" and len(args) == 1:
+            shape = self._known(args[0])
+            if shape is not None and function.attr in ("size", "shape", "ndim"):
+                return ast.copy_location(ast.Constant(_query(shape, function.attr)), node)
+        if not isinstance(function, ast.Name):
+            return node
+        if function.id == "broadcast_like" and len(args) == 2:
+            shape = self._known(args[1])           # the same values; a view, never written
+            if shape:
+                return ast.copy_location(_np_call("broadcast_to", args[0],
+                                                  ast.Constant(tuple(shape))), node)
+        if function.id in ("matmul_adjoint_x", "matmul_adjoint_y") and len(args) == 3:
+            product = _matmul_adjoint(function.id[-1], *args, self._known(args[1]),
+                                      self._known(args[2]))
+            if product is not None:
+                return ast.copy_location(product, node)
+        return node
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.expr:
+        self.generic_visit(node)
+        shape = self._known(node.value)
+        if shape is not None and isinstance(node.ctx, ast.Load) \
+                and node.attr in ("size", "shape", "ndim") and shape != ():
+            return ast.copy_location(ast.Constant(_query(shape, node.attr)), node)
+        return node
+
+
+def _np_call(name: str, *args: ast.expr) -> ast.Call:
+    return ast.Call(ast.Attribute(ast.Name("np", ast.Load()), name, ast.Load()), list(args), [])
+
+
+def _matmul_adjoint(which: str, g: ast.expr, x: ast.expr, y: ast.expr,
+                    x_shape: tuple | None, y_shape: tuple | None) -> ast.expr | None:
+    """``matmul_adjoint_x(g, x, y)`` as the one product it computes for these shapes (the
+    same NumPy call, so the same bits): ``g @ y.T``, ``x.T @ g``, an outer product."""
+    if x_shape is None or y_shape is None:
+        return None
+    dims = (len(x_shape), len(y_shape))
+
+    def transposed(node: ast.expr) -> ast.expr:
+        return ast.Attribute(node, "T", ast.Load())
+
+    def product(a: ast.expr, b: ast.expr) -> ast.expr:
+        return ast.BinOp(a, ast.MatMult(), b)
+
+    def outer(a: ast.expr, b: ast.expr) -> ast.expr:
+        outer_function = ast.Attribute(ast.Attribute(ast.Name("np", ast.Load()), "multiply",
+                                                     ast.Load()), "outer", ast.Load())
+        return ast.Call(outer_function, [a, b], [])
+
+    if dims == (2, 2):
+        return product(g, transposed(y)) if which == "x" else product(transposed(x), g)
+    if dims == (2, 1):
+        return outer(g, y) if which == "x" else product(transposed(x), g)
+    if dims == (1, 2):
+        return product(y, g) if which == "x" else outer(x, g)
+    return None
+
+
+def _query(shape: tuple, attribute: str):
+    return {"size": math.prod(shape), "shape": tuple(shape), "ndim": len(shape)}[attribute]
+
+
+def fold_known_shapes(statements: list[ast.stmt], shapes: dict[str, tuple]) -> list[ast.stmt]:
+    """Shape queries of names whose shape the specialization proved, as constants."""
+    if not shapes:
+        return statements
+    folder = _ShapeFolder(shapes)
+    return [folder.visit(statement) for statement in statements]
+
+
+def eliminate_dead_primal(code: ReverseCode, analysis) -> ReverseCode:
+    """A closure-free gradient specialized to shapes: drop the primal statements nothing
+    reads (the value itself, mostly), when they provably cannot raise."""
+    for statement in _walk(code.forward):       # a mark survives the copies of loop bodies
+        statement.s2s_keep = not _cannot_raise(statement, analysis)
+    boundary = comment("reverse sweep")
+    returned = set().union(*(_reads(gradient) for gradient in code.gradients))
+    kept, _ = _eliminate(code.forward + [boundary] + code.reverse + code.epilogue, returned)
+    split = next(index for index, statement in enumerate(kept) if statement is boundary)
+    forward = _drop_orphan_comments(kept[:split])
+    return ReverseCode(forward, code.reverse, code.result, code.seed, code.gradients,
+                       code.helpers, captured=code.captured, prebound=code.prebound,
+                       saved=code.saved, stack=code.stack, epilogue=code.epilogue)
+
+
+def _walk(statements: list[ast.stmt]):
+    for statement in statements:
+        yield statement
+        for block in ("body", "orelse"):
+            yield from _walk(getattr(statement, block, []))
+
+
+def _cannot_raise(statement: ast.stmt, analysis) -> bool:
+    """An assignment of a NumPy operation, copy or constant whose result's shape is known
+    (so its operands' shapes are compatible), and which is no scalar division or power
+    (Python floats raise ZeroDivisionError) and no index (out of bounds raises)."""
+    if not isinstance(statement, ast.Assign) or not isinstance(statement.targets[0], ast.Name) \
+            or statement.targets[0].id not in analysis.shapes:
+        return False
+    value = statement.value
+    if isinstance(value, ast.BinOp) and isinstance(value.op, (ast.Div, ast.FloorDiv, ast.Mod,
+                                                              ast.Pow)) \
+            and analysis.shapes[statement.targets[0].id] == ():
+        return False                  # 1.0 / 0.0 raises on floats; an array warns instead
+    operation = analysis.operations.get(id(statement))
+    if operation is None:
+        return False
+    if operation.kind in ("copy", "constant"):
+        return True
+    if operation.kind == "nondifferentiable":
+        return isinstance(value, ast.Compare)
+    return operation.kind == "rule" and operation.rule.name != "getitem" \
+        and _is_numpy(operation.rule.primal)
+
+
+def _is_numpy(function) -> bool:
+    """NumPy's own functions (``math.log`` raises on a bad domain; ``np.log`` warns)."""
+    return isinstance(function, np.ufunc) \
+        or (getattr(function, "__module__", None) or "").startswith("numpy")
+
+
 def eliminate_dead_code(statements: list[ast.stmt], live: set[str]) -> list[ast.stmt]:
     """Drop assignments nothing reads afterwards; ``live`` is what is read after the block.
 
@@ -138,7 +284,8 @@ def _eliminate(statements: list[ast.stmt], live: set[str]) -> tuple[list[ast.stm
     for statement in reversed(statements):
         if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
             target = statement.targets[0].id
-            if target not in live and not _impure(statement.value):
+            if target not in live and not _impure(statement.value) \
+                    and not getattr(statement, "s2s_keep", False):
                 continue
             live.discard(target)
             live |= _reads(statement.value)
@@ -201,8 +348,9 @@ def optimize_forward(code):
     return code
 
 
-def optimize(code: ReverseCode) -> ReverseCode:
-    reverse = fold_constants(code.reverse)
+def optimize(code: ReverseCode, shapes: dict[str, tuple] | None = None) -> ReverseCode:
+    """``shapes``: the names of known shape, in code specialized to argument shapes."""
+    reverse = fold_constants(fold_known_shapes(code.reverse, shapes or {}))
     returned = set().union(*(_reads(gradient) for gradient in code.gradients))
     reverse = eliminate_dead_code(reverse, returned)
     return ReverseCode(code.forward, reverse, code.result, code.seed, code.gradients,

@@ -21,7 +21,7 @@ from .forward import generate_forward
 from .errors import UnsupportedError
 from .naming import Namer
 from .normalize import NormalForm, normalize
-from .optimize import optimize, optimize_forward
+from .optimize import eliminate_dead_primal, optimize, optimize_forward
 from .parse import MISSING, ParsedFunction, Scope, parse_function
 from .reverse import ReverseCode, generate_reverse, resolve_markers
 
@@ -74,8 +74,11 @@ def derive(function: Callable[..., Any], wrt: tuple[str, ...], single: bool,
     stages, definition = _derive(parsed, wrt, single, name, module, parameter_shapes)
     functions = [d for _, d in module.functions.values()]
     functions += list(module.primal_definitions.values()) + [definition]
-    source = render(build_module(parsed, functions, module.helpers, mode, shapes))
-    return Derivation(*stages, compile_module(name, source, parsed, module.namespace))
+    used = {node.id for function in functions for node in ast.walk(function)
+            if isinstance(node, ast.Name)}
+    helpers = {helper for helper in module.helpers if helper in used}   # some were folded
+    source = render(build_module(parsed, functions, helpers, mode, shapes))
+    return Derivation(*stages, compile_module(name, source, parsed, module.namespace, shapes))
 
 
 _PREFIX = {"reverse": "vjp", "forward": "jvp", "gradient": "grad"}
@@ -120,7 +123,9 @@ def _derive(parsed: ParsedFunction, wrt: tuple[str, ...], single: bool, name: st
         return (parsed, normal, analysis, code, code), definition
     fused = module.mode == "gradient"
     reverse = generate_reverse(analysis, normal.namer, callees, fused=fused)
-    optimized = resolve_markers(optimize(reverse), set(parsed.params), fused)
+    optimized = resolve_markers(optimize(reverse, analysis.shapes), set(parsed.params), fused)
+    if fused and analysis.shapes:
+        optimized = eliminate_dead_primal(optimized, analysis)
     module.helpers |= optimized.helpers
     if fused:
         definition = build_grad_function(parsed, optimized, single, name)

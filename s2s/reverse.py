@@ -440,8 +440,14 @@ class ReverseGenerator:
                 self.emit(statement, operation.statement)
             value = inlined.value
             if rule.broadcasting and self.analysis.may_broadcast(operation, argument):
-                self.helpers.add("unbroadcast")
-                value = _call("unbroadcast", value, _name(argument.id))
+                summed = None
+                if rule.name in SHAPED_LIKE_RESULT:
+                    summed = sum_to_shape(value, self.analysis.shapes.get(operation.target),
+                                          self.analysis.shapes.get(argument.id))
+                if summed is None:
+                    self.helpers.add("unbroadcast")
+                    summed = _call("unbroadcast", value, _name(argument.id))
+                value = summed
             yield argument.id, value
 
     def reverse_setitem(self, operation: Operation) -> None:
@@ -576,6 +582,33 @@ class ReverseGenerator:
         self.emit(reversed_loop, origin)
         if isinstance(loop, ast.For):
             self.out.append(Restore(loop.target.id, None))
+
+
+# broadcasting rules whose VJPs give a cotangent of the result's shape, before it is summed
+# down to an operand's shape
+SHAPED_LIKE_RESULT = frozenset({
+    "add", "subtract", "multiply", "divide", "power", "float_power", "maximum", "minimum",
+    "fmax", "fmin", "where", "clip", "arctan2", "hypot", "logaddexp", "logaddexp2"})
+
+
+def sum_to_shape(value: ast.expr, result: tuple | None, operand: tuple | None) -> ast.expr | None:
+    """``unbroadcast(value, operand)`` spelled out for known shapes: the same ``np.sum``
+    calls in the same order (so the same bits), without the shape tests at run time."""
+    if result is None or operand is None or len(operand) > len(result):
+        return None
+    extra = len(result) - len(operand)
+    if any(size != 1 and size != result[extra + axis] for axis, size in enumerate(operand)):
+        return None
+    if extra:
+        value = _call("np.sum", value)
+        value.keywords = [ast.keyword("axis", ast.Constant(tuple(range(extra))))]
+    kept = tuple(axis for axis, size in enumerate(operand)
+                 if size == 1 and result[extra + axis] != 1)
+    if kept:
+        value = _call("np.sum", value)
+        value.keywords = [ast.keyword("axis", ast.Constant(kept)),
+                          ast.keyword("keepdims", ast.Constant(True))]
+    return value
 
 
 def _own_statements(body: list[ast.stmt]):
@@ -732,7 +765,9 @@ def resolve_markers(code: ReverseCode, params: set[str], fused: bool = False) ->
     prologue: list[ast.stmt] = []
     if saved_any:
         forward_code.insert(0, _assign(code.saved, ast.List([], ast.Load())))
-        prologue.append(_assign(code.stack, _call("list", _name(code.saved))))
+        # a pullback may run again: it pops from a copy; a fused gradient runs once
+        prologue.append(_assign(code.stack, _name(code.saved) if fused
+                                else _call("list", _name(code.saved))))
     epilogue: list[ast.stmt] = []
     for name in sorted(item_restored if not fused else ()):   # a fused gradient runs once
         # Elements are restored in place, so that views of the array (y[:-1] taken before

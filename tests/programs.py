@@ -802,6 +802,10 @@ def check_program(f, x: np.ndarray, y: float, note: Callable[[str], None] = prin
     generic_x, generic_y = generic_pullback(1.0)
     assert np.array_equal(generic_x, gx) and float(generic_y) == gy, \
         f"specialized {gx!r}, {gy!r} vs generic {generic_x!r}, {generic_y!r}"
+    # grad alone runs the closure-free gradient, without the statements only the value needs
+    fast_x, fast_y = differentiable.grad(x.copy(), y)
+    assert np.array_equal(fast_x, gx) and fast_y == gy, \
+        f"grad {fast_x!r}, {fast_y!r} vs value_and_grad {gx!r}, {gy!r}"
 
     expected_x, expected_y = finite_differences(f, x, y)
     note(f"s2s gradient: {gx!r}, {gy!r}\nfinite differences: {expected_x!r}, {expected_y!r}")
