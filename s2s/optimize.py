@@ -217,6 +217,134 @@ def fold_known_shapes(statements: list[ast.stmt], shapes: dict[str, tuple]) -> l
     return [folder.visit(statement) for statement in statements]
 
 
+_ELEMENTWISE_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
+
+
+def use_scalar_cotangents(statements: list[ast.stmt], shapes: dict[str, tuple]) -> list[ast.stmt]:
+    """``n = np.broadcast_to(v, S)`` then ``m = n / x`` with ``x`` of shape ``S``: use ``v``
+    itself (``m = v / x``), the same numbers without a broadcast operand.  ``k = n * 3``
+    is a broadcast of ``v * 3`` in turn.
+
+    Only where ``n`` is bound once, ``v`` reads names bound at most once (so it means the
+    same at every use), and the use is arithmetic over names of known shapes, one of them
+    of shape ``S``, the others broadcasting into it: the result keeps shape ``S``.
+    """
+    bindings = _binding_counts(statements)
+    broadcasts: dict[str, tuple[ast.expr, tuple]] = {}
+
+    class Substitute(ast.NodeTransformer):
+        def visit_Assign(self, node: ast.Assign) -> ast.Assign:
+            for name in _names(node.value):
+                if name in broadcasts and _names(node.value).count(name) == 1:
+                    scalar, shape = broadcasts[name]
+                    if _keeps_shape(node.value, name, shape, shapes):
+                        node.value = _replace_name(node.value, name, scalar)
+            return node
+
+    def record(statement: ast.stmt) -> None:
+        """A broadcast bound once at top level, by np.broadcast_to or arithmetic on one."""
+        if not isinstance(statement, ast.Assign) or not isinstance(statement.targets[0], ast.Name) \
+                or bindings.get(statement.targets[0].id) != 1:
+            return
+        value = statement.value
+        if _is_np_call(value, "broadcast_to") and len(value.args) == 2 \
+                and isinstance(value.args[1], ast.Constant) \
+                and all(bindings.get(name, 0) <= 1 for name in _reads(value.args[0])):
+            broadcasts[statement.targets[0].id] = (value.args[0], value.args[1].value)
+            return
+        names = _names(value)
+        if len(names) == 1 and names[0] in broadcasts and _is_arithmetic(value):
+            scalar, shape = broadcasts[names[0]]
+            broadcasts[statement.targets[0].id] = (_replace_name(value, names[0], scalar),
+                                                   shape)
+
+    out = []
+    for statement in statements:
+        if broadcasts:
+            statement = Substitute().visit(statement)
+        record(statement)
+        out.append(statement)
+    return out
+
+
+def _names(expression: ast.expr) -> list[str]:
+    return [node.id for node in ast.walk(expression) if isinstance(node, ast.Name)]
+
+
+def _is_arithmetic(expression: ast.expr) -> bool:
+    """Numbers and names combined by + - * / ** only (elementwise, shape-preserving)."""
+    for node in ast.walk(expression):
+        if isinstance(node, (ast.BinOp, ast.UnaryOp)):
+            if not isinstance(node.op, _ELEMENTWISE_OPERATORS + (ast.USub, ast.UAdd)):
+                return False
+        elif isinstance(node, ast.Constant):
+            if type(node.value) not in (int, float):
+                return False
+        elif not isinstance(node, (ast.Name, ast.operator, ast.unaryop, ast.expr_context)):
+            return False
+    return True
+
+
+def _keeps_shape(expression: ast.expr, name: str, shape: tuple,
+                 shapes: dict[str, tuple]) -> bool:
+    """Is ``expression`` arithmetic over names of known shapes broadcasting into ``shape``,
+    one of them (other than ``name``) of exactly ``shape``?"""
+    if not _is_arithmetic(expression):
+        return False
+    exact = False
+    for other in _names(expression):
+        if other == name:
+            continue
+        known = shapes.get(other)
+        if known is None or len(known) > len(shape) \
+                or np.broadcast_shapes(known, shape) != shape:
+            return False
+        exact = exact or known == shape
+    return exact
+
+
+def _replace_name(expression: ast.expr, name: str, replacement: ast.expr) -> ast.expr:
+    """A copy of ``expression`` with ``replacement`` for the name."""
+    class Replace(ast.NodeTransformer):
+        def visit_Name(self, node: ast.Name) -> ast.expr:
+            return copy.deepcopy(replacement) if node.id == name else node
+    return Replace().visit(copy.deepcopy(expression))
+
+
+def _is_np_call(node: ast.expr, name: str) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+        and isinstance(node.func.value, ast.Name) and node.func.value.id == "np" \
+        and node.func.attr == name and not node.keywords
+
+
+def _binding_counts(statements: list[ast.stmt]) -> dict[str, int]:
+    """How many statements bind each name (restores and loop variables included)."""
+    from .reverse import Recompute, Restore
+
+    counts: dict[str, int] = {}
+    for statement in _walk(statements):
+        targets: list[ast.expr] = []
+        if isinstance(statement, ast.Assign):
+            targets = statement.targets
+        elif isinstance(statement, (ast.For, ast.AugAssign)):
+            targets = [statement.target]
+        elif isinstance(statement, Recompute):
+            targets = statement.statement.targets
+        elif isinstance(statement, Restore):
+            counts[statement.name] = counts.get(statement.name, 0) + 2   # rebinds per pass
+        for target in targets:
+            for node in ast.walk(target):
+                if isinstance(node, ast.Name):
+                    counts[node.id] = counts.get(node.id, 0) + 1
+        if isinstance(statement, (ast.For, ast.While)):      # a loop rebinds each pass
+            for inner in _walk(statement.body):
+                if isinstance(inner, ast.Assign):
+                    for node in ast.walk(inner.targets[0]):
+                        if isinstance(node, ast.Name):
+                            counts[node.id] = counts.get(node.id, 0) + 1
+    return counts
+
+
 def eliminate_dead_primal(code: ReverseCode, analysis) -> ReverseCode:
     """A closure-free gradient specialized to shapes: drop the primal statements nothing
     reads (the value itself, mostly), when they provably cannot raise."""
@@ -278,7 +406,10 @@ def eliminate_dead_code(statements: list[ast.stmt], live: set[str]) -> list[ast.
     return _drop_orphan_comments(kept)
 
 
-def _eliminate(statements: list[ast.stmt], live: set[str]) -> tuple[list[ast.stmt], set[str]]:
+def _eliminate(statements: list[ast.stmt], live: set[str],
+               trim: bool = True) -> tuple[list[ast.stmt], set[str]]:
+    """The statements kept and the names live before them; ``trim=False`` only computes
+    (nested blocks stay as they are), for the fixpoint of a loop's live names."""
     kept: list[ast.stmt] = []
     live = set(live)
     for statement in reversed(statements):
@@ -290,27 +421,29 @@ def _eliminate(statements: list[ast.stmt], live: set[str]) -> tuple[list[ast.stm
             live.discard(target)
             live |= _reads(statement.value)
         elif isinstance(statement, ast.If):
-            body, live_body = _eliminate(statement.body, live)
-            orelse, live_else = _eliminate(statement.orelse, live)
+            body, live_body = _eliminate(statement.body, live, trim)
+            orelse, live_else = _eliminate(statement.orelse, live, trim)
             if not _has_code(body) and not _has_code(orelse):
                 continue
-            statement.body = body or [ast.Pass()]
-            statement.orelse = orelse
+            if trim:
+                statement.body = body or [ast.Pass()]
+                statement.orelse = orelse
             live = live_body | live_else | _reads(statement.test)
         elif isinstance(statement, (ast.For, ast.While)):
             target = statement.target.id if isinstance(statement, ast.For) else None
             header = set(live)
             if target is None:       # a while test is read before every iteration
                 header |= _reads(statement.test)
-            while True:        # _eliminate trims nested blocks in place: give it a copy
-                body, live_body = _eliminate(copy.deepcopy(statement.body), header)
+            while True:              # what one iteration reads, the previous one must keep
+                body, live_body = _eliminate(statement.body, header, trim=False)
                 widened = header | live_body
                 if widened == header:
                     break
                 header = widened
             if not _has_code(body):
                 continue
-            statement.body = body
+            if trim:
+                statement.body, _ = _eliminate(statement.body, header)
             live = (header - {target}) | _reads(statement.iter if target else statement.test)
         else:
             live |= _reads(statement)
@@ -351,6 +484,8 @@ def optimize_forward(code):
 def optimize(code: ReverseCode, shapes: dict[str, tuple] | None = None) -> ReverseCode:
     """``shapes``: the names of known shape, in code specialized to argument shapes."""
     reverse = fold_constants(fold_known_shapes(code.reverse, shapes or {}))
+    if shapes:
+        reverse = use_scalar_cotangents(reverse, shapes)
     returned = set().union(*(_reads(gradient) for gradient in code.gradients))
     reverse = eliminate_dead_code(reverse, returned)
     return ReverseCode(code.forward, reverse, code.result, code.seed, code.gradients,
