@@ -588,7 +588,9 @@ def run_case(case: Case, peers: dict[str, Peer], options) -> Result:
     check("s2s .grad", case, variants["s2s"](), want, case.single)
     check("s2s vjp + pullback", case, direct(), want, case.single)
     try:                           # the closure-free form (used for higher derivatives)
-        gradient_function = f.gradient_function(*args)
+        # what .grad runs for these shapes: jvp_<name> for one scalar input, else the
+        # closure-free grad_<name> (where the shapes prove the output a scalar)
+        gradient_function = f._gradient_function(values) or f.gradient_function(*args)
         variants["s2s grad_f"] = lambda: gradient_function(*args)
         check("s2s grad_f", case, variants["s2s grad_f"](), want, case.single)
     except s2s.S2SError as exc:
@@ -729,7 +731,7 @@ def grad_overhead(results: list[Result]) -> dict[str, float]:
         args = r.case.make_args()
         runs = "s2s grad_f" if r.case.function._gradient_function(
             r.case.function._arguments(args, {})) is not None else "s2s direct"
-        overhead[r.case.name] = r.times["s2s"] - r.times[runs]
+        overhead[r.case.name] = r.times["s2s"] - r.times[runs]    # runs: what .grad calls
     return overhead
 
 
@@ -898,8 +900,9 @@ def report(results, peers, generation, overhead, mem, options) -> list[Target]:
                            in r.notes.get(variant, "") else "—")
             rows.append(row)
         print("Median time per call (s2s direct: vjp_<name> + pullback called directly; "
-              "grad_f: the closure-free grad_<name>; both specialized to the arguments' "
-              "shapes, as .grad runs them):")
+              "grad_f: the code .grad runs, called directly: jvp_<name> for one scalar "
+              "input, else the closure-free grad_<name>; all specialized to the arguments' "
+              "shapes):")
         print()
         print(table(header, rows, md))
         print()
@@ -933,7 +936,7 @@ def report(results, peers, generation, overhead, mem, options) -> list[Target]:
               f"{fmt_time(generation['fresh process'])}.")
         print()
     if overhead:
-        print(".grad overhead over vjp_<name> + pullback: " +
+        print(".grad overhead over calling the code it runs: " +
               ", ".join(f"{name} {overhead_us(v)}" for name, v in overhead.items()))
         print()
     if mem:

@@ -195,6 +195,11 @@ def _check_cotangent(cotangent: Any, value: Any, name: str) -> Any:
     return cotangent
 
 
+def _proves_scalar_output(derivation: Derivation) -> bool:
+    """Do the specialized shapes prove the function's output a scalar?"""
+    return derivation.analysis.shapes.get(derivation.analysis.result) == ()
+
+
 def _is_scalar(value: Any) -> bool:
     return isinstance(value, (float, int, np.floating, np.integer)) and not isinstance(value, bool) \
         or isinstance(value, np.ndarray) and value.ndim == 0
@@ -390,16 +395,35 @@ class Differentiable:
         function = None
         if self.fallback_reason is None and len(self._gradient_functions) < 4 * \
                 _MAX_SPECIALIZATIONS and any(shape is not None for shape in shapes):
-            try:
-                derivation = _derivation(self.function, self.wrt_names, self.single,
-                                         "gradient", shapes)
-            except UnsupportedError:
-                derivation = None           # value_and_grad falls back, and says why
-            if derivation is not None and \
-                    derivation.analysis.shapes.get(derivation.analysis.result) == ():
-                function = derivation.module.function
+            if self.single and shapes[self.wrt_positions[0]] == ():
+                function = self._forward_gradient(shapes)
+            if function is None:
+                try:
+                    derivation = _derivation(self.function, self.wrt_names, self.single,
+                                             "gradient", shapes)
+                except UnsupportedError:
+                    derivation = None           # value_and_grad falls back, and says why
+                if derivation is not None and _proves_scalar_output(derivation):
+                    function = derivation.module.function
             self._gradient_functions[shapes] = function
         return function
+
+    def _forward_gradient(self, shapes: tuple) -> Callable[..., Any] | None:
+        """For one scalar input, forward mode is the cheaper gradient: one sweep, nothing
+        saved for a reverse one (``jvp_<name>`` with the tangent 1.0)."""
+        try:
+            derivation = _derivation(self.function, self.wrt_names, False, "forward", shapes)
+        except S2SError:
+            return None                         # no forward rule somewhere: reverse mode
+        if not _proves_scalar_output(derivation):
+            return None
+        jvp = derivation.module.function
+
+        def forward_gradient(*values: Any) -> Any:
+            return jvp(*values, 1.0)[1]
+
+        forward_gradient.derivation = derivation
+        return forward_gradient
 
     def vjp(self, *args: Any, **kwargs: Any) -> tuple[Any, Callable[[Any], Any]]:
         """``(f(*args), pullback)``; ``pullback(cotangent)`` gives the gradient(s)."""

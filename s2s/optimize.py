@@ -352,10 +352,12 @@ def eliminate_dead_primal(code: ReverseCode, analysis) -> ReverseCode:
         statement.s2s_keep = not _cannot_raise(statement, analysis)
     boundary = comment("reverse sweep")
     returned = set().union(*(_reads(gradient) for gradient in code.gradients))
+    epilogue = len(code.epilogue)
     kept, _ = _eliminate(code.forward + [boundary] + code.reverse + code.epilogue, returned)
     split = next(index for index, statement in enumerate(kept) if statement is boundary)
     forward = _drop_orphan_comments(kept[:split])
-    return ReverseCode(forward, code.reverse, code.result, code.seed, code.gradients,
+    reverse = _drop_orphan_comments(kept[split + 1:len(kept) - epilogue])
+    return ReverseCode(forward, reverse, code.result, code.seed, code.gradients,
                        code.helpers, captured=code.captured, prebound=code.prebound,
                        saved=code.saved, stack=code.stack, epilogue=code.epilogue)
 
@@ -426,8 +428,8 @@ def _eliminate(statements: list[ast.stmt], live: set[str],
             if not _has_code(body) and not _has_code(orelse):
                 continue
             if trim:
-                statement.body = body or [ast.Pass()]
-                statement.orelse = orelse
+                statement.body = body if _has_code(body) else [ast.Pass()]
+                statement.orelse = orelse if _has_code(orelse) else []
             live = live_body | live_else | _reads(statement.test)
         elif isinstance(statement, (ast.For, ast.While)):
             target = statement.target.id if isinstance(statement, ast.For) else None
@@ -473,9 +475,10 @@ def _drop_orphan_comments(statements: list[ast.stmt]) -> list[ast.stmt]:
     return kept
 
 
-def optimize_forward(code):
-    """Fold constants and drop tangents nothing reads in forward-mode code."""
-    body = fold_constants(code.body)
+def optimize_forward(code, shapes: dict[str, tuple] | None = None):
+    """Fold constants (and, specialized, shape queries) and drop tangents nothing reads in
+    forward-mode code."""
+    body = fold_constants(fold_known_shapes(code.body, shapes or {}))
     live = {code.result} | _reads(code.tangent)
     code.body = eliminate_dead_code(body, live)
     return code

@@ -117,7 +117,8 @@ def _derive(parsed: ParsedFunction, wrt: tuple[str, ...], single: bool, name: st
             module.functions[key] = (callee_name, definition)
         callees[id(operation)] = module.functions[key][0]
     if module.mode == "forward":
-        code = optimize_forward(generate_forward(analysis, normal.namer, callees))
+        code = optimize_forward(generate_forward(analysis, normal.namer, callees),
+                                analysis.shapes)
         module.helpers |= code.helpers
         definition = build_jvp_function(parsed, code, name)
         return (parsed, normal, analysis, code, code), definition

@@ -806,6 +806,10 @@ def check_program(f, x: np.ndarray, y: float, note: Callable[[str], None] = prin
     fast_x, fast_y = differentiable.grad(x.copy(), y)
     assert np.array_equal(fast_x, gx) and fast_y == gy, \
         f"grad {fast_x!r}, {fast_y!r} vs value_and_grad {gx!r}, {gy!r}"
+    # d/dy alone: one scalar input, so grad runs forward mode (jvp code)
+    forward_y = s2s.differentiate(f, wrt=1, fallback="error").grad(x.copy(), y)
+    np.testing.assert_allclose(forward_y, gy, rtol=1e-9, atol=1e-12,
+                               err_msg="d/dy: forward mode (grad, one scalar) vs reverse")
 
     expected_x, expected_y = finite_differences(f, x, y)
     note(f"s2s gradient: {gx!r}, {gy!r}\nfinite differences: {expected_x!r}, {expected_y!r}")
