@@ -480,8 +480,58 @@ def optimize_forward(code, shapes: dict[str, tuple] | None = None):
     forward-mode code."""
     body = fold_constants(fold_known_shapes(code.body, shapes or {}))
     live = {code.result} | _reads(code.tangent)
-    code.body = eliminate_dead_code(body, live)
+    code.body = propagate_copies(eliminate_dead_code(body, live),
+                                 live | {code.result})
     return code
+
+
+def propagate_copies(statements: list[ast.stmt], protected: set[str]) -> list[ast.stmt]:
+    """``t = a + b`` directly followed by ``s = t``, with ``t`` read nowhere else: ``s = a + b``
+    (the normal form's temporaries for ``s = s + b``, and their tangents)."""
+    loads: dict[str, int] = {}
+    stores: dict[str, int] = {}
+    for node in ast.walk(ast.Module(statements, [])):
+        if isinstance(node, ast.Name):
+            counts = loads if isinstance(node.ctx, ast.Load) else stores
+            counts[node.id] = counts.get(node.id, 0) + 1
+
+    def merge(block: list[ast.stmt]) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for statement in block:
+            for field in ("body", "orelse"):
+                if isinstance(getattr(statement, field, None), list):
+                    setattr(statement, field, merge(getattr(statement, field)))
+            if _is_name_copy(statement):
+                temporary, name = statement.value.id, statement.targets[0].id
+                if loads.get(temporary) == 1 and stores.get(temporary) == 1 \
+                        and temporary not in protected:
+                    definition = _definition_before(out, temporary, name)
+                    if definition is not None:       # nothing between reads or binds name
+                        definition.targets = statement.targets
+                        continue
+            out.append(statement)
+        return out
+
+    return merge(statements)
+
+
+def _definition_before(block: list[ast.stmt], temporary: str, name: str) -> ast.Assign | None:
+    """The statement of ``block`` binding ``temporary``, if those after it never mention
+    ``name``."""
+    for statement in reversed(block):
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
+                and isinstance(statement.targets[0], ast.Name) \
+                and statement.targets[0].id == temporary:
+            return statement
+        if any(isinstance(node, ast.Name) and node.id in (name, temporary)
+               for node in ast.walk(statement)):
+            return None
+    return None
+
+
+def _is_name_copy(statement: ast.stmt) -> bool:
+    return isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
+        and isinstance(statement.targets[0], ast.Name) and isinstance(statement.value, ast.Name)
 
 
 def optimize(code: ReverseCode, shapes: dict[str, tuple] | None = None) -> ReverseCode:
