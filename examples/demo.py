@@ -30,6 +30,9 @@ def main():
     value, gradient = f.value_and_grad(x)
     print(f"f(x) = {value}")
     print(f"df/dx =\n{gradient}\n")
+    print("What grad and vjp ran: the code specialized to x's shape at the first call "
+          "(f.source_for(x)):\n")
+    print(f.source_for(x))
 
     X = np.array([[1., 2., 3.], [4., 5., 6.], [7., 8., 9.], [10., 11., 12.]])
     W = np.array([[1., 2.], [4., 5.], [7., 8.]])

@@ -225,12 +225,18 @@ def use_scalar_cotangents(statements: list[ast.stmt], shapes: dict[str, tuple]) 
     itself (``m = v / x``), the same numbers without a broadcast operand.  ``k = n * 3``
     is a broadcast of ``v * 3`` in turn.
 
-    Only where ``n`` is bound once, ``v`` reads names bound at most once (so it means the
-    same at every use), and the use is arithmetic over names of known shapes, one of them
-    of shape ``S``, the others broadcasting into it: the result keeps shape ``S``.
+    Only where ``n`` is bound once, ``v`` reads names never bound after ``n`` (so it means
+    the same at every use: the pullback's seed, temporaries bound once before), and the use
+    is arithmetic over names of known shapes, one of them of shape ``S``, the others
+    broadcasting into it: the result keeps shape ``S``.
     """
     bindings = _binding_counts(statements)
     broadcasts: dict[str, tuple[ast.expr, tuple]] = {}
+    bound_before: set[str] = set()          # bound once, by a top-level statement passed
+
+    def unchanging(expression: ast.expr) -> bool:
+        return all(bindings.get(name, 0) == 0 or bindings[name] == 1 and name in bound_before
+                   for name in _reads(expression))
 
     class Substitute(ast.NodeTransformer):
         def visit_Assign(self, node: ast.Assign) -> ast.Assign:
@@ -248,8 +254,7 @@ def use_scalar_cotangents(statements: list[ast.stmt], shapes: dict[str, tuple]) 
             return
         value = statement.value
         if _is_np_call(value, "broadcast_to") and len(value.args) == 2 \
-                and isinstance(value.args[1], ast.Constant) \
-                and all(bindings.get(name, 0) <= 1 for name in _reads(value.args[0])):
+                and isinstance(value.args[1], ast.Constant) and unchanging(value.args[0]):
             broadcasts[statement.targets[0].id] = (value.args[0], value.args[1].value)
             return
         names = _names(value)
@@ -263,6 +268,8 @@ def use_scalar_cotangents(statements: list[ast.stmt], shapes: dict[str, tuple]) 
         if broadcasts:
             statement = Substitute().visit(statement)
         record(statement)
+        if isinstance(statement, ast.Assign):
+            bound_before.update(name for target in statement.targets for name in _names(target))
         out.append(statement)
     return out
 
@@ -384,6 +391,8 @@ def _cannot_raise(statement: ast.stmt, analysis) -> bool:
     operation = analysis.operations.get(id(statement))
     if operation is None:
         return False
+    if any(0 in analysis.shapes.get(name, ()) for name in _reads(value)):
+        return False                           # np.max of an empty array raises
     if operation.kind in ("copy", "constant"):
         return True
     if operation.kind == "nondifferentiable":

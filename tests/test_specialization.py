@@ -210,3 +210,24 @@ def test_specialized_code_is_deterministic():
     first = s2s.differentiate(logistic, wrt=0).source_for(2.8, 0.3)
     s2s.api._DERIVATIONS.clear()
     assert s2s.differentiate(logistic, wrt=0).source_for(2.8, 0.3) == first
+
+
+def maximum_of_empty(x, e):
+    m = np.max(e)                  # raises for an empty e; the gradient does not need m
+    return np.sum(x * 2.0)
+
+
+def test_value_only_statements_that_can_raise_still_run():
+    f = s2s.differentiate(maximum_of_empty, wrt=0)
+    np.testing.assert_array_equal(f.grad(np.ones(3), np.ones(2)), np.full(3, 2.0))
+    with pytest.raises(ValueError):
+        f.grad(np.ones(3), np.zeros(0))
+
+
+def test_dead_primal_statements_are_left_out_only_when_safe():
+    from s2s.api import _derivation
+    shapes = ((3,), (2,))
+    source = _derivation(maximum_of_empty, ("x",), True, "gradient", shapes).source
+    assert "np.max(e)" not in source                 # dead, and cannot raise for shape (2,)
+    source = _derivation(maximum_of_empty, ("x",), True, "gradient", ((3,), (0,))).source
+    assert "np.max(e)" in source                     # an empty array: it raises, keep it
