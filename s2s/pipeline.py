@@ -4,6 +4,8 @@
 emit and keeps every stage's output in a :class:`Derivation`, so each can be inspected
 and tested on its own.  Calls to other user functions are derived the same way, each into
 its own ``vjp_<callee>`` function of the same generated module (callees first).
+``derive(..., shapes=...)`` specializes the code to argument shapes: the analysis then
+proves the shapes of intermediates (:mod:`s2s.shapes`); callees stay generic.
 """
 from __future__ import annotations
 

@@ -14,8 +14,10 @@ unknown NumPy call, data-dependent indexing) makes its result unknown, and so do
 name computed from it.  Nothing here reads values, only shapes, so specialized code is
 valid for every call whose arguments have the same shapes.
 
-The reverse-mode generator uses the map to leave out ``unbroadcast`` where an operand
-provably has the shape of the result (see :meth:`s2s.analysis.Analysis.may_broadcast`).
+Both generators use the map to leave out ``unbroadcast`` / ``broadcast_like`` where an
+operand provably has the shape of the result (:meth:`s2s.analysis.Analysis.may_broadcast`);
+the reverse one spells out the sums that remain (:func:`s2s.reverse.sum_to_shape`), and
+:mod:`s2s.optimize` folds shape queries and drops value-only statements with it.
 """
 from __future__ import annotations
 

@@ -63,15 +63,19 @@ def _observed(value):
     return None
 
 
-@pytest.mark.parametrize("case", ZOO, ids=lambda case: case.name)
-def test_inferred_shapes_hold_at_run_time(case):
-    rng = np.random.default_rng(7)
-    args = case.make(rng)
+def _specialized(case, seed: int):
+    """The case differentiated, its prepared arguments, and its specialized derivation."""
     differentiable = s2s.differentiate(case.function, wrt=case.wrt)
-    values = differentiable._arguments(args, {})
+    values = differentiable._arguments(case.make(np.random.default_rng(seed)), {})
     derivation = differentiable.specialized_derivation(values)
     if derivation is None:
         pytest.skip("runs on the tape")
+    return differentiable, values, derivation
+
+
+@pytest.mark.parametrize("case", ZOO, ids=lambda case: case.name)
+def test_inferred_shapes_hold_at_run_time(case):
+    _, values, derivation = _specialized(case, 7)
     inferred = derivation.analysis.shapes
     instrumented, records = _instrumented(case.function, derivation.normal)
     instrumented(*[copy.deepcopy(v) for v in values])
@@ -88,13 +92,7 @@ def _flat(gradient):
 
 @pytest.mark.parametrize("case", ZOO, ids=lambda case: case.name)
 def test_specialized_gradient_equals_generic_bit_for_bit(case):
-    rng = np.random.default_rng(11)
-    args = case.make(rng)
-    differentiable = s2s.differentiate(case.function, wrt=case.wrt)
-    values = differentiable._arguments(args, {})
-    specialized = differentiable.specialized_derivation(values)
-    if specialized is None:
-        pytest.skip("runs on the tape")
+    differentiable, values, specialized = _specialized(case, 11)
     generic = differentiable.derivation
     value, pullback = generic.module.function(*copy.deepcopy(values))
     special_value, special_pullback = specialized.module.function(*copy.deepcopy(values))
