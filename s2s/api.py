@@ -140,9 +140,8 @@ def _finish(gradient: Any, primal: Any, name: str) -> Any:
         return gradient if gradient.__class__ is float else float(gradient)
     if gradient.__class__ is np.ndarray and primal.__class__ is np.ndarray \
             and gradient.shape == primal.shape and (gradient.dtype is primal.dtype or
-                                                    gradient.dtype == primal.dtype) \
-            and gradient.flags.writeable:
-        return gradient
+                                                    gradient.dtype == primal.dtype):
+        return gradient if gradient.flags.writeable else gradient.copy()   # a broadcast
     shape, dtype = np.shape(primal), primal.dtype
     if np.shape(gradient) != shape:
         raise S2SError(f"internal error: the gradient for '{name}' has shape "
