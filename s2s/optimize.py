@@ -391,8 +391,9 @@ def _cannot_raise(statement: ast.stmt, analysis) -> bool:
     operation = analysis.operations.get(id(statement))
     if operation is None:
         return False
-    if any(0 in analysis.shapes.get(name, ()) for name in _reads(value)):
-        return False                           # np.max of an empty array raises
+    operands = [arg.id for arg in operation.args if isinstance(arg, ast.Name)]
+    if any(name not in analysis.shapes or 0 in analysis.shapes[name] for name in operands):
+        return False                 # unknown operands, or np.max of an empty array: raises
     if operation.kind in ("copy", "constant"):
         return True
     if operation.kind == "nondifferentiable":

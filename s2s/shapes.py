@@ -262,6 +262,8 @@ class _Transfer:
         if name == "getitem":
             return self.getitem(operation)
         shape = self.atom(args[0]) if args else _UNKNOWN
+        if name in _REDUCTIONS and shape == _UNKNOWN and _is_full_reduction(params):
+            return ()                            # a scalar, whatever was reduced
         if name in _REDUCTIONS:
             return _combine(lambda s: _reduce(s, params), shape)
         if name == "norm" and _is_none(params.get("axis")) \
@@ -374,6 +376,13 @@ def _reshape(shape: Shape, target: ast.expr | None) -> Shape | None:
             return None
         sizes[sizes.index(-1)] = total // known
     return tuple(sizes) if math.prod(sizes) == total else None
+
+
+def _is_full_reduction(params: dict[str, ast.expr]) -> bool:
+    """``np.sum(x)``: no axis, no kept dimensions, no ``out``."""
+    keepdims = params.get("keepdims")
+    return _is_none(params.get("axis")) and _is_none(params.get("out")) \
+        and (keepdims is None or _constant(keepdims) is False)
 
 
 def _is_none(node: ast.expr | None) -> bool:
