@@ -23,7 +23,7 @@ import math
 import operator
 import numpy as np
 
-from .reverse import ReverseCode, comment
+from .reverse import ReverseCode, comment, walk_all
 
 _FOLDABLE = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
              ast.Div: operator.truediv, ast.Pow: operator.pow}
@@ -329,7 +329,7 @@ def _binding_counts(statements: list[ast.stmt]) -> dict[str, int]:
     from .reverse import Recompute, Restore
 
     counts: dict[str, int] = {}
-    for statement in _walk(statements):
+    for statement in walk_all(statements):
         targets: list[ast.expr] = []
         if isinstance(statement, ast.Assign):
             targets = statement.targets
@@ -344,7 +344,7 @@ def _binding_counts(statements: list[ast.stmt]) -> dict[str, int]:
                 if isinstance(node, ast.Name):
                     counts[node.id] = counts.get(node.id, 0) + 1
         if isinstance(statement, (ast.For, ast.While)):      # a loop rebinds each pass
-            for inner in _walk(statement.body):
+            for inner in walk_all(statement.body):
                 if isinstance(inner, ast.Assign):
                     for node in ast.walk(inner.targets[0]):
                         if isinstance(node, ast.Name):
@@ -355,7 +355,7 @@ def _binding_counts(statements: list[ast.stmt]) -> dict[str, int]:
 def eliminate_dead_primal(code: ReverseCode, analysis) -> ReverseCode:
     """A closure-free gradient specialized to shapes: drop the primal statements nothing
     reads (the value itself, mostly), when they provably cannot raise."""
-    for statement in _walk(code.forward):       # a mark survives the copies of loop bodies
+    for statement in walk_all(code.forward):       # a mark survives the copies of loop bodies
         statement.s2s_keep = not _cannot_raise(statement, analysis)
     boundary = comment("reverse sweep")
     returned = set().union(*(_reads(gradient) for gradient in code.gradients))
@@ -367,13 +367,6 @@ def eliminate_dead_primal(code: ReverseCode, analysis) -> ReverseCode:
     return ReverseCode(forward, reverse, code.result, code.seed, code.gradients,
                        code.helpers, captured=code.captured, prebound=code.prebound,
                        saved=code.saved, stack=code.stack, epilogue=code.epilogue)
-
-
-def _walk(statements: list[ast.stmt]):
-    for statement in statements:
-        yield statement
-        for block in ("body", "orelse"):
-            yield from _walk(getattr(statement, block, []))
 
 
 def _cannot_raise(statement: ast.stmt, analysis) -> bool:
