@@ -383,9 +383,10 @@ class Differentiable:
         return self.value_and_grad(*args, **kwargs)[1]
 
     def _gradient_function(self, values: list[Any]) -> Callable[..., Any] | None:
-        """The closure-free ``grad_<name>`` specialized to these argument shapes, when the
-        shapes prove the output a scalar (so the value need not be computed to check it);
-        None otherwise, or when the function runs on the tape."""
+        """What ``grad`` runs for these argument shapes, when they prove the output a scalar
+        (so the value need not be computed to check it): the specialized forward-mode code
+        for one scalar input, else the closure-free ``grad_<name>``; None otherwise, or
+        when the function runs on the tape (``value_and_grad`` then takes over)."""
         shapes = tuple(map(argument_shape, values))
         try:
             return self._gradient_functions[shapes]
