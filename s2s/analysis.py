@@ -98,7 +98,7 @@ class Analysis:
         if shape is not None and shape == self.shapes.get(operation.target):
             return False
         for other in operation.args:
-            if other is argument or _is_scalar_constant(other):
+            if other is argument or is_scalar_constant(other):
                 continue
             if isinstance(other, ast.Name) and (other.id == argument.id
                                                 or other.id in self.scalar_names
@@ -141,7 +141,7 @@ def analyze(normal: NormalForm, wrt: tuple[str, ...],
     analysis.assignment_counts = _assignment_counts(normal)
     analysis.scalar_names = {
         op.target for op in ordered
-        if op.kind == "constant" and _is_scalar_constant(op.statement.value)
+        if op.kind == "constant" and is_scalar_constant(op.statement.value)
         and analysis.assignment_counts.get(op.target) == 1}
     _shape_classes(ordered, analysis)
     if parameter_shapes is not None:
@@ -296,7 +296,7 @@ def _union(analysis: Analysis, a: str, b: str) -> None:
         analysis.shape_classes[max(root_a, root_b)] = min(root_a, root_b)
 
 
-def _is_scalar_constant(node: ast.expr) -> bool:
+def is_scalar_constant(node: ast.expr) -> bool:
     return isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
         and not isinstance(node.value, bool)
 
@@ -334,7 +334,7 @@ def _shape_classes(operations: list[Operation], analysis: Analysis) -> None:
         if operation.kind != "rule" or not operation.rule.elementwise:
             continue
         names = [arg.id for arg in operation.args if isinstance(arg, ast.Name)]
-        others_scalar = all(isinstance(arg, ast.Name) or _is_scalar_constant(arg)
+        others_scalar = all(isinstance(arg, ast.Name) or is_scalar_constant(arg)
                             for arg in operation.args)
         if not names or not others_scalar:
             continue

@@ -23,7 +23,8 @@ import math
 import operator
 import numpy as np
 
-from .reverse import ReverseCode, comment, walk_all
+from .reverse import ReverseCode, comment, reads_of, walk_all
+from .shapes import broadcast_shapes
 
 _FOLDABLE = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
              ast.Div: operator.truediv, ast.Pow: operator.pow}
@@ -118,11 +119,6 @@ def fold_constants(statements: list[ast.stmt]) -> list[ast.stmt]:
             statement = simplifier.visit(statement)
         folded.append(statement)
     return folded
-
-
-def _reads(node: ast.AST) -> set[str]:
-    return {child.id for child in ast.walk(node)
-            if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load)}
 
 
 def _impure(node: ast.AST) -> bool:
@@ -236,7 +232,7 @@ def use_scalar_cotangents(statements: list[ast.stmt], shapes: dict[str, tuple]) 
 
     def unchanging(expression: ast.expr) -> bool:
         return all(bindings.get(name, 0) == 0 or bindings[name] == 1 and name in bound_before
-                   for name in _reads(expression))
+                   for name in reads_of(expression))
 
     class Substitute(ast.NodeTransformer):
         def visit_Assign(self, node: ast.Assign) -> ast.Assign:
@@ -303,8 +299,7 @@ def _keeps_shape(expression: ast.expr, name: str, shape: tuple,
         if other == name:
             continue
         known = shapes.get(other)
-        if known is None or len(known) > len(shape) \
-                or np.broadcast_shapes(known, shape) != shape:
+        if known is None or broadcast_shapes(known, shape) != shape:
             return False
         exact = exact or known == shape
     return exact
@@ -325,7 +320,7 @@ def _is_np_call(node: ast.expr, name: str) -> bool:
 
 
 def _binding_counts(statements: list[ast.stmt]) -> dict[str, int]:
-    """How many statements bind each name (restores and loop variables included)."""
+    """How many statements bind each name (loop variables and restores included)."""
     from .reverse import Recompute, Restore
 
     counts: dict[str, int] = {}
@@ -338,17 +333,10 @@ def _binding_counts(statements: list[ast.stmt]) -> dict[str, int]:
         elif isinstance(statement, Recompute):
             targets = statement.statement.targets
         elif isinstance(statement, Restore):
-            counts[statement.name] = counts.get(statement.name, 0) + 2   # rebinds per pass
-        for target in targets:
-            for node in ast.walk(target):
-                if isinstance(node, ast.Name):
-                    counts[node.id] = counts.get(node.id, 0) + 1
-        if isinstance(statement, (ast.For, ast.While)):      # a loop rebinds each pass
-            for inner in walk_all(statement.body):
-                if isinstance(inner, ast.Assign):
-                    for node in ast.walk(inner.targets[0]):
-                        if isinstance(node, ast.Name):
-                            counts[node.id] = counts.get(node.id, 0) + 1
+            counts[statement.name] = counts.get(statement.name, 0) + 1
+        for name in {node.id for target in targets for node in ast.walk(target)
+                     if isinstance(node, ast.Name)}:
+            counts[name] = counts.get(name, 0) + 1
     return counts
 
 
@@ -358,7 +346,7 @@ def eliminate_dead_primal(code: ReverseCode, analysis) -> ReverseCode:
     for statement in walk_all(code.forward):       # a mark survives the copies of loop bodies
         statement.s2s_keep = not _cannot_raise(statement, analysis)
     boundary = comment("reverse sweep")
-    returned = set().union(*(_reads(gradient) for gradient in code.gradients))
+    returned = set().union(*(reads_of(gradient) for gradient in code.gradients))
     epilogue = len(code.epilogue)
     kept, _ = _eliminate(code.forward + [boundary] + code.reverse + code.epilogue, returned)
     split = next(index for index, statement in enumerate(kept) if statement is boundary)
@@ -424,7 +412,7 @@ def _eliminate(statements: list[ast.stmt], live: set[str],
                     and not getattr(statement, "s2s_keep", False):
                 continue
             live.discard(target)
-            live |= _reads(statement.value)
+            live |= reads_of(statement.value)
         elif isinstance(statement, ast.If):
             body, live_body = _eliminate(statement.body, live, trim)
             orelse, live_else = _eliminate(statement.orelse, live, trim)
@@ -433,12 +421,12 @@ def _eliminate(statements: list[ast.stmt], live: set[str],
             if trim:
                 statement.body = body if _has_code(body) else [ast.Pass()]
                 statement.orelse = orelse if _has_code(orelse) else []
-            live = live_body | live_else | _reads(statement.test)
+            live = live_body | live_else | reads_of(statement.test)
         elif isinstance(statement, (ast.For, ast.While)):
             target = statement.target.id if isinstance(statement, ast.For) else None
             header = set(live)
             if target is None:       # a while test is read before every iteration
-                header |= _reads(statement.test)
+                header |= reads_of(statement.test)
             while True:              # what one iteration reads, the previous one must keep
                 body, live_body = _eliminate(statement.body, header, trim=False)
                 widened = header | live_body
@@ -449,9 +437,9 @@ def _eliminate(statements: list[ast.stmt], live: set[str],
                 continue
             if trim:
                 statement.body, _ = _eliminate(statement.body, header)
-            live = (header - {target}) | _reads(statement.iter if target else statement.test)
+            live = (header - {target}) | reads_of(statement.iter if target else statement.test)
         else:
-            live |= _reads(statement)
+            live |= reads_of(statement)
         kept.append(statement)
     kept.reverse()
     return kept, live
@@ -482,7 +470,7 @@ def optimize_forward(code, shapes: dict[str, tuple] | None = None):
     """Fold constants (and, specialized, shape queries) and drop tangents nothing reads in
     forward-mode code."""
     body = fold_constants(fold_known_shapes(code.body, shapes or {}))
-    live = {code.result} | _reads(code.tangent)
+    live = {code.result} | reads_of(code.tangent)
     code.body = propagate_copies(eliminate_dead_code(body, live),
                                  live | {code.result})
     return code
@@ -542,7 +530,7 @@ def optimize(code: ReverseCode, shapes: dict[str, tuple] | None = None) -> Rever
     reverse = fold_constants(fold_known_shapes(code.reverse, shapes or {}))
     if shapes:
         reverse = use_scalar_cotangents(reverse, shapes)
-    returned = set().union(*(_reads(gradient) for gradient in code.gradients))
+    returned = set().union(*(reads_of(gradient) for gradient in code.gradients))
     reverse = eliminate_dead_code(reverse, returned)
     return ReverseCode(code.forward, reverse, code.result, code.seed, code.gradients,
                        code.helpers, captured=code.captured, prebound=code.prebound,

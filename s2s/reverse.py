@@ -36,7 +36,7 @@ import ast
 import copy
 from dataclasses import dataclass, field
 
-from .analysis import Analysis, Operation
+from .analysis import Analysis, Operation, is_scalar_constant
 from .errors import MissingRuleError, S2SError
 from .inline import inline
 from .naming import Namer
@@ -618,11 +618,6 @@ def _own_statements(body: list[ast.stmt]):
         if isinstance(statement, ast.If):
             yield from _own_statements(statement.body)
             yield from _own_statements(statement.orelse)
-
-
-def _is_scalar_constant(node: ast.expr) -> bool:
-    return isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
-        and not isinstance(node.value, bool)
 
 
 def _is_fresh(expression: ast.expr) -> bool:

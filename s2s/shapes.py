@@ -231,13 +231,13 @@ class _Transfer:
             left, right = self.atom(node.left), self.atom(node.right)
             if isinstance(node.op, ast.MatMult):
                 return _combine(_matmul, left, right)
-            return _combine(_broadcast, left, right)
+            return _combine(broadcast_shapes, left, right)
         if isinstance(node, ast.Compare):
             if len(node.ops) != 1:
                 return _UNKNOWN
             if isinstance(node.ops[0], (ast.Is, ast.IsNot, ast.In, ast.NotIn)):
                 return ()
-            return _combine(_broadcast, self.atom(node.left), self.atom(node.comparators[0]))
+            return _combine(broadcast_shapes, self.atom(node.left), self.atom(node.comparators[0]))
         if isinstance(node, ast.BoolOp):
             shapes = [self.atom(value) for value in node.values]
             return _combine(lambda *s: s[0] if len(set(s)) == 1 else None, *shapes)
@@ -258,7 +258,7 @@ class _Transfer:
                 if key in _SHAPE_NEUTRAL or _is_none(value):
                     continue
                 operands.append(value)
-            return _combine(_broadcast, *[self.atom(operand) for operand in operands])
+            return _combine(broadcast_shapes, *[self.atom(operand) for operand in operands])
         if name == "getitem":
             return self.getitem(operation)
         shape = self.atom(args[0]) if args else _UNKNOWN
@@ -314,7 +314,7 @@ def _combine(function, *shapes: Any) -> Any:
     return _UNKNOWN if result is None else tuple(result)
 
 
-def _broadcast(*shapes: Shape) -> Shape | None:
+def broadcast_shapes(*shapes: Shape) -> Shape | None:
     try:
         return np.broadcast_shapes(*shapes)
     except ValueError:
@@ -335,7 +335,7 @@ def _matmul(a: Shape, b: Shape) -> Shape | None:
 
 def _dot(a: Shape, b: Shape) -> Shape | None:
     if not a or not b:
-        return _broadcast(a, b)
+        return broadcast_shapes(a, b)
     return _matmul(a, b)
 
 
@@ -405,4 +405,4 @@ def _constant_int(node: ast.expr | None) -> Any:
     return _UNKNOWN
 
 
-__all__ = ["Shape", "argument_shape", "infer_shapes"]
+__all__ = ["Shape", "argument_shape", "broadcast_shapes", "infer_shapes"]
