@@ -20,19 +20,15 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from .errors import MissingRuleError
 from .normalize import NormalForm, is_global_path, walk_statements
 from .parse import MISSING
 from .rules import REGISTRY, Rule
+from .rules.operators import function_of
 from .shapes import infer_shapes
 
-OPERATOR_RULES = {
-    ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "divide",
-    ast.Pow: "power", ast.MatMult: "matmul", ast.USub: "negative", ast.UAdd: "positive",
-}
-NONDIFFERENTIABLE_OPERATORS = (ast.FloorDiv, ast.Mod, ast.Not)
-NONDIFFERENTIABLE_ATTRIBUTES = {"shape", "ndim", "size", "dtype"}
-ATTRIBUTE_RULES = {"T": "transpose"}
 VARARG_METHODS = {"reshape": "shape", "transpose": "axes"}
 
 
@@ -133,6 +129,8 @@ def analyze(normal: NormalForm, wrt: tuple[str, ...],
         if operation.kind == "unknown" and operation.target in useful \
                 and any(name in varied for name in operation.input_names()):
             raise operation.error
+        if operation.kind == "rule" and operation.target in useful:
+            _refuse_varied_parameters(normal, operation, varied)
     if not normal.parsed.source.filename.startswith("<s2s:"):
         # generated code reads views after in-place restores on purpose: they restore the
         # values the view saw (checked by the Hessian-vector products over the zoo)
@@ -147,6 +145,26 @@ def analyze(normal: NormalForm, wrt: tuple[str, ...],
     if parameter_shapes is not None:
         analysis.shapes = infer_shapes(normal, operations, parameter_shapes)
     return analysis
+
+
+def _refuse_varied_parameters(normal: NormalForm, operation: Operation, varied: set[str]) -> None:
+    """A differentiated value passed where the rule takes no derivative is an error.
+
+    ``np.clip(x, lo, hi)`` differentiates all three; ``np.sum(x, axis=k)`` does not
+    differentiate ``k``, so a ``k`` computed from the inputs would lose its dependency.
+    (Rule positions declared ``None``, such as an index or a ``where`` condition, are
+    integer or boolean: their derivative is zero.)
+    """
+    for name, value in operation.params.items():
+        for node in ast.walk(value):
+            if isinstance(node, ast.Name) and node.id in varied:
+                raise normal.parsed.source.unsupported(
+                    operation.statement,
+                    f"the '{name}' argument of {operation.rule.name} depends on the "
+                    "differentiated inputs, but its rule has no derivative for it",
+                    hint=f"compute '{name}' from values that are not differentiated, or "
+                         "wrap it in s2s.stop_gradient(...) if no gradient should flow",
+                    error=MissingRuleError)
 
 
 def _may_alias(statement: ast.Assign) -> str | None:
@@ -372,34 +390,84 @@ def classify(normal: NormalForm, statement: ast.Assign) -> Operation:
     if isinstance(value, (ast.Tuple, ast.List)) \
             and all(isinstance(e, ast.Constant) for e in value.elts):
         return make("constant")
-    if isinstance(value, ast.BinOp):
-        if isinstance(value.op, NONDIFFERENTIABLE_OPERATORS):
-            return make("nondifferentiable")
-        return make("rule", REGISTRY.named(OPERATOR_RULES[type(value.op)]),
-                    [value.left, value.right])
-    if isinstance(value, ast.UnaryOp):
-        if isinstance(value.op, NONDIFFERENTIABLE_OPERATORS):
-            return make("nondifferentiable")
-        return make("rule", REGISTRY.named(OPERATOR_RULES[type(value.op)]), [value.operand])
-    if isinstance(value, ast.Compare):
-        return make("nondifferentiable")
+    if isinstance(value, (ast.BinOp, ast.UnaryOp, ast.Compare)):
+        return _classify_operator(source, statement, value, make)
     if isinstance(value, ast.Attribute):
-        if value.attr in NONDIFFERENTIABLE_ATTRIBUTES:
-            return make("nondifferentiable")
-        if value.attr in ATTRIBUTE_RULES:
-            rule = REGISTRY.named(ATTRIBUTE_RULES[value.attr])
+        rule = REGISTRY.attributes.get(value.attr)
+        if rule is not None and rule.nondifferentiable:
+            return make("nondifferentiable", rule)
+        if rule is not None:
             return _bind(source, make, rule, ast.Call(value, [], []), [value.value])
         error = source.unsupported(value, f"the attribute '.{value.attr}' has no derivative "
-                                   "rule", hint="use the equivalent NumPy function",
+                                   "rule", hint="use the equivalent NumPy function, or "
+                                   "s2s.stop_gradient(...) if no gradient should flow",
                                    error=MissingRuleError)
         return Operation("unknown", target, statement, args=(value.value,), error=error)
     if isinstance(value, ast.Subscript):
+        if is_global_path(value.value, local_names):
+            return _classify_global_subscript(normal, statement, value, make)
         return make("rule", REGISTRY.named("getitem"), [value.value, index_value(value.slice)])
     if isinstance(value, ast.Call):
         return _classify_call(normal, statement, value, make, local_names)
     if isinstance(value, (ast.Tuple, ast.List)):
         return make("pack", args=value.elts)
     raise source.unsupported(value, f"cannot differentiate '{ast.unparse(value)}'")
+
+
+def _classify_operator(source, statement: ast.Assign, value: ast.expr, make) -> Operation:
+    """``a % b``, ``-a``, ``a < b``: the registry's entry for the function the operator
+    stands for (:mod:`s2s.rules.operators`), or an error if it has none."""
+    if isinstance(value, ast.BinOp):
+        node, operands = value.op, [value.left, value.right]
+    elif isinstance(value, ast.UnaryOp):
+        node, operands = value.op, [value.operand]
+    else:
+        node, operands = value.ops[0], [value.left, *value.comparators]
+        if len(value.ops) > 1:      # the normal form splits chains; be safe if it did not
+            rules = [REGISTRY.lookup(function_of(op)) for op in value.ops]
+            if all(rule is not None and rule.nondifferentiable for rule in rules):
+                return make("nondifferentiable", rules[0])
+    rule = REGISTRY.lookup(function_of(node))
+    if rule is not None and rule.nondifferentiable:
+        return make("nondifferentiable", rule)
+    if rule is not None and len(operands) == rule.arity:
+        return make("rule", rule, operands)
+    text = ast.unparse(value)
+    error = source.unsupported(value, f"the operator in '{text}' has no derivative rule",
+                               hint="register a rule for the NumPy function it calls, or "
+                                    "wrap the operand in s2s.stop_gradient(...)",
+                               error=MissingRuleError)
+    return Operation("unknown", statement.targets[0].id, statement, args=tuple(operands),
+                     error=error)
+
+
+def _classify_global_subscript(normal, statement: ast.Assign, value: ast.Subscript,
+                               make) -> Operation:
+    """``np.r_[x, y]``, ``TABLE[i]``: a subscript of an object that is not a local value.
+
+    A global array (or list, tuple, dict) indexed by whatever the function computed is
+    ``getitem`` on a constant; any other object's ``__getitem__`` (the index tricks
+    ``np.r_``, ``np.c_``, ``np.mgrid``...) is a call with the index as its argument, so it
+    needs a rule of its own when the index holds differentiated values.
+    """
+    resolved = normal.parsed.scope.resolve_path(value.value)
+    if isinstance(resolved, (np.ndarray, np.generic, list, tuple, dict, str, int, float)):
+        return make("rule", REGISTRY.named("getitem"), [value.value, index_value(value.slice)])
+    rule = REGISTRY.lookup(resolved)
+    name = ast.unparse(value.value)
+    index = value.slice
+    if rule is not None and rule.nondifferentiable:
+        return make("nondifferentiable", rule)
+    if rule is not None:
+        items = index.elts if isinstance(index, ast.Tuple) else [index]
+        return make("rule", rule, [ast.Tuple(list(items), ast.Load())])
+    error = normal.parsed.source.unsupported(
+        value, f"no derivative rule for indexing '{name}'",
+        hint=f"'{name}[...]' builds its result from the values in the brackets; use "
+             "np.concatenate / np.stack instead, or register a rule for it",
+        error=MissingRuleError)
+    names = tuple(node for node in ast.walk(index) if isinstance(node, ast.Name))
+    return Operation("unknown", statement.targets[0].id, statement, args=names, error=error)
 
 
 def index_value(index: ast.expr) -> ast.expr:

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from ..runtime import unbroadcast
 from .domains import Booleans
 from .registry import ABOVE_ONE, POSITIVE, REAL, UNIT, Domain, define
 
@@ -357,6 +358,31 @@ def remainder_jvp_y(t, ans, x, y):
 define(np.remainder, vjp=(remainder_vjp_x, remainder_vjp_y),
        jvp=(remainder_jvp_x, remainder_jvp_y), broadcasting=True, display="Remainder",
        domains=(REAL, Domain(0.5, 2.0)))
+
+
+def divmod_vjp_x(g, ans, x, y):
+    # divmod(x, y) = (x // y, x % y): g = (g_quotient, g_remainder); the quotient is
+    # piecewise constant, the remainder is x % y (as for np.remainder).  A rule with two
+    # outputs is not marked broadcasting, so it undoes broadcasting itself.
+    g_remainder = np.zeros_like(ans[1]) if g[1] is None else g[1]
+    return unbroadcast(g_remainder, x)
+
+
+def divmod_vjp_y(g, ans, x, y):
+    g_remainder = np.zeros_like(ans[1]) if g[1] is None else g[1]
+    return unbroadcast(-g_remainder * np.floor(x / y), y)
+
+
+def divmod_jvp_x(t, ans, x, y):
+    return (np.zeros_like(ans[0]), np.broadcast_to(t, np.shape(ans[1])))
+
+
+def divmod_jvp_y(t, ans, x, y):
+    return (np.zeros_like(ans[0]), -t * np.floor(x / y) + np.zeros_like(ans[1]))
+
+
+define(np.divmod, aliases=(divmod,), vjp=(divmod_vjp_x, divmod_vjp_y),
+       jvp=(divmod_jvp_x, divmod_jvp_y), display="Divmod", domains=(REAL, Domain(0.5, 2.0)))
 
 
 def fmod_vjp_x(g, ans, x, y):

@@ -21,6 +21,7 @@ text can be inlined into generated code.
 from __future__ import annotations
 
 import inspect
+import operator
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -132,6 +133,7 @@ def define(
     name: str | None = None,
     aliases: tuple[Callable[..., Any], ...] = (),
     methods: tuple[str, ...] = (),
+    attributes: tuple[str, ...] = (),
     broadcasting: bool = False,
     display: str = "",
     sympy: Callable[..., Any] | None = None,
@@ -140,7 +142,11 @@ def define(
     linear: bool = False,
     elementwise: bool = False,
 ) -> Rule:
-    """Declare the derivative of ``primal`` (and of its ``aliases``, e.g. ``math.sin``)."""
+    """Declare the derivative of ``primal`` (and of its ``aliases``, e.g. ``math.sin``).
+
+    ``methods`` and ``attributes`` name the ndarray methods (``x.sum()``) and attribute
+    reads (``x.T``) that call it with the array as first argument.
+    """
     vjps = _as_tuple(vjp)
     jvps = _as_tuple(jvp) or (None,) * len(vjps)
     if len(jvps) != len(vjps):
@@ -165,6 +171,8 @@ def define(
         REGISTRY.add(_alias(rule, alias))
     for method in methods:
         REGISTRY.methods[method] = rule
+    for attribute in attributes:
+        REGISTRY.attributes[attribute] = rule
     return rule
 
 
@@ -172,8 +180,13 @@ def _alias(rule: Rule, primal: Callable[..., Any]) -> Rule:
     return Rule(**{**rule.__dict__, "primal": primal})
 
 
-def define_nondifferentiable(*primals: Callable[..., Any], methods: tuple[str, ...] = ()) -> None:
-    """Declare functions whose derivative is zero everywhere it exists (floor, argmax...)."""
+def define_nondifferentiable(*primals: Callable[..., Any], methods: tuple[str, ...] = (),
+                             attributes: tuple[str, ...] = ()) -> None:
+    """Declare functions whose derivative is zero everywhere it exists (floor, argmax...).
+
+    ``methods`` and ``attributes`` name ndarray methods and attribute reads that compute
+    the (first) function: ``x.argmax()``, ``x.shape``.
+    """
     for primal in primals:
         rule = Rule(
             name=getattr(primal, "__name__", repr(primal)),
@@ -185,3 +198,12 @@ def define_nondifferentiable(*primals: Callable[..., Any], methods: tuple[str, .
         REGISTRY.add(rule)
         for method in methods:
             REGISTRY.methods.setdefault(method, rule)
+        for attribute in attributes:
+            REGISTRY.attributes.setdefault(attribute, rule)
+
+
+def define_nondifferentiable_attributes(*names: str) -> None:
+    """Declare ndarray attributes that describe the array, not its values (``x.dtype``)."""
+    for name in names:
+        REGISTRY.attributes[name] = Rule(name=f".{name}", primal=operator.attrgetter(name),
+                                         vjps=(), jvps=(), nondifferentiable=True)

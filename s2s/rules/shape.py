@@ -28,7 +28,7 @@ from ..runtime import (
     zeros_for_none,
 )
 from .domains import ArrayList, Shaped
-from .registry import define
+from .registry import define, define_nondifferentiable_attributes
 
 # --- one array in, the same elements out ----------------------------------------------------
 
@@ -70,8 +70,12 @@ def transpose_jvp(t, ans, x, axes=None):
     return np.transpose(t, axes)
 
 
-define(np.transpose, methods=("transpose",), vjp=transpose_vjp, jvp=transpose_jvp,
-       display="Transpose", linear=True, examples=({}, {"axes": (1, 0)}))
+define(np.transpose, methods=("transpose",), attributes=("T",), vjp=transpose_vjp,
+       jvp=transpose_jvp, display="Transpose", linear=True, examples=({}, {"axes": (1, 0)}))
+
+# Attributes that describe an array, not its values: no gradient flows through them.
+define_nondifferentiable_attributes("shape", "ndim", "size", "dtype", "itemsize", "nbytes",
+                                    "strides")
 
 
 def swapaxes_vjp(g, ans, x, axis1, axis2):
