@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from .domains import Booleans
-from .registry import ABOVE_ONE, POSITIVE, REAL, UNIT, Domain, define
+from .registry import ABOVE_ONE, POSITIVE, REAL, REGISTRY, UNIT, Domain, define
 
 
 def _math(*names):
@@ -799,7 +799,8 @@ def real_jvp(t, ans, val):
     return np.real(t)
 
 
-define(np.real, elementwise=True, vjp=real_vjp, jvp=real_jvp, display="Real", linear=True)
+REGISTRY.attributes.setdefault("real", define(
+    np.real, elementwise=True, vjp=real_vjp, jvp=real_jvp, display="Real", linear=True))
 
 
 def imag_vjp(g, ans, val):
@@ -812,7 +813,8 @@ def imag_jvp(t, ans, val):
     return np.imag(t)
 
 
-define(np.imag, elementwise=True, vjp=imag_vjp, jvp=imag_jvp, display="Imag", linear=True)
+REGISTRY.attributes.setdefault("imag", define(
+    np.imag, elementwise=True, vjp=imag_vjp, jvp=imag_jvp, display="Imag", linear=True))
 
 
 def conjugate_vjp(g, ans, x):
