@@ -592,9 +592,21 @@ def _bind(source, make, rule: Rule, call: ast.Call, arguments: list[ast.expr]) -
         raise source.unsupported(call, f"cannot match the call to {rule.name}: {exc}") from None
     bound.apply_defaults()
     names = list(signature.parameters)
-    args = [bound.arguments[name] for name in names[:rule.arity]]
-    params = {}
-    for name in names[rule.arity:]:
+    variadic = next((name for name, parameter in signature.parameters.items()
+                     if parameter.kind is parameter.VAR_POSITIONAL), None)
+    if variadic is None:
+        args = [bound.arguments[name] for name in names[:rule.arity]]
+        rest, params = names[rule.arity:], {}
+    else:
+        # np.einsum(*operands): one rule position per positional argument; the rule's
+        # bodies read them all as one tuple.
+        args = list(bound.arguments[variadic])
+        if len(args) > rule.arity:
+            raise source.unsupported(call, f"{rule.name} is differentiated with at most "
+                                     f"{rule.arity} positional arguments")
+        rest = [name for name in names if name != variadic]
+        params = {variadic: ast.Tuple(list(args), ast.Load())}
+    for name in rest:
         value = bound.arguments[name]
         params[name] = value if isinstance(value, ast.AST) else ast.Constant(value)
     for name in ("out", "dtype"):

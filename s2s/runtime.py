@@ -27,6 +27,8 @@ __all__ = [
     "eigh_adjoint",
     "eigh_tangent",
     "einsum_adjoint",
+    "einsum_argument_adjoint",
+    "einsum_argument_tangent",
     "hstack_adjoint",
     "index_accumulate",
     "index_adjoint",
@@ -555,6 +557,46 @@ def einsum_adjoint(g, subscripts, operands, which):
         result += letter
     gradient = np.einsum(",".join(terms) + "->" + result, *arrays)
     return unbroadcast(gradient, operands[which])
+
+
+def _einsum_call(arguments):
+    """The subscripts string, the operands and their argument positions of an einsum call.
+
+    ``arguments`` are ``np.einsum``'s positional arguments in either calling form:
+    ``(subscripts, op0, op1, ...)`` or ``(op0, sublist0, op1, sublist1, ..., [output])``.
+    A sublist's integers become letters and ``Ellipsis`` becomes ``...``; the sublist
+    form's implicit output (indices used once, in increasing order) is made explicit.
+    """
+    if isinstance(arguments[0], str):
+        return arguments[0], tuple(arguments[1:]), tuple(range(1, len(arguments)))
+    pairs = len(arguments) // 2
+    operands = tuple(arguments[0:2 * pairs:2])
+    sublists = [list(arguments[2 * position + 1]) for position in range(pairs)]
+    if len(arguments) % 2:
+        output = list(arguments[-1])
+    else:
+        used = [item for sublist in sublists for item in sublist if item is not Ellipsis]
+        output = [Ellipsis] if any(Ellipsis in sublist for sublist in sublists) else []
+        output += sorted(item for item in set(used) if used.count(item) == 1)
+
+    def term(sublist):
+        return "".join("..." if item is Ellipsis else _LETTERS[item] for item in sublist)
+
+    subscripts = ",".join(term(sublist) for sublist in sublists) + "->" + term(output)
+    return subscripts, operands, tuple(range(0, 2 * pairs, 2))
+
+
+def einsum_argument_adjoint(g, arguments, position):
+    """Cotangent of ``arguments[position]`` in ``np.einsum(*arguments)`` (either form)."""
+    subscripts, operands, positions = _einsum_call(arguments)
+    return einsum_adjoint(g, subscripts, operands, positions.index(position))
+
+
+def einsum_argument_tangent(t, arguments, position):
+    """``np.einsum(*arguments)`` with ``arguments[position]`` replaced by its tangent."""
+    varied = list(arguments)
+    varied[position] = t
+    return np.einsum(*varied)
 
 
 def tensordot_subscripts(a_ndim, b_ndim, axes=2):

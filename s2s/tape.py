@@ -10,7 +10,11 @@ to flow through it.
 Plain NumPy code works on tensors: ufuncs and Python operators reach
 :meth:`Tensor.__array_ufunc__`, other NumPy functions (``np.sum``, ``np.linalg.norm``,
 ``np.where``...) reach :meth:`Tensor.__array_function__`, and indexing goes through the
-``operator.getitem`` rule.  What follows PyTorch:
+``operator.getitem`` rule.  Every public ndarray attribute and method (``x.real``,
+``x.max()``) resolves through the registry's ``attributes`` and ``methods``: a rule is
+recorded, a declared-zero attribute gives its plain value, and one without either raises
+:class:`~s2s.errors.MissingRuleError` when it would hand out a tracked tensor's values.
+What follows PyTorch:
 
 * ``grad_fn`` nodes are named after the rule (``MulBackward0``) and expose
   ``next_functions``; leaves that require a gradient get an ``AccumulateGrad`` node
@@ -592,12 +596,27 @@ class Tensor:
         return np.positive(self)
 
     def __getattr__(self, name: str) -> Any:
-        # Array methods declared by later rules (``methods=("max",)``) work as well.
-        rule = REGISTRY.methods.get(name) if not name.startswith("_") else None
-        if rule is None:
+        # Every public ndarray attribute resolves through the registry: an attribute read
+        # (``x.real``) or a method (``x.max()``) with a rule records it, a declared-zero
+        # one gives the plain value, and one without either raises MissingRuleError when
+        # a floating value of a tensor being recorded would come out of it.
+        if name.startswith("_") or not hasattr(np.ndarray, name):
             raise AttributeError(f"'Tensor' object has no attribute {name!r}")
-        primal = rule.primal
-        return lambda *args, **kwargs: primal(self, *args, **kwargs)
+        rule = REGISTRY.attributes.get(name)
+        if rule is not None:
+            if rule.nondifferentiable:
+                return getattr(self.data, name)
+            return rule.primal(self)
+        rule = REGISTRY.methods.get(name)
+        if rule is not None:
+            primal = rule.primal
+            return lambda *args, **kwargs: primal(self, *args, **kwargs)
+        if callable(getattr(np.ndarray, name)):
+            return _unruled_method(self, name)
+        value = getattr(self.data, name)
+        if self._requires_grad and is_grad_enabled() and _holds_values(value):
+            raise _missing_attribute(f".{name}")
+        return _wrap_plain(value)
 
     # --- indexing ---------------------------------------------------------------------
 
@@ -787,9 +806,10 @@ def _unwrap(value: Any, found: list[Tensor]) -> Any:
 
 
 def _flatten(value: Any) -> Iterator[Any]:
+    # Named tuples too (QRResult, EighResult...): their fields are results like any other.
     if isinstance(value, dict):
         value = tuple(value.values())
-    if type(value) in (list, tuple):
+    if isinstance(value, (list, tuple)):
         for item in value:
             yield from _flatten(item)
     else:
@@ -824,6 +844,42 @@ def _is_floating(raw: Any) -> bool:
     return isinstance(raw, (np.ndarray, np.generic)) and raw.dtype.kind in "fc"
 
 
+def _holds_values(raw: Any) -> bool:
+    """Whether ``raw`` carries an array's floating values (not only its shape or dtype)."""
+    if isinstance(raw, (np.flatiter, memoryview, bytes)) or type(raw).__name__ == "_ctypes":
+        return True
+    return any(_is_floating(item) for item in _flatten(raw))
+
+
+# ndarray methods that change the array in place (refused while recording, as ``+=``).
+_IN_PLACE_METHODS = frozenset({"fill", "put", "sort", "partition", "resize", "setfield",
+                               "setflags", "byteswap", "itemset"})
+
+
+def _unruled_method(value: Tensor, name: str) -> Callable[..., Any]:
+    """``value.name`` for an ndarray method without a rule (``x.astype``, ``x.sort``)."""
+
+    def method(*args: Any, **kwargs: Any) -> Any:
+        found: list[Tensor] = []
+        raw_args = tuple(_unwrap(item, found) for item in args)
+        raw_kwargs = {key: _unwrap(item, found) for key, item in kwargs.items()}
+        recording = is_grad_enabled() and (value._requires_grad
+                                           or any(item._requires_grad for item in found))
+        if name in _IN_PLACE_METHODS:
+            if recording:
+                raise RuntimeError(_IN_PLACE_MESSAGE)
+            result = getattr(value.data, name)(*raw_args, **raw_kwargs)
+            value._bump_version()
+            return _wrap_plain(result)
+        result = getattr(value.data, name)(*raw_args, **raw_kwargs)
+        if recording and _holds_values(result):
+            raise _missing_attribute(f".{name}()")
+        return _wrap_plain(result)
+
+    method.__name__ = name
+    return method
+
+
 def _function_name(func: Any) -> str:
     if isinstance(func, np.ufunc):
         return f"numpy.{func.__name__}"
@@ -839,6 +895,16 @@ def _missing_rule(name: str) -> MissingRuleError:
         hint=f"register one in the rule registry, e.g. s2s.rules.define({short}, "
              "vjp=..., jvp=...) as in s2s/rules/elementwise.py; or keep this value out of "
              "the graph with .detach(), s2s.stop_gradient(...) or `with s2s.no_grad():`")
+
+
+def _missing_attribute(name: str) -> MissingRuleError:
+    return MissingRuleError(
+        f"no derivative rule for the ndarray attribute {name}, read on a tensor that "
+        "requires grad",
+        hint="use the NumPy function with a rule instead (np.transpose(x), np.real(x)...), "
+             "or register one in the rule registry (define(..., attributes=(...)) or "
+             "methods=(...)); or keep this value out of the graph with .detach() or "
+             "s2s.stop_gradient(...)")
 
 
 def _differentiate_unruled(name: str, raw: Any, rule: Rule | None = None) -> Any:
@@ -891,6 +957,15 @@ def _check_parameters(rule: Rule, raw_args: tuple, params: dict) -> None:
             hint="call it with the arguments the rule declares, or extend the rule") from None
 
 
+def _is_variadic(rule: Rule) -> bool:
+    """Whether the rule takes its differentiable arguments as ``*operands`` (einsum)."""
+    signature = _SIGNATURES.get(id(rule))
+    if signature is None:
+        signature = _SIGNATURES[id(rule)] = rule.signature
+    return any(parameter.kind is parameter.VAR_POSITIONAL
+               for parameter in signature.parameters.values())
+
+
 _NO_EDGE = (None, 0)
 _NO_PARAMS: dict[str, Any] = {}     # shared, never modified
 
@@ -899,6 +974,8 @@ def _record(rule: Rule, args: Sequence[Any], raw_args: tuple, params: dict,
             raw: Any) -> Tensor:
     """Wrap ``raw`` in a tensor whose ``grad_fn`` is a new node of ``rule``."""
     arity = rule.arity
+    if _is_variadic(rule):                  # np.einsum(*operands): the positions given
+        arity = min(arity, len(raw_args))
     if len(raw_args) < arity:
         raise UnsupportedError(
             f"the tape needs the {arity} differentiable argument(s) of "

@@ -63,10 +63,10 @@ EXTRA_SHAPES = [
     ("inner", [(3,), (3,)], {}),
     ("inner", [(), (2, 3)], {}),
     ("tensordot", [(3, 4), (4, 2)], {"axes": 1}),
-    ("einsum", [None, (3,), (3, 4)], {"subscripts": "i,ij->j"}),
-    ("einsum", [None, (2, 3, 4), (4,)], {"subscripts": "...i,i->..."}),
-    ("einsum", [None, (1, 3), (4, 3)], {"subscripts": "...i,...i->..."}),
-    ("einsum", [None, (3, 3), (2,)], {"subscripts": "ii,k->ik"}),
+    ("einsum", None, {"operands": ("i,ij->j", (3,), (3, 4))}),
+    ("einsum", None, {"operands": ("...i,i->...", (2, 3, 4), (4,))}),
+    ("einsum", None, {"operands": ("...i,...i->...", (1, 3), (4, 3))}),
+    ("einsum", None, {"operands": ("ii,k->ik", (3, 3), (2,))}),
     ("norm", [(4,)], {}),
     ("norm", [(4,)], {"ord": 1}),
     ("norm", [(4,)], {"ord": 2}),
@@ -225,6 +225,12 @@ def positional_names(rule):
     return list(rule.signature.parameters)[:rule.arity]
 
 
+def variadic_name(rule):
+    """The name of the rule's ``*operands`` parameter (einsum's), or None."""
+    return next((p.name for p in rule.signature.parameters.values()
+                 if p.kind is p.VAR_POSITIONAL), None)
+
+
 def default_shape(rule, position):
     return BROADCAST_SHAPES[position] if rule.broadcasting else DEFAULT_SHAPE
 
@@ -248,7 +254,15 @@ class Case:
         names = positional_names(rule)
         rng = np.random.default_rng(zlib.crc32(f"{rule.name}{example!r}{specs!r}".encode()))
         args = []
-        for position, name in enumerate(names):
+        variadic = variadic_name(rule)
+        if variadic:
+            # einsum(*operands): the example lists the positional arguments, a tuple being
+            # the shape of an operand to sample, anything else a constant (a subscript).
+            names = [variadic]
+            for position, item in enumerate(example[variadic]):
+                args.append(cast(sample(rule, position, item, rng), np.float64)
+                            if isinstance(item, tuple) else item)
+        for position, name in enumerate(names if not variadic else ()):
             if name in example:
                 args.append(example[name])
             else:
@@ -261,7 +275,10 @@ class Case:
         self.extra = [self.params[name] for name in required]       # passed positionally
         self.keywords = {k: v for k, v in self.params.items() if k not in required}
         self.example_positions = [p for p, name in enumerate(names) if name in example]
-        free = [p for p in range(rule.arity) if p not in self.example_positions]
+        if variadic:
+            self.example_positions = [p for p, item in enumerate(example[variadic])
+                                      if not isinstance(item, tuple)]
+        free = [p for p in range(min(rule.arity, len(args))) if p not in self.example_positions]
         self.positions = [p for p in free if rule.vjps[p] is not None]          # with a VJP
         self.jvp_positions = [p for p in free if rule.jvps[p] is not None]
         self.ans = self.f(*self.args)

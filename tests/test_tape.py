@@ -603,6 +603,120 @@ def test_missing_rule_error_names_the_function():
     assert np.all(np.isclose(x, x)) and np.argsort(x).dtype.kind == "i"
 
 
+# NumPy functions, several implemented in Python on top of other NumPy functions, and
+# several returning named tuples (QRResult, EigResult...): (name, call on a 3x3 matrix).
+UNRULED_CALLS = [
+    ("numpy.linalg.qr", lambda a: np.linalg.qr(a)[1]),
+    ("numpy.linalg.qr", lambda a: np.linalg.qr(a).Q),
+    ("numpy.linalg.eig", lambda a: np.linalg.eig(a).eigenvalues),
+    ("numpy.linalg.eigvals", lambda a: np.linalg.eigvals(a)),
+    ("numpy.linalg.eigvalsh", lambda a: np.linalg.eigvalsh(a)),
+    ("numpy.linalg.lstsq", lambda a: np.linalg.lstsq(a, np.ones(3), rcond=None)[0]),
+    ("numpy.linalg.matrix_power", lambda a: np.linalg.matrix_power(a, 3)),
+    ("numpy.linalg.cond", lambda a: np.linalg.cond(a)),
+    ("numpy.linalg.multi_dot", lambda a: np.linalg.multi_dot([a, a, a])),
+    ("numpy.linalg.pinv", lambda a: np.linalg.pinv(a)),
+    ("numpy.ptp", lambda a: np.ptp(a)),
+    ("numpy.median", lambda a: np.median(a)),
+    ("numpy.percentile", lambda a: np.percentile(a, 30)),
+    ("numpy.quantile", lambda a: np.quantile(a, 0.3)),
+    ("numpy.average", lambda a: np.average(a, weights=np.arange(1.0, 4.0), axis=0)),
+    ("numpy.diff", lambda a: np.diff(a)),
+    ("numpy.sort", lambda a: np.sort(a)),
+    ("numpy.cross", lambda a: np.cross(a, a[::-1])),
+    ("numpy.kron", lambda a: np.kron(a, a)),
+    ("numpy.cov", lambda a: np.cov(a)),
+    ("numpy.corrcoef", lambda a: np.corrcoef(a)),
+    ("numpy.gradient", lambda a: np.gradient(a)[0]),
+    ("numpy.nanmean", lambda a: np.nanmean(a)),
+    ("numpy.nansum", lambda a: np.nansum(a)),
+    ("numpy.interp", lambda a: np.interp(a, [-3.0, 3.0], [0.0, 1.0])),
+    ("numpy.polyval", lambda a: np.polyval([1.0, 2.0], a)),
+    ("numpy.unique", lambda a: np.unique(a)),
+    ("numpy.fft.fft", lambda a: np.fft.fft(a)),
+    ("numpy.fft.rfft", lambda a: np.fft.rfft(a)),
+]
+
+
+@pytest.mark.parametrize(("name", "call"), UNRULED_CALLS,
+                         ids=[f"{name}-{number}" for number, (name, _) in enumerate(UNRULED_CALLS)])
+def test_function_without_a_rule_raises_on_the_tape(name, call):
+    """Never a zero gradient: a NumPy function without a rule refuses a tracked tensor."""
+    function = eval(name.replace("numpy", "np", 1))       # noqa: S307 - our own names
+    if REGISTRY.lookup(function) is not None:
+        pytest.skip(f"{name} has a rule now")
+    a = np.array([[2.0, 0.5, -1.0], [0.3, 1.5, 0.2], [-0.4, 0.1, 3.0]])
+    with pytest.raises(MissingRuleError, match=name.replace(".", r"\.")):
+        vjp_with_tape(lambda x: np.sum(np.real(call(x))), (a,), {}, (0,))
+    with pytest.raises(MissingRuleError, match=name.replace(".", r"\.")):
+        call(tensor(a, requires_grad=True))                # outside the fallback as well
+    with no_grad():                                          # nothing to differentiate: runs
+        np.testing.assert_allclose(np.asarray(call(tensor(a, requires_grad=True))), call(a))
+
+
+def test_real_imag_and_conj_of_a_real_tensor():
+    x0 = np.array([[0.5, -1.0], [2.0, 0.25]])
+
+    def f(x):
+        return np.sum(np.sin(x.real) * x.conj() + x.imag * x + x.conjugate().real ** 2)
+
+    x = tensor(x0, requires_grad=True)
+    f(x).backward()
+    assert_close(x.grad, numeric_gradient(f, x0), rtol=1e-7)
+    assert x.real.grad_fn.name() == "RealBackward0"
+    assert x.imag.grad_fn.name() == "ImagBackward0" and not np.any(x.imag.data)
+    _, pullback = vjp_with_tape(f, (x0,), {}, (0,))
+    assert_close(pullback(1.0)[0], numeric_gradient(f, x0), rtol=1e-7)
+
+
+# ``data`` is the tape's own attribute: the NumPy array, outside the graph (torch's .data).
+NDARRAY_NAMES = [name for name in dir(np.ndarray) if not name.startswith("_") and name != "data"]
+
+
+@pytest.mark.parametrize("name", NDARRAY_NAMES)
+def test_every_ndarray_attribute_resolves(name):
+    """A rule, a declared-zero value, or MissingRuleError: never AttributeError."""
+    x = tensor(np.array([[0.5, -1.0], [2.0, 0.25]]), requires_grad=True)
+    try:
+        value = getattr(x, name)
+    except MissingRuleError as error:
+        assert f".{name}" in str(error) and "hint" in str(error)
+        assert not callable(getattr(np.ndarray, name))
+        with no_grad():                                      # not recording: the plain value
+            getattr(x, name)
+        return
+    if isinstance(value, Tensor) and value.requires_grad:
+        assert value.grad_fn is not None                     # recorded by a rule
+    elif not callable(value):
+        assert not isinstance(value, (np.ndarray, np.flatiter)) or value.dtype.kind not in "fc"
+
+
+def test_ndarray_names_without_a_rule():
+    x = tensor(np.array([[0.5, -1.0], [2.0, 0.25]]), requires_grad=True)
+    if "mT" not in REGISTRY.attributes:
+        with pytest.raises(MissingRuleError, match=r"\.mT"):
+            x.mT
+    with pytest.raises(MissingRuleError, match=r"\.flat"):
+        x.flat
+    with pytest.raises(MissingRuleError, match=r"\.tobytes\(\)"):
+        x.tobytes()
+    assert x.strides == x.data.strides and x.flags.writeable
+    v = tensor(np.array([0.5, 1.0, 2.0]), requires_grad=True)
+    assert v.searchsorted(1.5).item() == 2 and v.argsort().data.dtype.kind == "i"  # integers
+    # in-place methods are refused while recording, allowed under no_grad
+    with pytest.raises(RuntimeError, match="in-place"):
+        x.fill(0.0)
+    with pytest.raises(RuntimeError, match="in-place"):
+        x.sort()
+    y = tensor(np.array([3.0, 1.0, 2.0]))
+    y.sort()
+    assert y.data.tolist() == [1.0, 2.0, 3.0] and y._version == 1
+    # names ndarray does not have keep Python's semantics
+    assert not hasattr(x, "no_such_attribute") and not hasattr(x, "_private")
+    with pytest.raises(AttributeError):
+        x.no_such_attribute
+
+
 def test_unsupported_keyword_of_a_rule_is_reported():
     x = tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(UnsupportedError, match="numpy.sum"):

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..runtime import unbroadcast
 from .domains import Booleans
-from .registry import ABOVE_ONE, POSITIVE, REAL, UNIT, Domain, define
+from .registry import ABOVE_ONE, POSITIVE, REAL, REGISTRY, UNIT, Domain, define
 
 
 def _math(*names):
@@ -825,7 +825,8 @@ def real_jvp(t, ans, val):
     return np.real(t)
 
 
-define(np.real, elementwise=True, vjp=real_vjp, jvp=real_jvp, display="Real", linear=True)
+REGISTRY.attributes.setdefault("real", define(
+    np.real, elementwise=True, vjp=real_vjp, jvp=real_jvp, display="Real", linear=True))
 
 
 def imag_vjp(g, ans, val):
@@ -838,7 +839,8 @@ def imag_jvp(t, ans, val):
     return np.imag(t)
 
 
-define(np.imag, elementwise=True, vjp=imag_vjp, jvp=imag_jvp, display="Imag", linear=True)
+REGISTRY.attributes.setdefault("imag", define(
+    np.imag, elementwise=True, vjp=imag_vjp, jvp=imag_jvp, display="Imag", linear=True))
 
 
 def conjugate_vjp(g, ans, x):

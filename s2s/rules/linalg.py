@@ -24,7 +24,8 @@ from ..runtime import (
     dot_adjoint,
     eigh_adjoint,
     eigh_tangent,
-    einsum_adjoint,
+    einsum_argument_adjoint,
+    einsum_argument_tangent,
     inner_adjoint,
     logdet_adjoint,
     matmul_adjoint_x,
@@ -171,33 +172,112 @@ define(np.tensordot, vjp=(tensordot_vjp_a, tensordot_vjp_b),
        examples=({"axes": 2}, {"axes": ([1], [0])}, {"axes": ([0, 2], [2, 1])}))
 
 
-def einsum_vjp_a(g, ans, subscripts, a, b, out=None, dtype=None, order="K", casting="safe",
+# einsum takes its operands variadically, in two calling forms: einsum("ij,jk->ik", a, b)
+# and einsum(a, [0, 1], b, [1, 2], [0, 2]).  The rule has one position per positional
+# argument (up to 8), each reading the whole call; the subscripts and sublists never carry
+# a gradient (they are constants), so only the operands' positions are ever used.  An
+# example lists the positional arguments: a tuple is the shape of an operand to sample.
+EINSUM_ARGUMENTS = 8
+
+
+def einsum_vjp_0(g, ans, *operands, out=None, dtype=None, order="K", casting="safe",
                  optimize=False):
-    # Two operands (np.einsum("ij,jk->ik", a, b)); repeated and summed-out indices and
-    # "..." are handled; for one operand use trace, diagonal, transpose or sum.
-    return einsum_adjoint(g, subscripts, (a, b), 0)
+    return einsum_argument_adjoint(g, operands, 0)
 
 
-def einsum_vjp_b(g, ans, subscripts, a, b, out=None, dtype=None, order="K", casting="safe",
+def einsum_vjp_1(g, ans, *operands, out=None, dtype=None, order="K", casting="safe",
                  optimize=False):
-    return einsum_adjoint(g, subscripts, (a, b), 1)
+    return einsum_argument_adjoint(g, operands, 1)
 
 
-def einsum_jvp_a(t, ans, subscripts, a, b, out=None, dtype=None, order="K", casting="safe",
+def einsum_vjp_2(g, ans, *operands, out=None, dtype=None, order="K", casting="safe",
                  optimize=False):
-    return np.einsum(subscripts, t, b)
+    return einsum_argument_adjoint(g, operands, 2)
 
 
-def einsum_jvp_b(t, ans, subscripts, a, b, out=None, dtype=None, order="K", casting="safe",
+def einsum_vjp_3(g, ans, *operands, out=None, dtype=None, order="K", casting="safe",
                  optimize=False):
-    return np.einsum(subscripts, a, t)
+    return einsum_argument_adjoint(g, operands, 3)
 
 
-define(np.einsum, vjp=(None, einsum_vjp_a, einsum_vjp_b), jvp=(None, einsum_jvp_a, einsum_jvp_b),
-       display="Einsum", domains=(Shaped(), Shaped(shape=(3, 3)), Shaped(shape=(3, 3))),
-       examples=({"subscripts": "ij,jk->ik"}, {"subscripts": "ij,jk"}, {"subscripts": "ij,ij->"},
-                 {"subscripts": "ii,ij->j"}, {"subscripts": "ij,kl->jk"},
-                 {"subscripts": "...j,jk->...k"}, {"subscripts": "ij,kj->ki"}))
+def einsum_vjp_4(g, ans, *operands, out=None, dtype=None, order="K", casting="safe",
+                 optimize=False):
+    return einsum_argument_adjoint(g, operands, 4)
+
+
+def einsum_vjp_5(g, ans, *operands, out=None, dtype=None, order="K", casting="safe",
+                 optimize=False):
+    return einsum_argument_adjoint(g, operands, 5)
+
+
+def einsum_vjp_6(g, ans, *operands, out=None, dtype=None, order="K", casting="safe",
+                 optimize=False):
+    return einsum_argument_adjoint(g, operands, 6)
+
+
+def einsum_vjp_7(g, ans, *operands, out=None, dtype=None, order="K", casting="safe",
+                 optimize=False):
+    return einsum_argument_adjoint(g, operands, 7)
+
+
+def einsum_jvp_0(t, ans, *operands, out=None, dtype=None, order="K", casting="safe",
+                 optimize=False):
+    return einsum_argument_tangent(t, operands, 0)
+
+
+def einsum_jvp_1(t, ans, *operands, out=None, dtype=None, order="K", casting="safe",
+                 optimize=False):
+    return einsum_argument_tangent(t, operands, 1)
+
+
+def einsum_jvp_2(t, ans, *operands, out=None, dtype=None, order="K", casting="safe",
+                 optimize=False):
+    return einsum_argument_tangent(t, operands, 2)
+
+
+def einsum_jvp_3(t, ans, *operands, out=None, dtype=None, order="K", casting="safe",
+                 optimize=False):
+    return einsum_argument_tangent(t, operands, 3)
+
+
+def einsum_jvp_4(t, ans, *operands, out=None, dtype=None, order="K", casting="safe",
+                 optimize=False):
+    return einsum_argument_tangent(t, operands, 4)
+
+
+def einsum_jvp_5(t, ans, *operands, out=None, dtype=None, order="K", casting="safe",
+                 optimize=False):
+    return einsum_argument_tangent(t, operands, 5)
+
+
+def einsum_jvp_6(t, ans, *operands, out=None, dtype=None, order="K", casting="safe",
+                 optimize=False):
+    return einsum_argument_tangent(t, operands, 6)
+
+
+def einsum_jvp_7(t, ans, *operands, out=None, dtype=None, order="K", casting="safe",
+                 optimize=False):
+    return einsum_argument_tangent(t, operands, 7)
+
+
+define(np.einsum,
+       vjp=(einsum_vjp_0, einsum_vjp_1, einsum_vjp_2, einsum_vjp_3, einsum_vjp_4, einsum_vjp_5,
+            einsum_vjp_6, einsum_vjp_7),
+       jvp=(einsum_jvp_0, einsum_jvp_1, einsum_jvp_2, einsum_jvp_3, einsum_jvp_4, einsum_jvp_5,
+            einsum_jvp_6, einsum_jvp_7),
+       display="Einsum", domains=(Shaped(),) * EINSUM_ARGUMENTS,
+       examples=({"operands": ("ij,jk->ik", (3, 4), (4, 2))},
+                 {"operands": ("ij,jk", (3, 4), (4, 2))},
+                 {"operands": ("ij,ij->", (3, 4), (3, 4))},
+                 {"operands": ("ii,ij->j", (3, 3), (3, 2))},
+                 {"operands": ("ij,kl->jk", (2, 3), (4, 2))},
+                 {"operands": ("...j,jk->...k", (2, 3, 4), (4, 2))},
+                 {"operands": ("ij,kj->ki", (3, 4), (2, 4))},
+                 {"operands": ("ij,jk,kl->il", (2, 3), (3, 4), (4, 2))},
+                 {"operands": ("ii", (3, 3))}, {"operands": ("ii->i", (3, 3))},
+                 {"operands": ((3, 4), [0, 1], [1, 0])},
+                 {"operands": ((3, 4), [0, 1], (4, 2), [1, 2])},
+                 {"operands": ((2, 3, 4), [Ellipsis, 0, 1], (4, 2), [1, 2], [2, Ellipsis, 0])}))
 
 # --- norms --------------------------------------------------------------------------------------
 
