@@ -11,6 +11,7 @@ from .errors import (
     MissingRuleError,
     NonScalarOutputError,
     S2SError,
+    TapeError,
     UnsupportedError,
     WrtError,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "MissingRuleError",
     "NonScalarOutputError",
     "S2SError",
+    "TapeError",
     "Tensor",
     "UnsupportedError",
     "WrtError",

@@ -155,7 +155,11 @@ def _refuse_varied_parameters(normal: NormalForm, operation: Operation, varied: 
     (Rule positions declared ``None``, such as an index or a ``where`` condition, are
     integer or boolean: their derivative is zero.)
     """
+    variadic = {parameter.name for parameter in operation.rule.signature.parameters.values()
+                if parameter.kind is parameter.VAR_POSITIONAL}   # the positions again
     for name, value in operation.params.items():
+        if name in variadic:
+            continue
         for node in ast.walk(value):
             if isinstance(node, ast.Name) and node.id in varied:
                 raise normal.parsed.source.unsupported(

@@ -63,5 +63,11 @@ class WrtError(S2SError, ValueError):
     """``wrt`` names a parameter the function does not have."""
 
 
+class TapeError(S2SError, RuntimeError):
+    """A misuse of the runtime tape that PyTorch reports as a ``RuntimeError`` too: a second
+    backward pass through freed values, an in-place change of a recorded tensor, ``backward``
+    of a non-scalar without ``gradient=``."""
+
+
 class FallbackWarning(UserWarning):
     """``@differentiate`` could not generate code and differentiates on the tape instead."""

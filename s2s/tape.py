@@ -45,8 +45,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError, MissingRuleError, UnsupportedError
+from .errors import InputError, MissingRuleError, TapeError, UnsupportedError
 from .rules import REGISTRY, Rule
+from .rules.operators import DUNDERS
 from .runtime import unbroadcast
 
 __all__ = [
@@ -211,10 +212,10 @@ class BackwardNode(Node):
         if self.rule.linear:
             return
         if self._freed:
-            raise RuntimeError(_FREED_MESSAGE)
+            raise TapeError(_FREED_MESSAGE)
         for cell, version in self._versions:
             if cell[0] != version:
-                raise RuntimeError(
+                raise TapeError(
                     "one of the variables needed for gradient computation has been "
                     f"modified by an inplace operation: the input of {self.name()} is at "
                     f"version {cell[0]}; expected version {version} instead.")
@@ -358,7 +359,7 @@ class Tensor:
             if not isinstance(value, Tensor):
                 value = Tensor(np.array(value, dtype=self.data.dtype))
             if value.shape != self.data.shape:
-                raise RuntimeError(
+                raise TapeError(
                     f"assigned grad has data of a different size: {value.shape} for a "
                     f"tensor of shape {self.data.shape}")
         self._grad = value
@@ -376,13 +377,13 @@ class Tensor:
         flag = bool(flag)
         if self.grad_fn is not None:
             if not flag:
-                raise RuntimeError(
+                raise TapeError(
                     "you can only change requires_grad flags of leaf variables. If you want "
                     "to use a computed variable in a subgraph that doesn't require "
                     "differentiation use var_no_grad = var.detach().")
             return self
         if flag and not np.issubdtype(self.data.dtype, np.floating):
-            raise RuntimeError(_FLOAT_MESSAGE)
+            raise TapeError(_FLOAT_MESSAGE)
         self._requires_grad = flag
         if not flag:
             self._accumulator = None
@@ -424,7 +425,7 @@ class Tensor:
     def zero_(self) -> Tensor:
         """Fill with zeros in place (``x.grad.zero_()``); returns ``self``."""
         if is_grad_enabled() and self._requires_grad:
-            raise RuntimeError(_LEAF_IN_PLACE_MESSAGE if self.grad_fn is None
+            raise TapeError(_LEAF_IN_PLACE_MESSAGE if self.grad_fn is None
                                else _IN_PLACE_MESSAGE)
         if self.data.flags.writeable:
             self.data[...] = 0
@@ -476,12 +477,12 @@ class Tensor:
 
     def __len__(self) -> int:
         if self.data.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
+            raise InputError("len() of a 0-d tensor")
         return len(self.data)
 
     def __iter__(self) -> Iterator[Tensor]:
         if self.data.ndim == 0:
-            raise TypeError("iteration over a 0-d tensor")
+            raise InputError("iteration over a 0-d tensor")
         return (self[index] for index in range(len(self.data)))
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
@@ -633,80 +634,14 @@ class Tensor:
     def __setitem__(self, index: Any, value: Any) -> None:
         value_requires = isinstance(value, Tensor) and value._requires_grad
         if is_grad_enabled() and (self._requires_grad or value_requires):
-            raise RuntimeError(_IN_PLACE_MESSAGE)
+            raise TapeError(_IN_PLACE_MESSAGE)
         self.data[_unwrap_index(index)] = value.data if isinstance(value, Tensor) else value
         self._bump_version()
 
     # --- operators --------------------------------------------------------------------
-
-    def __add__(self, other: Any) -> Any:
-        return np.add(self, other)
-
-    def __radd__(self, other: Any) -> Any:
-        return np.add(other, self)
-
-    def __sub__(self, other: Any) -> Any:
-        return np.subtract(self, other)
-
-    def __rsub__(self, other: Any) -> Any:
-        return np.subtract(other, self)
-
-    def __mul__(self, other: Any) -> Any:
-        return np.multiply(self, other)
-
-    def __rmul__(self, other: Any) -> Any:
-        return np.multiply(other, self)
-
-    def __truediv__(self, other: Any) -> Any:
-        return np.true_divide(self, other)
-
-    def __rtruediv__(self, other: Any) -> Any:
-        return np.true_divide(other, self)
-
-    def __floordiv__(self, other: Any) -> Any:
-        return np.floor_divide(self, other)
-
-    def __rfloordiv__(self, other: Any) -> Any:
-        return np.floor_divide(other, self)
-
-    def __mod__(self, other: Any) -> Any:
-        return np.remainder(self, other)
-
-    def __rmod__(self, other: Any) -> Any:
-        return np.remainder(other, self)
-
-    def __pow__(self, other: Any) -> Any:
-        return np.power(self, other)
-
-    def __rpow__(self, other: Any) -> Any:
-        return np.power(other, self)
-
-    def __matmul__(self, other: Any) -> Any:
-        return np.matmul(self, other)
-
-    def __rmatmul__(self, other: Any) -> Any:
-        return np.matmul(other, self)
-
-    def __neg__(self) -> Any:
-        return np.negative(self)
-
-    def __pos__(self) -> Any:
-        return np.positive(self)
-
-    def __abs__(self) -> Any:
-        return np.absolute(self)
-
-    def __lt__(self, other: Any) -> Any:
-        return np.less(self, other)
-
-    def __le__(self, other: Any) -> Any:
-        return np.less_equal(self, other)
-
-    def __gt__(self, other: Any) -> Any:
-        return np.greater(self, other)
-
-    def __ge__(self, other: Any) -> Any:
-        return np.greater_equal(self, other)
+    # ``a % b`` calls np.remainder and so on: the methods are made from the one table of
+    # operators (s2s.rules.operators.DUNDERS) below the class.  Only == and != differ:
+    # a tensor compared with None is never equal to it.
 
     def __eq__(self, other: Any) -> Any:  # type: ignore[override]
         return False if other is None else np.equal(self, other)
@@ -721,7 +656,7 @@ class Tensor:
     def _in_place(self, ufunc: np.ufunc, other: Any) -> Any:
         if is_grad_enabled() and (self._requires_grad or getattr(other, "_requires_grad", False)):
             if self._requires_grad and self.is_leaf:     # as in PyTorch: the leaf would be lost
-                raise RuntimeError(_LEAF_IN_PLACE_MESSAGE + " Run the update under "
+                raise TapeError(_LEAF_IN_PLACE_MESSAGE + " Run the update under "
                                    "`with s2s.no_grad():`, as an optimizer step does.")
             return ufunc(self, other)
         return ufunc(self, other, out=self)
@@ -784,6 +719,23 @@ class Tensor:
                 hint="pass each differentiated array positionally, not by keyword or "
                      "inside a list")
         return _record(rule, args, raw_args, raw_kwargs, raw)
+
+
+def _operator_method(function: Callable[..., Any], reflected: bool = False):
+    if getattr(function, "nin", 2) == 1:
+        return lambda self: function(self)
+    if reflected:
+        return lambda self, other: function(other, self)
+    return lambda self, other: function(self, other)
+
+
+_REFLECTED_BY_PYTHON = {"lt", "le", "gt", "ge", "eq", "ne"}   # a < b is b > a
+for _stem, _function in DUNDERS.items():
+    if _stem in ("eq", "ne"):
+        continue
+    setattr(Tensor, f"__{_stem}__", _operator_method(_function))
+    if getattr(_function, "nin", 2) == 2 and _stem not in _REFLECTED_BY_PYTHON:
+        setattr(Tensor, f"__r{_stem}__", _operator_method(_function, reflected=True))
 
 
 def _given(**arguments: Any) -> dict[str, Any]:
@@ -867,7 +819,7 @@ def _unruled_method(value: Tensor, name: str) -> Callable[..., Any]:
                                            or any(item._requires_grad for item in found))
         if name in _IN_PLACE_METHODS:
             if recording:
-                raise RuntimeError(_IN_PLACE_MESSAGE)
+                raise TapeError(_IN_PLACE_MESSAGE)
             result = getattr(value.data, name)(*raw_args, **raw_kwargs)
             value._bump_version()
             return _wrap_plain(result)
@@ -908,12 +860,14 @@ def _missing_attribute(name: str) -> MissingRuleError:
 
 
 def _differentiate_unruled(name: str, raw: Any, rule: Rule | None = None) -> Any:
-    """A call with no VJP on tracked inputs: fine if nothing differentiable comes out."""
+    """A call with tracked inputs and no VJP: fine only for a declared zero derivative.
+
+    A function without a rule raises even when nothing floating comes out of it: it may
+    have written the tensor's values somewhere else (``np.copyto(out, x)``, ``np.put``).
+    """
     if rule is not None and rule.nondifferentiable:
         return _wrap_plain(raw)
-    if any(_is_floating(item) for item in _flatten(raw)):
-        raise _missing_rule(name)
-    return _wrap_plain(raw)
+    raise _missing_rule(name)
 
 
 def _in_place_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, raw_inputs: tuple,
@@ -926,7 +880,7 @@ def _in_place_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, raw_inputs: tup
     if method == "at" and isinstance(inputs[0], Tensor):
         targets.append(inputs[0])
     if is_grad_enabled() and (recording or any(value._requires_grad for value in targets)):
-        raise RuntimeError(_IN_PLACE_MESSAGE)
+        raise TapeError(_IN_PLACE_MESSAGE)
     if outs:
         kwargs = {**kwargs, "out": tuple(value.data if isinstance(value, Tensor) else value
                                          for value in outs)}
@@ -1018,14 +972,14 @@ def _record(rule: Rule, args: Sequence[Any], raw_args: tuple, params: dict,
 def _seed_gradient(output: Tensor, gradient: Any) -> np.ndarray:
     """The cotangent ``backward`` starts from, checked like PyTorch does."""
     if not output._requires_grad:
-        raise RuntimeError(_NO_GRAD_MESSAGE)
+        raise TapeError(_NO_GRAD_MESSAGE)
     if gradient is None:
         if output.data.size != 1:
-            raise RuntimeError(_SCALAR_MESSAGE)
+            raise TapeError(_SCALAR_MESSAGE)
         return np.ones_like(output.data)
     seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient)
     if seed.shape != output.data.shape:
-        raise RuntimeError(
+        raise TapeError(
             f"Mismatch in shape: grad_output[0] has a shape of {seed.shape} and "
             f"output[0] has a shape of {output.data.shape}.")
     return seed.astype(output.data.dtype, copy=False)

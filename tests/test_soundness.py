@@ -45,3 +45,65 @@ def test_operations_without_a_rule_are_refused(function, construct):
         s2s.differentiate(function, wrt=(0, 1), fallback="error").grad(X, Y)
     message = str(raised.value)
     assert "soundness_cases.py:" in message and construct in message
+
+
+# --- one table of operators: generated code, forward mode and the tape agree --------------
+
+OPERATOR_PROGRAMS = {
+    "+": "x + y", "-": "y - x", "*": "x * y", "/": "x / y", "%": "x % y", "%r": "2.9 % x",
+    "**": "x ** y", "**r": "y ** x", "//": "x // y * x", "@": "x @ np.outer(x, x) * y",
+    "neg": "-x * y", "pos": "+x * y", "abs": "abs(x - 1.0) * y", "divmod": "divmod(x, y)[1]",
+    "not": "x * (not y > 3.0)", "<": "x * (x < y)",
+}
+
+
+def load(tmp_path, source, name):
+    import importlib.util
+    path = tmp_path / f"{name}.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+TUPLE_RESULTS = pytest.mark.xfail(strict=True, raises=UnsupportedError,
+                                  reason="the tape records single-array results only")
+
+
+@pytest.mark.parametrize("operator", [pytest.param(name, marks=TUPLE_RESULTS)
+                                      if name == "divmod" else name
+                                      for name in OPERATOR_PROGRAMS])
+def test_operators_agree_in_generated_code_and_on_the_tape(tmp_path, operator):
+    from s2s.tape import vjp_with_tape
+    source = f"import numpy as np\n\ndef f(x, y):\n    return np.sum({OPERATOR_PROGRAMS[operator]})\n"
+    function = load(tmp_path, source, f"operator_{abs(hash(operator))}").f
+    generated = s2s.differentiate(function, wrt=(0, 1), fallback="error").grad(X, Y)
+    _, pullback = vjp_with_tape(function, (X, Y), {}, (0, 1))
+    taped = pullback(1.0)
+    for position in (0, 1):
+        expected = numerical_gradient(function, [X, Y], position)
+        np.testing.assert_allclose(generated[position], expected, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(taped[position], generated[position], rtol=1e-12, atol=1e-12)
+
+
+def test_tape_operator_methods_come_from_the_one_table():
+    from s2s.rules.operators import DUNDERS
+    from s2s.tape import Tensor
+    for stem in DUNDERS:
+        assert hasattr(Tensor, f"__{stem}__"), stem
+
+
+@pytest.mark.parametrize("source", [
+    "y = np.zeros(3)\n    np.copyto(y, x)\n    return np.sum(y ** 2)",
+    "y = np.zeros(3)\n    np.put(y, [0], x[1])\n    return np.sum(y ** 2)",
+    "y = np.zeros(3)\n    np.place(y, [True, False, True], x[:2])\n    return np.sum(y ** 2)",
+])
+def test_tape_refuses_functions_without_a_rule_whatever_they_return(tmp_path, source):
+    """np.copyto returns None but writes the tensor's values elsewhere: not a zero."""
+    from s2s.tape import vjp_with_tape
+    function = load(tmp_path, f"import numpy as np\n\ndef f(x):\n    {source}\n",
+                    f"writes_{abs(hash(source))}").f
+    with pytest.raises(MissingRuleError):
+        _, pullback = vjp_with_tape(function, (X,), {}, (0,))
+        pullback(1.0)

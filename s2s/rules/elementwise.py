@@ -13,7 +13,7 @@ import numpy as np
 
 from ..runtime import unbroadcast
 from .domains import Booleans
-from .registry import ABOVE_ONE, POSITIVE, REAL, REGISTRY, UNIT, Domain, define
+from .registry import ABOVE_ONE, POSITIVE, REAL, UNIT, Domain, define
 
 
 def _math(*names):
@@ -825,8 +825,8 @@ def real_jvp(t, ans, val):
     return np.real(t)
 
 
-REGISTRY.attributes.setdefault("real", define(
-    np.real, elementwise=True, vjp=real_vjp, jvp=real_jvp, display="Real", linear=True))
+define(np.real, attributes=("real",), elementwise=True, vjp=real_vjp, jvp=real_jvp,
+       display="Real", linear=True)
 
 
 def imag_vjp(g, ans, val):
@@ -839,8 +839,8 @@ def imag_jvp(t, ans, val):
     return np.imag(t)
 
 
-REGISTRY.attributes.setdefault("imag", define(
-    np.imag, elementwise=True, vjp=imag_vjp, jvp=imag_jvp, display="Imag", linear=True))
+define(np.imag, attributes=("imag",), elementwise=True, vjp=imag_vjp, jvp=imag_jvp,
+       display="Imag", linear=True)
 
 
 def conjugate_vjp(g, ans, x):
