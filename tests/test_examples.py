@@ -194,6 +194,17 @@ def test_examples_print_the_same_thing_every_run(name, tmp_path):
     assert run(name, str(tmp_path)) == run(name, str(tmp_path))
 
 
+@pytest.mark.parametrize("name", sorted(path.name for path in EXAMPLES.glob("*.py")))
+def test_examples_pass_the_zero_audit(name, tmp_path):
+    """Every gradient entry an example gets that is exactly zero is a true zero."""
+    tests = pathlib.Path(__file__).parent
+    script = (f"import sys; sys.path.insert(0, {str(tests)!r}); import zero_audit; "
+              f"zero_audit.run({str(EXAMPLES / name)!r}, {str(tmp_path)!r})")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, f"{name} under the zero audit:\n{result.stderr[-3000:]}"
+
+
 # --- d2l exercises ----------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ import pytest
 
 import s2s
 from reference import assert_close, numerical_gradient, numerical_vjp, sympy_gradient
+from zero_audit import assert_zeros_are_true
 from zoo import ZOO
 
 SEEDS = (0, 1, 2)
@@ -31,6 +32,8 @@ def test_against_finite_differences(case, seed):
     for gradient, reference, position in zip(gradients, expected, case.wrt):
         assert np.shape(gradient) == np.shape(args[position])
         assert_close(gradient, reference, rtol=1e-5, atol=1e-6)
+        if not case.cotangent:
+            assert_zeros_are_true(case.function, list(args), position, gradient, case.name)
 
 
 SYMBOLIC = [case for case in ZOO if case.sympy is not None]

@@ -107,3 +107,13 @@ def test_tape_refuses_functions_without_a_rule_whatever_they_return(tmp_path, so
     with pytest.raises(MissingRuleError):
         _, pullback = vjp_with_tape(function, (X,), {}, (0,))
         pullback(1.0)
+
+
+def test_the_zero_audit_catches_a_zero_that_is_not_one():
+    from zero_audit import assert_zeros_are_true
+
+    def function(x):
+        return np.sum(x * x)
+    assert_zeros_are_true(function, [np.array([0.0, 1.0])], 0, np.array([0.0, 2.0]))
+    with pytest.raises(AssertionError, match="exactly zero derivative"):
+        assert_zeros_are_true(function, [np.array([0.5, 1.0])], 0, np.array([0.0, 2.0]))
