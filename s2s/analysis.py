@@ -27,6 +27,7 @@ from .normalize import NormalForm, is_global_path, walk_statements
 from .parse import MISSING
 from .rules import REGISTRY, Rule
 from .rules.operators import function_of
+from .rules.refused import REFUSED
 from .shapes import infer_shapes
 
 VARARG_METHODS = {"reshape": "shape", "transpose": "axes"}
@@ -402,8 +403,10 @@ def classify(normal: NormalForm, statement: ast.Assign) -> Operation:
             return make("nondifferentiable", rule)
         if rule is not None:
             return _bind(source, make, rule, ast.Call(value, [], []), [value.value])
+        refusal = REFUSED.attributes.get(value.attr)
         error = source.unsupported(value, f"the attribute '.{value.attr}' has no derivative "
-                                   "rule", hint="use the equivalent NumPy function, or "
+                                   "rule" + (f" ({refusal.reason})" if refusal else ""),
+                                   hint="use the equivalent NumPy function, or "
                                    "s2s.stop_gradient(...) if no gradient should flow",
                                    error=MissingRuleError)
         return Operation("unknown", target, statement, args=(value.value,), error=error)
@@ -522,6 +525,18 @@ def _classify_call(normal, statement, call: ast.Call, make, local_names) -> Oper
             "are not supported yet", error=MissingRuleError)
         return Operation("unknown", statement.targets[0].id, statement,
                          args=tuple(arguments), error=error)
+    refusal = REFUSED.lookup(resolved) if rule is None else None
+    if rule is None and (refusal is not None or _is_numpy_function(resolved)):
+        # NumPy's own Python functions are never read as if they were the user's helpers
+        reason = refusal.reason if refusal is not None else "NumPy function without a rule"
+        error = source.unsupported(
+            call, f"no derivative rule for '{name}' ({reason})",
+            hint=f"use a supported NumPy function (see the README's coverage table), "
+                 f"register a rule with s2s.defvjp({name}, vjp), or wrap the argument in "
+                 "s2s.stop_gradient(...) if no gradient should flow", error=MissingRuleError)
+        keywords = [keyword.value for keyword in call.keywords]
+        return Operation("unknown", statement.targets[0].id, statement,
+                         args=(*arguments, *keywords), error=error)
     if rule is None and inspect.isfunction(resolved):
         try:
             signature = inspect.signature(resolved)
@@ -545,6 +560,11 @@ def _classify_call(normal, statement, call: ast.Call, make, local_names) -> Oper
     if rule.nondifferentiable:
         return make("nondifferentiable", rule)
     return _bind(source, make, rule, call, arguments)
+
+
+def _is_numpy_function(function: Any) -> bool:
+    module = getattr(function, "__module__", None) or ""
+    return module == "numpy" or module.startswith("numpy.")
 
 
 def _definition_signature(definition: ast.FunctionDef) -> inspect.Signature:
