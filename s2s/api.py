@@ -74,6 +74,54 @@ def _with_source(function: Callable[..., Any]) -> Callable[..., Any]:
     return namespace[name]
 
 
+def _require_python(function: Callable[..., Any]) -> None:
+    """Refuse, whatever the fallback, a callable with neither Python code nor a rule (a
+    builtin, a C extension function): the tape cannot see inside it either."""
+    from .parse import resolve_target
+    from .rules import REGISTRY
+    if isinstance(function, Differentiable):
+        return
+    try:
+        if REGISTRY.lookup(function) is not None:
+            return
+    except TypeError:                        # unhashable callables have no rule
+        pass
+    resolve_target(function)
+
+
+def _signature(function: Callable[..., Any]) -> inspect.Signature:
+    """The parameters a caller gives (a ``functools.partial``'s keywords are bound, as in
+    the generated code: they are constants there, not parameters)."""
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError) as exc:
+        raise UnsupportedError(f"cannot tell the parameters of {_name(function)} ({exc})",
+                               hint="differentiate a function defined with def") from None
+    if isinstance(function, functools.partial) and function.keywords:
+        signature = signature.replace(parameters=[
+            p for name, p in signature.parameters.items() if name not in function.keywords])
+    return signature
+
+
+def _positional_call(function: Callable[..., Any],
+                     signature: inspect.Signature) -> Callable[..., Any]:
+    """``function`` called with one value per parameter, in order (keyword-only ones by
+    name), as the generated code is."""
+    kinds = [p.kind for p in signature.parameters.values()]
+    if all(kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+           for kind in kinds):
+        return function
+    names = list(signature.parameters)
+
+    def call(*values: Any) -> Any:
+        args = [v for v, kind in zip(values, kinds) if kind is not inspect.Parameter.KEYWORD_ONLY]
+        keywords = {name: v for name, v, kind in zip(names, values, kinds)
+                    if kind is inspect.Parameter.KEYWORD_ONLY}
+        return function(*args, **keywords)
+
+    return call
+
+
 def _resolve_wrt(function: Callable[..., Any], params: Sequence[str],
                  wrt: Wrt) -> tuple[tuple[str, ...], tuple[int, ...], bool]:
     """``wrt`` as parameter names and positions, and whether one gradient (not a tuple)."""
@@ -117,9 +165,21 @@ def _prepare(name: str, value: Any, function_name: str) -> Any:
     if isinstance(value, float):
         return value
     if isinstance(value, (list, tuple)):
-        value = np.asarray(value)
+        container = type(value).__name__
+        try:
+            value = np.asarray(value)
+        except (ValueError, TypeError) as exc:     # ragged: arrays of different shapes
+            raise InputError(
+                f"{function_name}: argument '{name}' is a {container} that is not "
+                f"a rectangular array of numbers ({' '.join(str(exc).split()[:12])}...)",
+                ) from None
         if value.dtype.kind in "iu":
             value = value.astype(np.float64)
+        elif value.dtype.kind == "O":
+            raise InputError(
+                f"{function_name}: argument '{name}' is a {container} whose "
+                "elements are not all numbers of one shape (a ragged list, or None inside); "
+                "pass a float array")
     if isinstance(value, (np.ndarray, np.generic)):
         kind = value.dtype.kind
         if kind == "f":
@@ -218,11 +278,15 @@ class Differentiable:
         if fallback not in ("tape", "error"):
             raise S2SError(f"fallback must be 'tape' or 'error', not {fallback!r}")
         function = _with_source(function)
+        _require_python(function)
         functools.update_wrapper(self, function)
         self.function = function
         self.__s2s_function__ = function      # lets other differentiated code call through us
-        self.signature = inspect.signature(function)
+        self.signature = _signature(function)
         self.params = tuple(self.signature.parameters)
+        self.primal = _positional_call(function, self.signature)
+        self.variadic = tuple(p.name for p in self.signature.parameters.values()
+                              if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
         self.wrt_names, self.wrt_positions, self.single = _resolve_wrt(function, self.params, wrt)
         self.fallback = fallback
         self.check = check
@@ -308,6 +372,8 @@ class Differentiable:
     # --- evaluation ---------------------------------------------------------------------
 
     def _arguments(self, args: tuple, kwargs: dict) -> list[Any]:
+        if self.variadic:
+            self._refuse_variadic()
         if kwargs or len(args) != len(self.params):
             try:
                 bound = self.signature.bind(*args, **kwargs)
@@ -324,6 +390,16 @@ class Differentiable:
                 values[position] = _prepare(name, value, _name(self.function))
         return values
 
+    def _refuse_variadic(self) -> None:
+        stars = ", ".join(("*" if self.signature.parameters[name].kind
+                           is inspect.Parameter.VAR_POSITIONAL else "**") + name
+                          for name in self.variadic)
+        raise UnsupportedError(
+            f"{_name(self.function)} takes {stars}: s2s differentiates functions whose "
+            "parameters are listed one by one",
+            hint="list the parameters explicitly (def f(x, y) instead of def f(*xs)), or "
+                 "pass one array (def f(xs) called as f(np.array([1.0, 2.0])))")
+
     def _run(self, args: tuple, kwargs: dict):
         values = self._arguments(args, kwargs)
         shapes = tuple(map(argument_shape, values))
@@ -336,7 +412,7 @@ class Differentiable:
                     self._specialized[shapes] = function
         if function is None:
             from .tape import vjp_with_tape
-            value, tape_pullback = vjp_with_tape(self.function, tuple(values), {},
+            value, tape_pullback = vjp_with_tape(self.primal, tuple(values), {},
                                                  self.wrt_positions)
 
             def pullback(cotangent):
@@ -442,6 +518,8 @@ class Differentiable:
         tangent, as in ``jax.jvp``), or one per ``wrt`` parameter of this function.
         Parameters after the primals take their default values.
         """
+        if self.variadic:
+            self._refuse_variadic()
         primals, tangents = tuple(primals), tuple(tangents)
         given = len(primals)
         if given < len(self.params):
@@ -678,7 +756,7 @@ def jacobian(function: Callable[..., Any], wrt: Wrt = 0,
     def jacobian_function(*args: Any, **kwargs: Any) -> Any:
         values = differentiable._arguments(args, kwargs)
         inputs = [values[p] for p in differentiable.wrt_positions]
-        value = differentiable.function(*values)
+        value = differentiable.primal(*values)
         out_shape = np.shape(value)
         chosen = mode
         if chosen == "auto":
