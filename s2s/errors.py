@@ -63,5 +63,10 @@ class WrtError(S2SError, ValueError):
     """``wrt`` names a parameter the function does not have."""
 
 
+class EvaluationError(S2SError, RuntimeError):
+    """Differentiating raised at arguments where the function itself runs (a derivative
+    undefined there, a refusal of the tape, or an s2s bug); ``__cause__`` is the original."""
+
+
 class FallbackWarning(UserWarning):
     """``@differentiate`` could not generate code and differentiates on the tape instead."""

@@ -144,6 +144,10 @@ def resolve_target(function: Callable[..., Any]) -> Target:
         raise UnsupportedError(f"{function!r} is a {type(function).__name__} object taken "
                                "from a class's __dict__",
                                hint="pass it as an attribute of its class, e.g. Model.method")
+    if inspect.isclass(function):
+        raise UnsupportedError(f"{function.__qualname__} is a class, not a function",
+                               hint=f"differentiate one of its methods, e.g. "
+                                    f"{function.__qualname__}.method or instance.method")
     if not callable(function):
         raise UnsupportedError(f"{function!r} is a {type(function).__name__}, not a function")
     call = getattr(type(function), "__call__", None)
@@ -244,7 +248,7 @@ def _find_lambda(tree: ast.Module, code: Any) -> tuple[ast.Lambda | None, int]:
             return holding[0], 1
         return None, len(candidates)
     matching = [node for node in candidates if _same_code(_compile_lambda(node, code), code)]
-    return (matching[0] if len(matching) == 1 else None), len(matching) or len(candidates)
+    return (matching[0] if matching else None), len(candidates)   # equal code: any will do
 
 
 def _compile_lambda(node: ast.Lambda, code: Any) -> Any:
