@@ -108,7 +108,13 @@ def _require_python(function: Callable[..., Any]) -> None:
             return
     except TypeError:                        # unhashable callables have no rule
         pass
-    resolve_target(function)
+    target = resolve_target(function).function
+    if inspect.isgeneratorfunction(target) or inspect.iscoroutinefunction(target) \
+            or inspect.isasyncgenfunction(target):
+        kind = "a generator" if inspect.isgeneratorfunction(target) else "an async"
+        raise UnsupportedError(f"{_name(target)} is {kind} function: calling it makes an "
+                               "iterator or a coroutine, not a number to differentiate",
+                               hint="differentiate a function that returns the value")
 
 
 def _signature(function: Callable[..., Any]) -> inspect.Signature:
@@ -240,11 +246,19 @@ def _finish(gradient: Any, primal: Any, name: str) -> Any:
 def _prepare_tangent(name: str, tangent: Any, primal: Any) -> Any:
     """A tangent with the primal's shape and float dtype."""
     if isinstance(primal, float):
+        if not isinstance(tangent, (int, float, np.integer, np.floating)) \
+                and np.ndim(tangent) == 0:
+            raise InputError(f"the tangent for '{name}' is a {type(tangent).__name__}, not a "
+                             "number")
         if np.ndim(tangent) != 0:
             raise InputError(f"the tangent for '{name}' has shape {np.shape(tangent)}, but "
                              f"'{name}' is a scalar")
         return float(tangent)
-    tangent = np.asarray(tangent, dtype=primal.dtype)
+    try:
+        tangent = np.asarray(tangent, dtype=primal.dtype)
+    except (ValueError, TypeError):
+        raise InputError(f"the tangent for '{name}' is a {type(tangent).__name__}, not an "
+                         f"array of numbers shaped like '{name}' {np.shape(primal)}") from None
     if tangent.shape != np.shape(primal):
         raise InputError(f"the tangent for '{name}' has shape {tangent.shape}, but '{name}' "
                          f"has shape {np.shape(primal)}")
@@ -270,7 +284,14 @@ def _check_cotangent(cotangent: Any, value: Any, name: str) -> Any:
                              f"{len(value)} cotangents")
         return tuple(_check_cotangent(c, v, name) for c, v in zip(cotangent, value))
     if isinstance(cotangent, (list, tuple)):
-        cotangent = np.asarray(cotangent, dtype=float)
+        try:
+            cotangent = np.asarray(cotangent, dtype=float)
+        except (ValueError, TypeError):
+            raise InputError(f"the cotangent for {name}'s output is not an array of numbers "
+                             f"shaped like the output {np.shape(value)}") from None
+    elif cotangent is None or isinstance(cotangent, (str, bytes, bool, np.bool_)):
+        raise InputError(f"the cotangent for {name}'s output is a {type(cotangent).__name__}, "
+                         f"not an array of numbers shaped like the output {np.shape(value)}")
     if np.shape(cotangent) != np.shape(value):
         raise InputError(f"the cotangent has shape {np.shape(cotangent)}, but {name}'s output "
                          f"has shape {np.shape(value)}")
@@ -424,7 +445,7 @@ class Differentiable:
         """
         try:
             yield
-        except S2SError:
+        except (S2SError, Warning):           # a warning the user made an error, too
             raise
         except Exception as error:
             try:

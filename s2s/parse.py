@@ -115,6 +115,11 @@ class Target:
 
 def resolve_target(function: Callable[..., Any]) -> Target:
     """The Python function ``function`` runs, or an s2s error saying why there is none."""
+    if isinstance(function, (staticmethod, classmethod)) and not callable(function) \
+            or isinstance(function, classmethod):
+        raise UnsupportedError(f"{function!r} is a {type(function).__name__} object taken "
+                               "from a class's __dict__",
+                               hint="pass it as an attribute of its class, e.g. Model.method")
     function = inspect.unwrap(function)
     if isinstance(function, functools.partial):
         inner = resolve_target(function.func)
@@ -140,10 +145,6 @@ def resolve_target(function: Callable[..., Any]) -> Target:
         return Target(inner.function, {**inner.bound, free[0]: function.__self__})
     if inspect.isfunction(function):
         return Target(function, {})
-    if isinstance(function, (staticmethod, classmethod)):
-        raise UnsupportedError(f"{function!r} is a {type(function).__name__} object taken "
-                               "from a class's __dict__",
-                               hint="pass it as an attribute of its class, e.g. Model.method")
     if inspect.isclass(function):
         raise UnsupportedError(f"{function.__qualname__} is a class, not a function",
                                hint=f"differentiate one of its methods, e.g. "
