@@ -248,8 +248,21 @@ def _find_lambda(tree: ast.Module, code: Any) -> tuple[ast.Lambda | None, int]:
         if holding:
             return holding[0], 1
         return None, len(candidates)
-    matching = [node for node in candidates if _same_code(_compile_lambda(node, code), code)]
-    return (matching[0] if matching else None), len(candidates)   # equal code: any will do
+    matching = _compiled_matches(candidates, code)
+    return (matching[0] if len(matching) == 1 else None), len(matching) or len(candidates)
+
+
+def _compiled_matches(candidates: list[ast.Lambda], code: Any) -> list[ast.Lambda]:
+    """The candidates whose compiled code is ``code``'s: the same bytecode, else (compiled
+    by another compiler front end, e.g. pytest's assertion rewriting) the same names,
+    constants and local variables.  Lambdas of equal code are the same function."""
+    compiled = [(node, _compile_lambda(node, code)) for node in candidates]
+    for strict in (True, False):
+        matching = [node for node, candidate in compiled
+                    if _same_code(candidate, code, strict)]
+        if matching:
+            return matching[:1] if strict else matching
+    return []
 
 
 def _compile_lambda(node: ast.Lambda, code: Any) -> Any:
@@ -268,15 +281,17 @@ def _compile_lambda(node: ast.Lambda, code: Any) -> Any:
                  and c.co_name == "<lambda>"), None)
 
 
-def _same_code(candidate: Any, code: Any) -> bool:
+def _same_code(candidate: Any, code: Any, strict: bool = True) -> bool:
     if candidate is None:
         return False
 
     def constants(c: Any) -> tuple:
-        return tuple(k.co_code if inspect.iscode(k) else k for k in c.co_consts)
+        return tuple(k.co_names if inspect.iscode(k) else k for k in c.co_consts)
 
-    return (candidate.co_code == code.co_code and constants(candidate) == constants(code)
+    return ((candidate.co_code == code.co_code or not strict)
+            and constants(candidate) == constants(code)
             and candidate.co_names == code.co_names
+            and candidate.co_varnames == code.co_varnames
             and candidate.co_firstlineno == code.co_firstlineno)
 
 
@@ -342,7 +357,9 @@ def parse_function(function: Callable[..., Any]) -> ParsedFunction:
             raise _unreadable(target, "it is an async function")
         definition = found
     definition = copy.deepcopy(definition)
-    source = SourceInfo(filename, file_lines, definition.lineno)
+    first_line = definition.decorator_list[0].lineno if definition.decorator_list \
+        else definition.lineno                   # as inspect.getsourcelines counts
+    source = SourceInfo(filename, file_lines, first_line)
     definition.decorator_list = []
     body = definition.body
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \

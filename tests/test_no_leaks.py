@@ -491,7 +491,6 @@ def test_compile_and_compare_finds_each_lambda_as_on_python_3_10():
         code = function.__code__
         candidates = [node for node in ast.walk(tree) if isinstance(node, ast.Lambda)
                       and node.lineno == code.co_firstlineno]
-        matching = [node for node in candidates
-                    if parse._same_code(parse._compile_lambda(node, code), code)]
+        matching = parse._compiled_matches(candidates, code)
         assert len(candidates) == 2 and len(matching) == 1
         assert matching[0] is parse._find_lambda(tree, code)[0]
