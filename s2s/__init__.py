@@ -6,6 +6,8 @@ readable Python code for its derivative.  See the README for the tour.
 from .api import (Differentiable, differentiate, grad, hessian, hvp, jacobian, jvp, show,
                   value_and_grad, vjp)
 from .errors import (
+    ArrayOperationError,
+    EvaluationError,
     FallbackWarning,
     InputError,
     MissingRuleError,
@@ -23,6 +25,8 @@ from .tape import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
 from .verify import CheckReport, GradientMismatch, check, symbolic
 
 __all__ = [
+    "ArrayOperationError",
+    "EvaluationError",
     "CheckReport",
     "GradientMismatch",
     "check",

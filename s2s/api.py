@@ -6,18 +6,21 @@ gives gradients the shape and float dtype of their inputs.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import sys
 import warnings
 import linecache
+import os
+import traceback
 import weakref
 from typing import Any, Callable, Sequence, Union
 
 import numpy as np
 
-from .errors import (FallbackWarning, InputError, NonScalarOutputError, S2SError,
-                     UnsupportedError, WrtError)
+from .errors import (EvaluationError, FallbackWarning, InputError, NonScalarOutputError,
+                     S2SError, UnsupportedError, WrtError)
 from .emit import python_name
 from .pipeline import Derivation, derive
 from .shapes import argument_shape
@@ -55,7 +58,7 @@ def _with_source(function: Callable[..., Any]) -> Callable[..., Any]:
         return function
     from .rules import REGISTRY
     rule = REGISTRY.lookup(function)
-    if rule is None or rule.nondifferentiable:
+    if rule is None or rule.nondifferentiable and not isinstance(function, np.ufunc):
         return function
     module = getattr(function, "__module__", None) or ""
     if isinstance(function, np.ufunc) and getattr(np, function.__name__, None) is function:
@@ -64,7 +67,10 @@ def _with_source(function: Callable[..., Any]) -> Callable[..., Any]:
         path = f"{module.replace('numpy', 'np', 1)}.{function.__name__}"
     else:                                   # scipy.special.erf...: called by a local name
         path = "primal"
-    names = ", ".join(list(rule.signature.parameters)[:rule.arity])
+    if rule.nondifferentiable:              # np.floor: a zero derivative, as in JAX
+        names = ", ".join(f"x{index}" for index in range(1, function.nin + 1))
+    else:
+        names = ", ".join(list(rule.signature.parameters)[:rule.arity])
     name = python_name(function.__name__)
     source = f"def {name}({names}):\n    return {path}({names})\n"
     filename = f"<s2s: {module}.{function.__name__}>"
@@ -72,6 +78,80 @@ def _with_source(function: Callable[..., Any]) -> Callable[..., Any]:
     namespace: dict[str, Any] = {"np": np, "primal": function}
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - our own one-liner
     return namespace[name]
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _explain(error: Exception, name: str) -> str:
+    """What raised ``error`` while differentiating ``name`` (which itself runs there)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    origin = frames[-1] if frames else None
+    what = f"{type(error).__name__}: {error}"
+    if origin is not None and origin.filename.startswith("<s2s"):
+        line = (origin.line or "").strip()
+        return (f"the derivative code of {name} raised {what} (at `{line}`), though {name} "
+                "itself runs at these arguments: the derivative is not defined there (a "
+                "square root or a negative power at 0 on Python floats, say), or this is an "
+                "s2s bug (please report it)")
+    if origin is not None and origin.filename.startswith(_PACKAGE):
+        return f"s2s refused to differentiate {name}: {what}"
+    return f"differentiating {name} raised {what}, though {name} itself runs at these arguments"
+
+
+def _require_python(function: Callable[..., Any]) -> None:
+    """Refuse, whatever the fallback, a callable with neither Python code nor a rule (a
+    builtin, a C extension function): the tape cannot see inside it either."""
+    from .parse import resolve_target
+    from .rules import REGISTRY
+    if isinstance(function, Differentiable):
+        return
+    try:
+        if REGISTRY.lookup(function) is not None:
+            return
+    except TypeError:                        # unhashable callables have no rule
+        pass
+    target = resolve_target(function).function
+    if inspect.isgeneratorfunction(target) or inspect.iscoroutinefunction(target) \
+            or inspect.isasyncgenfunction(target):
+        kind = "a generator" if inspect.isgeneratorfunction(target) else "an async"
+        raise UnsupportedError(f"{_name(target)} is {kind} function: calling it makes an "
+                               "iterator or a coroutine, not a number to differentiate",
+                               hint="differentiate a function that returns the value")
+
+
+def _signature(function: Callable[..., Any]) -> inspect.Signature:
+    """The parameters a caller gives (a ``functools.partial``'s keywords are bound, as in
+    the generated code: they are constants there, not parameters)."""
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError) as exc:
+        raise UnsupportedError(f"cannot tell the parameters of {_name(function)} ({exc})",
+                               hint="differentiate a function defined with def") from None
+    if isinstance(function, functools.partial) and function.keywords:
+        signature = signature.replace(parameters=[
+            p for name, p in signature.parameters.items() if name not in function.keywords])
+    return signature
+
+
+def _positional_call(function: Callable[..., Any],
+                     signature: inspect.Signature) -> Callable[..., Any]:
+    """``function`` called with one value per parameter, in order (keyword-only ones by
+    name), as the generated code is."""
+    kinds = [p.kind for p in signature.parameters.values()]
+    if all(kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+           for kind in kinds):
+        return function
+    names = list(signature.parameters)
+
+    def call(*values: Any) -> Any:
+        args = [v for v, kind in zip(values, kinds)
+                if kind is not inspect.Parameter.KEYWORD_ONLY]
+        keywords = {name: v for name, v, kind in zip(names, values, kinds)
+                    if kind is inspect.Parameter.KEYWORD_ONLY}
+        return function(*args, **keywords)
+
+    return call
 
 
 def _resolve_wrt(function: Callable[..., Any], params: Sequence[str],
@@ -117,9 +197,21 @@ def _prepare(name: str, value: Any, function_name: str) -> Any:
     if isinstance(value, float):
         return value
     if isinstance(value, (list, tuple)):
-        value = np.asarray(value)
+        container = type(value).__name__
+        try:
+            value = np.asarray(value)
+        except (ValueError, TypeError) as exc:     # ragged: arrays of different shapes
+            raise InputError(
+                f"{function_name}: argument '{name}' is a {container} that is not "
+                f"a rectangular array of numbers ({' '.join(str(exc).split()[:12])}...)",
+                ) from None
         if value.dtype.kind in "iu":
             value = value.astype(np.float64)
+        elif value.dtype.kind == "O":
+            raise InputError(
+                f"{function_name}: argument '{name}' is a {container} whose "
+                "elements are not all numbers of one shape (a ragged list, or None inside); "
+                "pass a float array")
     if isinstance(value, (np.ndarray, np.generic)):
         kind = value.dtype.kind
         if kind == "f":
@@ -157,11 +249,19 @@ def _finish(gradient: Any, primal: Any, name: str) -> Any:
 def _prepare_tangent(name: str, tangent: Any, primal: Any) -> Any:
     """A tangent with the primal's shape and float dtype."""
     if isinstance(primal, float):
+        if not isinstance(tangent, (int, float, np.integer, np.floating)) \
+                and np.ndim(tangent) == 0:
+            raise InputError(f"the tangent for '{name}' is a {type(tangent).__name__}, not a "
+                             "number")
         if np.ndim(tangent) != 0:
             raise InputError(f"the tangent for '{name}' has shape {np.shape(tangent)}, but "
                              f"'{name}' is a scalar")
         return float(tangent)
-    tangent = np.asarray(tangent, dtype=primal.dtype)
+    try:
+        tangent = np.asarray(tangent, dtype=primal.dtype)
+    except (ValueError, TypeError):
+        raise InputError(f"the tangent for '{name}' is a {type(tangent).__name__}, not an "
+                         f"array of numbers shaped like '{name}' {np.shape(primal)}") from None
     if tangent.shape != np.shape(primal):
         raise InputError(f"the tangent for '{name}' has shape {tangent.shape}, but '{name}' "
                          f"has shape {np.shape(primal)}")
@@ -187,7 +287,14 @@ def _check_cotangent(cotangent: Any, value: Any, name: str) -> Any:
                              f"{len(value)} cotangents")
         return tuple(_check_cotangent(c, v, name) for c, v in zip(cotangent, value))
     if isinstance(cotangent, (list, tuple)):
-        cotangent = np.asarray(cotangent, dtype=float)
+        try:
+            cotangent = np.asarray(cotangent, dtype=float)
+        except (ValueError, TypeError):
+            raise InputError(f"the cotangent for {name}'s output is not an array of numbers "
+                             f"shaped like the output {np.shape(value)}") from None
+    elif cotangent is None or isinstance(cotangent, (str, bytes, bool, np.bool_)):
+        raise InputError(f"the cotangent for {name}'s output is a {type(cotangent).__name__}, "
+                         f"not an array of numbers shaped like the output {np.shape(value)}")
     if np.shape(cotangent) != np.shape(value):
         raise InputError(f"the cotangent has shape {np.shape(cotangent)}, but {name}'s output "
                          f"has shape {np.shape(value)}")
@@ -218,11 +325,15 @@ class Differentiable:
         if fallback not in ("tape", "error"):
             raise S2SError(f"fallback must be 'tape' or 'error', not {fallback!r}")
         function = _with_source(function)
+        _require_python(function)
         functools.update_wrapper(self, function)
         self.function = function
         self.__s2s_function__ = function      # lets other differentiated code call through us
-        self.signature = inspect.signature(function)
+        self.signature = _signature(function)
         self.params = tuple(self.signature.parameters)
+        self.primal = _positional_call(function, self.signature)
+        self.variadic = tuple(p.name for p in self.signature.parameters.values()
+                              if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
         self.wrt_names, self.wrt_positions, self.single = _resolve_wrt(function, self.params, wrt)
         self.fallback = fallback
         self.check = check
@@ -308,6 +419,8 @@ class Differentiable:
     # --- evaluation ---------------------------------------------------------------------
 
     def _arguments(self, args: tuple, kwargs: dict) -> list[Any]:
+        if self.variadic:
+            self._refuse_variadic()
         if kwargs or len(args) != len(self.params):
             try:
                 bound = self.signature.bind(*args, **kwargs)
@@ -324,6 +437,41 @@ class Differentiable:
                 values[position] = _prepare(name, value, _name(self.function))
         return values
 
+    @contextlib.contextmanager
+    def _user_errors_first(self, args: tuple, kwargs: dict):
+        """Let only s2s errors and the user's own exceptions out of derivative code.
+
+        When generated code (or the tape) raises something else, the function itself is
+        run on the same arguments: if it raises, that exception propagates, from the
+        user's own code; if it does not, the derivative code failed where the function does
+        not, and an :class:`s2s.errors.EvaluationError` says so.
+        """
+        try:
+            yield
+        except (S2SError, Warning):           # a warning the user made an error, too
+            raise
+        except Exception as error:
+            try:
+                values = self._arguments(tuple(args), dict(kwargs))
+            except S2SError:
+                values = None
+            if values is not None:
+                try:
+                    self.primal(*values)
+                except Exception as own:
+                    raise own from None
+            raise EvaluationError(_explain(error, _name(self.function))) from error
+
+    def _refuse_variadic(self) -> None:
+        stars = ", ".join(("*" if self.signature.parameters[name].kind
+                           is inspect.Parameter.VAR_POSITIONAL else "**") + name
+                          for name in self.variadic)
+        raise UnsupportedError(
+            f"{_name(self.function)} takes {stars}: s2s differentiates functions whose "
+            "parameters are listed one by one",
+            hint="list the parameters explicitly (def f(x, y) instead of def f(*xs)), or "
+                 "pass one array (def f(xs) called as f(np.array([1.0, 2.0])))")
+
     def _run(self, args: tuple, kwargs: dict):
         values = self._arguments(args, kwargs)
         shapes = tuple(map(argument_shape, values))
@@ -336,7 +484,7 @@ class Differentiable:
                     self._specialized[shapes] = function
         if function is None:
             from .tape import vjp_with_tape
-            value, tape_pullback = vjp_with_tape(self.function, tuple(values), {},
+            value, tape_pullback = vjp_with_tape(self.primal, tuple(values), {},
                                                  self.wrt_positions)
 
             def pullback(cotangent):
@@ -363,24 +511,27 @@ class Differentiable:
 
     def value_and_grad(self, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
         """``(f(*args), gradient)``; the gradient is a tuple when ``wrt`` is a tuple."""
-        values, value, pullback = self._run(args, kwargs)
-        self._check_scalar(value)
-        if self.check:                       # debugging: every method must agree, every call
-            from .verify import check
-            check(self.function, *values, wrt=self.wrt_positions if not self.single
-                  else self.wrt_positions[0])
-        return value, self._gradients(values, pullback(1.0))
+        with self._user_errors_first(args, kwargs):
+            values, value, pullback = self._run(args, kwargs)
+            self._check_scalar(value)
+            if self.check:              # debugging: every method must agree, every call
+                from .verify import check
+                check(self.function, *values, wrt=self.wrt_positions if not self.single
+                      else self.wrt_positions[0])
+            return value, self._gradients(values, pullback(1.0))
 
     def grad(self, *args: Any, **kwargs: Any) -> Any:
         """The gradient of the scalar output with respect to ``wrt``."""
-        if not self.check:
-            values = self._arguments(args, kwargs)
-            gradient = self._gradient_functions.get(tuple(map(argument_shape, values)), False)
-            if gradient is False:
-                gradient = self._gradient_function(values)
-            if gradient is not None:
-                return self._gradients(values, gradient(*values))
-        return self.value_and_grad(*args, **kwargs)[1]
+        with self._user_errors_first(args, kwargs):
+            if not self.check:
+                values = self._arguments(args, kwargs)
+                shapes = tuple(map(argument_shape, values))
+                gradient = self._gradient_functions.get(shapes, False)
+                if gradient is False:
+                    gradient = self._gradient_function(values)
+                if gradient is not None:
+                    return self._gradients(values, gradient(*values))
+            return self.value_and_grad(*args, **kwargs)[1]
 
     def _gradient_function(self, values: list[Any]) -> Callable[..., Any] | None:
         """What ``grad`` runs for these argument shapes, when they prove the output a scalar
@@ -427,11 +578,13 @@ class Differentiable:
 
     def vjp(self, *args: Any, **kwargs: Any) -> tuple[Any, Callable[[Any], Any]]:
         """``(f(*args), pullback)``; ``pullback(cotangent)`` gives the gradient(s)."""
-        values, value, pullback = self._run(args, kwargs)
+        with self._user_errors_first(args, kwargs):
+            values, value, pullback = self._run(args, kwargs)
 
         def checked_pullback(cotangent: Any) -> Any:
-            cotangent = _check_cotangent(cotangent, value, _name(self.function))
-            return self._gradients(values, pullback(cotangent))
+            with self._user_errors_first(args, kwargs):
+                cotangent = _check_cotangent(cotangent, value, _name(self.function))
+                return self._gradients(values, pullback(cotangent))
 
         return value, checked_pullback
 
@@ -442,43 +595,46 @@ class Differentiable:
         tangent, as in ``jax.jvp``), or one per ``wrt`` parameter of this function.
         Parameters after the primals take their default values.
         """
-        primals, tangents = tuple(primals), tuple(tangents)
-        given = len(primals)
-        if given < len(self.params):
-            try:
-                bound = self.signature.bind(*primals)
-            except TypeError as exc:
-                raise InputError(f"jvp: {_name(self.function)}: {exc}") from None
-            bound.apply_defaults()
-            primals = tuple(bound.arguments[name] for name in self.params)
-            if len(tangents) == given:
-                tangents = tangents + (None,) * (len(primals) - given)
-        if len(tangents) == len(primals):
-            positions = tuple(i for i, t in enumerate(tangents) if t is not None)
-        elif len(tangents) == len(self.wrt_positions):
-            positions = self.wrt_positions
-            aligned: list[Any] = [None] * len(primals)
-            for position, tangent in zip(positions, tangents):
-                aligned[position] = tangent
-            tangents = tuple(aligned)
-        else:
-            raise InputError(f"jvp: {len(tangents)} tangents for {len(primals)} primals; give "
-                             f"one per primal or one per wrt parameter {self.wrt_names}")
-        if len(primals) != len(self.params):
-            raise InputError(f"jvp: {_name(self.function)} takes {len(self.params)} positional "
-                             f"arguments {self.params}, {len(primals)} given")
-        if not positions:
-            raise InputError("jvp: every tangent is None; give at least one")
-        values = list(primals)
-        for position in positions:
-            values[position] = _prepare(self.params[position], values[position],
-                                        _name(self.function))
-        tangent_values = [_prepare_tangent(self.params[p], tangents[p], values[p])
-                          for p in positions]
-        wrt = tuple(self.params[p] for p in positions)
-        derivation = self.forward_derivation(wrt)
-        value, tangent = derivation.module.function(*values, *tangent_values)
-        return value, _finish_tangent(tangent, value)
+        with self._user_errors_first(tuple(primals), {}):
+            if self.variadic:
+                self._refuse_variadic()
+            primals, tangents = tuple(primals), tuple(tangents)
+            given = len(primals)
+            if given < len(self.params):
+                try:
+                    bound = self.signature.bind(*primals)
+                except TypeError as exc:
+                    raise InputError(f"jvp: {_name(self.function)}: {exc}") from None
+                bound.apply_defaults()
+                primals = tuple(bound.arguments[name] for name in self.params)
+                if len(tangents) == given:
+                    tangents = tangents + (None,) * (len(primals) - given)
+            if len(tangents) == len(primals):
+                positions = tuple(i for i, t in enumerate(tangents) if t is not None)
+            elif len(tangents) == len(self.wrt_positions):
+                positions = self.wrt_positions
+                aligned: list[Any] = [None] * len(primals)
+                for position, tangent in zip(positions, tangents):
+                    aligned[position] = tangent
+                tangents = tuple(aligned)
+            else:
+                raise InputError(f"jvp: {len(tangents)} tangents for {len(primals)} primals; give "
+                                 f"one per primal or one per wrt parameter {self.wrt_names}")
+            if len(primals) != len(self.params):
+                raise InputError(f"jvp: {_name(self.function)} takes {len(self.params)} positional "
+                                 f"arguments {self.params}, {len(primals)} given")
+            if not positions:
+                raise InputError("jvp: every tangent is None; give at least one")
+            values = list(primals)
+            for position in positions:
+                values[position] = _prepare(self.params[position], values[position],
+                                            _name(self.function))
+            tangent_values = [_prepare_tangent(self.params[p], tangents[p], values[p])
+                              for p in positions]
+            wrt = tuple(self.params[p] for p in positions)
+            derivation = self.forward_derivation(wrt)
+            value, tangent = derivation.module.function(*values, *tangent_values)
+            return value, _finish_tangent(tangent, value)
 
     def __repr__(self) -> str:
         return f"<s2s.differentiate {_name(self.function)} wrt={self.wrt_names}>"
@@ -577,21 +733,27 @@ def _higher_derivative(base: Differentiable, order: int) -> Callable[..., Any]:
 
     @functools.wraps(base.function)
     def derivative(*args: Any, **kwargs: Any) -> Any:
-        values = base._arguments(args, kwargs)
-        position = base.wrt_positions[0]
-        if not isinstance(values[position], float) and np.ndim(values[position]) != 0:
-            raise NonScalarOutputError(
-                f"grad(grad({_name(base.function)})): the gradient of a function of an array "
-                f"is an array, not a scalar; use s2s.hessian or s2s.hvp instead")
-        function = _derivative_levels(base, order)[-1].module.function
-        call = list(values) + [1.0] * order           # the reverse seed, then d x / d x
-        result = function(*call)
-        for _ in range(order - 1):
-            result = result[1]
-        return float(result) if isinstance(values[position], float) else result
+        with base._user_errors_first(args, kwargs):
+            return _evaluate_higher(base, order, args, kwargs)
 
     derivative.__s2s_derivative__ = (base, order)
     return derivative
+
+
+def _evaluate_higher(base: Differentiable, order: int, args: tuple, kwargs: dict) -> Any:
+    """``grad(...grad(f))`` of order ``order`` at ``args``."""
+    values = base._arguments(args, kwargs)
+    position = base.wrt_positions[0]
+    if not isinstance(values[position], float) and np.ndim(values[position]) != 0:
+        raise NonScalarOutputError(
+            f"grad(grad({_name(base.function)})): the gradient of a function of an array "
+            f"is an array, not a scalar; use s2s.hessian or s2s.hvp instead")
+    function = _derivative_levels(base, order)[-1].module.function
+    call = list(values) + [1.0] * order           # the reverse seed, then d x / d x
+    result = function(*call)
+    for _ in range(order - 1):
+        result = result[1]
+    return float(result) if isinstance(values[position], float) else result
 
 
 def hessian(function: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
@@ -602,19 +764,23 @@ def hessian(function: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
 
     @functools.wraps(differentiable.function)
     def hessian_function(*args: Any, **kwargs: Any) -> Any:
-        values = differentiable._arguments(args, kwargs)
-        position = differentiable.wrt_positions[0]
-        x = values[position]
-        shape = np.shape(x)
-        columns = np.zeros(shape + shape)
-        for index in np.ndindex(*shape):
-            direction = _basis(shape, index)
-            columns[(Ellipsis,) + index] = _hvp(differentiable, values, direction)
-        if isinstance(x, float):
-            return float(columns)
-        return columns.astype(np.result_type(x, np.float32))
+        with differentiable._user_errors_first(args, kwargs):
+            return _evaluate_hessian(differentiable, args, kwargs)
 
     return hessian_function
+
+
+def _evaluate_hessian(differentiable: Differentiable, args: tuple, kwargs: dict) -> Any:
+    """The Hessian at ``args``, one Hessian-vector product per input element."""
+    values = differentiable._arguments(args, kwargs)
+    x = values[differentiable.wrt_positions[0]]
+    shape = np.shape(x)
+    columns = np.zeros(shape + shape)
+    for index in np.ndindex(*shape):
+        columns[(Ellipsis,) + index] = _hvp(differentiable, values, _basis(shape, index))
+    if isinstance(x, float):
+        return float(columns)
+    return columns.astype(np.result_type(x, np.float32))
 
 
 def _hvp(differentiable: Differentiable, values: list[Any], direction: Any) -> Any:
@@ -632,9 +798,10 @@ def hvp(function: Callable[..., Any], x: Any, v: Any, *args: Any) -> Any:
     """The Hessian-vector product ``H(x) @ v`` of ``function(x, *args)`` in one pass of
     forward mode over the generated gradient code, without forming ``H``."""
     differentiable = _differentiable(function, 0)
-    values = differentiable._arguments((x, *args), {})
-    direction = _prepare_tangent(differentiable.params[0], v, values[0])
-    return _hvp(differentiable, values, direction)
+    with differentiable._user_errors_first((x, *args), {}):
+        values = differentiable._arguments((x, *args), {})
+        direction = _prepare_tangent(differentiable.params[0], v, values[0])
+        return _hvp(differentiable, values, direction)
 
 
 def value_and_grad(function: Callable[..., Any], wrt: Wrt = 0,
@@ -676,17 +843,18 @@ def jacobian(function: Callable[..., Any], wrt: Wrt = 0,
 
     @functools.wraps(differentiable.function)
     def jacobian_function(*args: Any, **kwargs: Any) -> Any:
-        values = differentiable._arguments(args, kwargs)
-        inputs = [values[p] for p in differentiable.wrt_positions]
-        value = differentiable.function(*values)
-        out_shape = np.shape(value)
-        chosen = mode
-        if chosen == "auto":
-            chosen = "forward" if sum(np.size(x) for x in inputs) < np.prod(out_shape) \
-                else "reverse"
-        blocks = _jacobian_reverse(differentiable, values, out_shape) if chosen == "reverse" \
-            else _jacobian_forward(differentiable, values, inputs, out_shape)
-        return blocks[0] if differentiable.single else tuple(blocks)
+        with differentiable._user_errors_first(args, kwargs):
+            values = differentiable._arguments(args, kwargs)
+            inputs = [values[p] for p in differentiable.wrt_positions]
+            value = differentiable.primal(*values)
+            out_shape = np.shape(value)
+            chosen = mode
+            if chosen == "auto":
+                chosen = "forward" if sum(np.size(x) for x in inputs) < np.prod(out_shape) \
+                    else "reverse"
+            blocks = _jacobian_reverse(differentiable, values, out_shape) if chosen == "reverse" \
+                else _jacobian_forward(differentiable, values, inputs, out_shape)
+            return blocks[0] if differentiable.single else tuple(blocks)
 
     return jacobian_function
 

@@ -240,23 +240,26 @@ def _value(text: str, name: str) -> Any:
     if isinstance(value, (list, tuple)):
         try:
             value = np.asarray(value)
-        except ValueError as exc:
-            raise CommandError(f"--at {name}={text}: {_one_line(exc)}") from None
+        except ValueError:
+            raise CommandError(f"--at {name}={text}: not a rectangular array (its rows have "
+                               "different lengths)") from None
     return value
 
 
-def _point(base: Callable[..., Any], settings: Sequence[str], wrt_names: Sequence[str]) -> list:
-    """The arguments of ``base`` from ``--at name=value`` settings (defaults for the rest)."""
+def _point(differentiable: Any, settings: Sequence[str]) -> list:
+    """The arguments of the function from ``--at name=value`` settings (defaults for the
+    rest), one per parameter it is differentiated with (a partial's bound ones excluded)."""
     import numpy as np
+    base, wrt_names = differentiable.function, differentiable.wrt_names
     values: dict[str, Any] = {}
-    parameters = inspect.signature(base).parameters
+    parameters = differentiable.signature.parameters
     for setting in settings:
         name, equals, text = setting.partition("=")
         name = name.strip()
         if not equals or not name:
             raise CommandError(f"--at {setting!r}: write name=value, e.g. --at x=1.5")
         if name not in parameters:
-            raise CommandError(f"--at {name}=...: {base.__name__} has no parameter '{name}'; "
+            raise CommandError(f"--at {name}=...: {_title(base)} has no parameter '{name}'; "
                                f"its parameters are {', '.join(parameters)}")
         value = _value(text.strip(), name)
         if name in wrt_names and isinstance(value, np.ndarray) and value.dtype.kind in "iub":
@@ -275,6 +278,10 @@ def _point(base: Callable[..., Any], settings: Sequence[str], wrt_names: Sequenc
         raise CommandError("give a value for " + ", ".join(missing) + " with --at "
                            + " --at ".join(f"{name}=..." for name in missing))
     return arguments
+
+
+def _title(function: Any) -> str:
+    return getattr(function, "__qualname__", None) or repr(function)
 
 
 def _one_line(error: BaseException) -> str:
@@ -321,7 +328,7 @@ def _export(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from .verify import GradientMismatch, check
     differentiable = _differentiable(load_target(args.target), _wrt(args.wrt))
-    arguments = _point(differentiable.function, args.at or [], differentiable.wrt_names)
+    arguments = _point(differentiable, args.at or [])
     wrt = differentiable.wrt_names[0] if differentiable.single else differentiable.wrt_names
     try:
         report = check(differentiable.function, *arguments, wrt=wrt, order=args.order,

@@ -69,5 +69,15 @@ class TapeError(S2SError, RuntimeError):
     of a non-scalar without ``gradient=``."""
 
 
+class ArrayOperationError(S2SError, ValueError, TypeError, IndexError):
+    """NumPy refused an operation on tape tensors (operands that do not broadcast, an index
+    out of range, a string operand); still caught by ``except ValueError`` and the like."""
+
+
+class EvaluationError(S2SError, RuntimeError):
+    """Differentiating raised at arguments where the function itself runs (a derivative
+    undefined there, a refusal of the tape, or an s2s bug); ``__cause__`` is the original."""
+
+
 class FallbackWarning(UserWarning):
     """``@differentiate`` could not generate code and differentiates on the tape instead."""

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
+import functools
 import inspect
+import linecache
 import textwrap
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .errors import SourceLocation, UnsupportedError
+from .errors import MissingRuleError, SourceLocation, UnsupportedError
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ class SourceInfo:
 class Scope:
     """Resolves a free name of the user's function as Python would at call time."""
 
-    def __init__(self, function: Callable[..., Any]):
+    def __init__(self, function: Callable[..., Any], bound: dict[str, Any] | None = None):
         self.globals = function.__globals__
         self.closure: dict[str, Any] = {}
         code = function.__code__
@@ -57,6 +60,7 @@ class Scope:
                 self.closure[name] = cell.cell_contents
             except ValueError:        # an empty cell: the name is not bound yet
                 pass
+        self.closure.update(bound or {})   # parameters bound in advance: self, partial's
 
     _MISSING = object()
 
@@ -85,24 +89,6 @@ class Scope:
 MISSING = Scope._MISSING
 
 
-def _lambda_as_def(tree: ast.AST, target: Callable[..., Any], filename: str,
-                   first_line: int) -> ast.FunctionDef:
-    """The one lambda on the lines ``inspect`` returned, as ``def <lambda>(...): return body``."""
-    code = target.__code__
-    parameters = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
-    candidates = [node for node in ast.walk(tree) if isinstance(node, ast.Lambda)
-                  and tuple(a.arg for a in node.args.posonlyargs + node.args.args
-                            + node.args.kwonlyargs) == parameters]
-    if len(candidates) != 1:
-        raise UnsupportedError(
-            f"cannot tell which lambda on {filename}:{first_line} is being differentiated "
-            f"({len(candidates)} candidates)", hint="define the function with def")
-    node = candidates[0]
-    definition = ast.FunctionDef("<lambda>", node.args, [ast.copy_location(ast.Return(node.body),
-                                                                            node.body)], [], None)
-    return ast.copy_location(definition, node)
-
-
 @dataclass
 class ParsedFunction:
     function: Callable[..., Any]
@@ -114,43 +100,265 @@ class ParsedFunction:
     siblings: dict = field(default_factory=dict)   # local functions visible to a lifted one
 
 
-def parse_function(function: Callable[..., Any]) -> ParsedFunction:
-    """Parse ``function``'s source into a located ``ast.FunctionDef``."""
-    target = inspect.unwrap(function)
+
+
+@dataclass(frozen=True)
+class Target:
+    """The Python function behind a callable, and the parameters bound before the call:
+    ``self`` of a bound method (or of an object's ``__call__``), ``cls`` of a classmethod,
+    the arguments a ``functools.partial`` fixes.  Bound parameters are constants of the
+    generated code, like globals."""
+
+    function: Callable[..., Any]
+    bound: dict[str, Any]
+
+
+def resolve_target(function: Callable[..., Any]) -> Target:
+    """The Python function ``function`` runs, or an s2s error saying why there is none."""
+    if isinstance(function, (staticmethod, classmethod)) and not callable(function) \
+            or isinstance(function, classmethod):
+        raise UnsupportedError(f"{function!r} is a {type(function).__name__} object taken "
+                               "from a class's __dict__",
+                               hint="pass it as an attribute of its class, e.g. Model.method")
+    function = inspect.unwrap(function)
+    if isinstance(function, functools.partial):
+        inner = resolve_target(function.func)
+        free = [name for name in _positional_params(inner.function) if name not in inner.bound]
+        if len(function.args) > len(free):
+            raise UnsupportedError(f"{function!r} binds {len(function.args)} positional "
+                                   f"argument(s), but its function takes {len(free)}")
+        bound = dict(inner.bound)
+        bound.update(zip(free, function.args))
+        parameters = inspect.signature(inner.function).parameters
+        for name, value in function.keywords.items():
+            if name not in parameters or name in bound:
+                raise UnsupportedError(f"{function!r} binds '{name}', which is not a free "
+                                       "parameter of its function")
+            bound[name] = value
+        return Target(inner.function, bound)
+    if inspect.ismethod(function):
+        inner = resolve_target(function.__func__)
+        free = [name for name in _positional_params(inner.function) if name not in inner.bound]
+        if not free:
+            raise UnsupportedError(f"{function.__qualname__} is a method without a 'self' "
+                                   "parameter")
+        return Target(inner.function, {**inner.bound, free[0]: function.__self__})
+    if inspect.isfunction(function):
+        return Target(function, {})
+    if inspect.isclass(function):
+        raise UnsupportedError(f"{function.__qualname__} is a class, not a function",
+                               hint=f"differentiate one of its methods, e.g. "
+                                    f"{function.__qualname__}.method or instance.method")
+    if not callable(function):
+        raise UnsupportedError(f"{function!r} is a {type(function).__name__}, not a function")
+    call = getattr(type(function), "__call__", None)
+    if inspect.isfunction(call):                 # an object with a Python __call__
+        return resolve_target(call.__get__(function, type(function)))
+    name = getattr(function, "__qualname__", None) or getattr(function, "__name__", None) \
+        or repr(function)
+    module = getattr(function, "__module__", None)
+    where = f" (from {module})" if module and module != "builtins" else ""
+    raise MissingRuleError(
+        f"'{name}'{where} is implemented in C, without Python source s2s could read, and has "
+        "no derivative rule",
+        hint="register one with s2s.defvjp / s2s.defjvp (see s2s/rules/custom.py), or "
+             "differentiate a Python function that calls NumPy operations with rules")
+
+
+def _positional_params(function: Callable[..., Any]) -> list[str]:
+    code = function.__code__
+    return list(code.co_varnames[:code.co_argcount])
+
+
+def _unreadable(target: Callable[..., Any], reason: str) -> UnsupportedError:
+    filename = target.__code__.co_filename
+    if filename == "<string>":
+        why = "it was defined by exec() of a string or by 'python -c'"
+    elif filename == "<stdin>":
+        why = "it was typed in the interactive interpreter, which keeps no source"
+    elif filename.startswith("<"):
+        why = f"it was compiled from {filename}, which keeps no source"
+    else:
+        why = reason
+    return UnsupportedError(
+        f"cannot read the source of {target.__qualname__!r}: {why}",
+        hint="define the function in a .py file or a notebook cell so that its source can be "
+             "read, or differentiate it on the tape (s2s.differentiate falls back to it)")
+
+
+_TREES: dict[str, tuple[tuple[str, ...], ast.Module]] = {}
+
+
+def _file_tree(filename: str, lines: tuple[str, ...]) -> ast.Module | None:
+    """The whole file's AST (cached while the file's text is unchanged), or None."""
+    cached = _TREES.get(filename)
+    if cached is not None and cached[0] == lines:
+        return cached[1]
+    try:
+        tree = ast.parse("".join(lines), filename)
+    except (SyntaxError, ValueError):        # e.g. IPython magics in a cell
+        return None
+    _TREES[filename] = (lines, tree)
+    return tree
+
+
+def _parameters_of(arguments: ast.arguments) -> tuple[str, ...]:
+    return tuple(a.arg for a in arguments.posonlyargs + arguments.args + arguments.kwonlyargs)
+
+
+def _code_parameters(code: Any) -> tuple[str, ...]:
+    return code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+
+
+def _find_definition(tree: ast.Module, code: Any) -> ast.FunctionDef | None:
+    """The ``def`` whose code object is ``code`` (its first line is the first decorator's)."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == code.co_name:
+            first = node.decorator_list[0].lineno if node.decorator_list else node.lineno
+            if first == code.co_firstlineno:
+                return node
+    return None
+
+
+def _spans(node: ast.AST) -> tuple[tuple[int, int], tuple[int, int]]:
+    return (node.lineno, node.col_offset), (node.end_lineno, node.end_col_offset)
+
+
+def _find_lambda(tree: ast.Module, code: Any) -> tuple[ast.Lambda | None, int]:
+    """The lambda whose code object is ``code``, and how many lambdas could be it.
+
+    Python 3.11+: the innermost lambda whose span holds every instruction's position
+    (``co_positions``).  Python 3.10: each lambda on that line compiled, and its code object
+    compared with ``code``.
+    """
+    candidates = [node for node in ast.walk(tree) if isinstance(node, ast.Lambda)
+                  and node.lineno == code.co_firstlineno
+                  and _parameters_of(node.args) == _code_parameters(code)]
+    if len(candidates) <= 1:
+        return (candidates[0] if candidates else None), len(candidates)
+    if hasattr(code, "co_positions"):
+        positions = [((line, col), (end_line, end_col))
+                     for line, end_line, col, end_col in code.co_positions()
+                     if None not in (line, end_line, col, end_col)
+                     and (line, col) < (end_line, end_col)]
+        holding = [node for node in candidates
+                   if all(_spans(node)[0] <= start and end <= _spans(node)[1]
+                          for start, end in positions)]
+        holding.sort(key=lambda node: _spans(node)[0], reverse=True)   # innermost first
+        if holding:
+            return holding[0], 1
+        return None, len(candidates)
+    matching = _compiled_matches(candidates, code)
+    return (matching[0] if len(matching) == 1 else None), len(matching) or len(candidates)
+
+
+def _compiled_matches(candidates: list[ast.Lambda], code: Any) -> list[ast.Lambda]:
+    """The candidates whose compiled code is ``code``'s: the same bytecode, else (compiled
+    by another compiler front end, e.g. pytest's assertion rewriting) the same names,
+    constants and local variables.  Lambdas of equal code are the same function."""
+    compiled = [(node, _compile_lambda(node, code)) for node in candidates]
+    for strict in (True, False):
+        matching = [node for node, candidate in compiled
+                    if _same_code(candidate, code, strict)]
+        if matching:
+            return matching[:1] if strict else matching
+    return []
+
+
+def _compile_lambda(node: ast.Lambda, code: Any) -> Any:
+    """``node`` compiled where ``code``'s free variables are closure cells, as they were."""
+    cells = [ast.Assign([ast.Name(name, ast.Store())], ast.Constant(None))
+             for name in code.co_freevars]
+    outer = ast.FunctionDef("_s2s_outer", ast.arguments([], [], None, [], [], None, []),
+                            cells + [ast.Return(node)], [], None)
+    module = ast.fix_missing_locations(ast.Module([outer], []))
+    try:
+        compiled = compile(module, code.co_filename, "exec")
+    except (SyntaxError, ValueError):
+        return None
+    outer_code = next(c for c in compiled.co_consts if inspect.iscode(c))
+    return next((c for c in outer_code.co_consts if inspect.iscode(c)
+                 and c.co_name == "<lambda>"), None)
+
+
+def _same_code(candidate: Any, code: Any, strict: bool = True) -> bool:
+    if candidate is None:
+        return False
+
+    def constants(c: Any) -> tuple:
+        return tuple(k.co_names if inspect.iscode(k) else k for k in c.co_consts)
+
+    return ((candidate.co_code == code.co_code or not strict)
+            and constants(candidate) == constants(code)
+            and candidate.co_names == code.co_names
+            and candidate.co_varnames == code.co_varnames
+            and candidate.co_firstlineno == code.co_firstlineno)
+
+
+def _lambda_as_def(node: ast.Lambda) -> ast.FunctionDef:
+    """``lambda params: body`` as ``def <lambda>(params): return body``."""
+    definition = ast.FunctionDef("<lambda>", node.args, [ast.copy_location(ast.Return(node.body),
+                                                                            node.body)], [], None)
+    return ast.copy_location(definition, node)
+
+
+def _fragment_definition(target: Callable[..., Any]) -> tuple[ast.FunctionDef, tuple[str, ...]]:
+    """A ``def`` parsed from the lines ``inspect`` returns, when the whole file does not
+    parse (located in the file all the same)."""
     try:
         lines, first_line = inspect.getsourcelines(target)
-        filename = inspect.getsourcefile(target) or "<unknown>"
     except (OSError, TypeError) as exc:
-        raise UnsupportedError(
-            f"cannot read the source of {getattr(function, '__qualname__', function)!r} ({exc})",
-            hint="define the function in a file (or a notebook cell) so that inspect can read "
-                 "its source",
-        ) from None
-    text = textwrap.dedent("".join(lines))
+        raise _unreadable(target, str(exc)) from None
     try:
-        tree = ast.parse(text)
-    except SyntaxError:                      # a lambda inside a larger, multi-line expression
-        tree = ast.parse("(\n" + text + "\n)")
-        first_line -= 1
-    indent = len(lines[0]) - len(lines[0].lstrip())
+        tree = ast.parse(textwrap.dedent("".join(lines)))
+    except SyntaxError as exc:
+        raise _unreadable(target, f"its source does not parse ({exc.msg})") from None
     ast.increment_lineno(tree, first_line - 1)
+    indent = len(lines[0]) - len(lines[0].lstrip())
     for node in ast.walk(tree):
         if hasattr(node, "col_offset"):
             node.col_offset += indent
             if getattr(node, "end_col_offset", None) is not None:
                 node.end_col_offset += indent
-    definition = tree.body[0]
-    if target.__name__ == "<lambda>":
-        definition = _lambda_as_def(tree, target, filename, first_line)
+    definition = tree.body[0] if tree.body else None
     if not isinstance(definition, ast.FunctionDef):
-        raise UnsupportedError(
-            f"s2s differentiates functions defined with 'def', not {type(definition).__name__}",
-            hint="wrap the expression in a def")
-    try:
-        import linecache
-        file_lines = tuple(linecache.getlines(filename)) or tuple(lines)
-    except Exception:  # pragma: no cover - linecache never raises in practice
-        file_lines = tuple(lines)
+        raise _unreadable(target, "its source is not a def")
+    return definition, tuple(lines)
+
+
+def parse_function(function: Callable[..., Any]) -> ParsedFunction:
+    """Parse ``function``'s source into a located ``ast.FunctionDef``.
+
+    The definition is found in the AST of the whole file, from the code object: a ``def``
+    by its first line, a lambda by the positions of its instructions, so a lambda inside a
+    dict, a call spanning lines or beside other lambdas is the right one.
+    """
+    resolved = resolve_target(function)
+    target, bound = resolved.function, resolved.bound
+    code = target.__code__
+    filename = inspect.getsourcefile(target) or code.co_filename
+    file_lines = tuple(linecache.getlines(filename, target.__globals__))
+    tree = _file_tree(filename, file_lines) if file_lines else None
+    if target.__name__ == "<lambda>":
+        if tree is None:
+            raise _unreadable(target, "its file cannot be read or parsed")
+        node, count = _find_lambda(tree, code)
+        if node is None:
+            raise UnsupportedError(
+                f"cannot tell which lambda on {filename}:{code.co_firstlineno} is being "
+                f"differentiated ({count} candidates)", hint="define the function with def")
+        definition = _lambda_as_def(node)
+    else:
+        found = _find_definition(tree, code) if tree is not None else None
+        if found is None:
+            found, lines = _fragment_definition(target)
+            file_lines = file_lines or lines
+        if isinstance(found, ast.AsyncFunctionDef):
+            raise _unreadable(target, "it is an async function")
+        definition = found
+    definition = copy.deepcopy(definition)
+    first_line = definition.decorator_list[0].lineno if definition.decorator_list \
+        else definition.lineno                   # as inspect.getsourcelines counts
     source = SourceInfo(filename, file_lines, first_line)
     definition.decorator_list = []
     body = definition.body
@@ -160,7 +368,32 @@ def parse_function(function: Callable[..., Any]) -> ParsedFunction:
     arguments = definition.args
     for special in (arguments.vararg, arguments.kwarg):
         if special is not None:
-            raise source.unsupported(special, f"'*{special.arg}' parameters are not supported",
+            stars = "*" if special is arguments.vararg else "**"
+            raise source.unsupported(special, f"'{stars}{special.arg}' parameters are not "
+                                     "supported in generated code",
                                      hint="list the parameters explicitly")
-    params = tuple(a.arg for a in arguments.posonlyargs + arguments.args + arguments.kwonlyargs)
-    return ParsedFunction(target, definition.name, definition, params, source, Scope(target))
+    if bound:
+        _drop_bound(arguments, bound)
+    params = _parameters_of(arguments)
+    return ParsedFunction(target, definition.name, definition, params, source,
+                          Scope(target, bound))
+
+
+def _drop_bound(arguments: ast.arguments, bound: dict[str, Any]) -> None:
+    """Remove the bound parameters (and their defaults) from a ``def``'s arguments."""
+    positional = arguments.posonlyargs + arguments.args
+    defaults = [None] * (len(positional) - len(arguments.defaults)) + list(arguments.defaults)
+    kept = [(a, d) for a, d in zip(positional, defaults) if a.arg not in bound]
+    only = {id(a) for a in arguments.posonlyargs}
+    arguments.posonlyargs = [a for a, _ in kept if id(a) in only]
+    arguments.args = [a for a, _ in kept if id(a) not in only]
+    kept_defaults = [d for _, d in kept]
+    while kept_defaults and kept_defaults[0] is None:
+        kept_defaults.pop(0)
+    if None in kept_defaults:                 # a required parameter after a defaulted one
+        kept_defaults = []
+    arguments.defaults = kept_defaults
+    keyword = [(a, d) for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults)
+               if a.arg not in bound]
+    arguments.kwonlyargs = [a for a, _ in keyword]
+    arguments.kw_defaults = [d for _, d in keyword]

@@ -45,7 +45,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError, MissingRuleError, TapeError, UnsupportedError
+from .errors import (ArrayOperationError, InputError, MissingRuleError, TapeError,
+                     UnsupportedError)
 from .rules import REGISTRY, Rule
 from .rules.operators import DUNDERS
 from .runtime import unbroadcast
@@ -297,10 +298,21 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     elif isinstance(data, (np.ndarray, np.generic)):
         array = np.array(data, dtype=dtype, copy=True)
     else:
-        array = np.array(data, dtype=dtype)
+        try:
+            array = np.array(data, dtype=dtype)
+        except (TypeError, ValueError) as error:
+            raise InputError(f"s2s.tensor cannot hold {type(data).__name__} data: "
+                             f"{error}") from None
         if dtype is None and array.dtype == np.float64 and _is_python_data(data):
             array = array.astype(np.float32)
+    if array.dtype.kind not in "biufc":
+        raise InputError(f"s2s.tensor holds numbers, not {array.dtype} data ({data!r})")
     return Tensor(array, requires_grad=requires_grad)
+
+
+def _refused_by_numpy(operation: str, error: Exception) -> ArrayOperationError:
+    return ArrayOperationError(f"{operation} on tensors: NumPy refused it: "
+                               f"{type(error).__name__}: {error}")
 
 
 def _is_python_data(data: Any) -> bool:
@@ -623,7 +635,10 @@ class Tensor:
 
     def __getitem__(self, index: Any) -> Any:
         index = _unwrap_index(index)
-        raw = self.data[index]
+        try:
+            raw = self.data[index]
+        except (IndexError, TypeError, ValueError) as error:
+            raise _refused_by_numpy("indexing", error) from error
         if not (self._requires_grad and is_grad_enabled()):
             return _wrap_plain(raw)
         rule = REGISTRY.lookup(operator.getitem)
@@ -684,7 +699,10 @@ class Tensor:
             del kwargs["out"]
         if "out" in kwargs or method == "at":
             return _in_place_ufunc(ufunc, method, inputs, raw_inputs, kwargs, recording)
-        raw = getattr(ufunc, method)(*raw_inputs, **kwargs)
+        try:
+            raw = getattr(ufunc, method)(*raw_inputs, **kwargs)
+        except (IndexError, TypeError, ValueError) as error:
+            raise _refused_by_numpy(f"numpy.{ufunc.__name__}", error) from error
         if not recording:
             return _wrap_plain(raw)
         if method != "__call__":
@@ -702,7 +720,10 @@ class Tensor:
         raw_args = tuple(_unwrap(value, found) for value in args)
         raw_kwargs = {name: _unwrap(value, found) for name, value in kwargs.items()}
         recording = is_grad_enabled() and any(value._requires_grad for value in found)
-        raw = func(*raw_args, **raw_kwargs)
+        try:
+            raw = func(*raw_args, **raw_kwargs)
+        except (IndexError, TypeError, ValueError) as error:
+            raise _refused_by_numpy(_function_name(func), error) from error
         if not recording:
             return _wrap_plain(raw)
         rule = REGISTRY.lookup(func)
