@@ -24,7 +24,10 @@ What follows PyTorch:
   pass through a node whose VJP reads those values raises, while nodes of ``linear``
   rules (add, sum, indexing...) keep only shapes and may be traversed again;
 * ``with no_grad():`` records nothing;
-* only floating-point tensors can require a gradient.
+* only floating-point tensors can require a gradient;
+* ``np.asarray(t)`` and ``float(t)`` of a tensor that requires grad raise while
+  recording (they would drop its gradient), as ``t.numpy()`` does in PyTorch; here
+  ``t.numpy()`` and ``t.detach()`` are the explicit ways out of the graph.
 
 Where this tape differs from PyTorch: ``.data`` is the NumPy array itself; comparisons
 and other boolean results are plain NumPy boolean arrays; reductions take NumPy's
@@ -94,15 +97,6 @@ def is_grad_enabled() -> bool:
     return getattr(_STATE, "enabled", True)
 
 
-def _strict() -> bool:
-    """Whether :func:`vjp_with_tape` is running a function.
-
-    It then refuses ``float(t)`` and ``np.asarray(t)`` of tensors that require grad:
-    those conversions would silently drop the gradient of the fallback's result.
-    """
-    return getattr(_STATE, "strict", False)
-
-
 class _GradMode:
     """A context manager (and decorator) that sets grad mode for its block; nestable."""
 
@@ -145,17 +139,6 @@ class enable_grad(_GradMode):  # noqa: N801
     """Record operations inside the block, even within :class:`no_grad`."""
 
     _enabled = True
-
-
-class _StrictConversions:
-    """The block where :func:`_strict` holds (the run of :func:`vjp_with_tape`)."""
-
-    def __enter__(self) -> None:
-        self._previous = _strict()
-        _STATE.strict = True
-
-    def __exit__(self, *exc_info: object) -> None:
-        _STATE.strict = self._previous
 
 
 # --- graph nodes ----------------------------------------------------------------------
@@ -485,6 +468,8 @@ class Tensor:
         return self.data.item()
 
     def tolist(self) -> Any:
+        if self._requires_grad and is_grad_enabled():
+            raise _missing_attribute(".tolist()")
         return self.data.tolist()
 
     def __len__(self) -> int:
@@ -498,7 +483,7 @@ class Tensor:
         return (self[index] for index in range(len(self.data)))
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        if self._requires_grad and _strict() and is_grad_enabled():
+        if self._requires_grad and is_grad_enabled():
             raise MissingRuleError(
                 "converting a tensor that requires grad to a NumPy array (np.asarray, "
                 "np.array, or a function NumPy does not dispatch) would drop its gradient",
@@ -512,7 +497,7 @@ class Tensor:
         return bool(self.data)
 
     def __float__(self) -> float:
-        if self._requires_grad and _strict() and is_grad_enabled():
+        if self._requires_grad and is_grad_enabled():
             raise MissingRuleError(
                 "float() of a tensor that requires grad would drop its gradient "
                 "(math-module functions call float())",
@@ -821,7 +806,8 @@ def _holds_values(raw: Any) -> bool:
     """Whether ``raw`` carries an array's floating values (not only its shape or dtype)."""
     if isinstance(raw, (np.flatiter, memoryview, bytes)) or type(raw).__name__ == "_ctypes":
         return True
-    return any(_is_floating(item) for item in _flatten(raw))
+    return any(_is_floating(item) or isinstance(item, (float, complex))
+               for item in _flatten(raw))
 
 
 # ndarray methods that change the array in place (refused while recording, as ``+=``).
@@ -1117,7 +1103,7 @@ def vjp_with_tape(fn: Callable[..., Any], args: tuple, kwargs: dict,
         index %= len(arguments)
         if index not in wrapped:
             wrapped[index] = arguments[index] = _make_leaves(arguments[index])
-    with enable_grad(), _StrictConversions():
+    with enable_grad():
         output = fn(*arguments, **kwargs)
     outputs = list(output) if isinstance(output, (tuple, list)) else [output]
     value = tuple(_plain_value(item) for item in outputs) \

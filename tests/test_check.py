@@ -1,4 +1,6 @@
 """s2s.check: every method, one report, and a loud failure when they disagree."""
+import functools
+
 import numpy as np
 import pytest
 
@@ -64,3 +66,20 @@ def test_symbolic_is_exported():
     x = result.symbols["x"]
     expected = 2 * sp.sin(x) / x + sp.log(x ** 2) * sp.cos(x) - 1 / x ** 2
     assert sp.simplify(result.derivative - expected) == 0
+
+
+def keyword_only_weight(x, *, w=2.0):
+    return np.sum(np.sin(x) * w)
+
+
+def weighted_sine(x, w):
+    return np.sum(np.sin(x) * w)
+
+
+@pytest.mark.parametrize("function", [keyword_only_weight,
+                                      functools.partial(weighted_sine, w=3.0)],
+                         ids=["keyword-only", "partial"])
+def test_check_calls_functions_with_keyword_parameters(function):
+    report = s2s.check(function, np.array([0.1, 0.2]), wrt=0)
+    assert {"source", "tape"} <= set(report.errors)
+    assert max(report.errors.values()) < 1e-8

@@ -231,6 +231,39 @@ def test_refused_attribute_raises_in_generated_code(tmp_path, owner, name):
     _raises_in_source_mode(_load(tmp_path, f"np.sum(x.{name})"), f".{name}")
 
 
+def _tape_refuses(read) -> None:
+    """On the tape, a refused method or attribute of a tensor being recorded raises an s2s
+    error, unless what it hands out holds none of the values (``x.flags``, ``x.base`` of a
+    fresh array)."""
+    x = s2s.tensor(_x(), requires_grad=True) * 1.0
+    try:
+        result = read(x)
+    except S2SError:
+        return
+    except (TypeError, ValueError) as error:         # NumPy's own refusal of the call
+        assert "Tensor" not in str(error), error
+        pytest.skip(f"NumPy refuses the call itself: {error}")
+    leaves = result if isinstance(result, (list, tuple)) else [result]
+    values = [leaf for leaf in np.asarray(leaves, dtype=object).ravel()
+              if isinstance(leaf, (float, complex, np.ndarray, np.floating))]
+    assert not values, f"the tape handed out {type(result).__name__} without an error"
+
+
+@pytest.mark.parametrize("owner, name", [
+    case for case in _refused_members(REFUSED.methods, REGISTRY.methods) if case[1] in METHODS])
+def test_refused_method_raises_on_the_tape(owner, name):
+    _tape_refuses(lambda x: getattr(x, name)())
+
+
+@pytest.mark.parametrize("owner, name", [
+    case for case in _refused_members(REFUSED.attributes, getattr(REGISTRY, "attributes", {}))
+    if case[1] in ATTRIBUTES])
+def test_refused_attribute_raises_on_the_tape(owner, name):
+    if name == "data":
+        pytest.skip("Tensor.data is the tape's explicit way to the array, as PyTorch's .data")
+    _tape_refuses(lambda x: getattr(x, name))
+
+
 # --- 3. each declared zero is zero ----------------------------------------------------
 
 

@@ -16,6 +16,7 @@ import threading
 import numpy as np
 import pytest
 
+import s2s
 import s2s.runtime
 from s2s.errors import InputError, MissingRuleError, S2SError, UnsupportedError
 from s2s.rules import REGISTRY
@@ -903,7 +904,12 @@ def test_tensor_attributes_and_conversions():
     x = tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
     assert (x.shape, x.ndim, x.size, x.dtype) == ((2, 3), 2, 6, np.float32)
     assert x.T.shape == (3, 2) and x.T.grad_fn.name() == "TransposeBackward0"
-    assert len(x) == 2 and x.numpy() is x.data and np.asarray(x) is x.data
+    assert len(x) == 2 and x.numpy() is x.data
+    with pytest.raises(MissingRuleError, match="would drop its gradient"):
+        np.asarray(x)                        # implicit: refused, as PyTorch refuses .numpy()
+    assert np.array_equal(np.asarray(x.detach()), x.data)
+    with s2s.no_grad():
+        assert np.asarray(x) is x.data
     assert tensor(2.5).item() == 2.5 and float(tensor(2.5)) == 2.5
     assert f"{tensor(2.5):.2f}" == "2.50"
     assert repr(tensor([1.0, 2.0], requires_grad=True)) == \

@@ -92,7 +92,8 @@ def check(function: Callable[..., Any], *args: Any, wrt: Any = 0,
     differentiable = Differentiable(base, wrt=wrt, fallback="error")
     values = differentiable._arguments(args, {})
     positions = differentiable.wrt_positions
-    output = base(*values)
+    primal = differentiable.primal      # takes every parameter by position (keyword-only too)
+    output = primal(*values)
     rng = np.random.default_rng(seed)
     scalar = np.ndim(output) == 0
     cotangent = 1.0 if scalar else rng.normal(size=np.shape(output))
@@ -100,7 +101,7 @@ def check(function: Callable[..., Any], *args: Any, wrt: Any = 0,
     tolerance = max(TOLERANCE.get(np.dtype(d), 1e-5) for d in dtypes)
     report = CheckReport(getattr(base, "__qualname__", repr(base)), tolerance)
 
-    reference = numerical_vjp(base, tuple(np.asarray(v, dtype=np.float64)
+    reference = numerical_vjp(primal, tuple(np.asarray(v, dtype=np.float64)
                                           if isinstance(v, np.ndarray) else v for v in values),
                               cotangent, wrt=positions)
     report.values["finite differences"] = _flatten(reference)
@@ -122,7 +123,7 @@ def check(function: Callable[..., Any], *args: Any, wrt: Any = 0,
         record("source", lambda: as_tuple(differentiable.vjp(*values)[1](cotangent)))
     if "tape" in modes:
         from ..tape import vjp_with_tape
-        record("tape", lambda: as_tuple(vjp_with_tape(base, tuple(values), {}, positions)[1](
+        record("tape", lambda: as_tuple(vjp_with_tape(primal, tuple(values), {}, positions)[1](
             cotangent)))
     directions = [float(rng.normal()) if isinstance(values[p], float)
                   else rng.normal(size=np.shape(values[p])) for p in positions]
