@@ -806,5 +806,5 @@ def test_readme_coverage_table_lists_every_rule():
 # names in the coverage section that are not rule names: aliases, methods, indexing forms
 README_EXTRAS = {"absolute", "true_divide", "amax", "amin", "flatten", "logsumexp", "ord",
                  "axis", "keepdims", "fro", "nuc", "inf", "x", "a", "b", "g", "t", "ans",
-                 "float", "bool", "int", "range", "len", "math",
-                 "heaviside", "arange"}   # refused since issue 13's inventory; README to follow
+                 "float", "bool", "int", "range", "len", "math", "heaviside", "arange",
+                 "zeros", "ones", "eye", "identity", "tri", "sign", "floor_divide"}
