@@ -16,15 +16,17 @@ Nothing here changes the code.
 from __future__ import annotations
 
 import ast
+import copy
+import functools
 import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .errors import MissingRuleError
+from .errors import MissingRuleError, S2SError, UnsupportedError
 from .normalize import NormalForm, is_global_path, walk_statements
-from .parse import MISSING
+from .parse import MISSING, Target, resolve_target
 from .rules import REGISTRY, Rule
 from .rules.operators import function_of
 from .rules.refused import REFUSED
@@ -487,12 +489,22 @@ def index_value(index: ast.expr) -> ast.expr:
 
 def _classify_call(normal, statement, call: ast.Call, make, local_names) -> Operation:
     source = normal.parsed.source
+    try:
+        call = _expand_starred(normal, statement, call, local_names)
+    except UnsupportedError as error:        # raised only if the call is active
+        inputs = [node for part in (*call.args, *(k.value for k in call.keywords))
+                  for node in ast.walk(part) if isinstance(node, ast.Name)
+                  and node.id in local_names]
+        return Operation("unknown", statement.targets[0].id, statement, args=tuple(inputs),
+                         error=error)
     function = call.func
     arguments = list(call.args)
     if isinstance(function, ast.Attribute) and function.attr == "pop" and not arguments \
             and isinstance(function.value, ast.Name) and function.value.id in local_names:
         return Operation("pop", statement.targets[0].id, statement, args=(function.value,))
-    if isinstance(function, ast.Attribute) and not is_global_path(function, local_names):
+    owner = _constant_type(normal, function)
+    if isinstance(function, ast.Attribute) and not is_global_path(function, local_names) \
+            and owner is None:
         method = function.attr
         rule = REGISTRY.methods.get(method)
         if rule is None:
@@ -505,13 +517,23 @@ def _classify_call(normal, statement, call: ast.Call, make, local_names) -> Oper
         if method in VARARG_METHODS and len(arguments) > 1:
             arguments = [ast.Tuple(arguments, ast.Load())]
         arguments = [function.value] + arguments
-        return _bind(source, make, rule, call, arguments)
+        return _bind(source, make, rule, _expand_options(normal, call, local_names), arguments)
     if isinstance(function, ast.Name) and function.id in normal.lifted:
         definition = normal.lifted[function.id]
-        return _bind_call(source, statement, call, definition, _definition_signature(definition))
-    resolved = normal.parsed.scope.resolve_path(function)
-    resolved = getattr(resolved, "__s2s_function__", resolved)   # a decorated helper
+        return _bind_call(normal, statement, call, definition,
+                          _definition_signature(normal, definition))
     name = ast.unparse(function)
+    if isinstance(function, ast.Name) and function.id in local_names:
+        raise source.unsupported(
+            call, f"'{name}' is a variable of {normal.parsed.name}: which function it calls "
+            "is not known when the code is generated",
+            hint="call the function by its global name, leave the parameter at its default "
+                 "(a callee's default is a constant), or bind it with functools.partial")
+    if owner is not None:                    # type(self).method(x)
+        resolved = getattr(owner, function.attr, MISSING)
+    else:
+        resolved = normal.parsed.scope.resolve_path(function)
+    resolved = getattr(resolved, "__s2s_function__", resolved)   # a decorated helper
     if resolved is MISSING:
         raise source.unsupported(call, f"the name '{name}' is not defined",
                                  hint="define it before differentiating the function")
@@ -537,13 +559,14 @@ def _classify_call(normal, statement, call: ast.Call, make, local_names) -> Oper
         keywords = [keyword.value for keyword in call.keywords]
         return Operation("unknown", statement.targets[0].id, statement,
                          args=(*arguments, *keywords), error=error)
-    if rule is None and inspect.isfunction(resolved):
+    if rule is None and _is_python_callable(resolved):
         try:
-            signature = inspect.signature(resolved)
-        except (TypeError, ValueError):
-            signature = None
-        if signature is not None:
-            return _bind_call(source, statement, call, resolved, signature)
+            target = resolve_target(resolved)
+            signature = inspect.signature(target.function)
+        except (S2SError, TypeError, ValueError):
+            target = None
+        if target is not None:
+            return _bind_call(normal, statement, call, target, signature)
     if rule is None:
         hint = ("calls to other Python functions are not differentiated yet; inline the "
                 "helper's body into this function"
@@ -559,7 +582,60 @@ def _classify_call(normal, statement, call: ast.Call, make, local_names) -> Oper
                          args=(*arguments, *keywords), error=error)
     if rule.nondifferentiable:
         return make("nondifferentiable", rule)
-    return _bind(source, make, rule, call, arguments)
+    return _bind(source, make, rule, _expand_options(normal, call, local_names), arguments)
+
+
+def _is_python_callable(value: Any) -> bool:
+    """A function, bound method, ``functools.partial`` or object with a Python
+    ``__call__``: something :func:`~s2s.parse.resolve_target` can read the source of."""
+    if inspect.isfunction(value) or inspect.ismethod(value) or isinstance(value, functools.partial):
+        return True
+    return not inspect.isclass(value) and inspect.isfunction(getattr(type(value), "__call__",
+                                                                      None))
+
+
+def _constant_type(normal, function: ast.expr) -> Any:
+    """For ``_t.method`` where the normal form bound ``_t = type(<constant>)`` once (the
+    user wrote ``type(self).method(x)``): that type, else None."""
+    if not (isinstance(function, ast.Attribute) and isinstance(function.value, ast.Name)):
+        return None
+    definitions = [s for s in walk_statements(normal.body) if isinstance(s, ast.Assign)
+                   and isinstance(s.targets[0], ast.Name)
+                   and s.targets[0].id == function.value.id]
+    if len(definitions) != 1 or function.value.id in normal.parsed.params:
+        return None
+    value = definitions[0].value
+    scope = normal.parsed.scope
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) \
+            and scope.resolve(value.func.id) is type and len(value.args) == 1 \
+            and not value.keywords \
+            and is_global_path(value.args[0], normal.local_names | set(normal.parsed.params)):
+        constant = scope.resolve_path(value.args[0])
+        return None if constant is MISSING else type(constant)
+    return None
+
+
+def _expand_options(normal, call: ast.Call, local_names) -> ast.Call:
+    """``f(x, **opts)`` with ``opts`` a constant dict -> ``f(x, axis=opts['axis'], ...)``
+    (for binding only: the generated code keeps the call as written)."""
+    if all(keyword.arg is not None for keyword in call.keywords):
+        return call
+    keywords = []
+    for keyword in call.keywords:
+        if keyword.arg is not None:
+            keywords.append(keyword)
+            continue
+        options = normal.parsed.scope.resolve_path(keyword.value) \
+            if is_global_path(keyword.value, local_names) else MISSING
+        if not isinstance(options, dict) or not all(isinstance(k, str) for k in options):
+            raise normal.parsed.source.unsupported(
+                call, f"'**{ast.unparse(keyword.value)}' is not a constant dict",
+                hint="pass the keyword arguments one by one, or build the dict outside the "
+                     "differentiated function")
+        for key in options:
+            keywords.append(ast.keyword(key, ast.Subscript(keyword.value, ast.Constant(key),
+                                                           ast.Load())))
+    return ast.Call(call.func, call.args, keywords)
 
 
 def _is_numpy_function(function: Any) -> bool:
@@ -567,45 +643,180 @@ def _is_numpy_function(function: Any) -> bool:
     return module == "numpy" or module.startswith("numpy.")
 
 
-def _definition_signature(definition: ast.FunctionDef) -> inspect.Signature:
+def _definition_signature(normal, definition: ast.FunctionDef) -> inspect.Signature:
+    """The signature of a lifted local ``def``; a default is its value if a literal, else
+    its expression if it reads only globals (``scale=SCALE``), else refused."""
     arguments = definition.args
+    source = normal.parsed.source
+    local_names = normal.local_names | set(normal.parsed.params)
+    for special in (arguments.vararg, arguments.kwarg):
+        if special is not None:
+            stars = "*" if special is arguments.vararg else "**"
+            raise source.unsupported(special, f"'{stars}{special.arg}' parameters of a local "
+                                     "function are not supported in generated code",
+                                     hint="list the parameters explicitly, or define the "
+                                          "function at module level")
+
+    def default_of(node: ast.expr | None) -> Any:
+        if node is None:
+            return inspect.Parameter.empty
+        try:
+            return ast.literal_eval(node)
+        except ValueError:
+            pass
+        if isinstance(node, (ast.Name, ast.Attribute)) and is_global_path(node, local_names):
+            return copy.deepcopy(node)
+        raise source.unsupported(node, f"the default value '{ast.unparse(node)}' of a local "
+                                 "function reads the enclosing function's variables",
+                                 hint="pass the argument explicitly in the call")
+
     positional = arguments.posonlyargs + arguments.args
     defaults = [None] * (len(positional) - len(arguments.defaults)) + list(arguments.defaults)
-    parameters = []
-    for argument, default in zip(positional, defaults):
-        value = inspect.Parameter.empty if default is None else ast.literal_eval(default)
-        parameters.append(inspect.Parameter(argument.arg, inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                            default=value))
+    parameters = [inspect.Parameter(argument.arg, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                    default=default_of(default))
+                  for argument, default in zip(positional, defaults)]
+    parameters += [inspect.Parameter(argument.arg, inspect.Parameter.KEYWORD_ONLY,
+                                     default=default_of(default))
+                   for argument, default in zip(arguments.kwonlyargs, arguments.kw_defaults)]
     return inspect.Signature(parameters)
 
 
 _LITERALS = (int, float, complex, str, bool, type(None))
 
 
-def _bind_call(source, statement: ast.Assign, call: ast.Call, callee,
+def _is_literal(value: Any) -> bool:
+    return isinstance(value, _LITERALS) or (
+        isinstance(value, tuple) and all(isinstance(v, _LITERALS) for v in value))
+
+
+def _bind_call(normal, statement: ast.Assign, call: ast.Call, callee,
                signature: inspect.Signature) -> Operation:
-    """A call to a user function: arguments in the callee's parameter order, as atoms."""
-    for parameter in signature.parameters.values():
-        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
-            raise source.unsupported(call, "calls to functions with *args or **kwargs are not "
-                                           "differentiated", hint="list the parameters explicitly")
+    """A call to a user function: arguments in the callee's parameter order, as atoms.
+
+    ``callee`` is a lifted ``ast.FunctionDef`` or the :class:`~s2s.parse.Target` of a
+    Python function.  A target also binds, as constants of the callee (like globals),
+    what is no atom of the caller: a default that is not a literal (``y=Y``,
+    ``nonlinearity=np.tanh``), a function passed by its global name, ``**options`` of
+    constants; the arguments of ``*rest`` become parameters of their own (the callee is
+    generated for their number).
+    """
+    source = normal.parsed.source
+    scope = normal.parsed.scope
+    local_names = normal.local_names | set(normal.parsed.params)
+    bound_before = callee.bound if isinstance(callee, Target) else {}
+    signature = signature.replace(parameters=[p for p in signature.parameters.values()
+                                              if p.name not in bound_before])
+    call = _expand_starred(normal, statement, call, local_names)
     try:
         bound = signature.bind(*call.args, **{k.arg: k.value for k in call.keywords})
     except TypeError as exc:
         raise source.unsupported(call, f"cannot match the call: {exc}") from None
     bound.apply_defaults()
-    arguments = []
+    arguments, constants, varargs = [], dict(bound_before), None
     for name, value in bound.arguments.items():
+        kind = signature.parameters[name].kind
+        if kind is inspect.Parameter.VAR_POSITIONAL:
+            if not isinstance(callee, Target):
+                raise source.unsupported(call, "calls to local functions with *args are not "
+                                         "differentiated", hint="list the parameters")
+            varargs = len(value)
+            arguments.extend(value)
+            continue
+        if kind is inspect.Parameter.VAR_KEYWORD:
+            constants[name] = {key: _constant_value(normal, call, option, local_names)
+                               for key, option in value.items()}
+            continue
+        if isinstance(value, ast.AST) and isinstance(callee, Target) \
+                and isinstance(value, (ast.Name, ast.Attribute)) \
+                and is_global_path(value, local_names):
+            resolved = scope.resolve_path(value)
+            if resolved is not MISSING and _is_python_callable(resolved) \
+                    or isinstance(resolved, np.ufunc):
+                constants[name] = resolved       # a function the callee calls
+                continue
         if not isinstance(value, ast.AST):
-            if not isinstance(value, _LITERALS) and not (
-                    isinstance(value, tuple) and all(isinstance(v, _LITERALS) for v in value)):
-                raise source.unsupported(
-                    call, f"the default value of parameter '{name}' is not a literal",
-                    hint=f"pass {name}=... explicitly in the call")
+            if not _is_literal(value):
+                constants[name] = value          # evaluated once, at def time: a constant
+                continue
             value = ast.Constant(value)
         arguments.append(value)
+    if isinstance(callee, Target):
+        callee = Target(callee.function, constants, varargs)
     return Operation("call", statement.targets[0].id, statement, args=tuple(arguments),
                      callee=callee)
+
+
+def _constant_value(normal, call: ast.Call, node: ast.expr, local_names) -> Any:
+    """The value of a literal or a global path, known when the code is generated."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) \
+            and is_global_path(node.value, local_names):
+        container = normal.parsed.scope.resolve_path(node.value)
+        if container is not MISSING:
+            return container[node.slice.value]
+    if isinstance(node, (ast.Name, ast.Attribute)) and is_global_path(node, local_names):
+        value = normal.parsed.scope.resolve_path(node)
+        if value is not MISSING:
+            return value
+    raise normal.parsed.source.unsupported(
+        call, f"the keyword argument '{ast.unparse(node)}' gathered into **kwargs is computed "
+        "by the function", hint="name the parameter in the callee's def, so that it can be "
+                                "differentiated")
+
+
+def _expand_starred(normal, at: ast.stmt, call: ast.Call, local_names) -> ast.Call:
+    """``f(*args)`` and ``f(**options)`` as one atom per argument: ``args[0], args[1]``
+    for a constant sequence, the elements of a tuple or list the function built once,
+    ``options['k']`` for a constant dict."""
+    if not any(isinstance(a, ast.Starred) for a in call.args):
+        return _expand_options(normal, call, local_names)
+    counts: dict[str, int] = {}
+    packs: dict[str, tuple[int, ast.expr]] = {}
+    order: dict[str, int] = {}                     # name -> where it is bound
+    here = None
+    for index, statement in enumerate(walk_statements(normal.body)):
+        if statement is at:
+            here = index
+        if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
+            name = statement.targets[0].id
+            counts[name] = counts.get(name, 0) + 1
+            packs[name], order[name] = statement.value, index
+        elif isinstance(statement, ast.For):
+            counts[statement.target.id] = 2
+
+    def built_once(element: ast.expr, before: int) -> bool:
+        """A literal, an unchanged parameter, or a name bound once before ``before``."""
+        if isinstance(element, ast.Constant):
+            return True
+        if not isinstance(element, ast.Name):
+            return False
+        if element.id in normal.parsed.params:
+            return element.id not in counts
+        return counts.get(element.id) == 1 and order[element.id] < before
+    arguments = []
+    for argument in call.args:
+        if not isinstance(argument, ast.Starred):
+            arguments.append(argument)
+            continue
+        value = argument.value
+        sequence = normal.parsed.scope.resolve_path(value) \
+            if is_global_path(value, local_names) else MISSING
+        if isinstance(sequence, (tuple, list)):
+            arguments.extend(ast.Subscript(value, ast.Constant(index), ast.Load())
+                             for index in range(len(sequence)))
+            continue
+        pack = packs.get(value.id) if isinstance(value, ast.Name) else None
+        if isinstance(pack, (ast.Tuple, ast.List)) and value.id not in normal.parsed.params \
+                and here is not None and built_once(value, here) \
+                and all(built_once(e, order[value.id]) for e in pack.elts):
+            arguments.extend(pack.elts)
+            continue
+        raise normal.parsed.source.unsupported(
+            call, f"'*{ast.unparse(value)}': s2s cannot tell how many arguments it passes",
+            hint="pass the arguments one by one, or build the tuple once in the function "
+                 "(args = (a, b)) before the call")
+    return _expand_options(normal, ast.Call(call.func, arguments, call.keywords), local_names)
 
 
 def _bind(source, make, rule: Rule, call: ast.Call, arguments: list[ast.expr]) -> Operation:

@@ -317,8 +317,10 @@ def _is_lambda_assignment(statement: ast.stmt) -> bool:
 
 def _check_expression(state: NormalState, tree: ast.AST) -> None:
     source = state.source
+    unpacked = {id(argument) for node in ast.walk(tree) if isinstance(node, ast.Call)
+                for argument in node.args if isinstance(argument, ast.Starred)}  # f(*args)
     for node in ast.walk(tree):
-        if isinstance(node, ast.stmt):
+        if isinstance(node, ast.stmt) or id(node) in unpacked:
             continue
         if not isinstance(node, _SUPPORTED_EXPRESSIONS):
             hint = _EXPRESSION_HINTS.get(type(node), "rewrite it with NumPy operations")
@@ -328,9 +330,6 @@ def _check_expression(state: NormalState, tree: ast.AST) -> None:
             raise source.unsupported(
                 node, f"the operator '{_OP_SYMBOLS.get(type(node.op), '?')}' is not supported",
                 hint="use the NumPy function instead")
-        if isinstance(node, ast.keyword) and node.arg is None:
-            raise source.unsupported(node, "argument unpacking (**) is not supported",
-                                     hint="pass the arguments explicitly")
 
 
 def _check_for(state: NormalState, loop: ast.For) -> None:
@@ -838,7 +837,9 @@ class _Flattener:
                     and not is_global_path(function, self.state.local_names):
                 function = _located(ast.Attribute(self.atom(function.value), function.attr,
                                                   ast.Load()), function)
-            arguments = [self.atom(argument) for argument in node.args]
+            arguments = [_located(ast.Starred(self.atom(argument.value), ast.Load()), argument)
+                         if isinstance(argument, ast.Starred) else self.atom(argument)
+                         for argument in node.args]
             keywords = [ast.keyword(keyword.arg, self.atom(keyword.value))
                         for keyword in node.keywords]
             return _located(ast.Call(function, arguments, keywords), node)

@@ -111,10 +111,20 @@ class Target:
 
     function: Callable[..., Any]
     bound: dict[str, Any]
+    varargs: int | None = None   # a call's positional arguments packed into ``*rest``
+
+    @property
+    def key(self) -> tuple:
+        """What makes two targets generate the same code (the objects, by identity)."""
+        return ("target", self.function.__qualname__, id(self.function),
+                tuple((name, id(value)) for name, value in sorted(self.bound.items())),
+                self.varargs)
 
 
 def resolve_target(function: Callable[..., Any]) -> Target:
     """The Python function ``function`` runs, or an s2s error saying why there is none."""
+    if isinstance(function, Target):
+        return function
     if isinstance(function, (staticmethod, classmethod)) and not callable(function) \
             or isinstance(function, classmethod):
         raise UnsupportedError(f"{function!r} is a {type(function).__name__} object taken "
@@ -366,8 +376,10 @@ def parse_function(function: Callable[..., Any]) -> ParsedFunction:
             and isinstance(body[0].value.value, str):
         definition.body = body[1:] or [ast.Pass()]
     arguments = definition.args
+    if resolved.varargs is not None and arguments.vararg is not None:
+        _expand_varargs(definition, resolved.varargs)
     for special in (arguments.vararg, arguments.kwarg):
-        if special is not None:
+        if special is not None and special.arg not in bound:
             stars = "*" if special is arguments.vararg else "**"
             raise source.unsupported(special, f"'{stars}{special.arg}' parameters are not "
                                      "supported in generated code",
@@ -379,8 +391,37 @@ def parse_function(function: Callable[..., Any]) -> ParsedFunction:
                           Scope(target, bound))
 
 
+def _expand_varargs(definition: ast.FunctionDef, count: int) -> None:
+    """``def f(x, *rest)`` called with two extra arguments -> ``def f(x, rest_0, rest_1)``
+    whose body starts with ``rest = (rest_0, rest_1)``."""
+    arguments = definition.args
+    vararg = arguments.vararg
+    taken = {node.id for node in ast.walk(definition) if isinstance(node, ast.Name)} \
+        | {a.arg for a in ast.walk(arguments) if isinstance(a, ast.arg)}
+    names = []
+    for index in range(count):
+        name = f"{vararg.arg}_{index}"
+        while name in taken:
+            name += "_"
+        names.append(name)
+    if count:
+        arguments.defaults = []       # every positional parameter was passed before them
+    arguments.args = arguments.args + [ast.copy_location(ast.arg(name), vararg)
+                                       for name in names]
+    arguments.vararg = None
+    pack = ast.Assign([ast.Name(vararg.arg, ast.Store())],
+                      ast.Tuple([ast.Name(name, ast.Load()) for name in names], ast.Load()))
+    first = definition.body[0]
+    definition.body.insert(0, ast.fix_missing_locations(ast.copy_location(pack, first)))
+
+
 def _drop_bound(arguments: ast.arguments, bound: dict[str, Any]) -> None:
-    """Remove the bound parameters (and their defaults) from a ``def``'s arguments."""
+    """Remove the bound parameters (and their defaults) from a ``def``'s arguments
+    (``*rest`` and ``**options`` too, when bound to constants)."""
+    if arguments.vararg is not None and arguments.vararg.arg in bound:
+        arguments.vararg = None
+    if arguments.kwarg is not None and arguments.kwarg.arg in bound:
+        arguments.kwarg = None
     positional = arguments.posonlyargs + arguments.args
     defaults = [None] * (len(positional) - len(arguments.defaults)) + list(arguments.defaults)
     kept = [(a, d) for a, d in zip(positional, defaults) if a.arg not in bound]

@@ -24,7 +24,7 @@ from .errors import UnsupportedError
 from .naming import Namer
 from .normalize import NormalForm, normalize
 from .optimize import eliminate_dead_primal, optimize, optimize_forward
-from .parse import MISSING, ParsedFunction, Scope, parse_function
+from .parse import MISSING, ParsedFunction, Scope, parse_function, resolve_target
 from .reverse import ReverseCode, generate_reverse, resolve_markers
 
 
@@ -53,6 +53,8 @@ class _Module:
     in_progress: list[Any] = field(default_factory=list)
     names: Namer = field(default_factory=Namer)
     mode: str = "reverse"
+    aliases: dict[tuple[str, int], str] = field(default_factory=dict)  # (name, id) -> name
+    callees: list[Any] = field(default_factory=list)   # keeps the objects of the keys alive
 
 
 def derive(function: Callable[..., Any], wrt: tuple[str, ...], single: bool,
@@ -91,6 +93,9 @@ def _derive(parsed: ParsedFunction, wrt: tuple[str, ...], single: bool, name: st
     normal = normalize(parsed)
     _gather_globals(parsed, normal, module)
     analysis = analyze(normal, wrt, parameter_shapes)
+    defaults = [ast.Expr(argument) for operation in analysis.operations.values()
+                if operation.kind == "call" for argument in operation.args]
+    _gather_globals(parsed, normal, module, defaults)     # a local def's default: SCALE
     callees: dict[int, str] = {}
     for operation in analysis.operations.values():
         if operation.kind != "call":
@@ -103,6 +108,7 @@ def _derive(parsed: ParsedFunction, wrt: tuple[str, ...], single: bool, name: st
                 _copy_primal(operation.callee, parsed, normal, module)
             continue
         key = (_key(operation.callee, parsed), positions)
+        module.callees.append(operation.callee)
         if key[0] in module.in_progress:
             raise parsed.source.unsupported(
                 operation.statement, f"the recursive call to '{callee.name}' cannot be "
@@ -142,24 +148,62 @@ def _gather_globals(parsed: ParsedFunction, normal: NormalForm, module: _Module,
                     body: list[ast.stmt] | None = None) -> None:
     """Every global or closure name the function's code reads, as the generated code's.
 
+    Each function keeps its own globals: a name another function of the derivative binds
+    to a different object (``logprob`` of two modules, ``self`` of two objects) is renamed
+    in this function's code to ``<class or module>_<name>`` (``Layer_self``,
+    ``model_SCALE``); the same object keeps one name.
     ``body`` defaults to the normal form; a lifted local function copied as it is (called,
     not differentiated) passes its own definition.
     """
     local = set(normal.local_names) | set(parsed.params) | set(normal.lifted)
-    for statement in normal.body if body is None else body:
+    statements = normal.body if body is None else body
+    written = local | {node.id for statement in statements for node in ast.walk(statement)
+                       if isinstance(node, ast.Name)}
+    for statement in statements:
         for node in ast.walk(statement):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) \
                     and node.id not in local:
                 value = parsed.scope.resolve(node.id)
                 if value is MISSING:
                     continue
-                known = module.namespace.get(node.id, value)
-                if known is not value:
-                    raise parsed.source.unsupported(
-                        node, f"'{node.id}' names different objects in {parsed.name} and in "
-                        "another function of the same derivative",
-                        hint="give one of them another name")
-                module.namespace[node.id] = value
+                node.id = _global_name(node, value, parsed, module, written)
+
+
+def _global_name(node: ast.Name, value: Any, parsed: ParsedFunction, module: _Module,
+                 written: set[str]) -> str:
+    """The name under which the generated module holds ``value``, read as ``node.id``."""
+    name = node.id
+    known = module.namespace.get(name, MISSING)
+    if known is MISSING or known is value:
+        module.namespace[name] = value
+        return name
+    if name == "np":
+        raise parsed.source.unsupported(
+            node, f"in {parsed.name}, the name 'np' is bound to {value!r}, but s2s's "
+            "generated code uses 'np' for NumPy", hint="import numpy as np in its module")
+    alias = module.aliases.get((name, id(value)))
+    if alias is None or alias in written:
+        stem = f"{_owner_name(parsed)}_{name}"
+        if stem.endswith(("_b", "_d")):           # the suffixes of adjoints and tangents
+            stem += "_"
+        alias, index = stem, 1
+        while alias in module.namespace or alias in written:
+            alias, index = f"{stem}_{index}", index + 1
+        module.aliases[(name, id(value))] = alias
+        module.namespace[alias] = value
+    parsed.scope.closure[alias] = value
+    return alias
+
+
+def _owner_name(parsed: ParsedFunction) -> str:
+    """What qualifies a renamed global of ``parsed``: its class (``Layer_self``), else its
+    module (``model_SCALE`` for ``model.py``), else its own name."""
+    function = parsed.function
+    qualname = getattr(function, "__qualname__", "").split(".<locals>.")[-1].split(".")
+    if len(qualname) > 1:
+        return python_name(qualname[-2])
+    module = getattr(function, "__module__", None)
+    return python_name(module.rsplit(".", 1)[-1] if module else parsed.name)
 
 
 def _copy_primal(definition: ast.FunctionDef, parsed: ParsedFunction, normal: NormalForm,
@@ -168,8 +212,8 @@ def _copy_primal(definition: ast.FunctionDef, parsed: ParsedFunction, normal: No
     it reads and the other lifted functions it calls (transitively)."""
     if definition.name in module.primal_definitions:
         return
-    module.primal_definitions[definition.name] = copy.deepcopy(definition)
-    _gather_globals(parsed, normal, module, [definition])
+    module.primal_definitions[definition.name] = copied = copy.deepcopy(definition)
+    _gather_globals(parsed, normal, module, [copied])
     for node in ast.walk(definition):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
                 and node.func.id in normal.lifted and node.func.id != definition.name:
@@ -179,14 +223,15 @@ def _copy_primal(definition: ast.FunctionDef, parsed: ParsedFunction, normal: No
 def _key(callee: Any, outer: ParsedFunction | None = None) -> Any:
     if isinstance(callee, ast.FunctionDef):      # a lifted local function: where it is written
         return ("local", outer.source.filename if outer else "", callee.lineno, callee.name)
-    return ("function", getattr(callee, "__qualname__", ""), id(callee))
+    return resolve_target(callee).key          # a function, and the constants bound in it
 
 
 def _parsed_callee(callee: Any, outer: ParsedFunction, normal: NormalForm) -> ParsedFunction:
     if not isinstance(callee, ast.FunctionDef):
         return parse_function(callee)
     definition = copy.deepcopy(callee)
-    params = tuple(a.arg for a in definition.args.posonlyargs + definition.args.args)
+    params = tuple(a.arg for a in definition.args.posonlyargs + definition.args.args
+                   + definition.args.kwonlyargs)
     return ParsedFunction(None, definition.name, definition, params, outer.source, outer.scope,
                           dict(normal.lifted))
 

@@ -143,9 +143,6 @@ def test_a_nested_lambda_runs_on_the_tape_with_the_reason():
     assert_close(gradient, numerical_gradient(lambda x: np.sum((2 * x) ** 3), [X], 0))
 
 
-@pytest.mark.xfail(strict=True, reason="analysis._classify_call binds calls only to "
-                   "inspect.isfunction callees: a bound method such as self.penalty(x) gets "
-                   "'no derivative rule' (parse_function now handles bound methods)")
 def test_a_method_calling_another_method_through_self_is_generated_code():
     f = s2s.differentiate(MODEL.regularized)
     assert f.mode == "source"
