@@ -25,6 +25,9 @@ Passes, in order (:data:`PASSES`), one module each; each is a function
 (``core.py`` also holds the AST helpers):
 
 1. ``check_supported`` (``fence.py``): reject what s2s cannot differentiate, with file:line:col
+   ``lower_comprehensions`` (``comprehensions.py``): comprehensions, ``map`` and
+   ``sum``/``min``/``max``/``any``/``all`` -> loops: ``s = sum(x ** 2 for x in xs)`` ->
+   ``_sum0 = 0`` / ``for x_1 in xs: _sum0 = _sum0 + x_1 ** 2`` / ``s = _sum0``
    ``lift_local_functions`` (``local_functions.py``): nested ``def``/lambda -> separate
    function, captures as parameters: ``scale(x)`` -> ``scale(x, w)``
 2. ``lower_augmented_assignments`` (``augmented_assignments.py``):
@@ -49,6 +52,7 @@ import ast
 from ..naming import Namer, names_in
 from ..parse import ParsedFunction
 from .augmented_assignments import lower_augmented_assignments
+from .comprehensions import lower_comprehensions
 from .core import (BINARY_OPERATORS, COMPOUND, UNARY_OPERATORS, NormalForm, NormalState,
                    assign, assigned_in, is_global_path, name, rebound_in, walk_statements)
 from .fence import check_supported
@@ -66,6 +70,7 @@ __all__ = ["BINARY_OPERATORS", "COMPOUND", "PASSES", "UNARY_OPERATORS", "NormalF
 
 PASSES = (
     check_supported,
+    lower_comprehensions,
     lift_local_functions,
     lower_augmented_assignments,
     lower_multiple_assignments,

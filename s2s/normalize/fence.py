@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import ast
 
-from .core import BINARY_OPERATORS, NormalState, is_append, is_lambda_assignment, walk_statements
+from .core import (BINARY_OPERATORS, NormalState, is_append, is_global_path,
+                   is_lambda_assignment, walk_statements)
 
 _SUPPORTED_EXPRESSIONS = (
     ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Call, ast.Attribute, ast.Subscript,
     ast.Tuple, ast.List, ast.Compare, ast.Slice, ast.keyword, ast.Load, ast.Store,
     ast.operator, ast.unaryop, ast.cmpop, ast.JoinedStr, ast.FormattedValue, ast.BoolOp,
-    ast.boolop, ast.IfExp,
+    ast.boolop, ast.IfExp, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp,
+    ast.comprehension,
 )
 
 _STATEMENT_HINTS = {
@@ -23,18 +25,12 @@ _STATEMENT_HINTS = {
     ast.AsyncFunctionDef: "async code cannot be differentiated",
     ast.ClassDef: "define classes outside the differentiated function",
     ast.Delete: "remove the del statement",
-    ast.Raise: "raise outside the differentiated function",
-    ast.Assert: "check inputs before calling the differentiated function",
     ast.Import: "import at module level",
     ast.ImportFrom: "import at module level",
 }
 
 _EXPRESSION_HINTS = {
     ast.Lambda: "define the function with def at module level",
-    ast.ListComp: "build the result with NumPy operations or a for loop with .append",
-    ast.GeneratorExp: "build the result with NumPy operations or a for loop",
-    ast.SetComp: "build the result with a for loop",
-    ast.DictComp: "build the result with a for loop",
     ast.Dict: "dictionaries are not differentiated; pass arrays instead",
     ast.Set: "sets are not differentiated",
     ast.Yield: "generators cannot be differentiated; return the value instead",
@@ -77,19 +73,23 @@ def _check_block(state: NormalState, body: list[ast.stmt], in_loop: bool) -> Non
                 _check_target(state, target)
         elif isinstance(statement, ast.Expr):
             call = statement.value
-            if not (isinstance(call, ast.Call) and (
-                    isinstance(call.func, ast.Name) and call.func.id == "print"
-                    or is_append(call) and len(call.args) == 1 and not call.keywords)):
-                if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute):
-                    raise source.unsupported(
-                        statement, f"the in-place method call '{ast.unparse(statement)}'",
-                        hint="s2s follows lists changed by .append(v) and v = xs.pop() and "
-                             "arrays changed by item assignment; build a new value instead "
-                             "(y = np.sort(x), np.concatenate(...), a new list with .append)")
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) \
+                    and not is_global_path(call.func, state.local_names) \
+                    and not (is_append(call) and len(call.args) == 1 and not call.keywords):
+                raise source.unsupported(
+                    statement, f"the in-place method call '{ast.unparse(statement)}'",
+                    hint="s2s follows lists changed by .append(v) and v = xs.pop() and "
+                         "arrays changed by item assignment; build a new value instead "
+                         "(y = np.sort(x), np.concatenate(...), a new list with .append)")
+            if not isinstance(call, (ast.Call, ast.Constant)):
                 raise source.unsupported(
                     statement, f"an expression statement '{ast.unparse(statement)}' whose "
                                "value is discarded",
                     hint="assign the value to a name, or remove the statement")
+            # other discarded calls run in the forward sweep; the analysis refuses those
+            # that receive a differentiated value and might change it in place
+        elif isinstance(statement, (ast.Assert, ast.Raise)):
+            pass            # kept in the forward sweep, never differentiated
         elif isinstance(statement, (ast.Pass,)):
             continue
         elif isinstance(statement, (ast.Break, ast.Continue)):
@@ -123,7 +123,10 @@ def _check_block(state: NormalState, body: list[ast.stmt], in_loop: bool) -> Non
 
 def _check_expression(state: NormalState, tree: ast.AST) -> None:
     source = state.source
-    for node in ast.walk(tree):
+    mapped = {id(node.args[0]) for node in ast.walk(tree)      # map(lambda v: ..., xs)
+              if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+              and node.func.id == "map" and node.args and isinstance(node.args[0], ast.Lambda)}
+    for node in _walk_checked(tree, mapped):
         if isinstance(node, ast.stmt):
             continue
         if not isinstance(node, _SUPPORTED_EXPRESSIONS):
@@ -137,6 +140,18 @@ def _check_expression(state: NormalState, tree: ast.AST) -> None:
         if isinstance(node, ast.keyword) and node.arg is None:
             raise source.unsupported(node, "argument unpacking (**) is not supported",
                                      hint="pass the arguments explicitly")
+
+
+def _walk_checked(tree: ast.AST, mapped: set[int]):
+    """``ast.walk``, where a lambda mapped over a sequence yields its body instead."""
+    pending = [tree]
+    while pending:
+        node = pending.pop(0)
+        if id(node) in mapped:
+            pending.append(node.body)
+            continue
+        yield node
+        pending.extend(ast.iter_child_nodes(node))
 
 
 def _check_for(state: NormalState, loop: ast.For) -> None:

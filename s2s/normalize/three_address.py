@@ -168,7 +168,9 @@ def _three_address_block(state: NormalState, body: list[ast.stmt]) -> list[ast.s
             if isinstance(function, ast.Attribute):
                 function = located(ast.Attribute(flattener.atom(function.value),
                                                   function.attr, ast.Load()), function)
-            arguments = [flattener.atom(argument) for argument in call.args]
+            # f-strings stay whole: a discarded call (print) is never differentiated
+            arguments = [argument if isinstance(argument, ast.JoinedStr)
+                         else flattener.atom(argument) for argument in call.args]
             lowered.extend(flattener.emitted)
             lowered.append(located(ast.Expr(located(ast.Call(function, arguments,
                                                                call.keywords), call)),
