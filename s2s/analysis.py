@@ -19,6 +19,8 @@ import ast
 import copy
 import functools
 import inspect
+import logging
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,6 +130,7 @@ def analyze(normal: NormalForm, wrt: tuple[str, ...],
     varied = _varied(ordered, set(wrt))
     useful = _useful(ordered, {result})
     active = varied & useful
+    _refuse_mutating_calls(normal, varied)
     for operation in ordered:
         if operation.kind == "unknown" and operation.target in useful \
                 and any(name in varied for name in operation.input_names()):
@@ -148,6 +151,51 @@ def analyze(normal: NormalForm, wrt: tuple[str, ...],
     if parameter_shapes is not None:
         analysis.shapes = infer_shapes(normal, operations, parameter_shapes)
     return analysis
+
+
+#: callees of discarded calls known not to change their arguments
+_PURE_EFFECTS = (print, warnings.warn, repr, str, format)
+
+
+def _refuse_mutating_calls(normal: NormalForm, varied: set[str]) -> None:
+    """A discarded call (``callback(x)``) runs in the forward sweep, never differentiated.
+
+    It is refused when it receives a differentiated value and may change it in place:
+    unless the callee is ``print``, ``warnings.warn``, a ``logging`` function or logger
+    method, or a NumPy function with a derivative rule (without ``out=``), each of its
+    arguments must be a value that does not depend on the differentiated inputs.
+    """
+    scope = normal.parsed.scope
+    for statement in walk_statements(normal.body):
+        if not isinstance(statement, ast.Expr) or not isinstance(statement.value, ast.Call) \
+                or _is_append_call(statement.value):
+            continue
+        call = statement.value
+        received = sorted({node.id for argument in [*call.args, *call.keywords]
+                           for node in ast.walk(argument)
+                           if isinstance(node, ast.Name) and node.id in varied})
+        if not received:
+            continue
+        callee = scope.resolve_path(call.func)
+        if _is_pure_effect(callee) and not any(k.arg == "out" for k in call.keywords):
+            continue
+        shown = _written_name(received[0])
+        raise normal.parsed.source.unsupported(
+            statement, f"the call '{ast.unparse(call)}' receives '{shown}', a differentiated "
+                       "value, and its result is discarded: it may change the value in place",
+            hint=f"pass a copy that is not differentiated (s2s.stop_gradient({shown}.copy())), "
+                 "or assign the result to a name if it is a value")
+
+
+def _is_pure_effect(callee: Any) -> bool:
+    if any(callee is effect for effect in _PURE_EFFECTS):
+        return True
+    owner = getattr(callee, "__self__", None)
+    if isinstance(owner, (logging.Logger, logging.LoggerAdapter)) \
+            or getattr(callee, "__module__", None) == "logging" and inspect.isfunction(callee):
+        return True
+    rule = REGISTRY.lookup(callee)
+    return rule is not None and _is_numpy_function(callee)
 
 
 def _refuse_varied_parameters(normal: NormalForm, operation: Operation, varied: set[str]) -> None:

@@ -46,7 +46,7 @@ def unknown_method(x):
 
 
 def comprehension(x):
-    return sum([v * 2 for v in x])  # <- here
+    return np.sum(np.array(v * 2 for v in x))  # <- here
 
 
 def writes_attribute(x):
@@ -74,7 +74,7 @@ CASES = [
     (uses_with, "With", "move them out"),
     (has_no_rule, "no derivative rule for 'np.fft.fft'", "coverage table"),
     (unknown_method, "'.compress()' has no derivative rule", "NumPy function"),
-    (comprehension, "ListComp", "NumPy operations"),
+    (comprehension, "generator expression", "list comprehension"),
     (writes_attribute, "attribute", "local name"),
     (recursive, "recursive call to 'recursive'", "rewrite the recursion as a loop"),
     (bit_operator, "operator '^'", "NumPy function"),

@@ -1,0 +1,100 @@
+"""Stage 2 (normalise).
+
+Input: a :class:`~s2s.parse.ParsedFunction`.
+Output invariant (the *core grammar*, which every later stage relies on):
+
+* statements are ``Assign`` to one ``Name`` or to ``name[index]``, ``Expr`` of a call kept
+  for its side effects (``print``, ``lst.append(atom)``), ``If`` on a name,
+  ``For name in name`` (the iterable is a ``range`` bound to a temporary),
+  ``While name`` (the condition is recomputed at the end of the body), ``Break`` only as
+  the last statement of a loop body (inside ``if flag: break``), ``Pass``, and exactly one
+  ``Return`` of a name, as the last top-level statement;
+* every assigned value is *simple*: an atom, or one operation whose operands are atoms
+  (``BinOp``, ``UnaryOp``, ``Call``, ``Attribute``, ``Subscript``, ``Compare``,
+  ``Tuple``/``List`` of atoms);
+* an *atom* is a ``Name``, a ``Constant``, a tuple or list of constants, or a dotted global
+  path such as ``np.pi``;
+* outside compound statements no name is assigned twice (later assignments get fresh
+  names ``y_1``, ``y_2``), so straight-line code never overwrites a value; inside compound
+  statements no operation reads its own target (``s = s * x`` becomes ``_t0 = s * x`` /
+  ``s = _t0``);
+* every node keeps the line and column of the user's statement it came from.
+
+Passes, in order (:data:`PASSES`), one module each; each is a function
+``pass(state) -> None`` over the :class:`~s2s.normalize.core.NormalState` they share
+(``core.py`` also holds the AST helpers):
+
+1. ``check_supported`` (``fence.py``): reject what s2s cannot differentiate, with file:line:col
+   ``lower_comprehensions`` (``comprehensions.py``): comprehensions, ``map`` and
+   ``sum``/``min``/``max``/``any``/``all`` -> loops: ``s = sum(x ** 2 for x in xs)`` ->
+   ``_sum0 = 0`` / ``for x_1 in xs: _sum0 = _sum0 + x_1 ** 2`` / ``s = _sum0``
+   ``lift_local_functions`` (``local_functions.py``): nested ``def``/lambda -> separate
+   function, captures as parameters: ``scale(x)`` -> ``scale(x, w)``
+2. ``lower_augmented_assignments`` (``augmented_assignments.py``):
+   ``y += e``  ->  ``y = y + e``
+3. ``lower_multiple_assignments`` (``multiple_assignments.py``):
+   ``a, b = e1, e2``  ->  ``_t0 = e1; _t1 = e2; a = _t0; b = _t1``
+4. ``lower_for_loops`` (``for_loops.py``):
+   ``for v in X``  ->  ``for _i0 in range(len(X)): v = X[_i0]``
+5. ``lower_jumps`` (``jumps.py``): ``return``/``break``/``continue`` -> flags and guards:
+   ``if c: break``  ->  ``if c: _break0 = True`` / ``if not _break0: ...`` / ``if _break0: break``
+6. ``lower_to_three_address`` (``three_address.py``):
+   ``z = y * y * 3``  ->  ``_t0 = y * y; z = _t0 * 3``
+7. ``split_self_updates`` (``self_updates.py``):
+   ``s = s * x`` in a loop  ->  ``_t0 = s * x; s = _t0``
+8. ``rename_reassignments`` (``reassignments.py``):
+   ``y = f(y)``  ->  ``y_1 = f(y)`` (top level only)
+"""
+from __future__ import annotations
+
+import ast
+
+from ..naming import Namer, names_in
+from ..parse import ParsedFunction
+from .augmented_assignments import lower_augmented_assignments
+from .comprehensions import lower_comprehensions
+from .core import (BINARY_OPERATORS, COMPOUND, UNARY_OPERATORS, NormalForm, NormalState,
+                   assign, assigned_in, is_global_path, name, rebound_in, walk_statements)
+from .fence import check_supported
+from .for_loops import lower_for_loops
+from .jumps import lower_jumps
+from .local_functions import lift_local_functions
+from .multiple_assignments import lower_multiple_assignments
+from .reassignments import rename_reassignments
+from .self_updates import split_self_updates
+from .three_address import lower_to_three_address
+
+__all__ = ["BINARY_OPERATORS", "COMPOUND", "PASSES", "UNARY_OPERATORS", "NormalForm",
+           "NormalState", "assign", "assigned_in", "is_global_path", "name", "normalize",
+           "rebound_in", "walk_statements"]
+
+PASSES = (
+    check_supported,
+    lower_comprehensions,
+    lift_local_functions,
+    lower_augmented_assignments,
+    lower_multiple_assignments,
+    lower_for_loops,
+    lower_jumps,
+    lower_to_three_address,
+    split_self_updates,
+    rename_reassignments,
+)
+
+
+def normalize(parsed: ParsedFunction) -> NormalForm:
+    body = [ast.fix_missing_locations(statement) for statement in parsed.node.body]
+    namer = Namer(names_in(parsed.node) | set(parsed.params))
+    state = NormalState(parsed, body, namer, _assigned_names(parsed), dict(parsed.siblings))
+    for normalization_pass in PASSES:
+        normalization_pass(state)
+    return NormalForm(parsed, tuple(state.body), namer, frozenset(state.local_names),
+                      dict(state.lifted))
+
+
+def _assigned_names(parsed: ParsedFunction) -> set[str]:
+    names = set(parsed.params)
+    for node in ast.walk(parsed.node):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return names
