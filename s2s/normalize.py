@@ -201,7 +201,7 @@ _SUPPORTED_EXPRESSIONS = (
     ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Call, ast.Attribute, ast.Subscript,
     ast.Tuple, ast.List, ast.Compare, ast.Slice, ast.keyword, ast.Load, ast.Store,
     ast.operator, ast.unaryop, ast.cmpop, ast.JoinedStr, ast.FormattedValue, ast.BoolOp,
-    ast.boolop, ast.IfExp,
+    ast.boolop, ast.IfExp, ast.Dict,
 )
 
 _STATEMENT_HINTS = {
@@ -227,7 +227,6 @@ _EXPRESSION_HINTS = {
     ast.GeneratorExp: "build the result with NumPy operations or a for loop",
     ast.SetComp: "build the result with a for loop",
     ast.DictComp: "build the result with a for loop",
-    ast.Dict: "dictionaries are not differentiated; pass arrays instead",
     ast.Set: "sets are not differentiated",
     ast.Yield: "generators cannot be differentiated; return the value instead",
     ast.YieldFrom: "generators cannot be differentiated; return the value instead",
@@ -586,6 +585,10 @@ def _bind_sequences(state, iterable, statement, before, rebound=frozenset()) -> 
         iterable = _located(ast.Subscript(iterable.args[0], ast.Slice(None, None,
                                                                       ast.Constant(-1)),
                                           ast.Load()), iterable)
+    if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Attribute) \
+            and iterable.func.attr in ("items", "keys", "values") and not iterable.args:
+        # a dict's view cannot be indexed: loop over a list of its entries
+        iterable = _located(ast.Call(name("list", statement), [iterable], []), iterable)
     temporary = state.fresh("_t")
     before.append(assign(temporary, iterable, statement))
     return name(temporary, statement)
@@ -850,6 +853,13 @@ class _Flattener:
         if isinstance(node, (ast.Tuple, ast.List)):
             return _located(type(node)([self.atom(element) for element in node.elts],
                                        ast.Load()), node)
+        if isinstance(node, ast.Dict):
+            if any(key is None for key in node.keys):
+                raise self.state.source.unsupported(
+                    node, "'**' inside a dict literal is not supported",
+                    hint="write the entries out, or update the dict key by key")
+            return _located(ast.Dict([self.atom(key) for key in node.keys],
+                                     [self.atom(value) for value in node.values]), node)
         if isinstance(node, ast.Compare):
             if len(node.ops) > 1:        # a < b < c  ->  a < b and b < c, evaluated once each
                 operands = [self.atom(node.left)] + [self.atom(c) for c in node.comparators]
