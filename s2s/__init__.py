@@ -19,6 +19,8 @@ from .errors import (
 )
 from .export import export
 from .graph import make_dot
+from .pytree import (ravel_pytree, register_dataclass, register_pytree_node, tree_flatten,
+                     tree_map, tree_unflatten)
 from .rules.custom import defjvp, defvjp, jvp_rule, nondifferentiable, vjp_rule
 from .runtime import stop_gradient
 from .tape import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
@@ -56,9 +58,15 @@ __all__ = [
     "make_dot",
     "no_grad",
     "nondifferentiable",
+    "ravel_pytree",
+    "register_dataclass",
+    "register_pytree_node",
     "show",
     "stop_gradient",
     "tensor",
+    "tree_flatten",
+    "tree_map",
+    "tree_unflatten",
     "value_and_grad",
     "vjp",
     "vjp_rule",

@@ -454,6 +454,10 @@ def classify(normal: NormalForm, statement: ast.Assign) -> Operation:
         if rule is not None:
             return _bind(source, make, rule, ast.Call(value, [], []), [value.value])
         refusal = REFUSED.attributes.get(value.attr)
+        if refusal is None and not hasattr(np.ndarray, value.attr):
+            # a field of a namedtuple or registered dataclass of parameters (a pytree)
+            return make("rule", REGISTRY.named("field"),
+                        [value.value, ast.Constant(value.attr)])
         error = source.unsupported(value, f"the attribute '.{value.attr}' has no derivative "
                                    "rule" + (f" ({refusal.reason})" if refusal else ""),
                                    hint="use the equivalent NumPy function, or "
@@ -464,10 +468,16 @@ def classify(normal: NormalForm, statement: ast.Assign) -> Operation:
         if is_global_path(value.value, local_names):
             return _classify_global_subscript(normal, statement, value, make)
         return make("rule", REGISTRY.named("getitem"), [value.value, index_value(value.slice)])
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) \
+            and not is_global_path(value.func, local_names) \
+            and getattr(REGISTRY.methods.get(value.func.attr), "nondifferentiable", False):
+        return make("nondifferentiable", REGISTRY.methods[value.func.attr])   # d.keys()
     if isinstance(value, ast.Call):
         return _classify_call(normal, statement, value, make, local_names)
     if isinstance(value, (ast.Tuple, ast.List)):
         return make("pack", args=value.elts)
+    if isinstance(value, ast.Dict):             # its keys: in the statement's value
+        return make("pack", args=value.values)
     raise source.unsupported(value, f"cannot differentiate '{ast.unparse(value)}'")
 
 

@@ -23,6 +23,8 @@ from .errors import (EvaluationError, FallbackWarning, InputError, NonScalarOutp
                      S2SError, UnsupportedError, WrtError)
 from .emit import python_name
 from .pipeline import Derivation, derive
+from .pytree import (children, data_fields, is_float_leaf, is_node, is_pytree_argument,
+                     ravel_pytree, rebuild, tree_leaves)
 from .shapes import argument_shape
 
 Wrt = Union[int, str, Sequence[Union[int, str]]]
@@ -196,6 +198,8 @@ def _prepare(name: str, value: Any, function_name: str) -> Any:
         return float(value)
     if isinstance(value, float):
         return value
+    if is_pytree_argument(value):
+        return _prepare_tree(name, value, function_name)
     if isinstance(value, (list, tuple)):
         container = type(value).__name__
         try:
@@ -226,10 +230,73 @@ def _prepare(name: str, value: Any, function_name: str) -> Any:
                      "differentiates with respect to floats and NumPy float arrays")
 
 
+def _prepare_tree(name: str, tree: Any, function_name: str) -> Any:
+    """A pytree argument, checked: its float leaves are differentiated, its other leaves
+    (ints, strings, integer arrays...) pass through; complex leaves are refused."""
+    def check(value: Any, path: str) -> None:
+        if is_node(value):
+            items, kind, aux = children(value)
+            keys = aux if kind is dict else range(len(items))
+            for key, item in zip(keys, items):
+                check(item, f"{path}[{key!r}]")
+        elif isinstance(value, complex) or isinstance(value, (np.ndarray, np.generic)) \
+                and value.dtype.kind == "c":
+            raise InputError(f"{function_name}: the leaf {path} of argument '{name}' is "
+                             "complex; s2s differentiates float32 and float64 values")
+    check(tree, name)
+    return tree
+
+
+def _zero_gradient(primal: Any) -> Any:
+    if isinstance(primal, float):
+        return 0.0
+    return np.zeros(np.shape(primal), dtype=primal.dtype)
+
+
+def _finish_tree(gradient: Any, primal: Any, name: str) -> Any:
+    """The gradient of a pytree argument as a tree of the same structure (dicts in the
+    argument's own key order): float leaves get their gradient (zeros where none flowed),
+    every other leaf gets None."""
+    if not is_node(primal):
+        if not is_float_leaf(primal):
+            return None
+        if gradient is None or np.ndim(gradient) == 0 and np.ndim(primal) != 0 \
+                and not np.any(gradient):
+            return _zero_gradient(primal)
+        return _finish(gradient, primal, name)
+    if primal is None:
+        return None
+    if not is_node(gradient) and np.ndim(gradient) == 0 and not np.any(gradient):
+        gradient = None                         # zeros_like of a leaf: nothing flowed
+    if isinstance(primal, dict):
+        if gradient is not None and not isinstance(gradient, dict):
+            raise S2SError(f"internal error: the gradient for '{name}' is a "
+                           f"{type(gradient).__name__}, not a dict; please report this function")
+        return {key: _finish_tree(None if gradient is None else gradient.get(key), value,
+                                  f"{name}[{key!r}]") for key, value in primal.items()}
+    items, kind, aux = children(primal)
+    if gradient is None:
+        parts = [None] * len(items)
+    elif isinstance(gradient, (list, tuple, np.ndarray)) and len(gradient) == len(items):
+        parts = list(gradient)
+    elif type(gradient) is kind:                # a registered node, from the tape
+        parts = children(gradient)[0]
+    elif isinstance(gradient, dict) and data_fields(primal) is not None:
+        parts = [gradient.get(field) for field in data_fields(primal)]
+    else:
+        raise S2SError(f"internal error: the gradient for '{name}' is a "
+                       f"{type(gradient).__name__} that does not match the argument's "
+                       f"{kind.__name__}; please report this function")
+    return rebuild(kind, aux, [_finish_tree(part, item, f"{name}[{index}]")
+                               for index, (part, item) in enumerate(zip(parts, items))])
+
+
 def _finish(gradient: Any, primal: Any, name: str) -> Any:
-    """Give a gradient the shape and float dtype of its input."""
+    """Give a gradient the shape and float dtype of its input (a pytree's: its structure)."""
     if isinstance(primal, float):
         return gradient if gradient.__class__ is float else float(gradient)
+    if is_node(primal):
+        return _finish_tree(gradient, primal, name)
     if gradient.__class__ is np.ndarray and primal.__class__ is np.ndarray \
             and gradient.shape == primal.shape and (gradient.dtype is primal.dtype or
                                                     gradient.dtype == primal.dtype):
@@ -247,7 +314,10 @@ def _finish(gradient: Any, primal: Any, name: str) -> Any:
 
 
 def _prepare_tangent(name: str, tangent: Any, primal: Any) -> Any:
-    """A tangent with the primal's shape and float dtype."""
+    """A tangent with the primal's shape and float dtype (for a pytree primal, a tree of
+    the same structure: ``None`` stands for zeros; non-float leaves get None)."""
+    if is_node(primal):
+        return _prepare_tangent_tree(name, tangent, primal)
     if isinstance(primal, float):
         if not isinstance(tangent, (int, float, np.integer, np.floating)) \
                 and np.ndim(tangent) == 0:
@@ -268,10 +338,52 @@ def _prepare_tangent(name: str, tangent: Any, primal: Any) -> Any:
     return tangent
 
 
+def _prepare_tangent_tree(name: str, tangent: Any, primal: Any) -> Any:
+    if not is_node(primal):
+        if not is_float_leaf(primal):
+            return None
+        return _zero_gradient(primal) if tangent is None \
+            else _prepare_tangent(name, tangent, primal)
+    if primal is None:
+        return None
+    items, kind, aux = children(primal)
+    if tangent is None:
+        parts = [None] * len(items)
+    elif isinstance(primal, dict):
+        if not isinstance(tangent, dict) or set(tangent) - set(primal):
+            raise InputError(f"the tangent for '{name}' must be a dict with the keys of "
+                             f"'{name}' {sorted(map(str, primal))}")
+        parts = [tangent.get(key) for key in aux]
+    elif type(tangent) is kind and kind not in (list, tuple) and not isinstance(tangent, tuple):
+        parts = children(tangent)[0]
+    elif isinstance(tangent, (list, tuple)) and len(tangent) == len(items):
+        parts = list(tangent)
+    else:
+        raise InputError(f"the tangent for '{name}' must have the structure of '{name}' "
+                         f"(a {type(primal).__name__} of {len(items)} entries), not a "
+                         f"{type(tangent).__name__}")
+    keys = aux if kind is dict else range(len(items))
+    prepared = [_prepare_tangent_tree(f"{name}[{key!r}]", part, item)
+                for key, part, item in zip(keys, parts, items)]
+    if isinstance(primal, dict):                 # the primal's own key order
+        by_key = dict(zip(aux, prepared))
+        return {key: by_key[key] for key in primal}
+    return rebuild(kind, aux, prepared)
+
+
 def _finish_tangent(tangent: Any, value: Any) -> Any:
-    """The output tangent with the output's shape (zeros broadcast where none flowed)."""
-    if isinstance(value, tuple):
-        return tuple(_finish_tangent(t, v) for t, v in zip(tangent, value))
+    """The output tangent with the output's shape (zeros broadcast where none flowed); a
+    container output's tangent is a container of the same kind."""
+    if isinstance(value, dict):
+        return {key: _finish_tangent(_entry(tangent, key), item) for key, item in value.items()}
+    if isinstance(value, tuple) or isinstance(value, list) and is_pytree_argument(value):
+        items = [_finish_tangent(_entry(tangent, index), item)
+                 for index, item in enumerate(value)]
+        return rebuild(*children(value)[1:], items)
+    if value is None or isinstance(value, (str, bytes)):
+        return None                              # no tangent for a non-numeric output
+    if tangent is None:
+        tangent = 0.0
     if isinstance(value, float) and np.ndim(tangent) == 0:
         return float(tangent)
     if np.shape(tangent) != np.shape(value):
@@ -279,8 +391,37 @@ def _finish_tangent(tangent: Any, value: Any) -> Any:
     return tangent
 
 
+def _entry(container: Any, key: Any) -> Any:
+    """``container[key]``, or None when the container is None or lacks it."""
+    if container is None:
+        return None
+    try:
+        return container[key]
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+def _zero_cotangent(value: Any) -> Any:
+    from .runtime import zeros_like
+    return zeros_like(value)
+
+
 def _check_cotangent(cotangent: Any, value: Any, name: str) -> Any:
-    """A cotangent shaped like the output (a tuple of them for a tuple output)."""
+    """A cotangent shaped like the output (a tuple of them for a tuple output, a dict with
+    the output's keys, missing ones zero, for a dict output)."""
+    if isinstance(value, dict):
+        if not isinstance(cotangent, dict) or set(cotangent) - set(value):
+            raise InputError(f"{name} returns a dict with keys {sorted(map(str, value))}: give "
+                             "a dict of cotangents with those keys")
+        return {key: _zero_cotangent(item) if cotangent.get(key) is None
+                else _check_cotangent(cotangent[key], item, name) for key, item in value.items()}
+    if isinstance(value, list) and is_pytree_argument(value):
+        if not isinstance(cotangent, (tuple, list)) or len(cotangent) != len(value):
+            raise InputError(f"{name} returns a list of {len(value)} values: give a list of "
+                             f"{len(value)} cotangents")
+        return [_check_cotangent(c, v, name) for c, v in zip(cotangent, value)]
+    if value is None or isinstance(value, (str, bytes)):
+        return 0.0                               # a non-numeric output: nothing flows back
     if isinstance(value, tuple):
         if not isinstance(cotangent, (tuple, list)) or len(cotangent) != len(value):
             raise InputError(f"{name} returns a tuple of {len(value)} values: give a tuple of "
@@ -774,6 +915,8 @@ def _evaluate_hessian(differentiable: Differentiable, args: tuple, kwargs: dict)
     """The Hessian at ``args``, one Hessian-vector product per input element."""
     values = differentiable._arguments(args, kwargs)
     x = values[differentiable.wrt_positions[0]]
+    if is_node(x):
+        return _evaluate_hessian_tree(differentiable, values, x)
     shape = np.shape(x)
     columns = np.zeros(shape + shape)
     for index in np.ndindex(*shape):
@@ -781,6 +924,55 @@ def _evaluate_hessian(differentiable: Differentiable, args: tuple, kwargs: dict)
     if isinstance(x, float):
         return float(columns)
     return columns.astype(np.result_type(x, np.float32))
+
+
+def _float_blocks(tree: Any, block: Callable[[int, Any], Any]) -> Any:
+    """A tree shaped like ``tree`` (dicts in its key order) holding ``block(k, leaf)`` at
+    its ``k``-th float leaf (in pytree order) and None at its other leaves."""
+    count = [0]
+
+    def visit(value: Any) -> Any:
+        if is_node(value):
+            items, kind, aux = children(value)
+            built = [visit(item) for item in items]
+            if kind is dict:
+                by_key = dict(zip(aux, built))
+                return {key: by_key[key] for key in value}
+            return rebuild(kind, aux, built)
+        if not is_float_leaf(value):
+            return None
+        count[0] += 1
+        return block(count[0] - 1, value)
+
+    return visit(tree)
+
+
+def _slices(tree: Any) -> list[tuple[slice, tuple[int, ...]]]:
+    """Where each float leaf of ``tree`` sits in ``ravel_pytree(tree)``'s vector, and its shape."""
+    out, start = [], 0
+    for leaf in tree_leaves(tree):
+        if is_float_leaf(leaf):
+            size = int(np.size(leaf))
+            out.append((slice(start, start + size), np.shape(leaf)))
+            start += size
+    return out
+
+
+def _evaluate_hessian_tree(differentiable: Differentiable, values: list[Any], x: Any) -> Any:
+    """The Hessian with respect to a pytree, as in JAX: a tree of trees, the block of
+    leaves ``a`` and ``b`` shaped ``a.shape + b.shape`` (None at non-float leaves)."""
+    name = differentiable.params[differentiable.wrt_positions[0]]
+    flat, unravel = ravel_pytree(x)
+    columns = []
+    for index in range(flat.size):
+        unit = np.zeros(flat.size)
+        unit[index] = 1.0
+        direction = _prepare_tangent(name, unravel(unit), x)
+        columns.append(ravel_pytree(_hvp(differentiable, values, direction))[0])
+    matrix = np.stack(columns, axis=1) if columns else np.zeros((0, 0))
+    where = _slices(x)
+    return _float_blocks(x, lambda i, a: _float_blocks(
+        x, lambda j, b: matrix[where[i][0], where[j][0]].reshape(where[i][1] + where[j][1])))
 
 
 def _hvp(differentiable: Differentiable, values: list[Any], direction: Any) -> Any:
@@ -848,6 +1040,9 @@ def jacobian(function: Callable[..., Any], wrt: Wrt = 0,
             inputs = [values[p] for p in differentiable.wrt_positions]
             value = differentiable.primal(*values)
             out_shape = np.shape(value)
+            if any(is_node(x) for x in inputs):
+                blocks = _jacobian_trees(differentiable, values, out_shape)
+                return blocks[0] if differentiable.single else tuple(blocks)
             chosen = mode
             if chosen == "auto":
                 chosen = "forward" if sum(np.size(x) for x in inputs) < np.prod(out_shape) \
@@ -877,6 +1072,30 @@ def _jacobian_reverse(differentiable: Differentiable, values: list[Any],
         rows = (rows,) if differentiable.single else rows
         for block, row in zip(blocks, rows):
             block[index] = row
+    return blocks
+
+
+def _jacobian_trees(differentiable: Differentiable, values: list[Any],
+                    out_shape: tuple[int, ...]) -> list[Any]:
+    """Jacobians with respect to pytrees (reverse mode): for each input a tree like it,
+    each float leaf holding its block ``out_shape + leaf.shape``, None at the others."""
+    _, _, pullback = differentiable._run(tuple(values), {})
+    inputs = [values[p] for p in differentiable.wrt_positions]
+    rows: list[list[np.ndarray]] = [[] for _ in inputs]
+    for index in np.ndindex(*out_shape):
+        gradients = differentiable._gradients(values, pullback(_basis(out_shape, index)))
+        gradients = (gradients,) if differentiable.single else gradients
+        for row, x, gradient in zip(rows, inputs, gradients):
+            row.append(ravel_pytree(gradient)[0] if is_node(x) else np.ravel(gradient))
+    blocks = []
+    for x, row in zip(inputs, rows):
+        matrix = np.stack(row).reshape(out_shape + (-1,))
+        if not is_node(x):
+            blocks.append(matrix.reshape(out_shape + np.shape(x)))
+            continue
+        where = _slices(x)
+        blocks.append(_float_blocks(x, lambda k, leaf, matrix=matrix, where=where:
+                                    matrix[..., where[k][0]].reshape(out_shape + where[k][1])))
     return blocks
 
 

@@ -142,8 +142,13 @@ class ForwardGenerator:
                 else:
                     self.helpers.add("zeros_like")
                     elements.append(_call("zeros_like", copy.deepcopy(element)))
-            container = ast.List if isinstance(statement.value, ast.List) else ast.Tuple
-            return [statement, _assign(self.tangent(target), container(elements, ast.Load()))]
+            if isinstance(statement.value, ast.Dict):
+                tangent = ast.Dict([copy.deepcopy(key) for key in statement.value.keys], elements)
+            elif isinstance(statement.value, ast.List):
+                tangent = ast.List(elements, ast.Load())
+            else:
+                tangent = ast.Tuple(elements, ast.Load())
+            return [statement, _assign(self.tangent(target), tangent)]
         if operation.kind == "call":       # no varied argument: the callee runs as it is
             return [statement, self.zero(target)]
         if operation.kind == "pop":        # the tangent list mirrors the list

@@ -372,9 +372,12 @@ class ReverseGenerator:
                 self.accumulate(operation.args[0].id, target_adjoint, operation.statement)
             return
         if operation.kind == "pack":
-            for index, element in enumerate(operation.args):
+            value = operation.statement.value
+            keys = value.keys if isinstance(value, ast.Dict) else \
+                [ast.Constant(index) for index in range(len(operation.args))]
+            for key, element in zip(keys, operation.args):
                 if isinstance(element, ast.Name) and element.id in self.analysis.active:
-                    item = ast.Subscript(copy.deepcopy(target_adjoint), ast.Constant(index),
+                    item = ast.Subscript(copy.deepcopy(target_adjoint), copy.deepcopy(key),
                                          ast.Load())
                     self.accumulate(element.id, item, operation.statement)
             return

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "MappingAdjoint",
     "SequenceAdjoint",
     "adjoint_copy",
     "adjugate",
@@ -22,6 +23,9 @@ __all__ = [
     "cumprod_tangent",
     "diag_adjoint",
     "diagonal_adjoint",
+    "dict_items",
+    "dict_keys",
+    "dict_values",
     "dot_adjoint",
     "dstack_adjoint",
     "eigh_adjoint",
@@ -29,10 +33,13 @@ __all__ = [
     "einsum_adjoint",
     "einsum_argument_adjoint",
     "einsum_argument_tangent",
+    "field",
+    "field_adjoint",
     "hstack_adjoint",
     "index_accumulate",
     "index_adjoint",
     "inner_adjoint",
+    "items_adjoint",
     "list_adjoint",
     "logdet_adjoint",
     "matmul_adjoint_x",
@@ -59,6 +66,7 @@ __all__ = [
     "tensordot_subscripts",
     "tile_adjoint",
     "unbroadcast",
+    "values_adjoint",
     "vstack_adjoint",
     "zeros_for_none",
     "zeros_like",
@@ -118,6 +126,8 @@ def zeros_like(x):
         return np.zeros_like(x, dtype=np.result_type(x.dtype, np.float32))
     if isinstance(x, (list, tuple)):
         return SequenceAdjoint(zeros_like(item) for item in x)
+    if isinstance(x, dict):
+        return MappingAdjoint((key, zeros_like(item)) for key, item in x.items())
     return 0.0
 
 
@@ -172,14 +182,38 @@ class SequenceAdjoint(list):
     __radd__ = __add__
 
 
+class MappingAdjoint(dict):
+    """The cotangent of a dict of values: one entry per key read (a missing key, or
+    ``None``, stands for a zero entry).  ``+`` adds key by key."""
+
+    def __add__(self, other):
+        if not isinstance(other, dict):
+            return NotImplemented
+        result = MappingAdjoint(self)
+        for key, value in other.items():
+            mine = result.get(key)
+            result[key] = value if mine is None else mine if value is None else mine + value
+        return result
+
+    __radd__ = __add__
+
+
 def index_adjoint(g, like, index):
     """Cotangent of ``like`` in ``like[index]``: zeros, with ``g`` added at ``index``.
 
     Repeated integer indices add up (``np.add.at``); basic indices write directly.  For a
-    tuple or list ``like``, a :class:`SequenceAdjoint` with ``g`` at ``index``.
+    tuple or list ``like``, a :class:`SequenceAdjoint` with ``g`` at ``index``; for a dict
+    a :class:`MappingAdjoint`; for a field name of a namedtuple or registered dataclass
+    (the read ``like.index``), :func:`field_adjoint`.
     """
+    if isinstance(index, str) and not isinstance(like, dict):
+        return field_adjoint(g, like, index)
     if isinstance(like, (list, tuple)):
         result = SequenceAdjoint(zeros_like(item) for item in like)
+        result[index] = g
+        return result
+    if isinstance(like, dict):
+        result = MappingAdjoint((key, zeros_like(item)) for key, item in like.items())
         result[index] = g
         return result
     result = np.zeros(np.shape(like), dtype=np.result_type(g, like, np.float32))
@@ -197,6 +231,8 @@ def adjoint_copy(adjoint, like=None):
         if like is not None:
             return SequenceAdjoint(zeros_for_none(adjoint, like))
         return SequenceAdjoint(adjoint)
+    if isinstance(adjoint, dict):
+        return MappingAdjoint(adjoint)
     return np.copy(adjoint)
 
 
@@ -207,11 +243,67 @@ def index_accumulate(adjoint, g, like, index):
     sweep the list's adjoint has the length the list had at the read, while ``like`` may
     already have been appended to or popped from.
     """
+    if isinstance(index, str) and not isinstance(like, dict):
+        return adjoint + field_adjoint(g, like, index)
     if isinstance(adjoint, list) and isinstance(like, (list, tuple)):
         result = SequenceAdjoint(adjoint)
         result[index] = g if result[index] is None else result[index] + g
         return result
+    if isinstance(adjoint, dict) and isinstance(like, dict):
+        result = MappingAdjoint(adjoint)
+        mine = result.get(index)
+        result[index] = g if mine is None else mine + g
+        return result
     return adjoint + index_adjoint(g, like, index)
+
+
+def field(x, name):
+    """``x.name``: a field of a namedtuple or of a registered dataclass (a pytree node)."""
+    return getattr(x, name)
+
+
+def field_adjoint(g, like, name):
+    """Cotangent of ``like`` in ``like.name``: for a namedtuple a :class:`SequenceAdjoint`
+    (zeros, ``g`` at the field), for a registered dataclass a :class:`MappingAdjoint`."""
+    fields = getattr(type(like), "_fields", None)
+    if isinstance(like, tuple) and fields is not None:
+        result = SequenceAdjoint(zeros_like(item) for item in like)
+        result[fields.index(name)] = g
+        return result
+    names = getattr(type(like), "__dataclass_fields__", None)
+    if names is None or name not in names:
+        raise TypeError(                       # plain: exported modules carry no s2s errors
+            f"s2s differentiates reads of '.{name}' on namedtuples and on dataclasses "
+            f"registered as pytree nodes, not on {type(like).__name__}")
+    result = MappingAdjoint((key, zeros_like(getattr(like, key))) for key in names)
+    result[name] = g
+    return result
+
+
+def dict_items(mapping):
+    """``mapping.items()``."""
+    return mapping.items()
+
+
+def dict_values(mapping):
+    """``mapping.values()``."""
+    return mapping.values()
+
+
+def dict_keys(mapping):
+    """``mapping.keys()``."""
+    return mapping.keys()
+
+
+def items_adjoint(g, mapping):
+    """Cotangent of ``mapping`` in ``list(mapping.items())``: each pair's second entry."""
+    return MappingAdjoint((key, None if pair is None else pair[1])
+                          for key, pair in zip(mapping, g))
+
+
+def values_adjoint(g, mapping):
+    """Cotangent of ``mapping`` in ``list(mapping.values())``."""
+    return MappingAdjoint(zip(mapping, g))
 
 
 # --- helpers of the coverage rules (reductions, shapes, sequences, linear algebra) -------

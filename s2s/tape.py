@@ -1081,12 +1081,14 @@ def vjp_with_tape(fn: Callable[..., Any], args: tuple, kwargs: dict,
 
     The positional arguments named in ``wrt`` are wrapped as tensors that require grad
     (Python numbers and integer arrays as ``float64``; lists and tuples element by
-    element); everything else is passed unchanged.  The value comes back as plain NumPy
+    element; a pytree of parameters, :mod:`s2s.pytree`, leaf by leaf, its non-float
+    leaves unchanged); everything else is passed unchanged.  The value comes back as plain NumPy
     (a NumPy scalar for a 0-d result; a tuple for a tuple of outputs).
 
     ``pullback(cotangent)`` returns one gradient per ``wrt`` index, in the argument's
     form: a Python float for a Python number, an array of the argument's float dtype
-    for an array, a list or tuple of those for a list or tuple.  ``cotangent`` has the
+    for an array, a list or tuple of those for a list or tuple, a tree of the same
+    structure for a pytree (None at its non-float leaves).  ``cotangent`` has the
     output's shape (a matching tuple for tuple outputs) and may be omitted for a
     one-element output.  The graph is retained, so the pullback may be called again.
 
@@ -1106,8 +1108,8 @@ def vjp_with_tape(fn: Callable[..., Any], args: tuple, kwargs: dict,
     with enable_grad():
         output = fn(*arguments, **kwargs)
     outputs = list(output) if isinstance(output, (tuple, list)) else [output]
-    value = tuple(_plain_value(item) for item in outputs) \
-        if isinstance(output, (tuple, list)) else _plain_value(output)
+    value = tuple(_plain_tree(item) for item in outputs) \
+        if isinstance(output, (tuple, list)) else _plain_tree(output)
 
     def pullback(cotangent: Any = None) -> tuple:
         if isinstance(output, (tuple, list)):
@@ -1119,8 +1121,9 @@ def vjp_with_tape(fn: Callable[..., Any], args: tuple, kwargs: dict,
             cotangents = [cotangent]
         roots = []
         for item, item_cotangent in zip(outputs, cotangents):
-            if isinstance(item, Tensor) and item._requires_grad:
-                roots.append((item, _cotangent_seed(item, item_cotangent)))
+            for leaf, leaf_cotangent in _output_leaves(item, item_cotangent):
+                if isinstance(leaf, Tensor) and leaf._requires_grad:
+                    roots.append((leaf, _cotangent_seed(leaf, leaf_cotangent)))
         captured: dict[AccumulateGrad, np.ndarray] = {}
         if roots:
             _run_backward(roots, retain_graph=True, capture=captured)
@@ -1131,6 +1134,9 @@ def vjp_with_tape(fn: Callable[..., Any], args: tuple, kwargs: dict,
 
 
 def _make_leaves(value: Any) -> Any:
+    from .pytree import is_pytree_argument
+    if is_pytree_argument(value):
+        return _make_tree_leaves(value)
     if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
         return type(value)(_make_leaves(item) for item in value)
     if isinstance(value, Tensor):
@@ -1145,7 +1151,37 @@ def _make_leaves(value: Any) -> Any:
     return Tensor(array, requires_grad=True)
 
 
+def _make_tree_leaves(tree: Any) -> Any:
+    """A pytree argument with its float leaves as tensors that require grad; its other
+    leaves (ints, strings, integer arrays) pass through, as in generated code."""
+    from .pytree import children, is_float_leaf, is_node, rebuild
+    if is_node(tree):
+        items, kind, aux = children(tree)
+        return rebuild(kind, aux, [_make_tree_leaves(item) for item in items])
+    if isinstance(tree, Tensor) or is_float_leaf(tree):
+        return _make_leaves(tree)
+    return tree
+
+
+def _tree_gradient(original: Any, wrapped: Any, captured: dict) -> Any:
+    """The gradient of a pytree argument: the same structure, None at non-float leaves."""
+    from .pytree import children, is_node, rebuild
+    if isinstance(original, dict):
+        return {key: _tree_gradient(value, wrapped[key], captured)
+                for key, value in original.items()}
+    if is_node(original):
+        items, kind, aux = children(original)
+        return rebuild(kind, aux, [_tree_gradient(item, leaf, captured) for item, leaf
+                                   in zip(items, children(wrapped)[0])])
+    if not isinstance(wrapped, Tensor):
+        return None
+    return _gradient_like(original, wrapped, captured)
+
+
 def _gradient_like(original: Any, wrapped: Any, captured: dict) -> Any:
+    from .pytree import is_pytree_argument
+    if is_pytree_argument(original):
+        return _tree_gradient(original, wrapped, captured)
     if isinstance(wrapped, (list, tuple)):
         return type(original)(_gradient_like(item, leaf, captured)
                               for item, leaf in zip(original, wrapped))
@@ -1157,6 +1193,39 @@ def _gradient_like(original: Any, wrapped: Any, captured: dict) -> Any:
     if isinstance(original, np.generic):
         return gradient.dtype.type(gradient)
     return np.array(gradient, copy=True)
+
+
+def _output_leaves(output: Any, cotangent: Any) -> list[tuple[Any, Any]]:
+    """The leaves of an output (a pytree: a dict, nested tuples...) with their cotangents
+    (the matching entries of ``cotangent``; None where it has none)."""
+    from .pytree import children, is_node
+    if isinstance(output, Tensor) or not is_node(output):
+        return [(output, cotangent)]
+    items, kind, aux = children(output)
+    keys = aux if kind is dict else range(len(items))
+    if cotangent is not None and not isinstance(cotangent, (dict, list, tuple)) \
+            and type(cotangent) is kind:
+        cotangent = children(cotangent)[0]
+    pairs = []
+    for key, item in zip(keys, items):
+        try:
+            part = None if cotangent is None else cotangent[key]
+        except (KeyError, IndexError, TypeError):
+            raise InputError(f"the cotangent has no entry {key!r} for the output's "
+                             f"{kind.__name__}") from None
+        pairs.extend(_output_leaves(item, part))
+    return pairs
+
+
+def _plain_tree(value: Any) -> Any:
+    """An output with plain NumPy values for its tensors, inside containers too."""
+    from .pytree import children, is_node, rebuild
+    if isinstance(value, Tensor) or not is_node(value) or value is None:
+        return _plain_value(value)
+    if isinstance(value, dict):
+        return {key: _plain_tree(item) for key, item in value.items()}
+    items, kind, aux = children(value)
+    return rebuild(kind, aux, [_plain_tree(item) for item in items])
 
 
 def _plain_value(value: Any) -> Any:

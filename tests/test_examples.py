@@ -333,3 +333,11 @@ def test_readme_shows_the_demo_code_as_generated():
     x = np.array([[1, 2], [3, 4]], dtype=np.float32)
     assert [block.strip() for block in blocks] == [demo.f.source.strip(),
                                                    demo.f.source_for(x).strip()]
+
+
+def test_pytree_scipy_minimize_trains_a_pytree_of_parameters():
+    output = run("pytree_scipy_minimize.py")
+    assert "mode: source" in output
+    before, after = number_after(output, "loss before:"), number_after(output, "loss after:")
+    assert after < 0.1 * before
+    assert "name kept: mlp" in output

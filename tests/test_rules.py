@@ -34,6 +34,7 @@ import sympy
 import s2s
 from s2s.errors import MissingRuleError, UnsupportedError
 from s2s.inline import inline
+from s2s.rules.containers import CONTAINER_METHODS, CONTAINER_RULES
 from s2s.naming import Namer
 from s2s.rules import REGISTRY, Domain
 from s2s.rules.domains import Invertible, SymmetricPositive
@@ -41,7 +42,8 @@ from s2s.runtime import unbroadcast
 from s2s.tape import tensor, vjp_with_tape
 
 EPS = 1e-6
-RULES = [rule for rule in REGISTRY if not rule.nondifferentiable]
+RULES = [rule for rule in REGISTRY if not rule.nondifferentiable
+         and rule.name not in CONTAINER_RULES]      # pytree reads: tests/test_pytrees.py
 BROADCAST_SHAPES = ((3, 4), (4,), (3, 1))     # per position, for broadcasting rules
 DEFAULT_SHAPE = (3, 4)
 
@@ -550,7 +552,8 @@ def test_aliases_compute_the_same_values(alias, main):
 
 def method_cases():
     for name, rule in sorted(REGISTRY.methods.items()):
-        yield pytest.param(name, rule, id=name)
+        if name not in CONTAINER_METHODS:            # a dict's: tests/test_pytrees.py
+            yield pytest.param(name, rule, id=name)
 
 
 @pytest.mark.parametrize(("name", "rule"), list(method_cases()))
@@ -793,7 +796,7 @@ def test_readme_coverage_table_lists_every_rule():
                       for f in rule.vjps + rule.jvps)}
     public = {rule.name for rule in REGISTRY if "." not in rule.name   # not users' rules
               and not rule.nondifferentiable}     # zeros: counted by tests/test_inventory.py
-    public -= helpers | {"list", "getitem"}
+    public -= helpers | {"list", "getitem"} | CONTAINER_RULES
     zeros = {rule.name for rule in REGISTRY if rule.nondifferentiable}
     missing = sorted(name for name in public if name not in listed)
     assert not missing, f"rules missing from the README's coverage table: {missing}"

@@ -11,7 +11,7 @@ _SUPPORTED_EXPRESSIONS = (
     ast.Tuple, ast.List, ast.Compare, ast.Slice, ast.keyword, ast.Load, ast.Store,
     ast.operator, ast.unaryop, ast.cmpop, ast.JoinedStr, ast.FormattedValue, ast.BoolOp,
     ast.boolop, ast.IfExp, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp,
-    ast.comprehension,
+    ast.comprehension, ast.Dict,
 )
 
 _STATEMENT_HINTS = {
@@ -31,7 +31,6 @@ _STATEMENT_HINTS = {
 
 _EXPRESSION_HINTS = {
     ast.Lambda: "define the function with def at module level",
-    ast.Dict: "dictionaries are not differentiated; pass arrays instead",
     ast.Set: "sets are not differentiated",
     ast.Yield: "generators cannot be differentiated; return the value instead",
     ast.YieldFrom: "generators cannot be differentiated; return the value instead",

@@ -62,6 +62,10 @@ def _bind_sequences(state, iterable, statement, before, rebound=frozenset()) -> 
         iterable = located(ast.Subscript(iterable.args[0], ast.Slice(None, None,
                                                                       ast.Constant(-1)),
                                           ast.Load()), iterable)
+    if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Attribute) \
+            and iterable.func.attr in ("items", "keys", "values") and not iterable.args:
+        # a dict's view cannot be indexed: loop over a list of its entries
+        iterable = located(ast.Call(name("list", statement), [iterable], []), iterable)
     temporary = state.fresh("_t")
     before.append(assign(temporary, iterable, statement))
     return name(temporary, statement)

@@ -67,6 +67,13 @@ class _Flattener:
         if isinstance(node, (ast.Tuple, ast.List)):
             return located(type(node)([self.atom(element) for element in node.elts],
                                        ast.Load()), node)
+        if isinstance(node, ast.Dict):
+            if any(key is None for key in node.keys):
+                raise self.state.source.unsupported(
+                    node, "'**' inside a dict literal is not supported",
+                    hint="write the entries out, or update the dict key by key")
+            return located(ast.Dict([self.atom(key) for key in node.keys],
+                                    [self.atom(value) for value in node.values]), node)
         if isinstance(node, ast.Compare):
             if len(node.ops) > 1:        # a < b < c  ->  a < b and b < c, evaluated once each
                 operands = [self.atom(node.left)] + [self.atom(c) for c in node.comparators]
