@@ -5,8 +5,9 @@
 
 * ``show``   prints the generated derivative code (coloured on a terminal);
 * ``export`` writes it as a standalone module that imports only NumPy (:mod:`s2s.export`);
-* ``check``  runs :func:`s2s.check` at the point given by ``--at name=value`` and prints
-  the report; exit status 1 when the methods disagree.
+* ``check``  runs :func:`s2s.check` at the point given by ``--at name=value`` (repeated,
+  or several bindings in one: ``--at "x=[0.5, -1.0],w=0.7"``) and prints the report;
+  exit status 1 when the methods disagree.
 
 Errors about the target (module or function not found, a construct s2s cannot transform)
 print one line on stderr and exit with status 2.
@@ -20,8 +21,10 @@ import ast
 import importlib
 import importlib.util
 import inspect
+import io
 import os
 import sys
+import tokenize
 from typing import Any, Callable, Sequence
 
 from .display import highlight_ansi, highlight_html, markdown_code
@@ -157,6 +160,35 @@ def _value(text: str, name: str) -> Any:
     return value
 
 
+def _bindings(setting: str) -> list[str]:
+    """``"x=[0.5, -1.0],w=0.7"`` split into ``["x=[0.5, -1.0]", "w=0.7"]``: at each comma
+    outside brackets that is followed by ``name=`` (up to where it stops tokenizing: the
+    rest is one value, whose error then names it)."""
+    if "\n" in setting:
+        return [setting]
+    tokens = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(setting).readline):
+            if token.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER):
+                tokens.append(token)
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        pass
+    cuts, depth = [], 0
+    for i, token in enumerate(tokens):
+        if token.type != tokenize.OP:
+            continue
+        if token.string in "([{":
+            depth += 1
+        elif token.string in ")]}":
+            depth -= 1
+        elif (token.string == "," and depth == 0 and i + 2 < len(tokens)
+              and tokens[i + 1].type == tokenize.NAME and tokens[i + 2].string == "="):
+            cuts.append(token.start[1])
+    starts = [0] + [cut + 1 for cut in cuts]
+    ends = cuts + [len(setting)]
+    return [setting[start:end].strip() for start, end in zip(starts, ends)]
+
+
 def _point(differentiable: Any, settings: Sequence[str]) -> list:
     """The arguments of the function from ``--at name=value`` settings (defaults for the
     rest), one per parameter it is differentiated with (a partial's bound ones excluded)."""
@@ -164,7 +196,7 @@ def _point(differentiable: Any, settings: Sequence[str]) -> list:
     base, wrt_names = differentiable.function, differentiable.wrt_names
     values: dict[str, Any] = {}
     parameters = differentiable.signature.parameters
-    for setting in settings:
+    for setting in (binding for given in settings for binding in _bindings(given)):
         name, equals, text = setting.partition("=")
         name = name.strip()
         if not equals or not name:
@@ -301,8 +333,9 @@ def _parser() -> argparse.ArgumentParser:
     target_options(check, modes=False)
     check.add_argument("--at", action="append", metavar="NAME=VALUE",
                        help="an argument: a number, a list, or a NumPy expression "
-                            "(e.g. --at x=1.5 --at 'w=[1, 2]' --at 'v=np.ones(3)'); "
-                            "parameters not given take their defaults")
+                            "(e.g. --at x=1.5 --at 'w=[1, 2]' --at 'v=np.ones(3)'), or several "
+                            "separated by commas (--at 'x=[1, 2],w=0.7'); parameters not "
+                            "given take their defaults")
     check.add_argument("--order", type=int, choices=(1, 2), default=1,
                        help="2 also compares Hessian-vector products")
     check.add_argument("--seed", type=int, default=0,
