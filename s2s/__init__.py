@@ -25,6 +25,7 @@ from .rules.custom import defjvp, defvjp, jvp_rule, nondifferentiable, vjp_rule
 from .runtime import stop_gradient
 from .tape import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
 from .verify import CheckReport, GradientMismatch, check, symbolic
+from .version import __version__
 
 __all__ = [
     "ArrayOperationError",
@@ -71,4 +72,3 @@ __all__ = [
     "vjp",
     "vjp_rule",
 ]
-__version__ = "0.1.0"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
-import sys
 import warnings
 import linecache
 import os
@@ -21,6 +20,7 @@ import numpy as np
 
 from .errors import (EvaluationError, FallbackWarning, InputError, NonScalarOutputError,
                      S2SError, UnsupportedError, WrtError)
+from .display import Code, ipython_shell
 from .emit import python_name
 from .pipeline import Derivation, derive
 from .pytree import (children, data_fields, is_float_leaf, is_node, is_pytree_argument,
@@ -452,6 +452,11 @@ def _is_scalar(value: Any) -> bool:
         or isinstance(value, np.ndarray) and value.ndim == 0
 
 
+# ``check=True`` runs s2s.check, which s2s.verify installs here when it is imported (the
+# package imports it): verify builds on this module, so this module does not import verify.
+CHECKERS: list[Callable[..., Any]] = []
+
+
 class Differentiable:
     """A function together with its generated derivative code (``@s2s.differentiate``).
 
@@ -656,9 +661,8 @@ class Differentiable:
             values, value, pullback = self._run(args, kwargs)
             self._check_scalar(value)
             if self.check:              # debugging: every method must agree, every call
-                from .verify import check
-                check(self.function, *values, wrt=self.wrt_positions if not self.single
-                      else self.wrt_positions[0])
+                CHECKERS[0](self.function, *values, wrt=self.wrt_positions if not self.single
+                            else self.wrt_positions[0])
             return value, self._gradients(values, pullback(1.0))
 
     def grad(self, *args: Any, **kwargs: Any) -> Any:
@@ -789,35 +793,10 @@ class Differentiable:
             return "".join(f"# {line}\n" for line in str(error).splitlines())
 
     def _repr_markdown_(self) -> str:
-        return _Code(self._display_source())._repr_markdown_()
+        return Code(self._display_source())._repr_markdown_()
 
     def _repr_html_(self) -> str:
-        return _Code(self._display_source())._repr_html_()
-
-
-class _Code:
-    """Generated code as IPython/Jupyter displays it: highlighted HTML, Markdown, or text."""
-
-    def __init__(self, text: str):
-        self.text = text
-
-    def __repr__(self) -> str:               # text/plain: terminal IPython prints the code
-        return self.text.rstrip("\n")
-
-    def _repr_markdown_(self) -> str:
-        from .cli import markdown_code
-        return markdown_code(self.text)
-
-    def _repr_html_(self) -> str:
-        from .cli import highlight_html
-        return highlight_html(self.text)
-
-
-def _ipython_shell() -> Any:
-    """The running IPython shell, or None (IPython is always imported inside one)."""
-    ipython = sys.modules.get("IPython")
-    get_ipython = getattr(ipython, "get_ipython", None)
-    return get_ipython() if get_ipython is not None else None
+        return Code(self._display_source())._repr_html_()
 
 
 def differentiate(function: Callable[..., Any] | None = None, *, wrt: Wrt = 0,
@@ -1143,8 +1122,8 @@ def show(function: Callable[..., Any], wrt: Wrt | None = None, mode: str = "reve
         else:
             differentiable = _differentiable(function, 0 if wrt is None else wrt)
         text = differentiable.source if mode == "reverse" else differentiable.forward_source
-    if _ipython_shell() is not None:          # a notebook shows it highlighted
+    if ipython_shell() is not None:          # a notebook shows it highlighted
         from IPython.display import display
-        display(_Code(text))
+        display(Code(text))
         return
     print(text, end="")

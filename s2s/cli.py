@@ -5,121 +5,35 @@
 
 * ``show``   prints the generated derivative code (coloured on a terminal);
 * ``export`` writes it as a standalone module that imports only NumPy (:mod:`s2s.export`);
-* ``check``  runs :func:`s2s.check` at the point given by ``--at name=value`` and prints
-  the report; exit status 1 when the methods disagree.
+* ``check``  runs :func:`s2s.check` at the point given by ``--at name=value`` (repeated,
+  or several bindings in one: ``--at "x=[0.5, -1.0],w=0.7"``) and prints the report;
+  exit status 1 when the methods disagree.
 
 Errors about the target (module or function not found, a construct s2s cannot transform)
 print one line on stderr and exit with status 2.
 
-The module also holds the highlighting used by the command line and by notebooks:
-:func:`highlight_ansi`, :func:`highlight_html`, :func:`markdown_code`.
+The highlighting (shared with notebooks) lives in :mod:`s2s.display`.
 """
 from __future__ import annotations
 
 import argparse
 import ast
-import html
 import importlib
 import importlib.util
 import inspect
 import io
-import keyword
 import os
 import sys
 import tokenize
 from typing import Any, Callable, Sequence
+
+from .display import highlight_ansi, highlight_html, markdown_code
 
 __all__ = ["highlight_ansi", "highlight_html", "load_target", "main", "markdown_code"]
 
 
 class CommandError(Exception):
     """A problem with what the command line asked for: reported in one line, status 2."""
-
-
-# --- highlighting ------------------------------------------------------------------------
-
-_ANSI = {"keyword": "\033[1;34m", "comment": "\033[2;32m", "string": "\033[33m",
-         "number": "\033[36m", "def": "\033[1;35m"}
-_ANSI_RESET = "\033[0m"
-_CSS = {"keyword": "color:#008000;font-weight:bold", "comment": "color:#3d7b7b;font-style:italic",
-        "string": "color:#ba2121", "number": "color:#666666", "def": "color:#0000ff"}
-
-
-def _spans(code: str) -> list[tuple[int, int, str]]:
-    """(start, end, kind) character offsets of keywords, names being defined, comments,
-    strings and numbers; nothing when the text does not tokenize."""
-    starts = [0]
-    for line in code.splitlines(keepends=True):
-        starts.append(starts[-1] + len(line))
-    spans = []
-    previous = None
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(code).readline):
-            kind = None
-            if token.type == tokenize.COMMENT:
-                kind = "comment"
-            elif token.type == tokenize.STRING:
-                kind = "string"
-            elif token.type == tokenize.NUMBER:
-                kind = "number"
-            elif token.type == tokenize.NAME:
-                if keyword.iskeyword(token.string):
-                    kind = "keyword"
-                elif previous in ("def", "class"):
-                    kind = "def"
-            if token.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
-                                  tokenize.DEDENT, tokenize.COMMENT):
-                previous = token.string
-            if kind is not None and token.start[0] == token.end[0]:
-                line = token.start[0] - 1
-                spans.append((starts[line] + token.start[1], starts[line] + token.end[1], kind))
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        return []
-    return spans
-
-
-def _builtin_highlight(code: str, open_: Callable[[str], str], close: str,
-                       escape: Callable[[str], str]) -> str:
-    out = []
-    position = 0
-    for start, end, kind in _spans(code):
-        out.append(escape(code[position:start]))
-        out.append(open_(kind) + escape(code[start:end]) + close)
-        position = end
-    out.append(escape(code[position:]))
-    return "".join(out)
-
-
-def highlight_ansi(code: str) -> str:
-    """``code`` with ANSI colours (pygments when installed, else a small built-in one)."""
-    try:
-        from pygments import highlight
-        from pygments.formatters import TerminalFormatter
-        from pygments.lexers import PythonLexer
-    except ImportError:
-        return _builtin_highlight(code, _ANSI.__getitem__, _ANSI_RESET, lambda text: text)
-    return highlight(code, PythonLexer(), TerminalFormatter(bg="dark"))
-
-
-def highlight_html(code: str) -> str:
-    """``code`` as highlighted HTML with inline styles (pygments when installed)."""
-    try:
-        from pygments import highlight
-        from pygments.formatters import HtmlFormatter
-        from pygments.lexers import PythonLexer
-    except ImportError:
-        body = _builtin_highlight(code, lambda kind: f'<span style="{_CSS[kind]}">', "</span>",
-                                  html.escape)
-        return f'<pre class="s2s-code">{body}</pre>'
-    return highlight(code, PythonLexer(), HtmlFormatter(noclasses=True))
-
-
-def markdown_code(code: str) -> str:
-    """``code`` as a fenced Markdown code block."""
-    fence = "```"
-    while fence in code:
-        fence += "`"
-    return f"{fence}python\n{code.rstrip(chr(10))}\n{fence}\n"
 
 
 def _use_colour(choice: str, stream: Any) -> bool:
@@ -246,6 +160,35 @@ def _value(text: str, name: str) -> Any:
     return value
 
 
+def _bindings(setting: str) -> list[str]:
+    """``"x=[0.5, -1.0],w=0.7"`` split into ``["x=[0.5, -1.0]", "w=0.7"]``: at each comma
+    outside brackets that is followed by ``name=`` (up to where it stops tokenizing: the
+    rest is one value, whose error then names it)."""
+    if "\n" in setting:
+        return [setting]
+    tokens = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(setting).readline):
+            if token.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER):
+                tokens.append(token)
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        pass
+    cuts, depth = [], 0
+    for i, token in enumerate(tokens):
+        if token.type != tokenize.OP:
+            continue
+        if token.string in "([{":
+            depth += 1
+        elif token.string in ")]}":
+            depth -= 1
+        elif (token.string == "," and depth == 0 and i + 2 < len(tokens)
+              and tokens[i + 1].type == tokenize.NAME and tokens[i + 2].string == "="):
+            cuts.append(token.start[1])
+    starts = [0] + [cut + 1 for cut in cuts]
+    ends = cuts + [len(setting)]
+    return [setting[start:end].strip() for start, end in zip(starts, ends)]
+
+
 def _point(differentiable: Any, settings: Sequence[str]) -> list:
     """The arguments of the function from ``--at name=value`` settings (defaults for the
     rest), one per parameter it is differentiated with (a partial's bound ones excluded)."""
@@ -253,7 +196,7 @@ def _point(differentiable: Any, settings: Sequence[str]) -> list:
     base, wrt_names = differentiable.function, differentiable.wrt_names
     values: dict[str, Any] = {}
     parameters = differentiable.signature.parameters
-    for setting in settings:
+    for setting in (binding for given in settings for binding in _bindings(given)):
         name, equals, text = setting.partition("=")
         name = name.strip()
         if not equals or not name:
@@ -390,8 +333,9 @@ def _parser() -> argparse.ArgumentParser:
     target_options(check, modes=False)
     check.add_argument("--at", action="append", metavar="NAME=VALUE",
                        help="an argument: a number, a list, or a NumPy expression "
-                            "(e.g. --at x=1.5 --at 'w=[1, 2]' --at 'v=np.ones(3)'); "
-                            "parameters not given take their defaults")
+                            "(e.g. --at x=1.5 --at 'w=[1, 2]' --at 'v=np.ones(3)'), or several "
+                            "separated by commas (--at 'x=[1, 2],w=0.7'); parameters not "
+                            "given take their defaults")
     check.add_argument("--order", type=int, choices=(1, 2), default=1,
                        help="2 also compares Hessian-vector products")
     check.add_argument("--seed", type=int, default=0,

@@ -32,6 +32,7 @@ import numpy as np
 
 from . import runtime
 from .errors import S2SError
+from .version import __version__
 
 __all__ = ["ExportError", "export", "export_source"]
 
@@ -447,7 +448,6 @@ def _signature_text(function: Callable[..., Any]) -> tuple[str, str]:
 
 def export_source(function: Callable[..., Any], wrt: Any = None, mode: str = "reverse") -> str:
     """The text of the standalone module (see :func:`export`)."""
-    from . import __version__
     from .api import _name
     from .emit import python_name
 

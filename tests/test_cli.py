@@ -212,6 +212,39 @@ def test_check_accepts_numpy_expressions_and_order_two(folder):
     assert "hvp (fwd-over-rev)" in done.stdout
 
 
+def test_check_accepts_several_bindings_in_one_at(folder):
+    """--at "x=[..],w=0.7" gives the same report as --at x=[..] --at w=0.7."""
+    together = run(folder, "check", "model.py:f", "--at", "x=[0.5, -1.0, 2.0],w=0.7",
+                   "--wrt", "x,w")
+    apart = run(folder, "check", "model.py:f", "--at", "x=[0.5, -1.0, 2.0]", "--at", "w=0.7",
+                "--wrt", "x,w")
+    assert together.returncode == 0, together.stderr
+    assert together.stdout == apart.stdout
+    mixed = run(folder, "check", "model.py:f", "--at", "x=np.linspace(-1, 1, 3) + 0.1, w = 2",
+                "--order", "2")
+    assert mixed.returncode == 0, mixed.stderr
+
+
+@pytest.mark.parametrize("setting, expected", [
+    ("x=[0.5, -1.0],w=0.7", ["x=[0.5, -1.0]", "w=0.7"]),
+    ("x=1,2", ["x=1,2"]),                                   # a tuple, as before
+    ("x=np.full(3, fill_value=2), w=np.e", ["x=np.full(3, fill_value=2)", "w=np.e"]),
+    ("x='a,b=3',w=1", ["x='a,b=3'", "w=1"]),
+    ("x=[1, 2", ["x=[1, 2"]),                               # left whole: its value's error
+    ("w=1,x=[1, 2", ["w=1", "x=[1, 2"]),
+    ("x=1,w==2", ["x=1,w==2"]),
+])
+def test_bindings_split_at_top_level_commas_before_a_name(setting, expected):
+    from s2s.cli import _bindings
+    assert _bindings(setting) == expected
+
+
+def test_check_with_a_bad_value_among_several_bindings(folder):
+    assert_one_line_error(run(folder, "check", "model.py:f", "--at", "w=1,x=[1, 2"), "--at x=")
+    assert_one_line_error(run(folder, "check", "model.py:f", "--at", "x=[1, 2, 3],z=1"),
+                          "no parameter 'z'")
+
+
 def test_check_exits_1_on_a_mismatch(folder):
     """stop_gradient: the generated code drops a term that finite differences keep."""
     done = run(folder, "check", "model.py:detached", "--at", "x=[1.0, 2.0]")

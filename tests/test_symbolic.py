@@ -420,6 +420,46 @@ def test_simplify_false_keeps_an_equal_derivative():
     assert equal(result.derivative, 2 * sp.sin(x) / x + sp.log(x ** 2) * sp.cos(x) - 1 / x ** 2)
 
 
+# --- the result as the sympy expression it prints -----------------------------------------
+
+def test_the_result_is_usable_as_its_derivative():
+    result = s2s.symbolic(d2l)
+    expected = 2 * sp.sin(x) / x + sp.log(x ** 2) * sp.cos(x) - 1 / x ** 2
+    assert result.free_symbols == {x}
+    assert sp.simplify(s2s.symbolic(d2l) - expected) == 0
+    assert sp.simplify(expected - result) == 0
+    assert abs(float(result.subs(x, 1.5)) - float(expected.subs(x, 1.5))) < 1e-12
+    assert sp.simplify(result.diff(x) - sp.diff(expected, x)) == 0
+    assert sp.sympify(result) is result.derivative
+    assert result == result.derivative and result.derivative == result
+    assert result != expected + 1
+    assert sp.simplify(2 * result / 2 + 1 - 1 - result.derivative) == 0
+    assert sp.simplify(-result + result ** 1) == 0
+    assert result.lambdify()(1.5) == pytest.approx(float(expected.subs(x, 1.5)), rel=1e-12)
+    assert str(result).startswith("d2l(x) =")          # still prints function and derivative
+    with pytest.raises(AttributeError, match="no attribute 'no_such_thing'"):
+        result.no_such_thing
+
+
+def test_a_tuple_wrt_is_a_sympy_tuple_and_an_array_parameter_an_array():
+    def scaled(x, y):
+        return x * y ** 2
+
+    both = s2s.symbolic(scaled, wrt=(0, 1))
+    assert both.free_symbols == {x, y}
+    assert sp.sympify(both) == sp.Tuple(y ** 2, 2 * x * y)
+    assert sp.simplify(both[1] - 2 * x * y) == 0
+
+    def squares(v):
+        return np.sum(v ** 2)
+
+    gradient = s2s.symbolic(squares, shapes={"v": (2,)})
+    v0, v1 = sp.symbols("v_0 v_1", real=True)
+    assert gradient.free_symbols == {v0, v1}
+    assert gradient.subs({v0: 3, v1: -1}) == sp.Array([6, -2])
+    assert gradient[1] == 2 * v1
+
+
 # --- arguments and imports -------------------------------------------------------------
 
 def test_bad_arguments():

@@ -31,7 +31,7 @@ import ast
 import inspect
 import math
 import operator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from fractions import Fraction
 from functools import partial
 from typing import Any, Callable, Mapping, Sequence, Union
@@ -71,6 +71,12 @@ class SymbolicDerivative:
     the parameter; for an array output the Jacobian has the output's axes first, then the
     parameter's.  ``symbols`` maps each parameter to its symbol (a ``sympy.Array`` of element
     symbols ``x_0, x_1, ...`` for an array parameter).
+
+    It is also usable as the derivative itself, the sympy expression it prints last:
+    ``sympy.sympify(result)`` is ``result.derivative`` (a ``sympy.Tuple`` of them for a tuple
+    ``wrt``), so ``sympy.simplify(result - expected)``, ``result == expected``, arithmetic and
+    sympy's attributes and methods (``result.free_symbols``, ``result.subs(x, 2)``,
+    ``result.diff(x)``) act on the derivative.
     """
 
     function: Any
@@ -139,6 +145,72 @@ class SymbolicDerivative:
 
         return evaluate
 
+    # --- the derivative as a sympy expression ---------------------------------------------
+
+    def _sympy_(self) -> Any:
+        """What ``sympy.sympify`` makes of the result: the derivative."""
+        import sympy as sp
+
+        derivative = self.__dict__["derivative"]
+        return sp.Tuple(*derivative) if isinstance(derivative, tuple) else derivative
+
+    def __getattr__(self, name: str) -> Any:
+        """sympy's attributes and methods, of the derivative (``free_symbols``, ``subs``)."""
+        if name.startswith("__") or "derivative" not in self.__dict__:
+            raise AttributeError(name)
+        try:
+            return getattr(self._sympy_(), name)
+        except AttributeError:
+            raise AttributeError(f"{type(self).__name__!r} object (and its derivative) has no "
+                                 f"attribute {name!r}") from None
+
+    def __getitem__(self, index: Any) -> Any:
+        """An entry of the derivative: one ``wrt`` parameter's, or one partial of an array."""
+        return self.__dict__["derivative"][index]
+
+    def __neg__(self) -> Any:
+        return -self._sympy_()
+
+    def __pos__(self) -> Any:
+        return self._sympy_()
+
+    def __add__(self, other: Any) -> Any:
+        return self._sympy_() + _as_sympy(other)
+
+    def __radd__(self, other: Any) -> Any:
+        return _as_sympy(other) + self._sympy_()
+
+    def __sub__(self, other: Any) -> Any:
+        return self._sympy_() - _as_sympy(other)
+
+    def __rsub__(self, other: Any) -> Any:
+        return _as_sympy(other) - self._sympy_()
+
+    def __mul__(self, other: Any) -> Any:
+        return self._sympy_() * _as_sympy(other)
+
+    def __rmul__(self, other: Any) -> Any:
+        return _as_sympy(other) * self._sympy_()
+
+    def __truediv__(self, other: Any) -> Any:
+        return self._sympy_() / _as_sympy(other)
+
+    def __rtruediv__(self, other: Any) -> Any:
+        return _as_sympy(other) / self._sympy_()
+
+    def __pow__(self, other: Any) -> Any:
+        return self._sympy_() ** _as_sympy(other)
+
+    def __rpow__(self, other: Any) -> Any:
+        return _as_sympy(other) ** self._sympy_()
+
+    def __eq__(self, other: Any) -> bool:
+        """Structural equality, as sympy's ``==``: of the derivative against an expression."""
+        if isinstance(other, SymbolicDerivative):
+            return all(getattr(self, f.name) == getattr(other, f.name)
+                       for f in fields(self) if f.compare)
+        return self._sympy_() == _as_sympy(other)
+
     def __str__(self) -> str:
         names = self.wrt if isinstance(self.wrt, tuple) else (self.wrt,)
         derivatives = self.derivative if isinstance(self.wrt, tuple) else (self.derivative,)
@@ -146,6 +218,16 @@ class SymbolicDerivative:
         for name, derivative in zip(names, derivatives):
             lines.append(f"d{self.name}/d{name} = {derivative}")
         return "\n".join(lines)
+
+
+def _as_sympy(value: Any) -> Any:
+    """``value`` for arithmetic with a derivative: a SymbolicDerivative as its derivative,
+    a tuple as a ``sympy.Tuple``, anything else unchanged (sympy converts numbers)."""
+    import sympy as sp
+
+    if isinstance(value, SymbolicDerivative):
+        return value._sympy_()
+    return sp.Tuple(*value) if isinstance(value, tuple) else value
 
 
 def _flat(value: Any) -> list[Any]:
