@@ -23,93 +23,29 @@ XFAIL_SOURCE: dict[str, str] = {
     "mlp_squared_error":
         "pytree argument (list of (W, b) tuples): InputError: argument 'params' is a list "
         "that is not a rectangular array of numbers",
-    "mlp_classifier_loss":
-        "pytree argument (list of (W, b) tuples): InputError: argument 'params' is a list "
-        "that is not a rectangular array of numbers",
-    "dict_mlp_loss":
-        "pytree argument (dict): InputError: argument 'params' is a dict; s2s "
-        "differentiates with respect to floats and NumPy float arrays",
-    "regularized_loss":
-        "pytree argument (list of (W, b) tuples): InputError: argument 'params' is a list "
-        "that is not a rectangular array of numbers",
     "enumerate_layers_loss":
         "pytree argument (list of (W, b) tuples): InputError: argument 'params' is a list "
         "that is not a rectangular array of numbers",
-    "namedtuple_net":
-        "pytree argument (list of namedtuples): InputError: argument 'layers' is a list "
-        "that is not a rectangular array of numbers",
-    "autoencoder_loss":
-        "non-literal parameter default in a callee: UnsupportedError: the default value of "
-        "parameter 'nonlinearity' is not a literal",
-    "rnn_loss":
-        "pytree argument (dict): InputError: argument 'params' is a dict; s2s "
-        "differentiates with respect to floats and NumPy float arrays",
-    "method_loss":
-        "method calling a method through self: MissingRuleError: no derivative rule for "
-        "'self.logits'",
-    "mixture_from_dict":
-        "pytree argument (dict): InputError: argument 'params' is a dict; s2s "
-        "differentiates with respect to floats and NumPy float arrays",
-    "elbo_gaussian": "comprehension: UnsupportedError: 'ListComp' expressions are not supported",
-    "ridge_with_checks":
-        "assert with an f-string: UnsupportedError: 'Assert' statements are not supported",
-    "charged_particles_energy":
-        "pytree argument (dict): InputError: argument 'state' is a dict; s2s differentiates "
-        "with respect to floats and NumPy float arrays",
-    "rosen_comprehension":
-        "comprehension: UnsupportedError: 'ListComp' expressions are not supported",
-    "sphere": "assert with an f-string: UnsupportedError: 'Assert' statements are not supported",
-    "squares_comprehension":
-        "comprehension: UnsupportedError: 'ListComp' expressions are not supported",
     "dict_comprehension_total":
         "comprehension: UnsupportedError: 'DictComp' expressions are not supported",
-    "filtered_generator":
-        "comprehension: UnsupportedError: 'GeneratorExp' expressions are not supported",
-    "zip_pairs": "comprehension: UnsupportedError: 'GeneratorExp' expressions are not supported",
-    "max_of_generator":
-        "comprehension: UnsupportedError: 'GeneratorExp' expressions are not supported",
     "sorted_and_reversed":
         "builtin over a sequence: MissingRuleError: no derivative rule for 'sorted'",
     "with_errstate": "with block: UnsupportedError: 'With' statements are not supported",
     "with_catch_warnings": "with block: UnsupportedError: 'With' statements are not supported",
-    "assert_with_fstring":
-        "assert with an f-string: UnsupportedError: 'Assert' statements are not supported",
-    "print_progress":
-        "print of an f-string: UnsupportedError: cannot differentiate 'f'step {step}: "
-        "{np.sum(y):.3f}''",
-    "logging_call":
-        "discarded expression statement: UnsupportedError: the in-place method call "
-        "'logger.debug('loss %s', loss)'",
-    "raise_in_branch": "raise in a branch: UnsupportedError: 'Raise' statements are not supported",
-    "warn_on_large":
-        "discarded expression statement: UnsupportedError: the in-place method call "
-        "'warnings.warn(f'large input: {total}')'",
     "star_args_sum":
         "*args: WrtError: wrt=1 is out of range: star_args_sum has 1 parameter(s) ('xs',)",
     "call_with_kwargs":
         "dict literal (**options): UnsupportedError: 'Dict' expressions are not supported",
-    "callable_object":
-        "comprehension (in __call__): UnsupportedError: 'GeneratorExp' expressions are not "
-        "supported",
     "activation_table":
         "dict literal of lambdas: UnsupportedError: 'Dict' expressions are not supported",
     "nested_def_in_loop":
         "nested def in a loop: UnsupportedError: 'FunctionDef' statements are not supported",
     "any_all_guard":
         "comprehension: UnsupportedError: 'GeneratorExp' expressions are not supported",
-    "map_builtin": "builtin over a sequence: MissingRuleError: no derivative rule for 'map'",
 }
 # ... and for the tape (test_tape)
 XFAIL_TAPE: dict[str, str] = {
     "dict_mlp_loss":
-        "pytree argument (dict): InputError: cannot differentiate with respect to a dict",
-    "namedtuple_net":
-        "pytree argument (namedtuple): InputError: cannot differentiate with respect to a "
-        "Layer",
-    "rnn_loss": "pytree argument (dict): InputError: cannot differentiate with respect to a dict",
-    "mixture_from_dict":
-        "pytree argument (dict): InputError: cannot differentiate with respect to a dict",
-    "charged_particles_energy":
         "pytree argument (dict): InputError: cannot differentiate with respect to a dict",
     "gru_loss":
         "np.concatenate of a list holding tensors: UnsupportedError: the tape "
