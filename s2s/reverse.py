@@ -562,7 +562,14 @@ class ReverseGenerator:
                            "loop iteration; please report this function")
         self.private = private_end
         for name in sorted(live_loop - live_end):
-            body_code.append(self.zero(name, self.adjoint(name)))
+            # the adjoint of the value this iteration's binding replaced: zeros of that
+            # value's shape (restored from the stack), which may differ from this one's
+            # (a layer loop's activations); a name of one proven shape needs no stack
+            restored = self.analysis.shapes.get(name) is None and any(
+                isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)
+                and s.targets[0].id == name and id(s) not in self.unsaved
+                for s in walk_statements(loop.body))
+            body_code.append(self.zero(name, name if restored else self.adjoint(name)))
         for name in sorted(private_loop - self.private):
             if name in live_loop:
                 body_code.append(self.copy(name))

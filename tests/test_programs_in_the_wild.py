@@ -20,12 +20,6 @@ SEED = 0
 
 # name -> reason, for the generated code (test_source) ...
 XFAIL_SOURCE: dict[str, str] = {
-    "mlp_squared_error":
-        "pytree argument (list of (W, b) tuples): InputError: argument 'params' is a list "
-        "that is not a rectangular array of numbers",
-    "enumerate_layers_loss":
-        "pytree argument (list of (W, b) tuples): InputError: argument 'params' is a list "
-        "that is not a rectangular array of numbers",
     "dict_comprehension_total":
         "comprehension: UnsupportedError: 'DictComp' expressions are not supported",
     "sorted_and_reversed":

@@ -258,3 +258,24 @@ def test_jacobian_with_respect_to_a_pytree():
     for row in range(5):
         expected = finite_differences(lambda p: vector(p, X)[row], params)
         assert_close(np.concatenate([[jacobian["b"][row]], jacobian["w"][row]]), expected)
+
+
+def nested_loop_targets(params, x):
+    total = 0.0
+    for i, (W, b) in enumerate(params):
+        x = np.tanh(x @ W + b) * (i + 1)
+    for (a, c), d in zip(params, [1.0, 2.0]):
+        total = total + np.sum(a * c[0]) * d
+    return np.sum(x) + total
+
+
+def test_nested_tuple_loop_targets_in_generated_code():
+    rng = np.random.default_rng(3)
+    params = [(rng.normal(size=(3, 3)), rng.normal(size=3)) for _ in range(2)]
+    x = rng.normal(size=3)
+    derivative = s2s.differentiate(nested_loop_targets, fallback="error")
+    gradient = derivative.grad(params, x)
+    assert derivative.mode == "source"
+    flat, unravel = s2s.ravel_pytree(params)
+    expected = numerical_gradient(lambda v: nested_loop_targets(unravel(v), x), [flat], 0)
+    np.testing.assert_allclose(s2s.ravel_pytree(gradient)[0], expected, rtol=1e-6, atol=1e-8)

@@ -154,9 +154,12 @@ def _walk_checked(tree: ast.AST, mapped: set[int]):
 
 def _check_for(state: NormalState, loop: ast.For) -> None:
     _check_expression(state, loop.iter)
-    targets = loop.target.elts if isinstance(loop.target, ast.Tuple) else [loop.target]
-    for target in targets:
-        if not isinstance(target, ast.Name):
+    pending = [loop.target]          # names, or tuples of them: for i, (W, b) in ...
+    while pending:
+        target = pending.pop()
+        if isinstance(target, (ast.Tuple, ast.List)):
+            pending.extend(target.elts)
+        elif not isinstance(target, ast.Name):
             raise state.source.unsupported(target, "a loop variable must be a plain name")
 
 
