@@ -53,6 +53,37 @@ def _derivation(function: Callable[..., Any], wrt: tuple[str, ...], single: bool
     return per_function[key]
 
 
+def _fixed_arity(function: Callable[..., Any], signature: inspect.Signature,
+                 count: int) -> Callable[..., Any]:
+    """``def f(a, *xs, k=1.0)`` called with ``count`` positional arguments, as a function of
+    named parameters: ``def f(a, xs_0, xs_1, *, k=1.0): return f(a, xs_0, xs_1, k=k)``."""
+    positional, keywords, defaults = [], [], {}
+    extra = None
+    for parameter in signature.parameters.values():
+        if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+            positional.append(parameter.name)
+        elif parameter.kind is parameter.VAR_POSITIONAL:
+            extra = parameter.name
+        elif parameter.kind is parameter.KEYWORD_ONLY:
+            keywords.append(parameter.name)
+            if parameter.default is not parameter.empty:
+                defaults[f"_default_{parameter.name}"] = parameter.default
+    if count < len(positional):
+        raise InputError(f"{_name(function)} takes at least {len(positional)} positional "
+                         f"argument(s), got {count}")
+    names = positional + [f"{extra}_{index}" for index in range(count - len(positional))]
+    listed = ", ".join(names + (["*"] + [f"{k}=_default_{k}" if f"_default_{k}" in defaults
+                                          else k for k in keywords] if keywords else []))
+    passed = ", ".join(names + [f"{k}={k}" for k in keywords])
+    name = python_name(function.__name__)
+    source = f"def {name}({listed}):\n    return _original({passed})\n"
+    filename = f"<s2s: {_name(function)} with {count} positional arguments>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace: dict[str, Any] = {"_original": function, **defaults}
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - our own one-liner
+    return namespace[name]
+
+
 def _with_source(function: Callable[..., Any]) -> Callable[..., Any]:
     """A NumPy function with a rule but no Python source (``np.sin``, ``np.linalg.det``) as
     a one-line Python function calling it, so that ``s2s.grad(np.sin)`` works as in JAX."""
@@ -480,7 +511,16 @@ class Differentiable:
         self.primal = _positional_call(function, self.signature)
         self.variadic = tuple(p.name for p in self.signature.parameters.values()
                               if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
-        self.wrt_names, self.wrt_positions, self.single = _resolve_wrt(function, self.params, wrt)
+        self._variants: dict[int, Differentiable] | None = None    # def f(*xs): per arity
+        self._wrt = wrt
+        if self.variadic and all(self.signature.parameters[name].kind
+                                 is inspect.Parameter.VAR_POSITIONAL for name in self.variadic):
+            self._variants = {}
+            self.variadic = ()
+            self.wrt_names, self.wrt_positions, self.single = (), (), not isinstance(wrt, tuple)
+        else:
+            self.wrt_names, self.wrt_positions, self.single = _resolve_wrt(function, self.params,
+                                                                           wrt)
         self.fallback = fallback
         self.check = check
         self.fallback_reason: str | None = None
@@ -493,6 +533,14 @@ class Differentiable:
     @property
     def derivation(self) -> Derivation | None:
         """The generated code's stages, or None when the function runs on the tape."""
+        if self._variants is not None:
+            variant = getattr(self, "_last_variant", None)
+            if variant is None:
+                raise UnsupportedError(
+                    f"{_name(self.function)} takes *{self._vararg_name()}: its code is "
+                    "generated for each number of positional arguments",
+                    hint="call it first, or use f.source_for(*args)")
+            return variant.derivation
         if self._derivation is None and self.fallback_reason is None:
             try:
                 self._derivation = _derivation(self.function, self.wrt_names, self.single)
@@ -507,6 +555,18 @@ class Differentiable:
         warnings.warn(FallbackWarning(
             f"s2s cannot generate derivative code for {_name(self.function)}; it is "
             f"differentiated on the runtime tape instead. Reason:\n{error}"), stacklevel=4)
+
+    def _variant(self, count: int) -> Differentiable:
+        """For ``def f(a, *xs)``: the derivative of ``f`` called with ``count`` positional
+        arguments, a function ``f(a, xs_0, xs_1, ...)`` calling ``f``; ``wrt`` positions
+        count the positional arguments as passed, as JAX's ``argnums`` do."""
+        variant = self._variants.get(count)
+        if variant is None:
+            variant = Differentiable(_fixed_arity(self.function, self.signature, count),
+                                     wrt=self._wrt, fallback=self.fallback, check=self.check)
+            self._variants[count] = variant
+        self._last_variant = variant
+        return variant
 
     def specialized_derivation(self, values: Sequence[Any]) -> Derivation | None:
         """The generated code specialized to the shapes of ``values`` (one per parameter):
@@ -524,6 +584,8 @@ class Differentiable:
     def source_for(self, *args: Any, **kwargs: Any) -> str:
         """The generated code that ``grad``/``vjp`` run for these arguments: specialized to
         their shapes (``f.source`` is the code valid for every shape)."""
+        if self._variants is not None:
+            return self._variant(len(args)).source_for(*args, **kwargs)
         derivation = self.specialized_derivation(self._arguments(args, kwargs))
         return self.source if derivation is None else derivation.source
 
@@ -548,6 +610,8 @@ class Differentiable:
     def gradient_function(self, *args: Any, **kwargs: Any) -> Callable[..., Any]:
         """The closure-free generated gradient ``grad_<name>(params, seed=1.0)``; given
         arguments, the one specialized to their shapes (what ``grad`` runs for them)."""
+        if self._variants is not None:
+            return self._variant(len(args)).gradient_function(*args, **kwargs)
         shapes = None
         if args or kwargs:
             shapes = tuple(map(argument_shape, self._arguments(args, kwargs)))
@@ -608,6 +672,10 @@ class Differentiable:
                     raise own from None
             raise EvaluationError(_explain(error, _name(self.function))) from error
 
+    def _vararg_name(self) -> str:
+        return next(p.name for p in self.signature.parameters.values()
+                    if p.kind is inspect.Parameter.VAR_POSITIONAL)
+
     def _refuse_variadic(self) -> None:
         stars = ", ".join(("*" if self.signature.parameters[name].kind
                            is inspect.Parameter.VAR_POSITIONAL else "**") + name
@@ -657,6 +725,8 @@ class Differentiable:
 
     def value_and_grad(self, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
         """``(f(*args), gradient)``; the gradient is a tuple when ``wrt`` is a tuple."""
+        if self._variants is not None:
+            return self._variant(len(args)).value_and_grad(*args, **kwargs)
         with self._user_errors_first(args, kwargs):
             values, value, pullback = self._run(args, kwargs)
             self._check_scalar(value)
@@ -667,6 +737,8 @@ class Differentiable:
 
     def grad(self, *args: Any, **kwargs: Any) -> Any:
         """The gradient of the scalar output with respect to ``wrt``."""
+        if self._variants is not None:
+            return self._variant(len(args)).grad(*args, **kwargs)
         with self._user_errors_first(args, kwargs):
             if not self.check:
                 values = self._arguments(args, kwargs)
@@ -723,6 +795,8 @@ class Differentiable:
 
     def vjp(self, *args: Any, **kwargs: Any) -> tuple[Any, Callable[[Any], Any]]:
         """``(f(*args), pullback)``; ``pullback(cotangent)`` gives the gradient(s)."""
+        if self._variants is not None:
+            return self._variant(len(args)).vjp(*args, **kwargs)
         with self._user_errors_first(args, kwargs):
             values, value, pullback = self._run(args, kwargs)
 
@@ -740,6 +814,8 @@ class Differentiable:
         tangent, as in ``jax.jvp``), or one per ``wrt`` parameter of this function.
         Parameters after the primals take their default values.
         """
+        if self._variants is not None:
+            return self._variant(len(primals)).jvp(primals, tangents)
         with self._user_errors_first(tuple(primals), {}):
             if self.variadic:
                 self._refuse_variadic()

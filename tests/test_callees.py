@@ -252,3 +252,29 @@ def test_callees_in_forward_mode_match_reverse_mode(name):
         _, derivative = s2s.jvp(function, args, (tangent,))
         gradient = s2s.grad(function, wrt=wrt)(*args)
     assert_close(derivative, np.dot(gradient, tangent))
+
+
+# --- *args on the differentiated function: one derivative per number of arguments --------
+
+
+def sum_of_squares(*xs):
+    return sum(np.sum(x ** 2) for x in xs)
+
+
+def scaled_sines(a, *xs, k=2.0):
+    return a * k * sum(np.sum(np.sin(x)) for x in xs)
+
+
+def test_star_args_positions_count_the_arguments_as_passed():
+    x0, x1 = np.array([1.0, 2.0]), np.array([3.0])
+    derivative = s2s.differentiate(sum_of_squares, wrt=(0, 1), fallback="error")
+    value, (g0, g1) = derivative.value_and_grad(x0, x1)
+    assert derivative.mode == "source" and value == pytest.approx(14.0)
+    for gradient, position in ((g0, 0), (g1, 1)):
+        assert_close(gradient, numerical_gradient(sum_of_squares, [x0, x1], position))
+    # three arguments: another derivative, wrt=2 is the third argument
+    args = [0.5, np.array([0.1]), np.array([0.2, 0.3])]
+    gradient = s2s.grad(scaled_sines, wrt=2)(*args, k=3.0)
+    expected = numerical_gradient(lambda a, u, v: scaled_sines(a, u, v, k=3.0), args, 2)
+    assert_close(gradient, expected)
+    assert "xs_0" in derivative.source_for(x0, x1)

@@ -26,8 +26,6 @@ XFAIL_SOURCE: dict[str, str] = {
         "builtin over a sequence: MissingRuleError: no derivative rule for 'sorted'",
     "with_errstate": "with block: UnsupportedError: 'With' statements are not supported",
     "with_catch_warnings": "with block: UnsupportedError: 'With' statements are not supported",
-    "star_args_sum":
-        "*args: WrtError: wrt=1 is out of range: star_args_sum has 1 parameter(s) ('xs',)",
     "call_with_kwargs":
         "dict literal (**options): UnsupportedError: 'Dict' expressions are not supported",
     "activation_table":
