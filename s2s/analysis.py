@@ -137,6 +137,8 @@ def analyze(normal: NormalForm, wrt: tuple[str, ...],
             raise operation.error
         if operation.kind == "rule" and operation.target in useful:
             _refuse_varied_parameters(normal, operation, varied)
+        if operation.kind in ("rule", "call") and operation.target in useful:
+            _refuse_varied_expressions(normal, operation, varied)
     if not normal.parsed.source.filename.startswith("<s2s:"):
         # generated code reads views after in-place restores on purpose: they restore the
         # values the view saw (checked by the Hessian-vector products over the zoo)
@@ -196,6 +198,20 @@ def _is_pure_effect(callee: Any) -> bool:
         return True
     rule = REGISTRY.lookup(callee)
     return rule is not None and _is_numpy_function(callee)
+
+
+def _refuse_varied_expressions(normal: NormalForm, operation: Operation,
+                               varied: set[str]) -> None:
+    """An argument that is an expression, not a name (``opts['k']`` from ``**opts``), gets
+    no adjoint: it must not hold a differentiated value."""
+    for argument in operation.args:
+        if isinstance(argument, (ast.Name, ast.Constant)):
+            continue
+        if any(isinstance(node, ast.Name) and node.id in varied for node in ast.walk(argument)):
+            raise normal.parsed.source.unsupported(
+                operation.statement, f"'{ast.unparse(argument)}' holds a differentiated value "
+                "passed through ** (or another expression s2s does not differentiate)",
+                hint="pass the keyword argument by name", error=MissingRuleError)
 
 
 def _refuse_varied_parameters(normal: NormalForm, operation: Operation, varied: set[str]) -> None:
@@ -445,6 +461,8 @@ def classify(normal: NormalForm, statement: ast.Assign) -> Operation:
     if isinstance(value, (ast.Tuple, ast.List)) \
             and all(isinstance(e, ast.Constant) for e in value.elts):
         return make("constant")
+    if isinstance(value, ast.JoinedStr):                 # f"term{i}": a string
+        return make("nondifferentiable")
     if isinstance(value, (ast.BinOp, ast.UnaryOp, ast.Compare)):
         return _classify_operator(source, statement, value, make)
     if isinstance(value, ast.Attribute):
@@ -684,7 +702,7 @@ def _expand_options(normal, call: ast.Call, local_names) -> ast.Call:
             keywords.append(keyword)
             continue
         options = normal.parsed.scope.resolve_path(keyword.value) \
-            if is_global_path(keyword.value, local_names) else MISSING
+            if is_global_path(keyword.value, local_names) else _local_dict(normal, keyword.value)
         if not isinstance(options, dict) or not all(isinstance(k, str) for k in options):
             raise normal.parsed.source.unsupported(
                 call, f"'**{ast.unparse(keyword.value)}' is not a constant dict",
@@ -694,6 +712,23 @@ def _expand_options(normal, call: ast.Call, local_names) -> ast.Call:
             keywords.append(ast.keyword(key, ast.Subscript(keyword.value, ast.Constant(key),
                                                            ast.Load())))
     return ast.Call(call.func, call.args, keywords)
+
+
+def _local_dict(normal, node: ast.expr) -> Any:
+    """The keys of a dict literal bound once to a local name (``opts = {"k": v}``), as a
+    dict of key -> the value's atom; MISSING for anything else.  Its values become the
+    call's arguments as ``opts['k']``; one holding a differentiated value is refused by
+    :func:`_refuse_varied_expressions`."""
+    if not isinstance(node, ast.Name):
+        return MISSING
+    bindings = [statement for statement in walk_statements(normal.body)
+                if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name)
+                and statement.targets[0].id == node.id]
+    if len(bindings) != 1 or not isinstance(bindings[0].value, ast.Dict) \
+            or not all(isinstance(key, ast.Constant) for key in bindings[0].value.keys):
+        return MISSING
+    return {key.value: value for key, value in zip(bindings[0].value.keys,
+                                                   bindings[0].value.values)}
 
 
 def _is_numpy_function(function: Any) -> bool:

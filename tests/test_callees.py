@@ -278,3 +278,25 @@ def test_star_args_positions_count_the_arguments_as_passed():
     expected = numerical_gradient(lambda a, u, v: scaled_sines(a, u, v, k=3.0), args, 2)
     assert_close(gradient, expected)
     assert "xs_0" in derivative.source_for(x0, x1)
+
+
+def keyword_only_affine(x, *, scale=2.0, shift=0.5):
+    return np.sum((scale * x + shift) ** 2)
+
+
+def options_of_constants(x):
+    options = {"scale": 0.5, "shift": -1.0}
+    return keyword_only_affine(x, **options)
+
+
+def options_holding_the_input(x):
+    options = {"scale": x[0] * 2.0, "shift": -1.0}
+    return keyword_only_affine(x, **options)
+
+
+def test_local_dict_of_constants_passed_as_keywords():
+    x = np.array([0.3, 0.7])
+    derivative = s2s.differentiate(options_of_constants, fallback="error")
+    assert_close(derivative.grad(x), numerical_gradient(options_of_constants, [x], 0))
+    with pytest.raises(s2s.MissingRuleError, match="holds a differentiated value"):
+        s2s.differentiate(options_holding_the_input, fallback="error").grad(x)

@@ -26,8 +26,6 @@ XFAIL_SOURCE: dict[str, str] = {
         "builtin over a sequence: MissingRuleError: no derivative rule for 'sorted'",
     "with_errstate": "with block: UnsupportedError: 'With' statements are not supported",
     "with_catch_warnings": "with block: UnsupportedError: 'With' statements are not supported",
-    "call_with_kwargs":
-        "dict literal (**options): UnsupportedError: 'Dict' expressions are not supported",
     "activation_table":
         "dict literal of lambdas: UnsupportedError: 'Dict' expressions are not supported",
     "nested_def_in_loop":
