@@ -83,6 +83,13 @@ def stop_gradient(x):
     return detach() if detach is not None else x
 
 
+def sort_order(items, reverse=False):
+    """The positions of ``items`` in the order ``sorted(items, reverse=reverse)`` lists them
+    (stable, Python's comparisons): generated code gathers ``sorted(xs)`` as
+    ``[xs[k] for k in sort_order(xs)]``, so the gradient follows the permutation."""
+    return sorted(range(len(items)), key=items.__getitem__, reverse=reverse)
+
+
 def unbroadcast(g, like):
     """Sum the cotangent ``g`` down to the shape of ``like`` (undoing NumPy broadcasting)."""
     scalars = (float, np.float64, np.float32)             # scalar code: nothing to undo

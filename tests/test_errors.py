@@ -71,7 +71,7 @@ def undefined_name(x):
 CASES = [
     (uses_try, "Try", "try/except"),
     (writes_global, "Global", "globals"),
-    (uses_with, "With", "move them out"),
+    (uses_with, "with-block manager 'open(", "move other with-blocks out"),
     (has_no_rule, "no derivative rule for 'np.fft.fft'", "coverage table"),
     (unknown_method, "'.compress()' has no derivative rule", "NumPy function"),
     (comprehension, "generator expression", "list comprehension"),

@@ -1,5 +1,6 @@
 """Everyday Python as generated code: comprehensions, builtins over them, forward-only
 statements (print, assert, raise, warnings.warn) and discarded calls (issue 14)."""
+import contextlib
 import logging
 import warnings
 
@@ -215,3 +216,204 @@ def test_generator_passed_to_numpy_is_refused_clearly():
         return np.sum(np.array(v for v in x))
     with pytest.raises(s2s.UnsupportedError, match="list comprehension"):
         s2s.differentiate(generator_to_numpy, fallback="error").source
+
+
+# --- with-blocks, local functions in blocks, sorted, any/all of values -------------------
+
+def with_errstate(x):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = np.log(np.abs(x)) * x
+        s = np.sum(np.where(np.isfinite(y), y, 0.0))
+    return s * 2
+
+
+def with_catch_warnings(x):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.warn("recorded, not shown")
+        y = np.sum(np.sin(x) ** 2)
+    return y * len(caught)
+
+
+def with_in_loop(x):
+    s = 0.0
+    for k in range(2):
+        with warnings.catch_warnings(), np.errstate(over="ignore"):
+            warnings.simplefilter("ignore")
+            s = s + np.sum(np.exp(x * k))
+    return s
+
+
+def lambda_in_branch(x):
+    s = np.sum(x)
+    if s > 0:
+        scale = lambda v: v * s
+        s = np.sum(scale(x))
+    return s
+
+
+def def_in_loop_reads_the_loop_variable(x):
+    total = 0.0
+    for i in range(3):
+        def term(v):
+            return np.sin(v) * i
+        total = total + np.sum(term(x))
+    return total
+
+
+def lambda_reads_names_at_call_time(x):
+    w = 1.0
+    total = 0.0
+    for i in range(3):
+        f = lambda v: v ** 2 * w + i
+        w = w * 2          # late binding: the call below sees the new w
+        total = total + np.sum(f(x))
+    return total
+
+
+def sorted_values(x):
+    ys = sorted(v * v for v in x)
+    return ys[0] + 2 * ys[1] + 3 * ys[2]
+
+
+def sorted_reversed_array(x):
+    ys = sorted(np.sin(x), reverse=True)
+    return ys[0] - 2 * ys[-1] + sum(sorted([a * 2 for a in x])[:2])
+
+
+def sorted_constants(x):
+    names = sorted(["b", "c", "a"])
+    return np.sum(x) * len(names[0] + names[1])
+
+
+def any_of_values(x):
+    t = any(a * b for a in x for b in x)
+    u = all(a - b for a in x for b in x)
+    return np.sum(x ** 2) * t + np.sum(x) * (1 + u)
+
+
+MORE_CASES = [with_errstate, with_catch_warnings, with_in_loop, lambda_in_branch,
+              def_in_loop_reads_the_loop_variable, lambda_reads_names_at_call_time,
+              sorted_values, sorted_reversed_array, sorted_constants, any_of_values]
+
+
+@pytest.mark.parametrize("function", MORE_CASES, ids=[f.__name__ for f in MORE_CASES])
+def test_more_gradients_in_generated_code_match_finite_differences(function):
+    test_gradient_in_generated_code_matches_finite_differences(function)
+
+
+MORE_TAPED = [with_errstate, with_catch_warnings, with_in_loop, lambda_in_branch,
+              def_in_loop_reads_the_loop_variable, lambda_reads_names_at_call_time]
+
+
+@pytest.mark.parametrize("function", MORE_TAPED, ids=[f.__name__ for f in MORE_TAPED])
+def test_more_gradients_match_the_tape(function):
+    test_gradient_matches_the_tape(function)
+
+
+def test_with_block_runs_the_primal_inside_the_manager_and_exits_it():
+    def errstate_inside(x):
+        with np.errstate(divide="raise"):
+            y = np.sum(1.0 / x)
+        return y
+    before = np.geterr()
+    f = s2s.differentiate(errstate_inside, fallback="error")
+    assert "__enter__()" in f.source and "__exit__(None, None, None)" in f.source
+    assert_close(f.grad(X), numerical_gradient(errstate_inside, [X], 0))
+    assert np.geterr() == before
+    with pytest.raises(FloatingPointError):
+        f.grad(np.array([0.0, 1.0]))
+    np.seterr(**before)      # the body raised: the manager was not exited (documented)
+
+
+def test_with_block_gives_the_forward_and_tangent_code_too():
+    f = s2s.differentiate(with_errstate, fallback="error")
+    direction = np.array([1.0, -0.5, 0.25])
+    assert_close(s2s.jvp(with_errstate, (X,), (direction,))[1],
+                 np.dot(numerical_gradient(with_errstate, [X], 0), direction))
+    assert_close(f.gradient_function(X)(X), f.grad(X))      # closure-free code
+
+
+def suppressed(x):
+    with contextlib.suppress(ValueError):
+        x = x * 2
+    return np.sum(x)
+
+
+def return_in_with(x):
+    with np.errstate(all="ignore"):
+        return np.sum(np.log(x))
+
+
+def break_in_with(x):
+    s = 0.0
+    for v in x:
+        with np.errstate(all="ignore"):
+            s = s + v
+            if s > 1:
+                break
+    return s
+
+
+def unpacked_as_target(x):
+    with warnings.catch_warnings(record=True) as (a, b):
+        y = x * 2
+    return np.sum(y)
+
+
+def defined_in_two_branches(x):
+    if np.sum(x) > 0:
+        g = lambda v: v * 2
+    else:
+        g = lambda v: v * 3
+    return np.sum(g(x))
+
+
+def called_outside_its_block(x):
+    if np.sum(x) > 0:
+        def g(v):
+            return v * 2
+    return np.sum(g(x))
+
+
+def redefined(x):
+    g = lambda v: v * 2
+    a = g(x)
+    g = lambda v: v * 3          # was silently lifted as one function: a wrong gradient
+    return np.sum(a + g(x))
+
+
+def functions_kept_in_a_list(x):
+    fs = []
+    for i in range(3):
+        fs.append(lambda v: v * i)
+    return np.sum(fs[0](x))
+
+
+def sorted_with_key(x):
+    return sorted(x, key=abs)[0]
+
+
+@pytest.mark.parametrize("function,what", [
+    (suppressed, "with-block manager 'contextlib.suppress"),
+    (return_in_with, "'return' inside a with-block"),
+    (break_in_with, "'break' inside a with-block"),
+    (unpacked_as_target, "'as' target must be a plain name"),
+    (defined_in_two_branches, "'g' is defined twice"),
+    (called_outside_its_block, "'g' is called where it may not be defined"),
+    (redefined, "'g' is defined twice"),
+    (functions_kept_in_a_list, "Lambda"),
+    (sorted_with_key, "key="),
+])
+def test_unsupported_with_blocks_local_functions_and_sorts_are_refused(function, what):
+    with pytest.raises(s2s.UnsupportedError, match=what) as error:
+        s2s.differentiate(function, fallback="error").source
+    assert "test_python_subset.py:" in str(error.value)
+
+
+def test_sorted_gives_each_element_the_gradient_of_its_place():
+    def weighted(x):
+        ys = sorted(x)
+        return ys[0] + 10 * ys[1] + 100 * ys[2]
+    gradient = s2s.differentiate(weighted, fallback="error").grad(np.array([3.0, 1.0, 2.0]))
+    assert_close(gradient, [100.0, 1.0, 10.0])

@@ -24,8 +24,6 @@ import programs as grammar
 from programs import Rejected, check_program, inputs, load, programs, regression_module
 
 KNOWN_BUGS = {
-    # a limitation rather than a bug: refused with UnsupportedError (tape fallback)
-    "closure in block": ("lambda_in_branch.py", "def_in_loop.py"),
     # a limitation: writing to an array a loop iterates over, then rebinding its name, is
     # refused conservatively (never a wrong gradient)
     "rebind iterated": ("write_then_rebind_an_iterated_array.py",),

@@ -25,6 +25,8 @@ Passes, in order (:data:`PASSES`), one module each; each is a function
 (``core.py`` also holds the AST helpers):
 
 1. ``check_supported`` (``fence.py``): reject what s2s cannot differentiate, with file:line:col
+   ``lower_with_blocks`` (``with_blocks.py``): ``with np.errstate(...): body`` ->
+   ``_with0 = np.errstate(...)`` / ``_with0.__enter__()`` / body / ``_with0.__exit__(...)``
    ``lower_comprehensions`` (``comprehensions.py``): comprehensions, ``map`` and
    ``sum``/``min``/``max``/``any``/``all`` -> loops: ``s = sum(x ** 2 for x in xs)`` ->
    ``_sum0 = 0`` / ``for x_1 in xs: _sum0 = _sum0 + x_1 ** 2`` / ``s = _sum0``
@@ -63,13 +65,15 @@ from .multiple_assignments import lower_multiple_assignments
 from .reassignments import rename_reassignments
 from .self_updates import split_self_updates
 from .three_address import lower_to_three_address
+from .with_blocks import MANAGERS, lower_with_blocks
 
-__all__ = ["BINARY_OPERATORS", "COMPOUND", "PASSES", "UNARY_OPERATORS", "NormalForm",
+__all__ = ["BINARY_OPERATORS", "COMPOUND", "MANAGERS", "PASSES", "UNARY_OPERATORS", "NormalForm",
            "NormalState", "assign", "assigned_in", "is_global_path", "name", "normalize",
            "rebound_in", "walk_statements"]
 
 PASSES = (
     check_supported,
+    lower_with_blocks,
     lower_comprehensions,
     lift_local_functions,
     lower_augmented_assignments,

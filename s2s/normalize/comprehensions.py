@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 import copy
 
+from ..runtime import sort_order
 from .core import COMPOUND, NormalState, assign, located, name
 
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
@@ -148,6 +149,10 @@ class _Hoister(ast.NodeTransformer):
         reducer = _reducer(node, self.state)
         if reducer is not None:
             return self._reduce(reducer, node)
+        if isinstance(node.func, ast.Name) and node.func.id == "sorted" \
+                and node.func.id not in self.state.local_names \
+                and _is_builtin(self.state, "sorted"):
+            return self._sorted(node)
         if isinstance(node.func, ast.Name) and node.func.id in ("list", "tuple", "set",
                                                                 "sorted", "enumerate",
                                                                 "zip", "reversed") \
@@ -269,6 +274,41 @@ class _Hoister(ast.NodeTransformer):
                 return self._call(reducer, self.collect(source, "_list"), node)
             return self._any_all(reducer, source, node)
         return self._extreme(reducer, source, keywords.get("default"), node)
+
+    def _sorted(self, node: ast.Call) -> ast.Name:
+        """``sorted(xs)`` -> ``_list0`` (a copy of ``xs``) / ``_order0 = sort_order(_list0)`` /
+        ``for _k0 in _order0: _sorted0.append(_list0[_k0])``: the elements themselves, in
+        Python's order (stable; ``reverse=True`` too), so each gets the gradient of the place
+        it was sorted to."""
+        keywords = {k.arg: k.value for k in node.keywords}
+        if "key" in keywords:
+            raise self.state.source.unsupported(
+                node, "sorted(..., key=...)", hint="sort the positions by the keys and "
+                "gather: order = np.argsort(keys); [xs[i] for i in order]")
+        if len(node.args) != 1 or set(keywords) - {"reverse"}:
+            raise self.state.source.unsupported(node, "this call of sorted(...)",
+                                                hint="call sorted(xs) or sorted(xs, reverse=...)")
+        source = self._over(node.args[0])
+        if source is None:                  # a set or dict: sort the collection it builds
+            source = self._over(self.visit(node.args[0]))
+        items = self.collect(source, "_list")
+        reverse = self.visit(keywords.get("reverse", located(ast.Constant(False), node)))
+        closure = self.state.parsed.scope.closure
+        helper = next((key for key, value in closure.items() if value is sort_order), None) \
+            or self.state.namer.unique("sort_order")
+        closure[helper] = sort_order
+        order, result, index = (self.state.fresh(stem) for stem in ("_order", "_sorted", "_k"))
+        self.emitted.append(assign(order, self._call(helper, None, node, [items, reverse]),
+                                   self.statement))
+        self.emitted.append(assign(result, located(ast.List([], ast.Load()), node),
+                                   self.statement))
+        element = located(ast.Subscript(name(items.id, node), name(index, node), ast.Load()),
+                          node)
+        append = located(ast.Call(located(ast.Attribute(name(result, node), "append",
+                                                        ast.Load()), node), [element], []), node)
+        self.emitted.append(located(ast.For(name(index, node, store=True), name(order, node),
+                                            [located(ast.Expr(append), node)], []), node))
+        return name(result, node)
 
     def _refuse_keywords(self, reducer: str, node: ast.Call):
         raise self.state.source.unsupported(

@@ -5,6 +5,7 @@ import ast
 
 from .core import (BINARY_OPERATORS, NormalState, is_append, is_global_path,
                    is_lambda_assignment, walk_statements)
+from .with_blocks import check_with
 
 _SUPPORTED_EXPRESSIONS = (
     ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Call, ast.Attribute, ast.Subscript,
@@ -18,6 +19,7 @@ _STATEMENT_HINTS = {
     ast.Try: "try/except cannot be differentiated ahead of time; move it out of the "
              "differentiated function",
     ast.With: "with-blocks are not differentiated; move them out of the function",
+    ast.AsyncWith: "async code cannot be differentiated",
     ast.Global: "the function may not write module globals; return the value instead",
     ast.Nonlocal: "the function may not write outer variables; return the value instead",
     ast.FunctionDef: "nested function definitions are not differentiated yet; define the "
@@ -45,14 +47,7 @@ _OP_SYMBOLS = {ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^", ast.LShift: "<<
 
 def check_supported(state: NormalState) -> None:
     """Reject every construct outside what s2s differentiates, naming file, line and col."""
-    body = []
-    for statement in state.body:     # local functions are checked when they are derived
-        if isinstance(statement, ast.FunctionDef) and not statement.decorator_list:
-            continue
-        if is_lambda_assignment(statement):
-            continue
-        body.append(statement)
-    _check_block(state, body, in_loop=False)
+    _check_block(state, state.body, in_loop=False)
     if not any(isinstance(s, ast.Return) for s in walk_statements(state.body)):
         node = state.body[-1] if state.body else state.parsed.node
         raise state.source.unsupported(node, "the function never returns a value",
@@ -62,6 +57,9 @@ def check_supported(state: NormalState) -> None:
 def _check_block(state: NormalState, body: list[ast.stmt], in_loop: bool) -> None:
     source = state.source
     for statement in body:
+        if isinstance(statement, ast.FunctionDef) and not statement.decorator_list \
+                or is_lambda_assignment(statement):
+            continue        # local functions are checked when they are derived
         if isinstance(statement, ast.Return):
             if statement.value is None:
                 raise source.unsupported(statement, "a 'return' without a value",
@@ -104,6 +102,12 @@ def _check_block(state: NormalState, body: list[ast.stmt], in_loop: bool) -> Non
             _check_expression(state, statement.test)
             _check_block(state, statement.body, True)
             _check_block(state, statement.orelse, in_loop)
+            continue
+        elif isinstance(statement, ast.With):
+            check_with(state, statement)
+            for item in statement.items:
+                _check_expression(state, item.context_expr)
+            _check_block(state, statement.body, in_loop)
             continue
         elif isinstance(statement, ast.For):
             _check_for(state, statement)

@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from ..runtime import stop_gradient
+from ..runtime import sort_order, stop_gradient
 from .registry import define, define_nondifferentiable
 
 
@@ -26,7 +26,8 @@ def _existing(*names, module=np):
 
 define_nondifferentiable(
     stop_gradient, np.shape, np.ndim, np.size, len, np.zeros, np.ones, np.empty, range, int,
-    bool,
+    bool, any, all,      # the builtins: truth values of the elements
+    sort_order,          # the positions sorted(xs) puts xs's elements in (integers)
     # piecewise constant
     np.floor, np.ceil, np.trunc, np.rint, np.sign, np.floor_divide,
     math.floor, math.ceil, math.trunc, *_existing("around", "round_", "fix"),

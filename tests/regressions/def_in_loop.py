@@ -1,13 +1,10 @@
-"""A nested def inside a `for` body: s2s raises UnsupportedError (README: nested defs are supported).
+"""A nested def inside a `for` body: lifted like a top-level one (it used to be refused).
 
 Found by tests/test_random_programs.py (see tests/programs.py).
 """
 import math
 
 import numpy as np
-
-# Remove XFAIL once the bug is fixed; tests/test_regressions.py then checks the program.
-XFAIL = "known limitation: a nested def is lifted only at the top level of the function; inside an if/for it is refused with UnsupportedError (and falls back to the tape)"
 
 
 def f(x, y):

@@ -1,13 +1,10 @@
-"""A lambda defined inside an `if` body: s2s raises UnsupportedError (README: lambdas are supported).
+"""A lambda defined inside an `if` body: lifted like a top-level one (it used to be refused).
 
 Found by tests/test_random_programs.py (see tests/programs.py).
 """
 import math
 
 import numpy as np
-
-# Remove XFAIL once the bug is fixed; tests/test_regressions.py then checks the program.
-XFAIL = "known limitation: a lambda is lifted only when assigned at the top level of the function; elsewhere it is refused with UnsupportedError (and falls back to the tape)"
 
 
 def f(x, y):
