@@ -22,16 +22,9 @@ SEED = 0
 XFAIL_SOURCE: dict[str, str] = {
     "dict_comprehension_total":
         "comprehension: UnsupportedError: 'DictComp' expressions are not supported",
-    "sorted_and_reversed":
-        "builtin over a sequence: MissingRuleError: no derivative rule for 'sorted'",
-    "with_errstate": "with block: UnsupportedError: 'With' statements are not supported",
     "with_catch_warnings": "with block: UnsupportedError: 'With' statements are not supported",
     "activation_table":
         "dict literal of lambdas: UnsupportedError: 'Dict' expressions are not supported",
-    "nested_def_in_loop":
-        "nested def in a loop: UnsupportedError: 'FunctionDef' statements are not supported",
-    "any_all_guard":
-        "comprehension: UnsupportedError: 'GeneratorExp' expressions are not supported",
 }
 # ... and for the tape (test_tape)
 XFAIL_TAPE: dict[str, str] = {

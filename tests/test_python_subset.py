@@ -99,6 +99,18 @@ def discarded_calls_of_inactive_values(x):
     return np.sum(np.tanh(x))
 
 
+def reducer_after_or(x):
+    if np.sum(x) > 100.0 or any(v < -5.0 for v in x):    # short-circuit kept
+        return 0.0
+    scale = np.sum(x) > 0 and max(v * v for v in x)
+    return np.sum(x ** 2) * scale
+
+
+def reducer_in_conditional_expression(x):
+    top = max(np.sin(v) for v in x) if x[0] < 1.0 else sum(v for v in x)
+    return top * np.sum(x)
+
+
 RECORDED = []
 
 
@@ -110,7 +122,8 @@ CASES = [list_comprehension_with_filter, generator_sum, sum_with_start, nested_f
          array_of_calls, nested_comprehension, max_of_generator, max_and_min_of_arguments,
          max_of_list_with_default, any_and_all, mapped, zipped_and_enumerated,
          reversed_in_comprehension, set_and_dict_of_constants, forward_only_statements,
-         discarded_calls_of_inactive_values]
+         discarded_calls_of_inactive_values, reducer_after_or,
+         reducer_in_conditional_expression]
 X = np.array([0.3, -1.2, 2.0])
 
 
@@ -417,3 +430,4 @@ def test_sorted_gives_each_element_the_gradient_of_its_place():
         return ys[0] + 10 * ys[1] + 100 * ys[2]
     gradient = s2s.differentiate(weighted, fallback="error").grad(np.array([3.0, 1.0, 2.0]))
     assert_close(gradient, [100.0, 1.0, 10.0])
+

@@ -114,12 +114,29 @@ class _Hoister(ast.NodeTransformer):
         return node
 
     def visit_BoolOp(self, node: ast.BoolOp) -> ast.AST:
+        """``a or any(...)`` -> ``_b0 = a`` / ``if not _b0: _b0 = any(...)``: the later
+        operands keep their short-circuit (the loop runs only when Python would run it)."""
         node.values[0] = self.visit(node.values[0])
-        return self._refuse_inside(node, node.values[1:], "'and'/'or'")
+        rest = node.values[1:]
+        if not any(_lowers(part, self.state) for part in rest):
+            return node
+        flag = self.state.fresh("_b")
+        self.emitted.append(assign(flag, node.values[0], node))
+        test = name(flag, node) if isinstance(node.op, ast.And) \
+            else located(ast.UnaryOp(ast.Not(), name(flag, node)), node)
+        value = rest[0] if len(rest) == 1 else located(ast.BoolOp(node.op, rest), node)
+        self.emitted.append(located(ast.If(test, [assign(flag, value, node)], []), node))
+        return name(flag, node)
 
     def visit_IfExp(self, node: ast.IfExp) -> ast.AST:
+        """``a if c else max(...)`` -> ``if c: _v0 = a`` / ``else: _v0 = max(...)``."""
         node.test = self.visit(node.test)
-        return self._refuse_inside(node, [node.body, node.orelse], "'... if ... else ...'")
+        if not (_lowers(node.body, self.state) or _lowers(node.orelse, self.state)):
+            return node
+        chosen = self.state.fresh("_v")
+        self.emitted.append(located(ast.If(node.test, [assign(chosen, node.body, node)],
+                                           [assign(chosen, node.orelse, node)]), node))
+        return name(chosen, node)
 
     def visit_Lambda(self, node: ast.Lambda) -> ast.AST:
         return self._refuse_inside(node, [node.body], "a lambda")
