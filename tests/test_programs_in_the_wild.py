@@ -22,7 +22,6 @@ SEED = 0
 XFAIL_SOURCE: dict[str, str] = {
     "dict_comprehension_total":
         "comprehension: UnsupportedError: 'DictComp' expressions are not supported",
-    "with_catch_warnings": "with block: UnsupportedError: 'With' statements are not supported",
     "activation_table":
         "dict literal of lambdas: UnsupportedError: 'Dict' expressions are not supported",
 }

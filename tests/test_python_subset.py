@@ -409,8 +409,6 @@ def sorted_with_key(x):
 
 @pytest.mark.parametrize("function,what", [
     (suppressed, "with-block manager 'contextlib.suppress"),
-    (return_in_with, "'return' inside a with-block"),
-    (break_in_with, "'break' inside a with-block"),
     (unpacked_as_target, "'as' target must be a plain name"),
     (defined_in_two_branches, "'g' is defined twice"),
     (called_outside_its_block, "'g' is called where it may not be defined"),
@@ -431,3 +429,15 @@ def test_sorted_gives_each_element_the_gradient_of_its_place():
     gradient = s2s.differentiate(weighted, fallback="error").grad(np.array([3.0, 1.0, 2.0]))
     assert_close(gradient, [100.0, 1.0, 10.0])
 
+
+
+@pytest.mark.parametrize("function", [return_in_with, break_in_with],
+                         ids=["return", "break"])
+def test_jumps_out_of_a_with_block_exit_the_manager_first(function):
+    x = np.array([0.4, 0.9, 1.3])
+    before = np.geterr()
+    derivative = s2s.differentiate(function, fallback="error")
+    gradient = derivative.grad(x)
+    assert np.geterr() == before                      # the manager was exited
+    assert_close(gradient, numerical_gradient(function, [x], 0))
+    assert "__exit__" in derivative.source

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import ast
 
-from .core import (BINARY_OPERATORS, NormalState, is_append, is_global_path,
-                   is_lambda_assignment, walk_statements)
+from .core import BINARY_OPERATORS, NormalState, is_append, is_global_path, is_lambda_assignment
 from .with_blocks import check_with
 
 _SUPPORTED_EXPRESSIONS = (
@@ -48,10 +47,22 @@ _OP_SYMBOLS = {ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^", ast.LShift: "<<
 def check_supported(state: NormalState) -> None:
     """Reject every construct outside what s2s differentiates, naming file, line and col."""
     _check_block(state, state.body, in_loop=False)
-    if not any(isinstance(s, ast.Return) for s in walk_statements(state.body)):
+    if not _returns(state.body):
         node = state.body[-1] if state.body else state.parsed.node
         raise state.source.unsupported(node, "the function never returns a value",
                                        hint="return the value to differentiate")
+
+
+def _returns(body: list[ast.stmt]) -> bool:
+    """Is there a ``return`` in ``body`` (in its blocks and with-blocks, not in local
+    functions)?"""
+    for statement in body:
+        if isinstance(statement, ast.Return):
+            return True
+        if isinstance(statement, (ast.If, ast.For, ast.While, ast.With)) and (
+                _returns(statement.body) or _returns(getattr(statement, "orelse", []))):
+            return True
+    return False
 
 
 def _check_block(state: NormalState, body: list[ast.stmt], in_loop: bool) -> None:

@@ -9,9 +9,9 @@ The body is differentiated as if it were inline; the manager's ``__enter__`` and
 statements (``np.errstate`` applies to the values computed there).  The reverse sweep runs
 outside the manager.  Only the managers in :data:`MANAGERS` are accepted: they change how
 NumPy reports floating-point errors or how warnings are shown, never a value or the control
-flow (``contextlib.suppress`` skips the rest of the body, so it is refused).  The body may
-not ``return``, ``break`` or ``continue`` (``__exit__`` would be skipped); if it raises,
-``__exit__`` is not called.  An ``as`` target is a value that is not differentiated
+flow (``contextlib.suppress`` skips the rest of the body, so it is refused).  A ``return``
+(or a ``break``/``continue`` leaving the body) exits the managers first; if the body
+raises, ``__exit__`` is not called.  An ``as`` target is a value that is not differentiated
 (``with warnings.catch_warnings(record=True) as caught``).
 """
 from __future__ import annotations
@@ -55,9 +55,43 @@ def _lower_block(state: NormalState, body: list[ast.stmt]) -> list[ast.stmt]:
                                        item.context_expr))
             exits.insert(0, located(ast.Expr(_method_call(
                 manager, "__exit__", [ast.Constant(None) for _ in range(3)], statement)), statement))
+        inner = _exit_before_jumps(state, inner, exits, in_loop=False)
         lowered.extend(inner)
-        lowered.extend(exits)
+        if not (inner and isinstance(inner[-1], (ast.Return, ast.Break, ast.Continue))):
+            lowered.extend(exits)
     return lowered
+
+
+def _exit_before_jumps(state: NormalState, body: list[ast.stmt], exits: list[ast.stmt],
+                       in_loop: bool) -> list[ast.stmt]:
+    """A ``return e`` in a with-block -> ``_value0 = e`` / ``__exit__`` / ``return _value0``
+    (the value is computed inside the block, as Python does); a ``break``/``continue``
+    that leaves the block exits the managers first."""
+    out: list[ast.stmt] = []
+    for statement in body:
+        if isinstance(statement, ast.Return):
+            if statement.value is None:
+                out.extend(_copies(exits) + [statement])
+            else:
+                value = state.fresh("_value")
+                out.append(assign(value, statement.value, statement))
+                out.extend(_copies(exits))
+                out.append(located(ast.Return(name(value, statement)), statement))
+            continue
+        if isinstance(statement, (ast.Break, ast.Continue)) and not in_loop:
+            out.extend(_copies(exits) + [statement])
+            continue
+        if isinstance(statement, (ast.If, ast.For, ast.While)):
+            loop = isinstance(statement, (ast.For, ast.While))
+            statement.body = _exit_before_jumps(state, statement.body, exits, in_loop or loop)
+            statement.orelse = _exit_before_jumps(state, statement.orelse, exits, in_loop)
+        out.append(statement)
+    return out
+
+
+def _copies(statements: list[ast.stmt]) -> list[ast.stmt]:
+    import copy
+    return [copy.deepcopy(statement) for statement in statements]
 
 
 def check_with(state: NormalState, statement: ast.With) -> None:
@@ -77,30 +111,6 @@ def check_with(state: NormalState, statement: ast.With) -> None:
         if item.optional_vars is not None and not isinstance(item.optional_vars, ast.Name):
             raise source.unsupported(item.optional_vars, "a with-block 'as' target must be "
                                      "a plain name")
-    jump = _first_jump(statement.body, in_loop=False)
-    if jump is not None:
-        raise source.unsupported(
-            jump, f"'{type(jump).__name__.lower()}' inside a with-block",
-            hint="the manager would not be exited; assign the result and leave the "
-                 "with-block at its end")
-
-
-def _first_jump(body: list[ast.stmt], in_loop: bool) -> ast.stmt | None:
-    """A ``return``, or a ``break``/``continue`` of no loop inside ``body`` (local functions
-    are not entered: a jump there leaves that function only)."""
-    for statement in body:
-        if isinstance(statement, ast.Return) \
-                or isinstance(statement, (ast.Break, ast.Continue)) and not in_loop:
-            return statement
-        loop = isinstance(statement, (ast.For, ast.While))
-        for block in ("body", "orelse"):
-            if isinstance(statement, (ast.If, ast.For, ast.While, ast.With)) \
-                    and hasattr(statement, block):
-                found = _first_jump(getattr(statement, block),
-                                    in_loop or loop and block == "body")
-                if found is not None:
-                    return found
-    return None
 
 
 def _method_call(owner: str, method: str, arguments, like: ast.AST) -> ast.Call:
