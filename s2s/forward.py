@@ -23,6 +23,7 @@ from .inline import inline
 from .naming import Namer
 from .normalize import assigned_in
 from .reverse import _assign, _call, _is_fresh, _name, _store, comment
+from .rules import REGISTRY
 
 ZERO_KINDS = ("constant", "nondifferentiable", "unknown")
 
@@ -175,7 +176,13 @@ class ForwardGenerator:
             inlined = inline(jvp, arguments, self.namer)
             self.helpers |= inlined.helpers
             statements.extend(inlined.statements)
-            total = inlined.value if total is None else ast.BinOp(total, ast.Add(), inlined.value)
+            if total is None:
+                total = inlined.value
+            elif getattr(REGISTRY.named(rule.name).primal, "nout", 1) > 1:   # np.divmod
+                self.helpers.add("add_output_tangents")
+                total = _call("add_output_tangents", total, inlined.value)
+            else:
+                total = ast.BinOp(total, ast.Add(), inlined.value)
         if total is None:
             return [self.zero(operation.target)]
         if rule.broadcasting and self._single_narrow(operation):

@@ -10,6 +10,7 @@ import numpy as np
 __all__ = [
     "MappingAdjoint",
     "SequenceAdjoint",
+    "add_output_tangents",
     "adjoint_copy",
     "adjugate",
     "array_adjoint",
@@ -229,6 +230,12 @@ def index_adjoint(g, like, index):
     else:
         np.add.at(result, index, g)
     return result
+
+
+def add_output_tangents(a, b):
+    """The sum of two tangent contributions to a result of several outputs (``np.divmod``):
+    output by output, where ``+`` would concatenate the tuples."""
+    return tuple(x + y for x, y in zip(a, b))
 
 
 def adjoint_copy(adjoint, like=None):
