@@ -1,5 +1,7 @@
 """Rules for ``scipy.special``: logistic and log-sum-exp, gamma and beta, error functions,
-the normal distribution's functions, entropies, Bessel functions.  Imported only when SciPy is.
+the normal distribution's functions, entropies, exponential integrals, Bessel functions.
+Imported only when SciPy is installed.  ``psi`` is ``digamma`` and ``jn`` is ``jv`` (the
+same objects, so the same rules).
 
 Rule bodies call SciPy's functions as ``special.<name>``: the module is published in
 :mod:`s2s.runtime` as ``special``, so inlining accepts the name and generated code imports
@@ -7,12 +9,14 @@ it (``from scipy import special``).  Every VJP is written in operations that hav
 themselves (``special.digamma`` for ``gammaln``, ``special.iv`` for ``iv``...), so
 gradient code can be differentiated again (``s2s.hessian``, ``s2s.hvp``).
 
-Arguments that are not differentiated: the integer order ``n`` of ``polygamma`` and ``d``
-of ``multigammaln`` (a zero derivative), and the real orders and shapes marked
-:class:`~s2s.rules.domains.NotDifferentiated` (``v`` of ``iv``, ``ive``, ``jv``, ``yv``,
-``kv``, ``kve``; ``a`` of ``gammainc``/``gammaincc``; ``a, b`` of ``hyp1f1``; ``x`` of
-``zeta``), where a differentiated value is refused.  ``logsumexp``'s ``b`` is a parameter:
-a differentiated ``b`` is refused like any parameter.  Constants are Python floats (not
+Arguments that are not differentiated: the integer orders ``n`` of ``polygamma``, ``expn``
+and ``yn`` and ``d`` of ``multigammaln`` (a zero derivative), and the real orders and
+shapes marked :class:`~s2s.rules.domains.NotDifferentiated`, where a differentiated value
+is refused: ``v`` of ``iv``, ``ive``, ``jv``, ``yv``, ``kv``, ``kve``; ``a`` of
+``gammainc``/``gammaincc``; ``a, b`` of ``betainc`` and ``hyp1f1``; ``x`` of ``zeta``.
+``logsumexp``'s ``b`` is a parameter: a differentiated ``b`` is refused like any parameter.
+Multi-output functions (``fresnel``, ``logsumexp(..., return_sign=True)``) follow the
+convention of :mod:`s2s.rules.linalg`.  Constants are Python floats (not
 ``np.sqrt(np.pi)``), so float32 inputs give float32 derivatives.
 """
 import numpy as np
@@ -21,7 +25,7 @@ from scipy import special
 from .. import runtime
 from ..runtime import zeros_for_none
 from .domains import NotDifferentiated
-from .registry import POSITIVE, REAL, UNIT, Domain, define
+from .registry import POSITIVE, REAL, UNIT, Domain, define, define_nondifferentiable
 
 runtime.special = special       # rule bodies read special.<f>; s2s.emit imports it from SciPy
 
@@ -35,7 +39,7 @@ def _define(primal, vjp, jvp, sympy=None, domains=REAL, name=None, **options):
     name = name or primal.__name__
     return define(primal, name=f"scipy.special.{name}", vjp=vjp, jvp=jvp, sympy=sympy,
                   domains=domains, display=name.title().replace("_", ""),
-                  elementwise=isinstance(primal, np.ufunc), **options)
+                  **{"elementwise": isinstance(primal, np.ufunc), **options})
 
 
 # --- logistic, softmax, log-sum-exp -----------------------------------------------------
@@ -164,6 +168,19 @@ def gamma_jvp(t, ans, x):
 
 
 _define(special.gamma, gamma_vjp, gamma_jvp, domains=POSITIVE, sympy=lambda sp, x: sp.gamma(x))
+
+
+def factorial_vjp(g, ans, n, exact=False, extend="zero"):
+    # gamma(n + 1) (and 0 for n < 0 with extend="zero": the derivative is 0 there too).
+    return g * (ans * special.digamma(n + 1))
+
+
+def factorial_jvp(t, ans, n, exact=False, extend="zero"):
+    return t * (ans * special.digamma(n + 1))
+
+
+_define(special.factorial, factorial_vjp, factorial_jvp, domains=POSITIVE, elementwise=True,
+        sympy=lambda sp, n: sp.gamma(n + 1))
 
 
 def rgamma_vjp(g, ans, x):
@@ -304,6 +321,28 @@ def gammaincc_jvp_x(t, ans, a, x):
 _define(special.gammaincc, (None, gammaincc_vjp_x), (None, gammaincc_jvp_x),
         broadcasting=True, domains=(NotDifferentiated(0.5, 3.0), POSITIVE),
         examples=({"a": 1.5}, {"a": np.array([0.5, 1.0, 2.5, 4.0])}))
+
+
+def betainc_vjp_x(g, ans, a, b, x):
+    # x**(a - 1) (1 - x)**(b - 1) / beta(a, b).  The shapes a and b are not differentiated.
+    # They enter betaln in x's dtype: its first loop is float64, even for Python floats.
+    zero = np.zeros_like(x)
+    return g * np.exp((a - 1) * np.log(x) + (b - 1) * np.log1p(-x)
+                      - special.betaln(zero + a, zero + b))
+
+
+def betainc_jvp_x(t, ans, a, b, x):
+    zero = np.zeros_like(x)
+    return t * np.exp((a - 1) * np.log(x) + (b - 1) * np.log1p(-x)
+                      - special.betaln(zero + a, zero + b))
+
+
+_define(special.betainc, (None, None, betainc_vjp_x), (None, None, betainc_jvp_x),
+        broadcasting=True, domains=(NotDifferentiated(0.5, 3.0), NotDifferentiated(0.5, 3.0),
+                                    OPEN_UNIT),
+        examples=({"a": 0.7, "b": 2.5}, {"a": np.array([0.5, 1.0, 2.5, 4.0]), "b": 1.5}))
+
+define_nondifferentiable(special.gammasgn)          # the sign of gamma: piecewise constant
 
 
 # --- error functions and the normal distribution -----------------------------------------
@@ -545,6 +584,32 @@ _define(special.exp10, exp10_vjp, exp10_jvp, sympy=lambda sp, x: 10 ** x)
 
 
 # --- exponential integrals, Dawson, Spence, Hurwitz zeta, hypergeometric -----------------
+
+
+def expn_vjp_x(g, ans, n, x):
+    # -E_{n-1}(x) for the integer n >= 1; E_0(x) = exp(-x) / x gives -E_0(x) (1 + 1 / x).
+    return g * np.where(n == 0, -ans * (1 + 1 / x), -special.expn(np.maximum(n - 1, 0), x))
+
+
+def expn_jvp_x(t, ans, n, x):
+    return t * np.where(n == 0, -ans * (1 + 1 / x), -special.expn(np.maximum(n - 1, 0), x))
+
+
+_define(special.expn, (None, expn_vjp_x), (None, expn_jvp_x), broadcasting=True,
+        domains=(INTEGER, POSITIVE), examples=({"n": 1}, {"n": 0}, {"n": np.array([0, 1, 2, 3])}))
+
+
+def fresnel_vjp(g, ans, x):
+    # fresnel(x) = (S(x), C(x)): S' = sin(pi x**2 / 2), C' = cos(pi x**2 / 2).
+    return zeros_for_none(g, ans)[0] * np.sin(1.5707963267948966 * x * x) \
+        + zeros_for_none(g, ans)[1] * np.cos(1.5707963267948966 * x * x)     # pi / 2
+
+
+def fresnel_jvp(t, ans, x):
+    return (t * np.sin(1.5707963267948966 * x * x), t * np.cos(1.5707963267948966 * x * x))
+
+
+_define(special.fresnel, fresnel_vjp, fresnel_jvp)
 
 
 def expi_vjp(g, ans, x):
@@ -801,6 +866,19 @@ def y1_jvp(t, ans, x):
 
 
 _define(special.y1, y1_vjp, y1_jvp, domains=POSITIVE, sympy=lambda sp, x: sp.bessely(1, x))
+
+
+def yn_vjp_x(g, ans, n, x):
+    # The integer order n is not differentiated.
+    return g * (0.5 * (special.yn(n - 1, x) - special.yn(n + 1, x)))
+
+
+def yn_jvp_x(t, ans, n, x):
+    return t * (0.5 * (special.yn(n - 1, x) - special.yn(n + 1, x)))
+
+
+_define(special.yn, (None, yn_vjp_x), (None, yn_jvp_x), broadcasting=True,
+        domains=(INTEGER, POSITIVE), examples=({"n": 2}, {"n": np.array([0, 1, 2, 3])}))
 
 
 def k0_vjp(g, ans, x):
