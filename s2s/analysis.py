@@ -30,6 +30,7 @@ from .errors import MissingRuleError, S2SError, UnsupportedError
 from .normalize import NormalForm, is_global_path, walk_statements
 from .parse import MISSING, Target, resolve_target
 from .rules import REGISTRY, Rule
+from .rules.domains import NotDifferentiated
 from .rules.operators import function_of
 from .rules.refused import REFUSED
 from .shapes import infer_shapes
@@ -224,6 +225,16 @@ def _refuse_varied_parameters(normal: NormalForm, operation: Operation, varied: 
     """
     variadic = {parameter.name for parameter in operation.rule.signature.parameters.values()
                 if parameter.kind is parameter.VAR_POSITIONAL}   # the positions again
+    rule = operation.rule
+    for position, value in enumerate(operation.args[:rule.arity]):
+        if rule.vjps[position] is None and isinstance(value, ast.Name) and value.id in varied \
+                and isinstance(rule.domains[position], NotDifferentiated):
+            raise normal.parsed.source.unsupported(
+                operation.statement,
+                f"argument {position + 1} of {rule.name} depends on the differentiated "
+                "inputs, but s2s does not differentiate it", hint="compute it from values "
+                "that are not differentiated, or wrap it in s2s.stop_gradient(...) if no "
+                "gradient should flow", error=MissingRuleError)
     for name, value in operation.params.items():
         if name in variadic:
             continue

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import linecache
 import re
+import types
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -54,10 +55,19 @@ def render(module: ast.Module) -> str:
 
 
 def _imports(helpers: set[str]) -> list[ast.stmt]:
+    """``import numpy as np``, the modules rules read (``from scipy import special``, published
+    in :mod:`s2s.runtime` under that name), then the runtime helpers."""
     statements: list[ast.stmt] = [ast.Import([ast.alias("numpy", "np")])]
-    if helpers:
+    modules = sorted(name for name in helpers
+                     if isinstance(getattr(runtime, name, None), types.ModuleType))
+    for name in modules:
+        package, _, last = getattr(runtime, name).__name__.rpartition(".")
+        statements.append(ast.ImportFrom(package, [ast.alias(last, None if last == name
+                                                             else name)], 0))
+    functions = sorted(set(helpers) - set(modules))
+    if functions:
         statements.append(ast.ImportFrom("s2s.runtime",
-                                         [ast.alias(name) for name in sorted(helpers)], 0))
+                                         [ast.alias(name) for name in functions], 0))
     return statements
 
 

@@ -42,6 +42,7 @@ and a reusable pullback; it is the fallback of source transformation.
 from __future__ import annotations
 
 import operator
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -51,6 +52,7 @@ import numpy as np
 from .errors import (ArrayOperationError, InputError, MissingRuleError, TapeError,
                      UnsupportedError)
 from .rules import REGISTRY, Rule
+from .rules.domains import NotDifferentiated
 from .rules.operators import DUNDERS
 from .runtime import unbroadcast
 
@@ -687,14 +689,14 @@ class Tensor:
         try:
             raw = getattr(ufunc, method)(*raw_inputs, **kwargs)
         except (IndexError, TypeError, ValueError) as error:
-            raise _refused_by_numpy(f"numpy.{ufunc.__name__}", error) from error
+            raise _refused_by_numpy(_ufunc_name(ufunc), error) from error
         if not recording:
             return _wrap_plain(raw)
         if method != "__call__":
-            return _differentiate_unruled(f"numpy.{ufunc.__name__}.{method}", raw)
+            return _differentiate_unruled(f"{_ufunc_name(ufunc)}.{method}", raw)
         rule = REGISTRY.lookup(ufunc)
         if rule is None or rule.nondifferentiable:
-            return _differentiate_unruled(f"numpy.{ufunc.__name__}", raw, rule)
+            return _differentiate_unruled(_ufunc_name(ufunc), raw, rule)
         return _record(rule, inputs, raw_inputs, kwargs, raw)
 
     def __array_function__(self, func: Callable[..., Any], types: Any, args: tuple,
@@ -841,10 +843,20 @@ def _unruled_method(value: Tensor, name: str) -> Callable[..., Any]:
 
 def _function_name(func: Any) -> str:
     if isinstance(func, np.ufunc):
-        return f"numpy.{func.__name__}"
+        return _ufunc_name(func)
     module = getattr(func, "__module__", None)
     name = getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func))
     return f"{module}.{name}" if module else name
+
+
+def _ufunc_name(ufunc: np.ufunc) -> str:
+    """``numpy.exp``, ``scipy.special.expit``: ufuncs have no ``__module__``, so the name
+    is that of the public module that holds this very object."""
+    for module in ("numpy", "scipy.special"):
+        namespace = sys.modules.get(module)
+        if namespace is not None and getattr(namespace, ufunc.__name__, None) is ufunc:
+            return f"{module}.{ufunc.__name__}"
+    return ufunc.__name__
 
 
 def _missing_rule(name: str) -> MissingRuleError:
@@ -959,6 +971,12 @@ def _record(rule: Rule, args: Sequence[Any], raw_args: tuple, params: dict,
         if isinstance(value, Tensor):
             if saves_values:
                 versions.append((value._version_cell, value._version_cell[0]))
+            if value._requires_grad and rule.vjps[position] is None \
+                    and isinstance(rule.domains[position], NotDifferentiated):
+                raise MissingRuleError(
+                    f"the tape does not differentiate argument {position + 1} of "
+                    f"{_function_name(rule.primal)}, and it requires grad",
+                    hint="pass a value that does not require grad there (.detach())")
             if value._requires_grad and rule.vjps[position] is not None:
                 next_node = value._node()
                 inputs.append((position, next_node, value.data.shape, value.data.dtype))

@@ -69,3 +69,13 @@ class Booleans(Domain):
 
     def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
         return rng.random(size=shape) < 0.5
+
+
+@dataclass(frozen=True)
+class NotDifferentiated(Domain):
+    """A real argument whose derivative s2s does not take (a Bessel function's order).
+
+    Its rule position is ``None``; unlike an axis or an index, the function does vary with
+    it, so a differentiated value there is refused (:class:`s2s.MissingRuleError`) by the
+    analysis and by the tape instead of getting a zero derivative.
+    """
