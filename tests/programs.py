@@ -8,11 +8,21 @@ reads and writes, ``if``/``elif``/``else``, conditional expressions, ``for`` loo
 ranges (constant and data-dependent trip counts), arrays, ``enumerate`` and ``zip``,
 ``while`` loops, ``break``/``continue``, loop ``else`` clauses, early returns, calls to
 module-level helpers (also with tuple returns and keyword arguments), nested ``def``s and
-lambdas closing over local values.
+lambdas closing over local values; and (issue 13) ``%``, ``//``, ``divmod``/``np.divmod``,
+``np.s_`` indices, every ``np.einsum`` calling form, attribute reads (``x.T``, ``x.real``,
+``x.shape[0]``...), array methods with rules, integers mixed into float expressions and
+complex intermediates with real results.
+
+:func:`refused_programs` draws such a program with one construct s2s has no rule for
+(``REFUSED``: ``np.r_``, ``np.c_``, ``x.tobytes()``, ``x.flat``, ``np.linalg.qr``...) on a
+differentiated value, for the test that s2s refuses it.
 
 Programs stay numerically tame: the generator tracks a bound on the magnitude of every
 value and squashes with ``np.tanh`` where the bound would grow past a limit; divisions
-are guarded (``a / (1.0 + b * b)``), ``exp`` and ``log`` only see safe arguments.  Inside
+are guarded (``a / (1.0 + b * b)``), ``exp`` and ``log`` only see safe arguments, ``std``
+sees a spread of at least 0.4 and ``prod`` bounded factors.  ``%`` and ``//`` jump: some
+forms keep every reachable argument inside one period (``PERIODS``), the others may meet a
+jump, which the finite differences then detect (the example is rejected, never failed).  Inside
 loops, values carried from one iteration to the next keep a bound of ``LOOP_BOUND``.
 Arrays are written into only when the program made them itself, so the caller's inputs
 are never mutated and no two names alias one array.
@@ -23,6 +33,7 @@ finite differences in float64 and against the runtime tape.
 """
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.util
 import itertools
@@ -47,11 +58,34 @@ MAX_TRIPS = 5         # no loop runs more than this many times
 MAX_STATEMENTS = 20   # statements in f, helpers included
 ARGUMENT_BOUND = 4.0  # helpers and nested functions assume arguments this large at most
 
-# Grammar features to leave out: statement forms ("closure", "while", "pair call"...) and
-# "closure in block", "boolop", "jump in loop else", "write in block", "ifexp in while",
-# "rebind iterated" (a loop over an array rebinding the array's name), "globals in closure"
-# (nested functions calling math.* or module-level helpers).
+# Grammar features to leave out: statement forms ("closure", "while", "pair call",
+# "divmod"...) and "closure in block", "boolop", "jump in loop else", "write in block",
+# "ifexp in while", "rebind iterated" (a loop over an array rebinding the array's name),
+# "globals in closure" (nested functions calling math.* or module-level helpers), and the
+# wider grammar of issue 13: "%", "//", "np.s_", "einsum" (string and sublist forms),
+# "attribute" (x.T, x.real, x.imag, x.shape[0], x.size, x.ndim), "method" (x.sum(),
+# x.cumsum(), x.reshape(...), x.std()...), "zero method" (x.round(), declared zero),
+# "divmod by a variable" (a divmod statement whose divisor depends on the inputs),
+# "int mix" (len(x), int(2.0), x * 2, True * x) and "complex" (complex intermediates, real
+# results).
 DISABLED: set[str] = set()
+
+# ``a % d`` and ``a // d`` jump where a / d is an integer.  With |a| <= 2, ``(a + o) % d``
+# and ``(a + o) // d`` for these (o, d) stay at least 0.5 inside one period: no jump is
+# reachable (the other forms can reach one; finite differences then reject the example).
+PERIODS = (("10.0", "7.5"), ("3.0", "6.0"), ("-3.0", "6.5"), ("3.0", "-6.0"))
+DIVISORS = ("0.7", "1.5", "2.0", "-1.5")
+# Constructs with no rule and no declared zero: s2s must refuse them when they meet a
+# differentiated value (``refused_programs``).  Each is a format of ``a`` (a differentiated
+# vector) and ``b`` (any vector); the statement ``u = ...`` binds a scalar.
+REFUSED = {
+    "np.r_": "np.sum(np.r_[{a}, {b}])",
+    "np.c_": "np.sum(np.c_[{a}, {b}])",
+    "tobytes": "np.sum(np.frombuffer(({a}).tobytes()))",
+    "flat": "({a}).flat[{i}]",
+    "qr": "np.sum(np.linalg.qr(np.outer({a}, {b}))[1])",
+    "tolist": "np.sum(np.array(({a}).tolist()))",
+}
 
 
 @dataclass
@@ -95,9 +129,22 @@ def _clip(bound: float) -> float:
     return min(bound, 1e12)
 
 
+def _may_share_memory(node: ast.AST) -> bool:
+    """Whether an expression may evaluate to an existing array or a view of one."""
+    if isinstance(node, ast.Name):
+        return True
+    if isinstance(node, ast.Attribute):                  # x.T, x.real
+        return node.attr in ("T", "real")
+    if isinstance(node, ast.Subscript):                  # x[::-1], x[np.s_[1:]], A[:, 0]
+        return not isinstance(node.slice, ast.List)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return node.func.attr in ("ravel", "reshape", "einsum")   # einsum('i->i', x) too
+    return False
+
+
 def freshen(e: str) -> str:
     """A vector expression that builds a new array (not a name or a view of one)."""
-    if e.isidentifier() or e.endswith("[::-1]"):
+    if _may_share_memory(ast.parse(e, mode="eval").body):
         return f"{e} * 1.0"
     return e
 
@@ -105,8 +152,11 @@ def freshen(e: str) -> str:
 class Generator:
     """Draws one program; ``draw`` is hypothesis' draw function (or any stand-in)."""
 
-    def __init__(self, draw: Callable[[Any], Any]):
+    def __init__(self, draw: Callable[[Any], Any], refuse: str | None = None):
         self.draw = draw
+        self.refuse = refuse       # a construct of REFUSED to place in f (refused_programs)
+        self.refused_term: str | None = None   # added to f's results once it is placed
+        self.keep_going = False    # no top-level `if` whose branches all return
         self.counter = itertools.count()
         self.budget = MAX_STATEMENTS
         self.lines: list[str] = []
@@ -131,6 +181,10 @@ class Generator:
     def fresh(self, prefix: str) -> str:
         return f"{prefix}{next(self.counter)}"
 
+    @staticmethod
+    def enabled(*features: str) -> list[str]:
+        return [feature for feature in features if feature not in DISABLED]
+
     # --- expressions ---------------------------------------------------------------------
 
     def squash(self, text: str, bound: float, limit: float) -> tuple[str, float]:
@@ -150,10 +204,26 @@ class Generator:
         if kind == VECTOR:
             vectors = scope.of(VECTOR)
             form = self.pick(["name", "name", "reversed", "fancy", "array"]
-                             if depth > 0 else ["name", "reversed", "fancy"])
+                             + self.enabled("np.s_", "attribute", "method", "einsum",
+                                            "zero method")
+                             if depth > 0 else
+                             ["name", "reversed", "fancy"] + self.enabled("np.s_", "attribute"))
             v = self.pick(vectors)
             if form == "name":
                 return v.name, v.bound
+            if form == "np.s_":
+                index = self.pick(["np.s_[::-1]", "np.s_[[2, 0, 1]]", "np.s_[:]"])
+                return f"{v.name}[{index}]", v.bound
+            if form == "attribute":
+                how = self.pick(["{0}.T", "{0}.real", "({0}.imag + {0})"])
+                return how.format(v.name), v.bound
+            if form == "method":
+                return self.vector_method(scope, depth)
+            if form == "einsum":
+                return self.vector_einsum(scope, depth)
+            if form == "zero method":        # piecewise constant times a smooth value
+                w = self.pick(vectors)
+                return f"({v.name}.round() * {w.name})", (v.bound + 1) * w.bound
             if form == "reversed":
                 return f"{v.name}[::-1]", v.bound
             if form == "fancy":
@@ -164,8 +234,9 @@ class Generator:
         options = ["name", "constant", "element"]
         if scope.loop_indices:
             options.append("loop element")
+        options += self.enabled("int mix", "attribute")
         if depth > 0:
-            options += ["sum", "slice sum", "product"]
+            options += ["sum", "slice sum", "product"] + self.enabled("method", "einsum", "np.s_")
         form = self.pick(options)
         scalars = scope.of(SCALAR)
         if form == "name" and scalars:
@@ -175,6 +246,21 @@ class Generator:
             c = self.pick(CONSTANTS)
             return c, abs(float(c))
         v = self.pick(scope.of(VECTOR))
+        if form == "int mix":
+            return self.pick([f"len({v.name})", "int(2.0)", "int(-1.7)", f"(len({v.name}) - 2)",
+                              f"(len({v.name}) // 2)", "(3 * 2 - 5)"]), 3.0
+        if form == "attribute":
+            return self.pick([f"{v.name}.shape[0]", f"{v.name}.size", f"{v.name}.ndim",
+                              f"({v.name}.shape[0] - 1)"]), 3.0
+        if form == "method":
+            return self.scalar_method(scope, depth)
+        if form == "einsum":
+            return self.scalar_einsum(scope, depth)
+        if form == "np.s_":
+            if self.chance(50):
+                return f"{v.name}[np.s_[{self.pick(['0', '1', '-1'])}]]", v.bound
+            piece = self.pick(["1:", ":2", "::2", "-2:"])
+            return f"np.sum({v.name}[np.s_[{piece}]])", 3 * v.bound
         if form == "loop element":
             i, largest = self.pick(scope.loop_indices)
             index = self.pick([f"{i}", f"{i} % 3", f"({i} + 1) % 3", f"-1 - {i} % 3"])
@@ -195,6 +281,115 @@ class Generator:
             return how.format(v.name, w.name), 3 * v.bound * w.bound
         index = self.pick(["0", "1", "2", "-1"])
         return f"{v.name}[{index}]", v.bound
+
+    def vector_method(self, scope: Scope, depth: int) -> tuple[str, float]:
+        e, b = self.expr(scope, VECTOR, depth - 1)
+        how = self.pick(["({}).cumsum()", "({}).clip(-0.5, 0.8)", "({}).reshape(3)",
+                         "({}).reshape(-1)", "({}).reshape(1, 3)[0]", "({}).reshape(3, 1)[:, 0]",
+                         "({}).ravel()", "({}).copy()"])
+        if "cumsum" in how:
+            return how.format(e), 3 * b
+        return how.format(e), (0.8 if "clip" in how else b)
+
+    def scalar_method(self, scope: Scope, depth: int) -> tuple[str, float]:
+        e, b = self.expr(scope, VECTOR, depth - 1)
+        w = self.pick(scope.of(VECTOR))
+        how = self.pick(["sum", "mean", "max", "min", "prod", "var", "std", "dot"])
+        if how == "prod":           # bounded factors: the product stays tame
+            return f"(1.0 + 0.5 * np.tanh({e})).prod()", 1.5 ** 3
+        if how == "std":            # a spread of at least 0.4: std is smooth there
+            return f"(0.3 * np.tanh({e}) + np.array([0.0, 1.0, 2.0])).std()", 2.3
+        if how == "dot":
+            return f"({e}).dot({w.name})", 3 * b * w.bound
+        bounds = {"sum": 3 * b, "var": b * b}
+        return f"({e}).{how}()", bounds.get(how, b)
+
+    def operands(self, scope: Scope, depth: int, count: int) -> list[tuple[str, float]]:
+        """Vector operands: an expression, then names."""
+        first = self.expr(scope, VECTOR, depth - 1)
+        rest = [(v.name, v.bound) for v in (self.pick(scope.of(VECTOR)) for _ in range(count - 1))]
+        return [first] + rest
+
+    def vector_einsum(self, scope: Scope, depth: int) -> tuple[str, float]:
+        (v, bv), (w, bw), (u, bu) = self.operands(scope, depth, 3)
+        form = self.pick(["'i->i'", "sublist i->i", "'i,i->i'", "'ij,j->i'", "'ji,j->i'",
+                          "sublist ij,j->i"])
+        if form == "'i->i'":
+            return f"np.einsum('i->i', {v})", bv
+        if form == "sublist i->i":
+            return f"np.einsum({v}, [0], [0])", bv
+        if form == "'i,i->i'":
+            return f"np.einsum('i,i->i', {v}, {w})", bv * bw
+        if form == "sublist ij,j->i":
+            return f"np.einsum(np.outer({v}, {w}), [0, 1], {u}, [1], [0])", 3 * bv * bw * bu
+        return f"np.einsum({form}, np.outer({v}, {w}), {u})", 3 * bv * bw * bu
+
+    def scalar_einsum(self, scope: Scope, depth: int) -> tuple[str, float]:
+        (v, bv), (w, bw), (u, bu) = self.operands(scope, depth, 3)
+        form = self.pick(["'i,i->'", "'i,i'", "sublist i,i->", "'i,i,i->'", "'i->'", "'ii'",
+                          "sublist ii"])
+        if form in ("'i,i->'", "'i,i'"):
+            return f"np.einsum({form}, {v}, {w})", 3 * bv * bw
+        if form == "sublist i,i->":
+            return f"np.einsum({v}, [0], {w}, [0], [])", 3 * bv * bw
+        if form == "'i,i,i->'":
+            return f"np.einsum('i,i,i->', {v}, {w}, {u})", 3 * bv * bw * bu
+        if form == "'i->'":
+            return f"np.einsum('i->', {v})", 3 * bv
+        if form == "'ii'":
+            return f"np.einsum('ii', np.outer({v}, {w}))", 3 * bv * bw
+        return f"np.einsum(np.outer({v}, {w}), [0, 0], [])", 3 * bv * bw
+
+    def complex_value(self, scope: Scope, kind: str, depth: int) -> tuple[str, float]:
+        """A real value computed through complex intermediates."""
+        a, ba = self.expr(scope, kind, depth - 1)
+        b, bb = self.expr(scope, self.pick([SCALAR, kind]), depth - 1)
+        form = self.pick(["real exp", "imag exp", "abs", "conj", "imag scale"])
+        if form == "real exp":
+            return f"np.real(np.exp(1j * {a}) * {b})", bb
+        if form == "imag exp":
+            return f"np.imag(np.exp(1j * {a}) * {b})", bb
+        if form == "abs":           # |a + i(1 + b^2)| >= 1: away from abs's kink at zero
+            return f"np.abs({a} + 1j * (1.0 + {b} * {b}))", ba + 1 + bb * bb
+        if form == "conj":
+            return f"(({a} + 1j * {b}) * np.conj({a} + 1j * {b})).real", ba * ba + bb * bb
+        return f"({a} * (1.0 + 2.0j)).imag", 2 * ba
+
+    def integer_scale(self, scope: Scope, kind: str, depth: int) -> tuple[str, float]:
+        """Integers mixed into a float expression: ``x * 2``, ``True * x``, ``x + len(v)``."""
+        e, b = self.expr(scope, kind, depth - 1)
+        k = self.pick(["2", "3", "True", "-1", f"len({self.pick(scope.of(VECTOR)).name})"])
+        form = self.pick(["right", "left", "add"])
+        if form == "add":
+            return f"({e} + {k})", b + 3
+        return (f"({e} * {k})" if form == "right" else f"({k} * {e})"), 3 * b
+
+    def remainder(self, left: tuple[str, float], right: tuple[str, float]) -> tuple[str, float]:
+        (a, ba), (b, bb) = left, right
+        form = self.pick(["guarded", "constant", "period"])
+        if form == "guarded":
+            return f"({a} % (1.5 + {b} * {b}))", 1.5 + bb * bb
+        # the other operand is added: the result keeps the kind of the pair (a vector)
+        if form == "constant":
+            c = self.pick(DIVISORS)
+            return f"(({a} % {c}) + {b})", abs(float(c)) + bb
+        a, _ = self.squash(a, ba, 2.0)
+        offset, d = self.pick(PERIODS)
+        return f"((({a} + {offset}) % {d}) + {b})", abs(float(d)) + bb
+
+    def quotient(self, left: tuple[str, float], right: tuple[str, float]) -> tuple[str, float]:
+        """``a // d`` (piecewise constant) times a smooth value."""
+        (a, ba), (b, bb) = left, right
+        form = self.pick(["guarded", "constant", "period"])
+        if form == "guarded":
+            return f"(({a} // (1.5 + {b} * {b})) * {b})", (ba / 1.5 + 1) * bb
+        if form == "constant":
+            c = self.pick(DIVISORS)
+            return f"(({a} // {c}) * {b})", (ba / abs(float(c)) + 1) * bb
+        a, _ = self.squash(a, ba, 2.0)
+        offset, d = self.pick(PERIODS)
+        quotient = (abs(float(offset)) + 2) / abs(float(d)) + 1
+        return f"((({a} + {offset}) // {d}) * {b})", quotient * bb
 
     def unary(self, e: str, b: float) -> tuple[str, float]:
         form = self.pick(["np.tanh", "np.sin", "np.cos", "-", "np.exp", "np.log", "np.sqrt",
@@ -219,7 +414,11 @@ class Generator:
 
     def binary(self, left: tuple[str, float], right: tuple[str, float]) -> tuple[str, float]:
         (a, ba), (b, bb) = left, right
-        op = self.pick(["+", "*", "-", "/", "max", "min"])
+        op = self.pick(["+", "*", "-", "/", "max", "min"] + self.enabled("%", "//"))
+        if op == "%":
+            return self.remainder(left, right)
+        if op == "//":
+            return self.quotient(left, right)
         if op == "+" or op == "-":
             return f"({a} {op} {b})", ba + bb
         if op == "*":
@@ -229,7 +428,7 @@ class Generator:
         return f"np.{op}imum({a}, {b})", max(ba, bb)
 
     def scalar_node(self, scope: Scope, depth: int) -> tuple[str, float]:
-        options = ["unary", "binary", "binary", "math"]
+        options = ["unary", "binary", "binary", "math"] + self.enabled("complex", "int mix")
         if not self.no_ifexp:
             options.append("ifexp")
         if self.no_globals:
@@ -251,10 +450,15 @@ class Generator:
             return f"{how}({e})", (b if how == "abs" else 1.0)
         if form == "ifexp":
             return self.ifexp(scope, SCALAR, depth)
+        if form == "complex":
+            return self.complex_value(scope, SCALAR, depth)
+        if form == "int mix":
+            return self.integer_scale(scope, SCALAR, depth)
         return self.call(scope, self.pick(calls), depth)
 
     def vector_node(self, scope: Scope, depth: int) -> tuple[str, float]:
-        options = ["unary", "binary", "binary", "mixed", "where"]
+        options = ["unary", "binary", "binary", "mixed", "where"] + self.enabled("complex",
+                                                                                 "int mix")
         if not self.no_ifexp:
             options.append("ifexp")
         calls = [g for g in self.callable(scope) if g.returns == VECTOR]
@@ -278,6 +482,10 @@ class Generator:
             return f"np.where({v.name} > {self.pick(THRESHOLDS)}, {a}, {b})", max(ba, bb)
         if form == "ifexp":
             return self.ifexp(scope, VECTOR, depth)
+        if form == "complex":
+            return self.complex_value(scope, VECTOR, depth)
+        if form == "int mix":
+            return self.integer_scale(scope, VECTOR, depth)
         return self.call(scope, self.pick(calls), depth)
 
     def callable(self, scope: Scope) -> list[Func]:
@@ -359,7 +567,7 @@ class Generator:
 
     def statement(self, scope: Scope, indent: int, depth: int) -> bool:
         self.budget -= 1
-        options = ["assign", "assign", "reassign", "augment", "write", "unpack"]
+        options = ["assign", "assign", "reassign", "augment", "write", "unpack", "divmod"]
         if depth > 0 and self.budget > 2:
             options += ["if", "for", "iterate", "while", "fill"]
             if indent == 1 or "closure in block" not in DISABLED:
@@ -464,6 +672,35 @@ class Generator:
             scope.vars[name] = Var(name, kind, b, owned=kind == VECTOR)
         return False
 
+    def s_divmod(self, scope: Scope, indent: int, depth: int) -> bool:
+        """``q, r = divmod(a, d)`` or ``np.divmod``: q piecewise constant, r = a - q * d."""
+        kind = self.pick([SCALAR, VECTOR])
+        a, ba = self.expr(scope, kind, self.number(0, 2))
+        form = self.pick(["constant", "period"] + ["guarded"] * ("divmod by a variable"
+                                                                 not in DISABLED))
+        divisor_kind = SCALAR
+        if form == "guarded":
+            divisor_kind = self.pick([SCALAR, kind])
+            b, bb = self.expr(scope, divisor_kind, self.number(0, 1))
+            divisor, bound_q, bound_r = f"1.5 + {b} * {b}", ba / 1.5 + 1, 1.5 + bb * bb
+        elif form == "constant":
+            divisor = self.pick(DIVISORS)
+            bound_q, bound_r = ba / abs(float(divisor)) + 1, abs(float(divisor))
+        else:
+            a, _ = self.squash(a, ba, 2.0)
+            offset, divisor = self.pick(PERIODS)
+            a = f"{a} + {offset}"
+            bound_q = (abs(float(offset)) + 2) / abs(float(divisor)) + 1
+            bound_r = abs(float(divisor))
+        how = self.pick(["divmod", "np.divmod"])
+        kind = VECTOR if VECTOR in (kind, divisor_kind) else SCALAR
+        prefix = "s" if kind == SCALAR else "v"
+        q, r = self.fresh(prefix), self.fresh(prefix)
+        self.emit(indent, f"{q}, {r} = {how}({a}, {divisor})")
+        scope.vars[q] = Var(q, kind, _clip(bound_q), owned=kind == VECTOR)
+        scope.vars[r] = Var(r, kind, _clip(bound_r), owned=kind == VECTOR)
+        return False
+
     def s_pair_call(self, scope: Scope, indent: int, depth: int) -> bool:
         g = self.pick([g for g in scope.funcs.values() if g.returns == PAIR])
         call, b = self.call(scope, g, 2)
@@ -484,7 +721,7 @@ class Generator:
             inner, jumps = self.body(scope, indent + 1, depth - 1)
             branches.append(inner)
             all_jump = all_jump and jumps
-        if self.chance(50):
+        if self.chance(50) and not (self.keep_going and indent == 1):
             self.emit(indent, "else:")
             inner, jumps = self.body(scope, indent + 1, depth - 1)
             branches.append(inner)
@@ -646,6 +883,8 @@ class Generator:
             terms.append(f"np.sum({v.name})" if v.kind == VECTOR else v.name)
         if self.chance(30):
             terms.append(self.expr(scope, SCALAR, 2)[0])
+        if self.refused_term is not None:
+            terms.append(self.refused_term)
         return " + ".join(terms)
 
     # --- functions -----------------------------------------------------------------------
@@ -682,16 +921,65 @@ class Generator:
         scope = Scope({"x": Var("x", VECTOR, 2.0), "y": Var("y", SCALAR, 2.0)},
                       dict(self.helpers))
         self.emit(0, "def f(x, y):")
+        if self.refuse is not None:
+            self.refused(scope)
         jumped = self.block(scope, 1, 2, self.number(1, 12))
         if not jumped:
             self.emit(1, f"return {self.result(scope)}")
         return "\n".join(self.lines) + "\n"
+
+    def refused(self, scope: Scope) -> None:
+        """Top-level statements of f, then ``u = <the construct>`` on a differentiated value;
+        every later result of f adds ``u``.  x and y are never rebound, so ``x * y``-like
+        operands are differentiated with respect to either input."""
+        scope.readonly = scope.readonly | {"x", "y"}
+        self.keep_going = True
+        self.block(scope, 1, 2, self.number(0, 4))
+        self.keep_going = False
+        v = self.pick(scope.of(VECTOR))
+        a = self.pick(["x * y", f"{v.name} * y", f"x * y + {v.name}", "np.sin(x) * y"])
+        b, _ = self.squash(*self.expr(scope, VECTOR, 1), LIMIT)
+        u = self.fresh("u")
+        self.emit(1, f"{u} = {REFUSED[self.refuse].format(a=a, b=b, i=self.number(0, 2))}")
+        self.refused_line = len(self.lines)
+        scope.vars[u] = Var(u, SCALAR, 1e12)
+        scope.readonly = scope.readonly | {u}     # never rebound: its value reaches f's result
+        self.refused_term = u
 
 
 @st.composite
 def programs(draw) -> str:
     """The source text of a module defining ``f(x, y)`` (and its helpers)."""
     return Generator(draw).program()
+
+
+@st.composite
+def refused_programs(draw) -> tuple[str, int, str]:
+    """A program of :func:`programs` whose f also uses a construct s2s has no rule for
+    (REFUSED) on a differentiated value: the source, the construct's line and its name."""
+    construct = draw(st.sampled_from([c for c in REFUSED if c not in DISABLED]))
+    generator = Generator(draw, refuse=construct)
+    source = generator.program()
+    return source, generator.refused_line, construct
+
+
+def executed_lines(function: Callable, *args) -> set[int]:
+    """The line numbers of ``function``'s file that run during ``function(*args)``."""
+    filename, lines = function.__code__.co_filename, set()
+
+    def trace(frame, event, arg):
+        if frame.f_code.co_filename != filename:
+            return None
+        if event == "line":
+            lines.add(frame.f_lineno)
+        return trace
+
+    sys.settrace(trace)
+    try:
+        function(*args)
+    finally:
+        sys.settrace(None)
+    return lines
 
 
 # Irrational offsets keep shrunk inputs (0.0, 1.0...) off the thresholds in conditions.

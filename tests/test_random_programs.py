@@ -1,4 +1,5 @@
-"""Random programs (tests/programs.py): generated code vs finite differences vs the tape.
+"""Random programs (tests/programs.py): generated code vs finite differences vs the tape;
+and random programs holding one construct without a rule, which s2s must refuse.
 
 Profiles, chosen by the environment variable ``S2S_RANDOM_PROGRAMS``:
 
@@ -13,7 +14,8 @@ the shrunk one) as ``<dir>/last_failure.py`` in the format of tests/regressions/
 Grammar features that trigger a known, not yet fixed bug are left out of the programs
 (``KNOWN_BUGS``: feature -> the regression files showing the bug), so the suite stays
 green; ``S2S_RANDOM_PROGRAMS_ALL=1`` generates them anyway.  After fixing a bug, delete
-its entry here and the ``XFAIL`` line of its files in tests/regressions/.
+its entry here and the ``XFAIL`` line of its files in tests/regressions/.  The refusal test
+runs a third as many programs.
 """
 import os
 
@@ -21,12 +23,28 @@ import pytest
 from hypothesis import HealthCheck, Phase, assume, given, note, seed, settings
 
 import programs as grammar
-from programs import Rejected, check_program, inputs, load, programs, regression_module
+import s2s
+from programs import (Rejected, check_program, executed_lines, inputs, load, programs,
+                      refused_programs, regression_module)
+from s2s.errors import MissingRuleError, UnsupportedError
+from s2s.tape import vjp_with_tape
 
 KNOWN_BUGS = {
     # a limitation: writing to an array a loop iterates over, then rebinding its name, is
     # refused conservatively (never a wrong gradient)
     "rebind iterated": ("write_then_rebind_an_iterated_array.py",),
+    # complex intermediates: VJPs lack the conjugate; a real input's gradient comes out complex
+    "complex": ("complex_product_missing_conjugate.py", "complex_imag_of_a_square.py",
+                "complex_gradient_of_a_real_input.py"),
+    # x.round(), a declared zero, raises an unlocated S2SError
+    "zero method": ("declared_zero_method.py",),
+    # forward mode adds the tangents of divmod's two arguments as tuples (concatenation)
+    "divmod by a variable": ("divmod_forward_mode_drops_the_divisor.py",),
+}
+
+# constructs of grammar.REFUSED that the tape does not refuse yet (source mode does)
+TAPE_KNOWN_BUGS = {
+    "tolist": "np.array(x.tolist()) on the tape: a zero gradient for x, no error",
 }
 
 # no "explain" phase: its line tracing makes a failing run many times slower
@@ -86,6 +104,35 @@ def test_generated_code_matches_finite_differences_and_tape(directory, source, p
             with open(os.path.join(_SAVE, "last_failure.py"), "w") as handle:
                 handle.write(regression_module(source, x, y))
         raise
+
+
+_refusal_settings = settings(_settings, max_examples=max(_settings.max_examples // 3, 1))
+
+
+@_seeded
+@_refusal_settings
+@given(drawn=refused_programs(), point=inputs())
+def test_constructs_without_a_rule_are_refused(directory, drawn, point):
+    """A construct with no rule (np.r_, np.c_, x.tobytes(), x.flat, np.linalg.qr, x.tolist())
+    on a differentiated value, somewhere in a random program: s2s refuses it with an error
+    naming the program's file and the construct's line (reverse and forward mode), and so
+    does the tape whenever the construct runs; never a gradient.  The programs are not
+    differentiated numerically: a test of refusals only, fast."""
+    source, line, construct = drawn
+    x, y = point
+    note(f"program:\n{source}\nconstruct {construct!r} on line {line}; x = {x!r}, y = {y!r}")
+    module = load(source, directory, stem="refused")
+    ran = line in executed_lines(module.f, x.copy(), y)      # a valid program: it runs
+    where = f"{module.__file__}:{line}:"
+    for wrt in ((0, 1), 1):                                   # reverse mode, forward mode
+        with pytest.raises((MissingRuleError, UnsupportedError)) as refusal:
+            s2s.differentiate(module.f, wrt=wrt, fallback="error").grad(x.copy(), y)
+        assert where in str(refusal.value), (wrt, str(refusal.value))
+    if ran and construct not in TAPE_KNOWN_BUGS:
+        # refused, or a program the tape cannot run (check_program's TAPE_CANNOT): no gradient
+        with pytest.raises(grammar.TAPE_CANNOT):
+            _, pullback = vjp_with_tape(module.f, (x.copy(), y), {}, (0, 1))
+            pullback()
 
 
 def test_known_bugs_have_regression_files():
