@@ -140,6 +140,14 @@ def analyze(normal: NormalForm, wrt: tuple[str, ...],
             _refuse_varied_parameters(normal, operation, varied)
         if operation.kind in ("rule", "call") and operation.target in useful:
             _refuse_varied_expressions(normal, operation, varied)
+        if operation.kind == "rule" and operation.target in varied and operation.target in useful \
+                and any(isinstance(a, ast.Constant) and isinstance(a.value, complex)
+                        for a in operation.args):
+            raise normal.parsed.source.unsupported(
+                operation.statement, "complex intermediates are not differentiated yet (the "
+                "rules' conjugates for complex values are incomplete)",
+                hint="split the computation into real and imaginary parts",
+                error=MissingRuleError)
     if not normal.parsed.source.filename.startswith("<s2s:"):
         # generated code reads views after in-place restores on purpose: they restore the
         # values the view saw (checked by the Hessian-vector products over the zoo)

@@ -962,6 +962,11 @@ def _record(rule: Rule, args: Sequence[Any], raw_args: tuple, params: dict,
     data = raw if isinstance(raw, np.ndarray) else np.asarray(raw)
     if data.dtype.kind not in "fc":
         return Tensor._result(data)
+    if data.dtype.kind == "c" and rule.name not in ("real", "imag", "abs", "conj"):
+        raise MissingRuleError(
+            f"{_function_name(rule.primal)} made a complex value from a tensor being "
+            "recorded: complex intermediates are not differentiated yet",
+            hint="split the computation into real and imaginary parts")
     inputs = []
     next_functions = []
     versions = []

@@ -1105,6 +1105,10 @@ def check_program(f, x: np.ndarray, y: float, note: Callable[[str], None] = prin
                                err_msg="d/dx: generated code vs finite differences")
     np.testing.assert_allclose(gy, expected_y, rtol=1e-5, atol=1e-6,
                                err_msg="d/dy: generated code vs finite differences")
+    # the zero audit: an exactly-zero entry must be a true zero (a hole shows up as one)
+    from zero_audit import assert_zeros_are_true
+    assert_zeros_are_true(f, [x.copy(), y], 0, gx, "random program")
+    assert_zeros_are_true(f, [x.copy(), y], 1, gy, "random program")
 
     try:
         tape_value, pullback = vjp_with_tape(f, (x.copy(), y), {}, (0, 1))

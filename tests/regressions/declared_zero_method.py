@@ -9,8 +9,6 @@ import math
 
 import numpy as np
 
-# Remove XFAIL once the bug is fixed; tests/test_regressions.py then checks the program.
-XFAIL = "a declared-zero method (x.round(), x.argmax()) raises an unlocated S2SError"
 
 
 def f(x, y):

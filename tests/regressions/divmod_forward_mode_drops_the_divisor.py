@@ -11,8 +11,6 @@ import math
 
 import numpy as np
 
-# Remove XFAIL once the bug is fixed; tests/test_regressions.py then checks the program.
-XFAIL = "forward mode of divmod: the tangents of its two arguments are concatenated as tuples"
 
 
 def f(x, y):
