@@ -23,6 +23,7 @@ import copy
 
 from ..runtime import sort_order
 from .core import COMPOUND, NormalState, assign, located, name
+from .reassignments import Renamer
 
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _REDUCERS = ("sum", "min", "max", "any", "all")
@@ -401,16 +402,8 @@ class _Hoister(ast.NodeTransformer):
         return name(result, node)
 
 
-class _Rename(ast.NodeTransformer):
+class _Rename(Renamer):
     """Renames comprehension variables; an inner comprehension re-binding a name keeps it."""
-
-    def __init__(self, mapping: dict[str, str]):
-        self.mapping = mapping
-
-    def visit_Name(self, node: ast.Name) -> ast.Name:
-        if node.id in self.mapping:
-            return located(ast.Name(self.mapping[node.id], node.ctx), node)
-        return node
 
     def _scope(self, node):
         bound = {n.id for g in node.generators for n in ast.walk(g.target)

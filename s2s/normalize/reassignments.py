@@ -5,7 +5,9 @@ import ast
 
 from .core import NormalState, assigned_in, keep_marks, located, name
 
-class _Renamer(ast.NodeTransformer):
+class Renamer(ast.NodeTransformer):
+    """Renames names by a mapping (``x`` -> ``x_1``), keeping their locations."""
+
     def __init__(self, mapping: dict[str, str]):
         self.mapping = mapping
 
@@ -29,7 +31,7 @@ def rename_reassignments(state: NormalState) -> None:
     renamed = []
     for statement in state.body:
         if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
-            value = _Renamer(mapping).visit(statement.value)
+            value = Renamer(mapping).visit(statement.value)
             target = statement.targets[0].id
             if target in assigned:
                 fresh = state.unique(target)
@@ -41,7 +43,7 @@ def rename_reassignments(state: NormalState) -> None:
             statement = keep_marks(located(ast.Assign([name(target, statement, store=True)],
                                                     value), statement), statement)
         else:
-            statement = _Renamer(mapping).visit(statement)
+            statement = Renamer(mapping).visit(statement)
             assigned |= assigned_in([statement])
         renamed.append(statement)
     state.body = renamed
