@@ -649,28 +649,31 @@ class Differentiable:
 
     @contextlib.contextmanager
     def _user_errors_first(self, args: tuple, kwargs: dict):
-        """Let only s2s errors and the user's own exceptions out of derivative code.
-
-        When generated code (or the tape) raises something else, the function itself is
-        run on the same arguments: if it raises, that exception propagates, from the
-        user's own code; if it does not, the derivative code failed where the function does
-        not, and an :class:`s2s.errors.EvaluationError` says so.
-        """
+        """Let only s2s errors and the user's own exceptions out of derivative code (see
+        :meth:`_user_error_first`); ``grad`` and ``value_and_grad`` use a plain ``try``,
+        cheaper per call."""
         try:
             yield
         except (S2SError, Warning):           # a warning the user made an error, too
             raise
         except Exception as error:
+            self._user_error_first(error, args, kwargs)
+
+    def _user_error_first(self, error: Exception, args: tuple, kwargs: dict) -> None:
+        """When generated code (or the tape) raised ``error``, not an s2s error: run the
+        function itself on the same arguments; if it raises, that exception propagates,
+        from the user's own code; if it does not, the derivative code failed where the
+        function does not, and an :class:`s2s.errors.EvaluationError` says so."""
+        try:
+            values = self._arguments(tuple(args), dict(kwargs))
+        except S2SError:
+            values = None
+        if values is not None:
             try:
-                values = self._arguments(tuple(args), dict(kwargs))
-            except S2SError:
-                values = None
-            if values is not None:
-                try:
-                    self.primal(*values)
-                except Exception as own:
-                    raise own from None
-            raise EvaluationError(_explain(error, _name(self.function))) from error
+                self.primal(*values)
+            except Exception as own:
+                raise own from None
+        raise EvaluationError(_explain(error, _name(self.function))) from error
 
     def _vararg_name(self) -> str:
         return next(p.name for p in self.signature.parameters.values()
@@ -727,19 +730,23 @@ class Differentiable:
         """``(f(*args), gradient)``; the gradient is a tuple when ``wrt`` is a tuple."""
         if self._variants is not None:
             return self._variant(len(args)).value_and_grad(*args, **kwargs)
-        with self._user_errors_first(args, kwargs):
+        try:
             values, value, pullback = self._run(args, kwargs)
             self._check_scalar(value)
             if self.check:              # debugging: every method must agree, every call
                 CHECKERS[0](self.function, *values, wrt=self.wrt_positions if not self.single
                             else self.wrt_positions[0])
             return value, self._gradients(values, pullback(1.0))
+        except (S2SError, Warning):
+            raise
+        except Exception as error:
+            self._user_error_first(error, args, kwargs)
 
     def grad(self, *args: Any, **kwargs: Any) -> Any:
         """The gradient of the scalar output with respect to ``wrt``."""
         if self._variants is not None:
             return self._variant(len(args)).grad(*args, **kwargs)
-        with self._user_errors_first(args, kwargs):
+        try:
             if not self.check:
                 values = self._arguments(args, kwargs)
                 shapes = tuple(map(argument_shape, values))
@@ -749,6 +756,10 @@ class Differentiable:
                 if gradient is not None:
                     return self._gradients(values, gradient(*values))
             return self.value_and_grad(*args, **kwargs)[1]
+        except (S2SError, Warning):
+            raise
+        except Exception as error:
+            self._user_error_first(error, args, kwargs)
 
     def _gradient_function(self, values: list[Any]) -> Callable[..., Any] | None:
         """What ``grad`` runs for these argument shapes, when they prove the output a scalar

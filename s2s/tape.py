@@ -930,13 +930,17 @@ def _check_parameters(rule: Rule, raw_args: tuple, params: dict) -> None:
             hint="call it with the arguments the rule declares, or extend the rule") from None
 
 
+_VARIADIC: dict[int, bool] = {}
+
+
 def _is_variadic(rule: Rule) -> bool:
     """Whether the rule takes its differentiable arguments as ``*operands`` (einsum)."""
-    signature = _SIGNATURES.get(id(rule))
-    if signature is None:
-        signature = _SIGNATURES[id(rule)] = rule.signature
-    return any(parameter.kind is parameter.VAR_POSITIONAL
-               for parameter in signature.parameters.values())
+    variadic = _VARIADIC.get(id(rule))
+    if variadic is None:
+        variadic = _VARIADIC[id(rule)] = any(
+            parameter.kind is parameter.VAR_POSITIONAL
+            for parameter in rule.signature.parameters.values())
+    return variadic
 
 
 _NO_EDGE = (None, 0)
