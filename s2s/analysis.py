@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from . import runtime
 from .errors import MissingRuleError, S2SError, UnsupportedError
 from .normalize import NormalForm, is_global_path, walk_statements
 from .parse import MISSING, Target, resolve_target
@@ -80,6 +81,7 @@ class Analysis:
     assignment_counts: dict[str, int] = field(default_factory=dict)
     scalar_names: set[str] = field(default_factory=set)   # bound once, to a number
     shapes: dict[str, tuple] = field(default_factory=dict)   # specialized: name -> shape
+    mappings: set[str] = field(default_factory=set)  # every binding a dict display or dict()
 
     def operation(self, statement: ast.stmt) -> Operation:
         return self.operations[id(statement)]
@@ -158,6 +160,7 @@ def analyze(normal: NormalForm, wrt: tuple[str, ...],
         op.target for op in ordered
         if op.kind == "constant" and is_scalar_constant(op.statement.value)
         and analysis.assignment_counts.get(op.target) == 1}
+    analysis.mappings = _mappings(normal)
     _shape_classes(ordered, analysis)
     if parameter_shapes is not None:
         analysis.shapes = infer_shapes(normal, operations, parameter_shapes)
@@ -190,6 +193,11 @@ def _refuse_mutating_calls(normal: NormalForm, varied: set[str]) -> None:
         callee = scope.resolve_path(call.func)
         if _is_pure_effect(callee) and not any(k.arg == "out" for k in call.keywords):
             continue
+        if callee is runtime.restore_entry:
+            raise normal.parsed.source.unsupported(
+                statement, "a derivative of gradient code that writes into a dict (second "
+                           "derivatives through dict item writes are not supported yet)",
+                hint="build the dict in one expression (a literal or a dict comprehension)")
         shown = _written_name(received[0])
         raise normal.parsed.source.unsupported(
             statement, f"the call '{ast.unparse(call)}' receives '{shown}', a differentiated "
@@ -419,6 +427,25 @@ def _assignment_counts(normal: NormalForm) -> dict[str, int]:
         elif isinstance(statement, ast.For):
             counts[statement.target.id] = 2
     return counts
+
+
+def _mappings(normal: NormalForm) -> set[str]:
+    """Names every binding of which is a dict display or a ``dict(...)`` call: their item
+    writes may add keys (the reverse sweep then deletes them instead of restoring)."""
+    kinds: dict[str, bool] = {}
+    for statement in walk_statements(normal.body):
+        targets = statement.targets if isinstance(statement, ast.Assign) else \
+            [statement.target] if isinstance(statement, ast.For) else []
+        for target in targets:
+            for node in ast.walk(target):
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                    value = statement.value if isinstance(statement, ast.Assign) \
+                        and target is node else None
+                    is_dict = isinstance(value, ast.Dict) or (
+                        isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
+                        and value.func.id == "dict" and "dict" not in normal.local_names)
+                    kinds[node.id] = kinds.get(node.id, True) and is_dict
+    return {name for name, is_dict in kinds.items() if is_dict}
 
 
 def _single_assignments(analysis: Analysis) -> set[str]:

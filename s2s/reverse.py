@@ -36,7 +36,7 @@ import ast
 import copy
 from dataclasses import dataclass, field
 
-from .analysis import Analysis, Operation, is_scalar_constant
+from .analysis import Analysis, Operation, index_value, is_scalar_constant
 from .errors import MissingRuleError, S2SError
 from .inline import inline
 from .naming import Namer
@@ -57,15 +57,16 @@ def is_comment(statement: ast.stmt) -> bool:
 
 
 class Save(ast.stmt):
-    """Forward-sweep marker: the value of ``name`` (or of ``name[index]``) may be saved here."""
+    """Forward-sweep marker: the value of ``name`` (or of ``name[index]``) may be saved here.
+    ``mapping``: ``name`` is a dict, whose item write may add the key."""
 
-    _fields = ("name", "index")
+    _fields = ("name", "index", "mapping")
 
 
 class Restore(ast.stmt):
     """Reverse-sweep marker: the value saved by the matching :class:`Save` comes back here."""
 
-    _fields = ("name", "index")
+    _fields = ("name", "index", "mapping")
 
 
 class Recompute(ast.stmt):
@@ -241,7 +242,8 @@ class ReverseGenerator:
                     out.extend(self.forward_call(operation, nested))
                     continue
                 if isinstance(target, ast.Subscript):
-                    out.append(Save(target.value.id, target.slice))
+                    out.append(Save(target.value.id, target.slice,
+                                    target.value.id in self.analysis.mappings))
                 elif nested and not self.needs_no_save(statement, body):
                     out.append(Save(target.id, None))
                 out.append(statement)
@@ -339,7 +341,8 @@ class ReverseGenerator:
                 if operation.kind == "setitem":
                     self.reverse_setitem(operation)
                     target = statement.targets[0]
-                    self.out.append(Restore(target.value.id, target.slice))
+                    self.out.append(Restore(target.value.id, target.slice,
+                                            target.value.id in self.analysis.mappings))
                 else:
                     self.reverse_assign(operation)
                     if nested and id(statement) not in self.unsaved:
@@ -461,9 +464,15 @@ class ReverseGenerator:
         index = operation.statement.targets[0].slice      # slice syntax, as the user wrote it
         adjoint = self.adjoint(array.id)
         if isinstance(value, ast.Name) and value.id in self.analysis.active:
-            selected = ast.Subscript(_name(adjoint), copy.deepcopy(index), ast.Load())
-            self.helpers.add("unbroadcast")
-            contribution = _call("unbroadcast", _call("np.copy", selected), _name(value.id))
+            if array.id in self.analysis.mappings:      # the entry may never have been read
+                self.helpers.add("entry_cotangent")
+                contribution = _call("entry_cotangent", _name(adjoint), copy.deepcopy(index),
+                                     _name(value.id))
+            else:
+                selected = ast.Subscript(_name(adjoint), copy.deepcopy(index), ast.Load())
+                self.helpers.add("unbroadcast")
+                contribution = _call("unbroadcast", _call("np.copy", selected),
+                                     _name(value.id))
             self.accumulate(value.id, contribution, operation.statement)
         self.make_private(array.id)
         self.emit(ast.Assign([ast.Subscript(_name(adjoint), copy.deepcopy(index), ast.Store())],
@@ -721,7 +730,11 @@ def resolve_markers(code: ReverseCode, params: set[str], fused: bool = False) ->
                 if statement.name in stacked:
                     saved_any = True
                     value: ast.expr = _name(statement.name)
-                    if statement.index is not None:
+                    if statement.index is not None and getattr(statement, "mapping", False):
+                        code.helpers.add("saved_entry")
+                        value = _call("saved_entry", _name(statement.name),
+                                      copy.deepcopy(index_value(statement.index)))
+                    elif statement.index is not None:
                         value = _call("np.copy", ast.Subscript(_name(statement.name),
                                                                copy.deepcopy(statement.index),
                                                                ast.Load()))
@@ -748,6 +761,12 @@ def resolve_markers(code: ReverseCode, params: set[str], fused: bool = False) ->
                     if statement.index is None:
                         out.append(_assign(statement.name, popped))
                         rebinds.add(statement.name)
+                    elif getattr(statement, "mapping", False):
+                        item_restored.add(statement.name)
+                        code.helpers.add("restore_entry")
+                        out.append(ast.Expr(_call("restore_entry", _name(statement.name),
+                                                  copy.deepcopy(index_value(statement.index)),
+                                                  popped)))
                     else:
                         item_restored.add(statement.name)
                         out.append(ast.Assign([ast.Subscript(_name(statement.name),

@@ -19,12 +19,7 @@ CASES = all_cases()
 SEED = 0
 
 # name -> reason, for the generated code (test_source) ...
-XFAIL_SOURCE: dict[str, str] = {
-    "dict_comprehension_total":
-        "comprehension: UnsupportedError: 'DictComp' expressions are not supported",
-    "activation_table":
-        "dict literal of lambdas: UnsupportedError: 'Dict' expressions are not supported",
-}
+XFAIL_SOURCE: dict[str, str] = {}
 # ... and for the tape (test_tape)
 XFAIL_TAPE: dict[str, str] = {
     "dict_mlp_loss":

@@ -24,7 +24,9 @@ Passes, in order (:data:`PASSES`), one module each; each is a function
 ``pass(state) -> None`` over the :class:`~s2s.normalize.core.NormalState` they share
 (``core.py`` also holds the AST helpers):
 
-1. ``check_supported`` (``fence.py``): reject what s2s cannot differentiate, with file:line:col
+1. ``lower_dispatch_tables`` (``dispatch_tables.py``): a call through a local dict of
+   functions -> branches: ``acts[k](x)`` -> ``if k == 'tanh': _call0 = np.tanh(x) elif ...``
+   ``check_supported`` (``fence.py``): reject what s2s cannot differentiate, with file:line:col
    ``lower_with_blocks`` (``with_blocks.py``): ``with np.errstate(...): body`` ->
    ``_with0 = np.errstate(...)`` / ``_with0.__enter__()`` / body / ``_with0.__exit__(...)``
    ``lower_comprehensions`` (``comprehensions.py``): comprehensions, ``map`` and
@@ -55,6 +57,7 @@ from ..naming import Namer, names_in
 from ..parse import ParsedFunction
 from .augmented_assignments import lower_augmented_assignments
 from .comprehensions import lower_comprehensions
+from .dispatch_tables import lower_dispatch_tables
 from .core import (BINARY_OPERATORS, COMPOUND, UNARY_OPERATORS, NormalForm, NormalState,
                    assign, assigned_in, is_global_path, name, rebound_in, walk_statements)
 from .fence import check_supported
@@ -72,6 +75,7 @@ __all__ = ["BINARY_OPERATORS", "COMPOUND", "MANAGERS", "PASSES", "UNARY_OPERATOR
            "rebound_in", "walk_statements"]
 
 PASSES = (
+    lower_dispatch_tables,      # before the fence, which accepts lambdas only when assigned
     check_supported,
     lower_with_blocks,
     lower_comprehensions,

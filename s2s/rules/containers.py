@@ -2,7 +2,7 @@
 dataclass, and a dict's ``.items()``, ``.values()`` and ``.keys()`` (looped over as lists;
 see :mod:`s2s.pytree`).  Subscripts (``p["w"]``, ``p[0][1]``) are ``getitem``'s."""
 from ..runtime import (dict_items, dict_keys, dict_values, field, index_adjoint,
-                       items_adjoint, values_adjoint)
+                       items_adjoint, pairs_adjoint, pairs_mapping, values_adjoint)
 from .registry import define, define_nondifferentiable
 
 
@@ -39,6 +39,18 @@ define(dict_values, methods=("values",), vjp=values_vjp, jvp=values_jvp, display
        linear=True)
 define_nondifferentiable(dict_keys, methods=("keys",))
 
+
+def dict_vjp(g, ans, pairs):
+    return pairs_adjoint(g, pairs)
+
+
+def dict_jvp(t, ans, pairs):
+    return pairs_mapping(t, pairs)
+
+
+# dict(pairs): a dict comprehension lowers to a list of (key, value) pairs passed to dict
+define(dict, vjp=dict_vjp, jvp=dict_jvp, display="Dict", linear=True)
+
 # checked on pytrees by tests/test_pytrees.py, not on the arrays tests/test_rules.py draws
-CONTAINER_RULES = frozenset({"field", "dict_items", "dict_values"})
+CONTAINER_RULES = frozenset({"field", "dict_items", "dict_values", "dict"})
 CONTAINER_METHODS = frozenset({"items", "values", "keys"})
