@@ -837,7 +837,8 @@ def _bind_call(normal, statement: ast.Assign, call: ast.Call, callee,
     what is no atom of the caller: a default that is not a literal (``y=Y``,
     ``nonlinearity=np.tanh``), a function passed by its global name, ``**options`` of
     constants; the arguments of ``*rest`` become parameters of their own (the callee is
-    generated for their number).
+    generated for their number), and so do the keywords ``**options`` gathers when some
+    are the caller's values (the callee is generated for their names).
     """
     source = normal.parsed.source
     scope = normal.parsed.scope
@@ -851,7 +852,7 @@ def _bind_call(normal, statement: ast.Assign, call: ast.Call, callee,
     except TypeError as exc:
         raise source.unsupported(call, f"cannot match the call: {exc}") from None
     bound.apply_defaults()
-    arguments, constants, varargs = [], dict(bound_before), None
+    arguments, constants, varargs, varkeywords = [], dict(bound_before), None, None
     for name, value in bound.arguments.items():
         kind = signature.parameters[name].kind
         if kind is inspect.Parameter.VAR_POSITIONAL:
@@ -862,6 +863,13 @@ def _bind_call(normal, statement: ast.Assign, call: ast.Call, callee,
             arguments.extend(value)
             continue
         if kind is inspect.Parameter.VAR_KEYWORD:
+            if isinstance(callee, Target) and value and all(
+                    isinstance(option, ast.Constant) or isinstance(option, ast.Name)
+                    and option.id in local_names for option in value.values()) \
+                    and any(isinstance(option, ast.Name) for option in value.values()):
+                varkeywords = tuple(sorted(value))     # values of the caller: parameters
+                arguments.extend(value[key] for key in varkeywords)
+                continue
             constants[name] = {key: _constant_value(normal, call, option, local_names)
                                for key, option in value.items()}
             continue
@@ -880,7 +888,7 @@ def _bind_call(normal, statement: ast.Assign, call: ast.Call, callee,
             value = ast.Constant(value)
         arguments.append(value)
     if isinstance(callee, Target):
-        callee = Target(callee.function, constants, varargs)
+        callee = Target(callee.function, constants, varargs, varkeywords)
     return Operation("call", statement.targets[0].id, statement, args=tuple(arguments),
                      callee=callee)
 

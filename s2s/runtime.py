@@ -25,6 +25,8 @@ __all__ = [
     "cumprod_tangent",
     "diag_adjoint",
     "diagonal_adjoint",
+    "default_adjoint",
+    "dict_get",
     "dict_items",
     "dict_keys",
     "dict_values",
@@ -38,6 +40,7 @@ __all__ = [
     "entry_cotangent",
     "field",
     "field_adjoint",
+    "get_adjoint",
     "hstack_adjoint",
     "index_accumulate",
     "index_adjoint",
@@ -308,6 +311,22 @@ def dict_items(mapping):
 def dict_values(mapping):
     """``mapping.values()``."""
     return mapping.values()
+
+
+def dict_get(mapping, key, default=None):
+    """``mapping.get(key, default)``."""
+    return mapping.get(key, default)
+
+
+def get_adjoint(g, mapping, key):
+    """Cotangent of ``mapping`` in ``mapping.get(key, default)``: ``g`` at ``key`` if
+    the key is there (else the default got it: zeros)."""
+    return index_adjoint(g, mapping, key) if key in mapping else zeros_like(mapping)
+
+
+def default_adjoint(g, mapping, key, default):
+    """Cotangent of ``default`` in ``mapping.get(key, default)``."""
+    return zeros_like(default) if key in mapping else g
 
 
 def dict_keys(mapping):
