@@ -34,7 +34,7 @@ from .rules import REGISTRY, Rule
 from .rules.domains import NotDifferentiated
 from .rules.operators import function_of
 from .rules.refused import REFUSED
-from .shapes import infer_shapes
+from .shapes import infer_shapes, integer_names
 
 VARARG_METHODS = {"reshape": "shape", "transpose": "axes"}
 
@@ -82,6 +82,7 @@ class Analysis:
     scalar_names: set[str] = field(default_factory=set)   # bound once, to a number
     shapes: dict[str, tuple] = field(default_factory=dict)   # specialized: name -> shape
     mappings: set[str] = field(default_factory=set)  # every binding a dict display or dict()
+    integers: set[str] = field(default_factory=set)  # names holding only Python ints
 
     def operation(self, statement: ast.stmt) -> Operation:
         return self.operations[id(statement)]
@@ -164,6 +165,7 @@ def analyze(normal: NormalForm, wrt: tuple[str, ...],
     _shape_classes(ordered, analysis)
     if parameter_shapes is not None:
         analysis.shapes = infer_shapes(normal, operations, parameter_shapes)
+    analysis.integers = integer_names(normal, set(normal.parsed.params))
     return analysis
 
 

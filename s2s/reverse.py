@@ -146,6 +146,7 @@ class ReverseGenerator:
         # lists appended to or popped from: their adjoints are lists, changed in place
         self.sequences = {op.args[0].id for op in analysis.operations.values()
                           if op.kind in ("append", "pop") and isinstance(op.args[0], ast.Name)}
+        self.lists = _list_names(analysis) - self.sequences   # lists of a fixed length
         self.unsaved: set[int] = set()             # statements needing no Save/Restore
         self.recomputed: dict[int, list[ast.stmt]] = {}   # id(loop) -> statements to re-run
         self.enclosing: list[ast.For | ast.While] = []    # loops around the current point
@@ -178,6 +179,24 @@ class ReverseGenerator:
 
     def accumulate(self, name: str, contribution: ast.expr, origin: ast.stmt) -> None:
         adjoint = self.adjoint(name)
+        if name in self.live and _reads_an_element_of(contribution, name) \
+                and self.selects_elements(name, contribution.args[2]):
+            # x[i] read: x_b[i] += g, in O(size of x[i]), on an adjoint no other name holds
+            self.make_private(name)
+            target = ast.Subscript(_name(adjoint), _index_syntax(contribution.args[2]),
+                                   ast.Store())
+            self.emit(ast.AugAssign(target, ast.Add(), contribution.args[0]), origin)
+            return
+        if name in self.live and _reads_an_element_of(contribution, name) \
+                and name in self.lists and isinstance(contribution.args[2], ast.Name) \
+                and contribution.args[2].id in self.analysis.integers:
+            # xs[i] read from a list: xs_b[i] = xs_b[i] + g, on a list no other name holds
+            self.make_private(name)
+            index = contribution.args[2].id
+            item = ast.Subscript(_name(adjoint), _name(index), ast.Load())
+            self.emit(ast.Assign([ast.Subscript(_name(adjoint), _name(index), ast.Store())],
+                                 ast.BinOp(item, ast.Add(), contribution.args[0])), origin)
+            return
         if name in self.live and _reads_an_element_of(contribution, name):
             # lst[i] read: add at i in the adjoint as it stands at this point of the
             # reverse sweep; a list's length there need not be its final length
@@ -191,6 +210,55 @@ class ReverseGenerator:
             self.private.add(name)
         else:
             self.private.discard(name)
+
+    def selects_elements(self, name: str, index: ast.expr) -> bool:
+        """Does ``name[index]`` read distinct elements of an array of known shape (integer
+        and slice indices, never an index array that may repeat)?  Then its adjoint can
+        be added in place."""
+        shape = self.analysis.shapes.get(name)
+        if not shape:                        # unknown, or a scalar
+            return False
+        parts = index.elts if isinstance(index, ast.Tuple) else [index]
+        return len(parts) <= len(shape) and all(self._basic_index(part) for part in parts)
+
+    def selects_one_element(self, name: str, index: ast.expr) -> bool:
+        """Is ``name[index]`` one element (a NumPy scalar, not a view) of a known array?"""
+        shape = self.analysis.shapes.get(name)
+        parts = index.elts if isinstance(index, ast.Tuple) else [index]
+        return bool(shape) and len(parts) == len(shape) and all(
+            not isinstance(part, ast.Slice) and not (isinstance(part, ast.Constant)
+                                                     and part.value is None)
+            and self._basic_index(part) for part in parts)
+
+    def _basic_index(self, part: ast.expr) -> bool:
+        if isinstance(part, ast.Constant):
+            return type(part.value) is int or part.value is None
+        if isinstance(part, ast.UnaryOp) and isinstance(part.op, ast.USub):
+            return self._basic_index(part.operand)
+        if isinstance(part, ast.Name):
+            return part.id in self.analysis.integers
+        if isinstance(part, ast.Call) and isinstance(part.func, ast.Name) \
+                and part.func.id == "slice" and not part.keywords:
+            return all(self._basic_index(bound) for bound in part.args)
+        return isinstance(part, ast.Slice) and all(
+            bound is None or self._basic_index(bound)
+            for bound in (part.lower, part.upper, part.step))
+
+    def in_place_reads(self, body: list[ast.stmt]) -> set[str]:
+        """Arrays whose element reads in ``body`` accumulate their adjoint in place."""
+        names = set()
+        for statement in walk_statements(body):
+            operation = self.analysis.operations.get(id(statement))
+            if operation is not None and operation.kind == "rule" \
+                    and operation.rule.name == "getitem" and operation.args \
+                    and isinstance(operation.args[0], ast.Name) \
+                    and isinstance(statement.value, ast.Subscript) \
+                    and (self.selects_elements(operation.args[0].id, statement.value.slice)
+                         or operation.args[0].id in self.lists
+                         and isinstance(statement.value.slice, ast.Name)
+                         and statement.value.slice.id in self.analysis.integers):
+                names.add(operation.args[0].id)
+        return names
 
     def zero(self, name: str, like: str) -> ast.Assign:
         """``name_b = zeros_like(like)``: an explicit zero adjoint, owned by ``name``."""
@@ -209,6 +277,9 @@ class ReverseGenerator:
         if name in self.sequences:
             self.helpers.add("adjoint_copy")
             return _assign(adjoint, _call("adjoint_copy", _name(adjoint)))
+        if name in self.lists:              # zeros for its None entries: added to in place
+            self.helpers.add("adjoint_copy")
+            return _assign(adjoint, _call("adjoint_copy", _name(adjoint), _name(name)))
         return _assign(adjoint, _call("np.copy", _name(adjoint)))
 
     # --- the two sweeps -----------------------------------------------------------------
@@ -468,6 +539,10 @@ class ReverseGenerator:
                 self.helpers.add("entry_cotangent")
                 contribution = _call("entry_cotangent", _name(adjoint), copy.deepcopy(index),
                                      _name(value.id))
+            elif self.selects_one_element(array.id, index) \
+                    and self.analysis.shapes.get(value.id) == ():
+                # a scalar read out of the adjoint is a copy already, of the value's shape
+                contribution = ast.Subscript(_name(adjoint), copy.deepcopy(index), ast.Load())
             else:
                 selected = ast.Subscript(_name(adjoint), copy.deepcopy(index), ast.Load())
                 self.helpers.add("unbroadcast")
@@ -559,8 +634,9 @@ class ReverseGenerator:
         for name in sorted(carried):
             self.emit(self.zero(name, name))
         self.live |= carried
-        for name in sorted(self.live & (self.written_arrays | self.sequences)
-                           & assigned_in(loop.body)):
+        for name in sorted(self.live & (((self.written_arrays | self.sequences)
+                                         & assigned_in(loop.body))
+                                        | self.in_place_reads(loop.body))):
             self.make_private(name)      # once before the loop, not once per iteration
         live_loop, private_loop = set(self.live), set(self.private)
         body_code, live_end, private_end = self._branch(loop.body, live_loop, private_loop)
@@ -716,8 +792,7 @@ def resolve_markers(code: ReverseCode, params: set[str], fused: bool = False) ->
     # (y in ``while ...: y = y * 2`` is read before the reverse loop, never after a pop)
     stacked = _restored_values_read(code.reverse, set().union(*(reads_of(g) for g in
                                                                 code.gradients)))
-    stacked |= {s.name for s in walk_all(code.reverse)
-                if isinstance(s, Restore) and s.index is not None and s.name in needed}
+
     saved_any = False
     rebinds: set[str] = set()
     item_restored: set[str] = set()
@@ -784,6 +859,8 @@ def resolve_markers(code: ReverseCode, params: set[str], fused: bool = False) ->
             out.append(statement)
         return out
 
+    element_written = {s.name for s in walk_all(code.reverse) if isinstance(s, Restore)
+                       and s.index is not None}
     forward_code = prune_empty_blocks(forward(code.forward))
     reverse_code = prune_empty_blocks(reverse(code.reverse))
     prologue: list[ast.stmt] = []
@@ -802,6 +879,9 @@ def resolve_markers(code: ReverseCode, params: set[str], fused: bool = False) ->
         prologue.append(_assign(final, _call("snapshot", _name(name))))
         epilogue.append(ast.Expr(_call("restore", _name(final))))
         rebinds.add(name)                 # read at entry: bound even if never written
+    # an array written in place may be unbound when the forward sweep ends (an early
+    # return before its first binding): the pullback takes it as a default, bound to None
+    rebinds |= element_written
     rebinds -= {code.seed}
     top_level = {node.id for s in code.forward if isinstance(s, ast.Assign)
                  for node in ast.walk(s.targets[0]) if isinstance(node, ast.Name)}
@@ -817,10 +897,11 @@ def resolve_markers(code: ReverseCode, params: set[str], fused: bool = False) ->
 
 
 def _restored_values_read(body: list[ast.stmt], live_out: set[str]) -> set[str]:
-    """The names some whole-name :class:`Restore` of ``body`` binds to a value read later.
+    """The names some :class:`Restore` of ``body`` binds to a value read later (for an
+    element restore ``x[i] = ...``: some later statement reads ``x``).
 
-    A backward liveness pass: a restore defines its name, a recompute its target (and
-    reads its operands only when that target is live); loops are solved to a fixpoint.
+    A backward liveness pass: a whole-name restore defines its name, a recompute its target
+    (and reads its operands only when that target is live); loops are solved to a fixpoint.
     """
     found: set[str] = set()
 
@@ -828,10 +909,12 @@ def _restored_values_read(body: list[ast.stmt], live_out: set[str]) -> set[str]:
         live = set(live)
         for statement in reversed(statements):
             if isinstance(statement, Restore):
+                if statement.name in live:
+                    found.add(statement.name)
                 if statement.index is None:
-                    if statement.name in live:
-                        found.add(statement.name)
                     live.discard(statement.name)
+                else:
+                    live |= reads_of(statement.index)
             elif isinstance(statement, Recompute):
                 target = statement.statement.targets[0].id
                 if target in live:
@@ -910,6 +993,48 @@ def _reads_in(statement: ast.stmt) -> set[str]:
     if isinstance(statement, COMPOUND):
         return _statement_reads(statement)
     return reads_of(statement)
+
+
+def _list_names(analysis: Analysis) -> set[str]:
+    """Names every binding of which is a list: a list display, ``list(...)``, a copy of
+    such a name, or a list appended to (a greatest fixpoint)."""
+    bindings: dict[str, list[ast.expr | None]] = {}
+    for statement in walk_statements(analysis.normal.body):
+        if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
+            bindings.setdefault(statement.targets[0].id, []).append(statement.value)
+        elif isinstance(statement, ast.For):
+            bindings.setdefault(statement.target.id, []).append(None)
+    for name in analysis.normal.parsed.params:
+        bindings.setdefault(name, []).append(None)
+    names = set(bindings)
+    changed = True
+    while changed:
+        changed = False
+        for name in sorted(names):
+            if not all(isinstance(value, ast.List) or isinstance(value, ast.Name)
+                       and value.id in names or isinstance(value, ast.Call)
+                       and isinstance(value.func, ast.Name) and value.func.id == "list"
+                       and "list" not in analysis.normal.local_names
+                       for value in bindings[name]):
+                names.discard(name)
+                changed = True
+    return names
+
+
+def _index_syntax(index: ast.expr) -> ast.expr:
+    """``slice(a, b, None)`` -> ``a:b``, inside tuples too: the index as a person writes it."""
+    if isinstance(index, ast.Tuple):
+        return ast.Tuple([_index_syntax(part) for part in index.elts], ast.Load())
+    if isinstance(index, ast.Call) and isinstance(index.func, ast.Name) \
+            and index.func.id == "slice" and not index.keywords and len(index.args) <= 3:
+        bounds = list(index.args)
+        if len(bounds) == 1:
+            bounds = [ast.Constant(None)] + bounds
+        bounds += [ast.Constant(None)] * (3 - len(bounds))
+        lower, upper, step = (None if isinstance(b, ast.Constant) and b.value is None
+                              else copy.deepcopy(b) for b in bounds)
+        return ast.Slice(lower, upper, step)
+    return copy.deepcopy(index)
 
 
 def _reads_an_element_of(contribution: ast.expr, name: str) -> bool:
