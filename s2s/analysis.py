@@ -34,7 +34,7 @@ from .rules import REGISTRY, Rule
 from .rules.domains import NotDifferentiated
 from .rules.operators import function_of
 from .rules.refused import REFUSED
-from .shapes import infer_shapes, integer_names
+from .shapes import index_bounds, infer_shapes, integer_names
 
 VARARG_METHODS = {"reshape": "shape", "transpose": "axes"}
 
@@ -83,6 +83,7 @@ class Analysis:
     shapes: dict[str, tuple] = field(default_factory=dict)   # specialized: name -> shape
     mappings: set[str] = field(default_factory=set)  # every binding a dict display or dict()
     integers: set[str] = field(default_factory=set)  # names holding only Python ints
+    index_bounds: dict[str, tuple[int, int]] = field(default_factory=dict)   # specialized
 
     def operation(self, statement: ast.stmt) -> Operation:
         return self.operations[id(statement)]
@@ -165,6 +166,7 @@ def analyze(normal: NormalForm, wrt: tuple[str, ...],
     _shape_classes(ordered, analysis)
     if parameter_shapes is not None:
         analysis.shapes = infer_shapes(normal, operations, parameter_shapes)
+        analysis.index_bounds = index_bounds(normal, operations, parameter_shapes)
     analysis.integers = integer_names(normal, set(normal.parsed.params))
     return analysis
 
@@ -267,7 +269,7 @@ def _refuse_varied_parameters(normal: NormalForm, operation: Operation, varied: 
                     error=MissingRuleError)
 
 
-def _may_alias(statement: ast.Assign) -> str | None:
+def may_alias(statement: ast.Assign) -> str | None:
     """The array ``statement`` may make a view or alias of: ``y = x``, ``y = x[1:]``."""
     value = statement.value
     if isinstance(value, ast.Name):
@@ -333,7 +335,7 @@ def _refuse_stale_views(normal: NormalForm, operations: dict[int, Operation],
             # is rebound, and cannot be indexed: only names indexed somewhere count)
             writes.setdefault(statement.value.left.id, []).append((position, loops))
         elif isinstance(statement.targets[0], ast.Name):
-            array = _may_alias(statement)
+            array = may_alias(statement)
             if array is not None and statement.targets[0].id in active:
                 views.setdefault(array, []).append((position, statement.targets[0].id, loops))
     for array, taken in views.items():

@@ -36,7 +36,7 @@ import ast
 import copy
 from dataclasses import dataclass, field
 
-from .analysis import Analysis, Operation, index_value, is_scalar_constant
+from .analysis import Analysis, Operation, index_value, is_scalar_constant, may_alias
 from .errors import MissingRuleError, S2SError
 from .inline import inline
 from .naming import Namer
@@ -218,6 +218,8 @@ class ReverseGenerator:
         shape = self.analysis.shapes.get(name)
         if not shape:                        # unknown, or a scalar
             return False
+        if _is_index_expression(index):
+            index = index.slice
         parts = index.elts if isinstance(index, ast.Tuple) else [index]
         return len(parts) <= len(shape) and all(self._basic_index(part) for part in parts)
 
@@ -240,6 +242,9 @@ class ReverseGenerator:
         if isinstance(part, ast.Call) and isinstance(part.func, ast.Name) \
                 and part.func.id == "slice" and not part.keywords:
             return all(self._basic_index(bound) for bound in part.args)
+        if _is_index_expression(part):          # np.s_[i:j, 0]
+            inner = part.slice.elts if isinstance(part.slice, ast.Tuple) else [part.slice]
+            return all(self._basic_index(item) for item in inner)
         return isinstance(part, ast.Slice) and all(
             bound is None or self._basic_index(bound)
             for bound in (part.lower, part.upper, part.step))
@@ -334,9 +339,9 @@ class ReverseGenerator:
 
         * invariant: the operands are assigned in no enclosing loop and the target only
           here, so every iteration computes the same value;
-        * recomputed: ``v = x[i]`` (or integer arithmetic on loop variables) at the top
-          level of a loop body, where ``x`` is invariant and ``i`` a loop variable: the
-          reverse loop re-runs it at the start of each iteration.
+        * recomputed: ``v = x[i]`` (or integer arithmetic on loop variables) in a loop
+          body, or in an ``if`` block inside it, where ``x`` is invariant and ``i`` a loop
+          variable: the reverse loop (or the reverse of the block) re-runs it first.
         """
         if not self.enclosing:
             return False
@@ -354,7 +359,7 @@ class ReverseGenerator:
             self.unsaved.add(id(statement))
             return True
         innermost = self.enclosing[-1]
-        if statement not in innermost.body:
+        if not any(statement is s for s in body):
             return False
         rebound = {loop.target.id for loop in self.enclosing if isinstance(loop, ast.For)}
         rebound |= {s.targets[0].id for loop in self.enclosing
@@ -369,7 +374,9 @@ class ReverseGenerator:
         if not cheap:
             return False
         self.unsaved.add(id(statement))
-        self.recomputed.setdefault(id(innermost), []).append(statement)
+        # keyed by the loop for its body, by the block for an if block inside it
+        key = id(innermost) if body is innermost.body else id(body)
+        self.recomputed.setdefault(key, []).append(statement)
         return True
 
     def forward_call(self, operation: Operation, nested: bool) -> list[ast.stmt]:
@@ -600,6 +607,8 @@ class ReverseGenerator:
     def _branch(self, body: list[ast.stmt], live: set[str], private: set[str]):
         self.live, self.private = set(live), set(private)
         code = self.block(lambda: self.reverse_block(body, nested=True))
+        code = [Recompute(copy.deepcopy(statement))
+                for statement in self.recomputed.get(id(body), [])] + code
         return code, self.live, self.private
 
     def reverse_if(self, statement: ast.If) -> None:
@@ -791,7 +800,8 @@ def resolve_markers(code: ReverseCode, params: set[str], fused: bool = False) ->
     # a name goes through the stack only if the reverse sweep reads a value it restores
     # (y in ``while ...: y = y * 2`` is read before the reverse loop, never after a pop)
     stacked = _restored_values_read(code.reverse, set().union(*(reads_of(g) for g in
-                                                                code.gradients)))
+                                                                code.gradients)),
+                                    views_of(code.forward))
 
     saved_any = False
     rebinds: set[str] = set()
@@ -885,8 +895,8 @@ def resolve_markers(code: ReverseCode, params: set[str], fused: bool = False) ->
     rebinds -= {code.seed}
     top_level = {node.id for s in code.forward if isinstance(s, ast.Assign)
                  for node in ast.walk(s.targets[0]) if isinstance(node, ast.Name)}
-    prebound = sorted(name for name in rebinds
-                      if name not in params and name not in top_level and name in needed)
+    prebound = sorted(name for name in rebinds if name not in params and name not in top_level
+                      and (name in needed or name in stacked))    # saved: read when saved
     captured = sorted(name for name in rebinds if name in needed)
     if prebound:      # names saved before their first assignment need a value to save
         forward_code.insert(0, ast.Assign([_store(name) for name in prebound],
@@ -896,9 +906,30 @@ def resolve_markers(code: ReverseCode, params: set[str], fused: bool = False) ->
                        saved=code.saved, stack=code.stack, epilogue=epilogue)
 
 
-def _restored_values_read(body: list[ast.stmt], live_out: set[str]) -> set[str]:
+def views_of(forward: list[ast.stmt]) -> dict[str, set[str]]:
+    """``{array: names that may be views or aliases of it}`` (``t = y[0:3]``, ``u = t``)."""
+    direct: dict[str, set[str]] = {}
+    for statement in walk_all(forward):
+        if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
+            base = may_alias(statement)
+            if base is not None:
+                direct.setdefault(base, set()).add(statement.targets[0].id)
+    views: dict[str, set[str]] = {}
+    for base in direct:
+        seen, pending = set(), list(direct[base])
+        while pending:
+            name = pending.pop()
+            if name not in seen:
+                seen.add(name)
+                pending.extend(direct.get(name, ()))
+        views[base] = seen
+    return views
+
+
+def _restored_values_read(body: list[ast.stmt], live_out: set[str],
+                          views: dict[str, set[str]] | None = None) -> set[str]:
     """The names some :class:`Restore` of ``body`` binds to a value read later (for an
-    element restore ``x[i] = ...``: some later statement reads ``x``).
+    element restore ``x[i] = ...``: some later statement reads ``x``, or a view of it).
 
     A backward liveness pass: a whole-name restore defines its name, a recompute its target
     (and reads its operands only when that target is live); loops are solved to a fixpoint.
@@ -909,7 +940,8 @@ def _restored_values_read(body: list[ast.stmt], live_out: set[str]) -> set[str]:
         live = set(live)
         for statement in reversed(statements):
             if isinstance(statement, Restore):
-                if statement.name in live:
+                if statement.name in live or statement.index is not None \
+                        and (views or {}).get(statement.name, set()) & live:
                     found.add(statement.name)
                 if statement.index is None:
                     live.discard(statement.name)
@@ -1021,8 +1053,18 @@ def _list_names(analysis: Analysis) -> set[str]:
     return names
 
 
+def _is_index_expression(node: ast.expr) -> bool:
+    """``np.s_[...]``: how the normal form passes slice syntax as a value."""
+    return isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) \
+        and node.value.attr == "s_" and isinstance(node.value.value, ast.Name) \
+        and node.value.value.id == "np"
+
+
 def _index_syntax(index: ast.expr) -> ast.expr:
-    """``slice(a, b, None)`` -> ``a:b``, inside tuples too: the index as a person writes it."""
+    """``slice(a, b, None)`` or ``np.s_[a:b]`` -> ``a:b``, inside tuples too: the index as a
+    person writes it."""
+    if _is_index_expression(index):
+        return copy.deepcopy(index.slice)
     if isinstance(index, ast.Tuple):
         return ast.Tuple([_index_syntax(part) for part in index.elts], ast.Load())
     if isinstance(index, ast.Call) and isinstance(index.func, ast.Name) \

@@ -559,6 +559,8 @@ def array_adjoint(g, x):
     """Cotangent of ``x`` in ``np.array(x)``: ``g`` itself, or for a (nested) list or tuple
     of values, a :class:`SequenceAdjoint` holding the matching slices of ``g``."""
     if isinstance(x, (list, tuple)):
+        if isinstance(g, np.ndarray) and not any(isinstance(item, (list, tuple)) for item in x):
+            return SequenceAdjoint(list(g))         # one row (or number) of g per entry
         return SequenceAdjoint(array_adjoint(g[index], item) for index, item in enumerate(x))
     return g
 

@@ -85,6 +85,54 @@ def infer_shapes(normal: NormalForm, operations: dict[int, Any],
     return {name: shape for name, shape in sorted(state.items()) if shape != _UNKNOWN}
 
 
+def index_bounds(normal: NormalForm, operations: dict[int, Any],
+                 parameter_shapes: dict[str, Shape | None]) -> dict[str, tuple[int, int]]:
+    """``{name: (lowest, highest)}`` for integer names whose every value, at every call with
+    these argument shapes, lies in that interval: a loop counter over ``range(a, b, step)``
+    with known bounds, a known constant, and those shifted by constants (``i - 1``).  An
+    index read ``x[i]`` with ``i`` in bounds cannot raise."""
+    statements = list(walk_statements(normal.body))
+    shapes = infer_shapes(normal, operations, parameter_shapes)
+    excluded = _opaquely_bound(normal, statements) | set(parameter_shapes)
+    transfer = _Transfer(dict(shapes), set(shapes) | set(parameter_shapes), set(), set(),
+                         operations)
+    for name, shape in parameter_shapes.items():
+        transfer.state[name] = _UNKNOWN if shape is None else shape
+    transfer.single = _single_bindings(statements, excluded)
+    counts: dict[str, int] = {}
+    for statement in statements:
+        name = _bound_name(statement)
+        if name is not None:
+            counts[name] = counts.get(name, 0) + 1
+    bounds: dict[str, tuple[int, int]] = {}
+    for statement in statements:
+        name = _bound_name(statement)
+        if name is None or counts[name] != 1 or name in excluded:
+            continue
+        if isinstance(statement, ast.For):
+            iterator = transfer.single.get(statement.iter.id) \
+                if isinstance(statement.iter, ast.Name) else statement.iter
+            if _is_call_to(iterator, "range") and 1 <= len(iterator.args) <= 3:
+                values = [transfer.value(argument) for argument in iterator.args]
+                if all(isinstance(v, int) for v in values):
+                    steps = range(*values)
+                    if len(steps):
+                        bounds[name] = (min(steps[0], steps[-1]), max(steps[0], steps[-1]))
+            continue
+        value = statement.value
+        constant = transfer.value(value)
+        if isinstance(constant, int):
+            bounds[name] = (constant, constant)
+        elif isinstance(value, ast.BinOp) and isinstance(value.op, (ast.Add, ast.Sub)):
+            left, right = value.left, value.right
+            shift = transfer.value(right)
+            if isinstance(left, ast.Name) and left.id in bounds and isinstance(shift, int):
+                shift = shift if isinstance(value.op, ast.Add) else -shift
+                low, high = bounds[left.id]
+                bounds[name] = (low + shift, high + shift)
+    return bounds
+
+
 def integer_names(normal: NormalForm, parameters: set[str]) -> set[str]:
     """The local names that only ever hold Python ints (loop counters over ``range``,
     ``len(...)``, their sums and differences): indices that select one element."""

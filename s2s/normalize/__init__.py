@@ -48,6 +48,8 @@ Passes, in order (:data:`PASSES`), one module each; each is a function
    ``s = s * x`` in a loop  ->  ``_t0 = s * x; s = _t0``
 8. ``rename_reassignments`` (``reassignments.py``):
    ``y = f(y)``  ->  ``y_1 = f(y)`` (top level only)
+9. ``merge_common_reads`` (``common_reads.py``): a temporary recomputing a value of its
+   block is that value: ``_t3 = x[i]`` / ``_t4 = x[i]`` / ``_t3 * _t4``  ->  ``_t3 * _t3``
 """
 from __future__ import annotations
 
@@ -56,6 +58,7 @@ import ast
 from ..naming import Namer, names_in
 from ..parse import ParsedFunction
 from .augmented_assignments import lower_augmented_assignments
+from .common_reads import merge_common_reads
 from .comprehensions import lower_comprehensions
 from .dispatch_tables import lower_dispatch_tables
 from .core import (BINARY_OPERATORS, COMPOUND, UNARY_OPERATORS, NormalForm, NormalState,
@@ -87,6 +90,7 @@ PASSES = (
     lower_to_three_address,
     split_self_updates,
     rename_reassignments,
+    merge_common_reads,
 )
 
 
