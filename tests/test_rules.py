@@ -234,7 +234,9 @@ def variadic_name(rule):
 
 
 def default_shape(rule, position):
-    return BROADCAST_SHAPES[position] if rule.broadcasting else DEFAULT_SHAPE
+    # (rules with more than three arguments, scipy.stats's, give their shapes as domains)
+    return BROADCAST_SHAPES[position % len(BROADCAST_SHAPES)] if rule.broadcasting \
+        else DEFAULT_SHAPE
 
 
 def sample(rule, position, spec, rng):
