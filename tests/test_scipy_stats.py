@@ -44,7 +44,7 @@ def numerical_jvp(function, point, direction, h=1e-6):
     return (np.asarray(plus) - np.asarray(minus)) / (2 * h)
 
 
-# --- how calls resolve -------------------------------------------------------------------------
+# --- how calls resolve ----------------------------------------------------------------------------
 
 
 def test_one_rule_for_every_read_of_a_method():
@@ -102,7 +102,7 @@ def test_generated_code_is_deterministic():
     assert s2s.differentiate(shape_by_keyword, wrt=(0, 1, 2)).source == first
 
 
-# --- every method as generated code and in forward mode ------------------------------------------
+# --- every method as generated code and in forward mode -------------------------------------------
 
 
 def sample(domain, rng):
@@ -172,7 +172,7 @@ def test_float32_arguments_give_float32_gradients():
         assert_close(gradient, reference, rtol=1e-4, atol=1e-5)
 
 
-# --- second order ----------------------------------------------------------------------------------
+# --- second order ---------------------------------------------------------------------------------
 
 
 def gaussian_in_log_scale(theta):
@@ -222,7 +222,7 @@ def test_second_derivative_of_a_scalar_log_density():
     assert s2s.grad(s2s.grad(f))(0.3) == pytest.approx(-0.25, rel=1e-12)     # -1 / scale**2
 
 
-# --- frozen distributions ------------------------------------------------------------------------
+# --- frozen distributions -------------------------------------------------------------------------
 
 
 def chained(x, mu, sigma):
@@ -324,7 +324,7 @@ def helper_taking_a_distribution(d, x):
 def rebound_between(x, mu):
     d = st.norm(mu, 1.0)
     total = 0.0
-    for i in range(3):
+    for _ in range(3):
         mu = mu * 2.0
         total = total + np.sum(d.logpdf(x))
     return total + mu
@@ -371,7 +371,7 @@ def test_an_unresolved_frozen_method_is_refused_for_the_data_too():
                  -(X - MU) / SIGMA ** 2, rtol=1e-12, atol=0)
 
 
-# --- conventions -----------------------------------------------------------------------------------
+# --- conventions ----------------------------------------------------------------------------------
 
 
 def test_outside_the_support_the_derivatives_are_zero():
@@ -514,7 +514,7 @@ def test_dirichlet_points_as_columns_and_hessian_in_alpha():
     assert_close(s2s.hessian(g)(ALPHA), expected, rtol=1e-10, atol=1e-12)
 
 
-# --- refusals and names ----------------------------------------------------------------------
+# --- refusals and names ---------------------------------------------------------------------------
 
 
 def t_cdf_in_df(x, df):
@@ -596,7 +596,7 @@ def test_a_function_falling_back_to_the_tape_refuses_too():
     assert differentiable.mode == "tape"
 
 
-# --- the records -----------------------------------------------------------------------------------
+# --- the records ----------------------------------------------------------------------------------
 
 
 def test_every_rule_is_registered_under_its_scipy_name():
