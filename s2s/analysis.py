@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from . import runtime
+from . import library, runtime
 from .errors import MissingRuleError, S2SError, UnsupportedError
 from .normalize import NormalForm, is_global_path, walk_statements
 from .parse import MISSING, Target, resolve_target
@@ -218,7 +218,7 @@ def _is_pure_effect(callee: Any) -> bool:
             or getattr(callee, "__module__", None) == "logging" and inspect.isfunction(callee):
         return True
     rule = REGISTRY.lookup(callee)
-    return rule is not None and _is_numpy_function(callee)
+    return rule is not None and (_is_numpy_function(callee) or library.is_library_function(callee))
 
 
 def _refuse_varied_expressions(normal: NormalForm, operation: Operation,
@@ -634,10 +634,15 @@ def _classify_call(normal, statement, call: ast.Call, make, local_names) -> Oper
         method = function.attr
         rule = REGISTRY.methods.get(method)
         if rule is None:
+            hint = "call the NumPy function instead (np.{0}(x, ...)), or register a rule" \
+                .format(method)
+            if method in _DISTRIBUTION_METHODS:
+                hint = (f"for a scipy.stats distribution, call its method with the parameters "
+                        f"(st.norm.{method}(x, loc, scale)), or freeze it once in this "
+                        f"function (d = st.norm(loc, scale), then d.{method}(x))")
             error = source.unsupported(
-                call, f"the method '.{method}()' has no derivative rule",
-                hint="call the NumPy function instead (np.{0}(x, ...)), or register a rule"
-                     .format(method), error=MissingRuleError)
+                call, f"the method '.{method}()' has no derivative rule", hint=hint,
+                error=MissingRuleError)
             return Operation("unknown", statement.targets[0].id, statement,
                              args=(function.value, *arguments), error=error)
         if method in VARARG_METHODS and len(arguments) > 1:
@@ -664,6 +669,10 @@ def _classify_call(normal, statement, call: ast.Call, make, local_names) -> Oper
         raise source.unsupported(call, f"the name '{name}' is not defined",
                                  hint="define it before differentiating the function")
     rule = REGISTRY.lookup(resolved)
+    if rule is None and library.is_frozen(getattr(resolved, "__self__", None)):
+        return _classify_global_frozen(normal, statement, call, resolved, make, local_names)
+    if rule is None and library.is_distribution(resolved):       # st.norm(mu, s) freezes it
+        return _frozen_construction(normal, statement, call, resolved, local_names)
     if rule is None and inspect.isfunction(resolved) \
             and getattr(resolved, "__module__", "").startswith("s2s.") \
             and not resolved.__module__.startswith("s2s.generated"):
@@ -674,9 +683,15 @@ def _classify_call(normal, statement, call: ast.Call, make, local_names) -> Oper
         return Operation("unknown", statement.targets[0].id, statement,
                          args=tuple(arguments), error=error)
     refusal = REFUSED.lookup(resolved) if rule is None else None
-    if rule is None and (refusal is not None or _is_numpy_function(resolved)):
-        # NumPy's own Python functions are never read as if they were the user's helpers
-        reason = refusal.reason if refusal is not None else "NumPy function without a rule"
+    if rule is None and (refusal is not None or _is_numpy_function(resolved)
+                         or library.is_library_function(resolved)):
+        # NumPy's and SciPy's own Python functions are never read as the user's helpers
+        if refusal is not None:
+            reason = refusal.reason
+        elif _is_numpy_function(resolved):
+            reason = "NumPy function without a rule"
+        else:
+            reason = f"{library.public_name(resolved) or name}: SciPy function without a rule"
         error = source.unsupported(
             call, f"no derivative rule for '{name}' ({reason})",
             hint=f"use a supported NumPy function (see the README's coverage table), "
@@ -709,6 +724,64 @@ def _classify_call(normal, statement, call: ast.Call, make, local_names) -> Oper
     if rule.nondifferentiable:
         return make("nondifferentiable", rule)
     return _bind(source, make, rule, _expand_options(normal, call, local_names), arguments)
+
+
+# --- scipy.stats distributions ---------------------------------------------------------------
+
+#: methods of scipy.stats distributions (a hint when one is called on an unknown value)
+_DISTRIBUTION_METHODS = frozenset({"logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "logpmf",
+                                   "pmf", "ppf", "isf", "entropy"})
+
+
+def _frozen_construction(normal, statement: ast.Assign, call: ast.Call, distribution: Any,
+                         local_names) -> Operation:
+    """``d = st.norm(mu, s)``: no value s2s differentiates by itself.  Its methods called
+    on ``d`` later in this function became calls of the distribution's methods with these
+    parameters (:mod:`s2s.normalize.frozen_distributions`); any other use of ``d``
+    (returned, passed on, a method without a rule, a parameter re-bound in between) while a
+    parameter is differentiated is refused, never a constant."""
+    shown = library.public_name(distribution) or ast.unparse(call.func)
+    error = normal.parsed.source.unsupported(
+        call, f"'{ast.unparse(statement)}' freezes {shown} with parameters that depend on the "
+        "differentiated inputs, and the frozen distribution is used other than by calling "
+        "its methods (logpdf, pdf, cdf, ...) later in the same block while the parameters "
+        "keep their values", hint=f"call the method with the parameters "
+        f"({ast.unparse(call.func)}.logpdf(x, ...)), or freeze the distribution right "
+        "before calling its method", error=MissingRuleError)
+    inputs = [node for part in (*call.args, *(keyword.value for keyword in call.keywords))
+              for node in ast.walk(part) if isinstance(node, ast.Name) and node.id in local_names]
+    return Operation("unknown", statement.targets[0].id, statement, args=tuple(inputs),
+                     error=error)
+
+
+def _classify_global_frozen(normal, statement: ast.Assign, call: ast.Call, method: Any,
+                            make, local_names) -> Operation:
+    """``PRIOR.logpdf(w)`` with ``PRIOR = st.norm(0, 10)`` frozen outside the function: the
+    rule of ``st.norm.logpdf`` with the frozen parameters, read from ``PRIOR.args`` and
+    ``PRIOR.kwds`` (constants: only the data is differentiated)."""
+    source = normal.parsed.source
+    found = library.frozen_method_rule(method, REGISTRY)
+    name = ast.unparse(call.func)
+    if found is None or not isinstance(call.func, ast.Attribute):
+        error = source.unsupported(
+            call, f"no derivative rule for '{name}' ({library.public_name(method) or name})",
+            hint="call the distribution's method with its parameters (st.norm.logpdf(x, "
+                 "loc, scale)), or see the README's coverage table", error=MissingRuleError)
+        inputs = [node for part in (*call.args, *(k.value for k in call.keywords))
+                  for node in ast.walk(part) if isinstance(node, ast.Name)
+                  and node.id in local_names]
+        return Operation("unknown", statement.targets[0].id, statement, args=tuple(inputs),
+                         error=error)
+    rule, positional, keywords = found
+    holder = call.func.value
+
+    def read(field_name: str, key: Any) -> ast.expr:
+        return ast.Subscript(ast.Attribute(copy.deepcopy(holder), field_name, ast.Load()),
+                             ast.Constant(key), ast.Load())
+    merged = ast.Call(call.func, [], [ast.keyword(key, read("kwds", key)) for key in keywords]
+                      + list(call.keywords))
+    return _bind(source, make, rule, merged,
+                 [*call.args, *(read("args", index) for index in range(len(positional)))])
 
 
 def _is_python_callable(value: Any) -> bool:
@@ -981,7 +1054,8 @@ def _bind(source, make, rule: Rule, call: ast.Call, arguments: list[ast.expr]) -
     variadic = next((name for name, parameter in signature.parameters.items()
                      if parameter.kind is parameter.VAR_POSITIONAL), None)
     if variadic is None:
-        args = [bound.arguments[name] for name in names[:rule.arity]]
+        args = [value if isinstance(value, ast.AST) else ast.Constant(value)   # a default
+                for value in (bound.arguments[name] for name in names[:rule.arity])]
         rest, params = names[rule.arity:], {}
     else:
         # np.einsum(*operands): one rule position per positional argument; the rule's

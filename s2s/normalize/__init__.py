@@ -48,8 +48,10 @@ Passes, in order (:data:`PASSES`), one module each; each is a function
    ``s = s * x`` in a loop  ->  ``_t0 = s * x; s = _t0``
 8. ``rename_reassignments`` (``reassignments.py``):
    ``y = f(y)``  ->  ``y_1 = f(y)`` (top level only)
-9. ``merge_common_reads`` (``common_reads.py``): a temporary recomputing a value of its
-   block is that value: ``_t3 = x[i]`` / ``_t4 = x[i]`` / ``_t3 * _t4``  ->  ``_t3 * _t3``
+9. ``resolve_frozen_distributions`` (``frozen_distributions.py``):
+   ``d = st.norm(mu, s)`` / ``y = d.logpdf(x)``  ->  ``y = st.norm.logpdf(x, mu, s)``
+10. ``merge_common_reads`` (``common_reads.py``): a temporary recomputing a value of its
+    block is that value: ``_t3 = x[i]`` / ``_t4 = x[i]`` / ``_t3 * _t4``  ->  ``_t3 * _t3``
 """
 from __future__ import annotations
 
@@ -65,6 +67,7 @@ from .core import (BINARY_OPERATORS, COMPOUND, UNARY_OPERATORS, NormalForm, Norm
                    assign, assigned_in, is_global_path, name, rebound_in, walk_statements)
 from .fence import check_supported
 from .for_loops import lower_for_loops
+from .frozen_distributions import resolve_frozen_distributions
 from .jumps import lower_jumps
 from .local_functions import lift_local_functions
 from .multiple_assignments import lower_multiple_assignments
@@ -90,6 +93,7 @@ PASSES = (
     lower_to_three_address,
     split_self_updates,
     rename_reassignments,
+    resolve_frozen_distributions,
     merge_common_reads,
 )
 

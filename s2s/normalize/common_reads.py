@@ -1,4 +1,4 @@
-"""Pass 9: a temporary that recomputes a value its block already holds is that value.
+"""Pass 10: a temporary that recomputes a value its block already holds is that value.
 
 Before: ``_t3 = x[i]`` / ``_t4 = x[i]`` / ``_t5 = _t3 * _t4``
 After:  ``_t3 = x[i]`` / ``_t5 = _t3 * _t3``
