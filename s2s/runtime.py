@@ -271,8 +271,11 @@ def index_adjoint(g, like, index):
 
 def add_output_tangents(a, b):
     """The sum of two tangent contributions to a result of several outputs (``np.divmod``):
-    output by output, where ``+`` would concatenate the tuples."""
-    return tuple(x + y for x, y in zip(a, b))
+    output by output, where ``+`` would concatenate the tuples (a rule that returns a tuple
+    only for some parameters, ``np.linspace(retstep=True)``, may give arrays: added)."""
+    if isinstance(a, (tuple, list)):
+        return tuple(x + y for x, y in zip(a, b))
+    return a + b
 
 
 def adjoint_copy(adjoint, like=None):

@@ -282,7 +282,7 @@ def meshgrid_jvp_3(t, ans, *xi, copy=True, sparse=False, indexing="xy"):
 
 define(np.meshgrid, vjp=(meshgrid_vjp_0, meshgrid_vjp_1, meshgrid_vjp_2, meshgrid_vjp_3),
        jvp=(meshgrid_jvp_0, meshgrid_jvp_1, meshgrid_jvp_2, meshgrid_jvp_3),
-       display="Meshgrid", linear=True, domains=(Shaped(),) * 4,
+       several_outputs=True, display="Meshgrid", linear=True, domains=(Shaped(),) * 4,
        examples=({"xi": ((3,), (4,))}, {"xi": ((3,), (2, 2)), "indexing": "ij"},
                  {"xi": ((2,), (3,), (4,))}, {"xi": ((3,), (2,)), "sparse": True},
                  {"xi": ((2,), (3,), (2,), (2,)), "indexing": "ij", "sparse": True},
@@ -327,7 +327,8 @@ define(np.broadcast_arrays,
             broadcast_arrays_vjp_3),
        jvp=(broadcast_arrays_jvp_0, broadcast_arrays_jvp_1, broadcast_arrays_jvp_2,
             broadcast_arrays_jvp_3),
-       display="BroadcastTensors", linear=True, domains=(Shaped(),) * 4,
+       several_outputs=True, display="BroadcastTensors", linear=True,
+       domains=(Shaped(),) * 4,
        examples=({"args": ((3, 1), (4,))}, {"args": ((2, 3),)},
                  {"args": ((2, 1, 3), (4, 1), ())}, {"args": ((1,), (3, 1), (1, 2), (3, 2))}))
 
@@ -376,7 +377,8 @@ def linspace_jvp_stop(t, ans, start, stop, num=50, endpoint=True, retstep=False,
 
 
 define(np.linspace, vjp=(linspace_vjp_start, linspace_vjp_stop),
-       jvp=(linspace_jvp_start, linspace_jvp_stop), display="Linspace", linear=True,
+       jvp=(linspace_jvp_start, linspace_jvp_stop), several_outputs=True, display="Linspace",
+       linear=True,
        domains=(Shaped(shape=()), Shaped(shape=(3,))),
        examples=({"num": 5}, {"num": 4, "endpoint": False}, {"num": 3, "axis": -1},
                  {"num": 1}, {"num": 4, "retstep": True},

@@ -120,7 +120,7 @@ def average_jvp_weights(t, ans, a, axis=None, weights=None, returned=False, *, k
 
 
 define(np.average, vjp=(average_vjp_a, None, average_vjp_weights),
-       jvp=(average_jvp_a, None, average_jvp_weights), display="Average",
+       jvp=(average_jvp_a, None, average_jvp_weights), several_outputs=True, display="Average",
        domains=(REAL, Domain(integer=True), POSITIVE),
        examples=({"axis": None}, {"axis": 0}, {"axis": 1, "keepdims": True},
                  {"axis": None, "returned": True}, {"axis": (0, 1), "returned": True},
@@ -378,7 +378,7 @@ def nanstd_jvp(t, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=Fals
 define(np.nanstd, vjp=nanstd_vjp, jvp=nanstd_jvp, display="Nanstd", domains=NAN,
        examples=({}, {"ddof": 1}, {"axis": 0}, {"axis": 1, "ddof": 1, "keepdims": True}))
 
-# --- covariance and correlation --------------------------------------------------------------------
+# --- covariance and correlation ---------------------------------------------------------------
 
 
 def cov_vjp_m(g, ans, m, y=None, rowvar=True, bias=False, ddof=None, fweights=None,
