@@ -264,7 +264,11 @@ refuse(*(function for function in _existing(np, "row_stack") if REGISTRY.lookup(
        reason=NO_RULE + "; np.vstack has one")
 refuse_methods(*(name for name in ("astype",) if name not in REGISTRY.methods),
                reason=NO_RULE + " before NumPy 2 (which has np.astype)")
-refuse(*_existing(np, "r_", "c_", "mgrid", "ogrid", "s_", "index_exp"),
+refuse(*_existing(np, "r_", "c_"),
+       reason="an index trick: generated code rewrites np.r_[a, b] and np.c_[a, b] to "
+              "np.concatenate, but not a string directive ('0,2', 'r', 'c'), and the tape "
+              "cannot record it; build the array with np.concatenate / np.stack")
+refuse(*_existing(np, "mgrid", "ogrid", "s_", "index_exp"),
        reason="an index trick: no derivative rule for its subscript yet; build the array with "
               "np.concatenate / np.stack, or index with a tuple of slices")
 refuse(*_existing(np, "put", "put_along_axis", "putmask", "place", "copyto",
