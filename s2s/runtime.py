@@ -1464,12 +1464,18 @@ def concatenated_length(value, axis):
 
 def zeros_or_absent(value):
     """Zeros like ``value``, or NumPy's marker of an argument not given if it is None."""
-    return np._NoValue if value is None else np.zeros_like(value, dtype=_float_dtype(value))
+    if value is None:
+        return np._NoValue
+    value = np.asarray(value)
+    return np.zeros_like(value, dtype=_float_dtype(value))
 
 
 def zeros_or_none(value):
     """Zeros like ``value``, or None if it is None."""
-    return None if value is None else np.zeros_like(value, dtype=_float_dtype(value))
+    if value is None:
+        return None
+    value = np.asarray(value)
+    return np.zeros_like(value, dtype=_float_dtype(value))
 
 
 def meshgrid_shape(xi, position, indexing="xy"):

@@ -88,8 +88,11 @@ def diff_vjp_append(g, ans, a, n=1, axis=-1, prepend=None, append=None):
 
 
 def diff_jvp_a(t, ans, a, n=1, axis=-1, prepend=None, append=None):
-    if n == 0 or prepend is None and append is None:
-        return np.diff(t, n, axis)
+    if n == 0:
+        return t
+    if prepend is None:
+        if append is None:
+            return np.diff(t, n, axis)
     return np.diff(t, n, axis, zeros_or_absent(prepend), zeros_or_absent(append))
 
 

@@ -198,8 +198,9 @@ def nanmedian_vjp(g, ans, a, axis=None, out=None, overwrite_input=False, keepdim
 
 
 def nanmedian_jvp(t, ans, a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    finite = np.where(np.isnan(a), 0.0, t)          # NaN entries' tangents: unused
     weights = quantile_weights(a, 0.5, axis, "linear", True, overwrite_input)
-    return np.reshape(np.sum(weights * t, axis=axis), np.shape(ans))
+    return np.reshape(np.sum(weights * finite, axis=axis), np.shape(ans))
 
 
 define(np.nanmedian, vjp=nanmedian_vjp, jvp=nanmedian_jvp, display="Nanmedian",
@@ -215,8 +216,9 @@ def nanquantile_vjp(g, ans, a, q, axis=None, out=None, overwrite_input=False,
 
 def nanquantile_jvp(t, ans, a, q, axis=None, out=None, overwrite_input=False,
                     method="linear", keepdims=False, *, weights=None):
+    finite = np.where(np.isnan(a), 0.0, t)          # NaN entries' tangents: unused
     shares = quantile_weights(a, q, axis, method, True, overwrite_input, weights)
-    return np.reshape(np.sum(shares * t, axis=reduced_axes(np.ndim(a), axis, np.ndim(q))),
+    return np.reshape(np.sum(shares * finite, axis=reduced_axes(np.ndim(a), axis, np.ndim(q))),
                       np.shape(ans))
 
 
@@ -235,9 +237,10 @@ def nanpercentile_vjp(g, ans, a, q, axis=None, out=None, overwrite_input=False,
 
 def nanpercentile_jvp(t, ans, a, q, axis=None, out=None, overwrite_input=False,
                       method="linear", keepdims=False, *, weights=None):
+    finite = np.where(np.isnan(a), 0.0, t)          # NaN entries' tangents: unused
     shares = quantile_weights(a, np.asarray(q) / 100, axis, method, True, overwrite_input,
                               weights)
-    return np.reshape(np.sum(shares * t, axis=reduced_axes(np.ndim(a), axis, np.ndim(q))),
+    return np.reshape(np.sum(shares * finite, axis=reduced_axes(np.ndim(a), axis, np.ndim(q))),
                       np.shape(ans))
 
 
@@ -274,10 +277,11 @@ def nanmax_vjp(g, ans, a, axis=None, out=None, keepdims=False):
 
 
 def nanmax_jvp(t, ans, a, axis=None, out=None, keepdims=False):
+    finite = np.where(np.isnan(a), 0.0, t)          # NaN entries' tangents: unused
     if axis is None or keepdims:
-        return np.sum(t * split_evenly(a == ans, a, axis), axis=axis, keepdims=keepdims)
+        return np.sum(finite * split_evenly(a == ans, a, axis), axis=axis, keepdims=keepdims)
     weights = split_evenly(a == np.expand_dims(ans, axis), a, axis)
-    return np.sum(t * weights, axis=axis, keepdims=keepdims)
+    return np.sum(finite * weights, axis=axis, keepdims=keepdims)
 
 
 define(np.nanmax, vjp=nanmax_vjp, jvp=nanmax_jvp, display="Nanmax", domains=NAN,
@@ -292,10 +296,11 @@ def nanmin_vjp(g, ans, a, axis=None, out=None, keepdims=False):
 
 
 def nanmin_jvp(t, ans, a, axis=None, out=None, keepdims=False):
+    finite = np.where(np.isnan(a), 0.0, t)          # NaN entries' tangents: unused
     if axis is None or keepdims:
-        return np.sum(t * split_evenly(a == ans, a, axis), axis=axis, keepdims=keepdims)
+        return np.sum(finite * split_evenly(a == ans, a, axis), axis=axis, keepdims=keepdims)
     weights = split_evenly(a == np.expand_dims(ans, axis), a, axis)
-    return np.sum(t * weights, axis=axis, keepdims=keepdims)
+    return np.sum(finite * weights, axis=axis, keepdims=keepdims)
 
 
 define(np.nanmin, vjp=nanmin_vjp, jvp=nanmin_jvp, display="Nanmin", domains=NAN,
@@ -331,9 +336,10 @@ def nanprod_vjp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
 
 
 def nanprod_jvp(t, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    finite = np.where(np.isnan(a), 0.0, t)          # NaN entries' tangents: unused
     others = product_of_others(np.where(np.isnan(a), 1.0, a), axis)
     weights = np.where(np.isnan(a), 0.0, others)
-    return np.sum(t * weights, axis=axis, keepdims=keepdims)
+    return np.sum(finite * weights, axis=axis, keepdims=keepdims)
 
 
 define(np.nanprod, vjp=nanprod_vjp, jvp=nanprod_jvp, display="Nanprod",
@@ -350,9 +356,10 @@ def nanvar_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=Fals
 
 
 def nanvar_jvp(t, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    finite = np.where(np.isnan(a), 0.0, t)          # NaN entries' tangents: unused
     centred = np.where(np.isnan(a), 0.0, a - np.nanmean(a, axis=axis, keepdims=True))
     count = count_valid(a, axis, ddof)
-    return 2 * np.sum(t * centred / count, axis=axis, keepdims=keepdims)
+    return 2 * np.sum(finite * centred / count, axis=axis, keepdims=keepdims)
 
 
 define(np.nanvar, vjp=nanvar_vjp, jvp=nanvar_jvp, display="Nanvar", domains=NAN,
@@ -370,8 +377,9 @@ def nanstd_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=Fals
 
 
 def nanstd_jvp(t, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    finite = np.where(np.isnan(a), 0.0, t)          # NaN entries' tangents: unused
     centred = np.where(np.isnan(a), 0.0, a - np.nanmean(a, axis=axis, keepdims=True))
-    spread = np.sum(t * centred / count_valid(a, axis, ddof), axis=axis, keepdims=keepdims)
+    spread = np.sum(finite * centred / count_valid(a, axis, ddof), axis=axis, keepdims=keepdims)
     return spread / np.where(ans == 0, 1.0, ans)
 
 
