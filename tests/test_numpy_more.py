@@ -94,7 +94,8 @@ def interpolation(x):
 def polynomials(x):
     values = np.polyval(x[0, :3], x[1:])
     fitted = np.polyfit(x[0], x[1] ** 2, 2)
-    weighted = np.polyfit(x[2], np.stack([x[3], x[1]], axis=1), 1, w=np.array([1.0, 2.0, 0.5, 1.0, 3.0]))
+    weighted = np.polyfit(x[2], np.stack([x[3], x[1]], axis=1), 1,
+                          w=np.array([1.0, 2.0, 0.5, 1.0, 3.0]))
     return np.sum(values ** 2) + np.sum(fitted ** 2) + np.sum(weighted * fitted[:2, None])
 
 
