@@ -15,9 +15,11 @@ and ``SymmetricPositive`` give structured matrices) and the rule is checked in f
 
 Values may be arrays or tuples/lists of arrays (tuple outputs such as ``svd``'s, list
 outputs such as ``split``'s, list arguments such as ``concatenate``'s): the harness
-works on their leaves, so no rule needs a test of its own.  ``EXTRA_SHAPES`` adds input
-shapes that one domain per argument cannot express (``diag`` of a vector...); the last
-part checks the conventions where derivatives do not exist (subgradients).
+works on their leaves, so no rule needs a test of its own.  Integer and boolean leaves of
+an argument (the pivots of SciPy's ``(lu, piv)``) are not perturbed: their derivative is 0.
+``EXTRA_SHAPES`` adds input shapes that one domain per argument cannot express (``diag``
+of a vector...); the last part checks the conventions where derivatives do not exist
+(subgradients).
 """
 from __future__ import annotations
 
@@ -306,9 +308,11 @@ class Case:
         return result
 
     def shifted(self, position, direction, step):
-        """``f`` with argument ``position`` moved by ``step * direction``."""
+        """``f`` with argument ``position`` moved by ``step * direction`` (integer and
+        boolean leaves stay: the pivots of ``(lu, piv)``, the flag of ``(c, lower)``)."""
         args = list(self.args)
-        args[position] = tree_map(lambda x, d: x + step * d, args[position], direction)
+        args[position] = tree_map(lambda x, d: x if np.asarray(x).dtype.kind in "iub"
+                                  else x + step * d, args[position], direction)
         if isinstance(self.args[position], tuple):
             args[position] = tuple(args[position])
         return self.f(*args)
@@ -418,13 +422,19 @@ def test_float32_in_float32_out(rule, specs, example):
     case64.g = cast(case32.g, np.float64)
     case64.tangents = {p: cast(t, np.float64) for p, t in case32.tangents.items()}
     single = all(np.result_type(leaf) == np.float32 for leaf in leaves(case32.ans))
-    pairs = [(f"vjp {p}", case32.vjp(p), case64.vjp(p)) for p in case32.positions] \
-        + [(f"jvp {p}", case32.jvp(p), case64.jvp(p)) for p in case32.jvp_positions]
-    for which, result32, result64 in pairs:
-        for leaf32, leaf64 in zip(leaves(result32), leaves(result64)):
+    pairs = [(f"vjp {p}", case32.vjp(p), case64.vjp(p), case32.args[p])
+             for p in case32.positions] \
+        + [(f"jvp {p}", case32.jvp(p), case64.jvp(p), case32.ans) for p in case32.jvp_positions]
+    for which, result32, result64, like in pairs:
+        for leaf32, leaf64, kind in zip(leaves(result32), leaves(result64), leaf_kinds(like)):
             assert relative_error(leaf32, leaf64) < 1e-3, which
-            if single:
+            if single and kind == "f":           # not an integer leaf's zero (lu's pivots)
                 assert np.result_type(leaf32) == np.float32, which
+
+
+def leaf_kinds(value):
+    """The dtype kind of each leaf of ``value`` ("f" for floats, "i", "b"...)."""
+    return [np.asarray(leaf).dtype.kind for leaf in leaves(value)]
 
 
 # --- 4. sympy twins -------------------------------------------------------------------------------

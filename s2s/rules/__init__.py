@@ -5,7 +5,9 @@ from . import (containers, elementwise, generated, indexing, linalg, nondiff,  #
                operators, reductions, shape)
 
 if importlib.util.find_spec("scipy") is not None:       # SciPy is optional
-    from . import scipy_special  # noqa: F401
+    from . import scipy_linalg, scipy_special  # noqa: F401
+    from .registry import REGISTRY as _REGISTRY
+    _REGISTRY.defer("scipy.signal", "s2s.rules.scipy_signal")   # slow to import: on first use
 from . import refused  # noqa: F401  (after the rules: the inventory's refusals)
 from .registry import REGISTRY, Domain, Rule, define, define_nondifferentiable
 
