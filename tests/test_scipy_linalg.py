@@ -11,6 +11,8 @@ refusals: differentiated flags, the tape, the parameter values whose derivative 
 implemented.  References: finite differences, closed forms (det, the trace of expm), the
 registry's VJP functions (what the tape would call) for the generated code.
 """
+import inspect
+
 import numpy as np
 import pytest
 
@@ -338,13 +340,54 @@ def test_grad_of_grad_of_a_scalar_function():
 # --- degenerate cases ------------------------------------------------------------------------
 
 
-def test_equal_eigenvalues_keep_exact_eigenvalue_gradients():
-    def f(a):
-        return np.sum(linalg.eigh(a, eigvals_only=True) ** 3)
-    a = np.diag([1.0, 1.0, 2.0])                         # a repeated eigenvalue
+TIED = np.diag([1.0, 1.0, 2.0])                          # a repeated eigenvalue
+
+
+def sum_of_cubed_eigenvalues(a):
+    return np.sum(linalg.eigh(a, eigvals_only=True) ** 3)
+
+
+def smallest_eigenvalue(a):
+    w, v = linalg.eigh(a)
+    return w[0]
+
+
+def basis_independent_through_vectors(a):
+    w, v = linalg.eigh(a, driver="evd")
+    return np.sum(WEIGHTS * ((v * w ** 2) @ v.T))         # = sum(WEIGHTS * a @ a)
+
+
+def basis_independent_directly(a):
+    symmetric = np.tril(a) + np.tril(a, -1).T              # the matrix eigh reads
+    return np.sum(WEIGHTS * (symmetric @ symmetric))
+
+
+def test_equal_eigenvalues_keep_exact_gradients_of_symmetric_functions():
     expected = np.diag([3.0, 3.0, 12.0])                 # d/da sum(w^3) = 3 V W^2 V^T
-    assert_close(s2s.differentiate(f, fallback="error").grad(a), expected, rtol=1e-12,
-                 atol=1e-12)
+    gradient = s2s.differentiate(sum_of_cubed_eigenvalues, fallback="error").grad(TIED)
+    assert_close(gradient, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_equal_eigenvalues_share_their_cotangent_evenly():
+    # The smallest of two equal eigenvalues: (v0 v0^T + v1 v1^T) / 2, whatever basis LAPACK
+    # picked in the eigenspace, as tied max entries share theirs.
+    gradient = s2s.differentiate(smallest_eigenvalue, fallback="error").grad(TIED)
+    assert_close(gradient, np.diag([0.5, 0.5, 0.0]), rtol=1e-12, atol=1e-12)
+    _, tangent = s2s.jvp(smallest_eigenvalue, (TIED,), (np.diag([1.0, 3.0, 5.0]),))
+    assert tangent == pytest.approx(2.0, rel=1e-12)
+
+
+def test_eigenvectors_at_equal_eigenvalues_are_refused_not_wrong():
+    """Taking the terms between equal eigenvalues as 0 (numpy.linalg.eigh's rule) gives a
+    wrong gradient even for this basis-independent loss: s2s refuses it instead."""
+    nearby = TIED + np.diag([0.0, 1e-7, 0.0])
+    expected = s2s.grad(basis_independent_directly)(TIED)
+    differentiable = s2s.differentiate(basis_independent_through_vectors, fallback="error")
+    assert_close(differentiable.grad(nearby), expected, rtol=1e-5, atol=1e-6)
+    with pytest.raises(s2s.EvaluationError, match="eigenvalues are equal"):
+        differentiable.grad(TIED)
+    _, tangent = s2s.jvp(basis_independent_through_vectors, (TIED,), (WEIGHTS + WEIGHTS.T,))
+    assert np.isnan(tangent)                             # undefined, never a wrong number
 
 
 def determinant_of(a):
@@ -366,12 +409,23 @@ def test_singular_matrices_raise(function):
         differentiable.grad(singular)
 
 
-@pytest.mark.parametrize(("function", "message"), [
-    (lambda a: np.sum(linalg.eigh(a, subset_by_index=[0, 1])[0]), "every eigenvector"),
-    (lambda a: np.sum(linalg.eigh(a, EYE, type=2)[0]), "type=1"),
-    (lambda a: linalg.det(a, overwrite_a=True), "overwrite_a"),
-    (lambda a: np.sum(linalg.solve(a, VECTOR, overwrite_a=True)), "overwrite_a"),
-], ids=["eigh-subset", "eigh-type", "det-overwrite", "solve-overwrite"])
+REFUSED_VALUES = [
+    pytest.param(lambda a: np.sum(linalg.eigh(a, subset_by_index=[0, 1])[0]),
+                 "every eigenvector", id="eigh-subset"),
+    pytest.param(lambda a: np.sum(linalg.eigh(a, EYE, type=2)[0]), "type=1", id="eigh-type"),
+    pytest.param(lambda a: linalg.det(a, overwrite_a=True), "overwrite_a", id="det-overwrite"),
+    pytest.param(lambda a: np.sum(linalg.solve(a, VECTOR, overwrite_a=True)), "overwrite_a",
+                 id="solve-overwrite"),
+    pytest.param(lambda a: np.sum(linalg.sqrtm(a, disp=False)[0]), "disp=True",
+                 id="sqrtm-disp"),
+]
+if "assume_a" in inspect.signature(linalg.inv).parameters:         # SciPy >= 1.17
+    REFUSED_VALUES.append(pytest.param(lambda a: np.sum(linalg.inv(a, assume_a="diagonal")),
+                                       "diagonal", id="inv-diagonal"))
+
+
+@pytest.mark.parametrize(("function", "message"), REFUSED_VALUES)
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")      # sqrtm's disp in SciPy 1.17
 def test_parameter_values_without_a_derivative_are_refused(function, message):
     with pytest.raises(s2s.EvaluationError, match=message):
         s2s.differentiate(function, fallback="error").grad(spd(X))

@@ -42,9 +42,13 @@ Conventions:
   the others the primal itself raises); ``sqrtm`` at a singular matrix and
   ``solve_sylvester`` where ``a`` and ``-b`` share an eigenvalue have no derivative (the
   Sylvester equation of the derivative is singular: SciPy returns what LAPACK's trsyl
-  gives); for ``eigh`` with equal eigenvalues the eigenvector terms between them are taken
-  as 0 (as for ``numpy.linalg.eigh``): eigenvalue cotangents stay exact, eigenvector ones
-  are meaningful only for losses that do not depend on the basis chosen in the eigenspace.
+  gives).  ``eigh`` at equal eigenvalues: their cotangents (and tangents) are shared
+  evenly among them, as for tied ``max`` entries; the eigenvectors have no derivative
+  there, so a cotangent coupling two equal eigenvalues (``V^T gV`` not 0 between them)
+  raises ``NotImplementedError`` and such a tangent gives NaN eigenvector tangents: no
+  formula in ``w``, ``V`` and ``gV`` alone is right there, not even for a loss that does
+  not depend on the basis chosen in the eigenspace such as ``V f(w) V^T`` (a formula that
+  takes those terms as 0, as ``numpy.linalg.eigh``'s rule does, gives a wrong gradient).
 * References (cited where used): M. B. Giles, "An extended collection of matrix derivative
   results for forward and reverse mode automatic differentiation" (2008); I. Murray,
   "Differentiation of the Cholesky decomposition" (2016, arXiv:1602.07527); F. R. de Hoog,
@@ -437,8 +441,9 @@ _define(scipy_linalg.lu_solve, vjp=(lu_solve_vjp_lu, lu_solve_vjp_b),
 
 def solve_vjp_a(g, ans, a, b, lower=False, overwrite_a=False, overwrite_b=False,
                 check_finite=True, assume_a=None, transposed=False):
-    # x = A^-1 b (A^-T b if transposed): gA = -A^-T g x^T (Giles 2008), read
-    # back onto the entries of a that SciPy reads.
+    # x = A^-1 b (A^-T b if transposed): gA = -A^-T g x^T (Giles 2008), read back onto the
+    # entries of a that SciPy reads.  (assume_a=None is not passed on: older SciPy
+    # versions do not accept it.)
     if overwrite_a:
         return derivative_not_implemented(
             "s2s: the derivative of scipy.linalg.solve reads a: call it without "
@@ -446,13 +451,14 @@ def solve_vjp_a(g, ans, a, b, lower=False, overwrite_a=False, overwrite_b=False,
     if assume_a in ("sym", "symmetric", "her", "hermitian", "pos", "positive definite"):
         cotangent_b = scipy_linalg.solve(a, g, lower=lower, assume_a=assume_a)
     elif transposed:
-        cotangent_b = scipy_linalg.solve(a, g, assume_a=assume_a)
-    elif assume_a == "upper triangular":
-        cotangent_b = scipy_linalg.solve(np.swapaxes(a, -1, -2), g, assume_a="lower triangular")
-    elif assume_a == "lower triangular":
-        cotangent_b = scipy_linalg.solve(np.swapaxes(a, -1, -2), g, assume_a="upper triangular")
+        if assume_a is None:
+            cotangent_b = scipy_linalg.solve(a, g)
+        else:
+            cotangent_b = scipy_linalg.solve(a, g, assume_a=assume_a)
+    elif assume_a is None:
+        cotangent_b = scipy_linalg.solve(a, g, transposed=True)
     else:
-        cotangent_b = scipy_linalg.solve(np.swapaxes(a, -1, -2), g, assume_a=assume_a)
+        cotangent_b = scipy_linalg.solve(a, g, assume_a=assume_a, transposed=True)
     product = -matmul_adjoint_x(cotangent_b, a, ans)
     if transposed:
         product = np.swapaxes(product, -1, -2)
@@ -478,12 +484,12 @@ def solve_vjp_b(g, ans, a, b, lower=False, overwrite_a=False, overwrite_b=False,
     if assume_a in ("sym", "symmetric", "her", "hermitian", "pos", "positive definite"):
         return scipy_linalg.solve(a, g, lower=lower, assume_a=assume_a)
     if transposed:
+        if assume_a is None:
+            return scipy_linalg.solve(a, g)
         return scipy_linalg.solve(a, g, assume_a=assume_a)
-    if assume_a == "upper triangular":
-        return scipy_linalg.solve(np.swapaxes(a, -1, -2), g, assume_a="lower triangular")
-    if assume_a == "lower triangular":
-        return scipy_linalg.solve(np.swapaxes(a, -1, -2), g, assume_a="upper triangular")
-    return scipy_linalg.solve(np.swapaxes(a, -1, -2), g, assume_a=assume_a)
+    if assume_a is None:
+        return scipy_linalg.solve(a, g, transposed=True)
+    return scipy_linalg.solve(a, g, assume_a=assume_a, transposed=True)
 
 
 def solve_jvp_a(t, ans, a, b, lower=False, overwrite_a=False, overwrite_b=False,
@@ -506,12 +512,16 @@ def solve_jvp_a(t, ans, a, b, lower=False, overwrite_a=False, overwrite_b=False,
         change = t
     if transposed:
         change = np.swapaxes(change, -1, -2)
+    if assume_a is None:
+        return -scipy_linalg.solve(a, change @ ans, transposed=transposed)
     return -scipy_linalg.solve(a, change @ ans, lower=lower, assume_a=assume_a,
                                transposed=transposed)
 
 
 def solve_jvp_b(t, ans, a, b, lower=False, overwrite_a=False, overwrite_b=False,
                 check_finite=True, assume_a=None, transposed=False):
+    if assume_a is None:
+        return scipy_linalg.solve(a, t, transposed=transposed)
     return scipy_linalg.solve(a, t, lower=lower, assume_a=assume_a, transposed=transposed)
 
 
@@ -679,9 +689,10 @@ def eigh_vjp(g, ans, a, b=None, *, lower=True, eigvals_only=False, overwrite_a=F
              overwrite_b=False, type=1, check_finite=True, subset_by_index=None,  # noqa: A002
              subset_by_value=None, driver=None):
     # Giles (2008), eigenvalues of a symmetric matrix: S = V (diag(gw) + F * (V^T gV)) V^T,
-    # F[i, j] = 1 / (w[j] - w[i]) off the diagonal, 0 on it and where eigenvalues are
-    # equal; read back onto the triangle SciPy reads.  The same holds with a constant b
-    # (type 1, V^T b V = I).  Equal eigenvalues: see the module's docstring.
+    # F[i, j] = 1 / (w[j] - w[i]) off the diagonal, read back onto the triangle SciPy
+    # reads.  The same holds with a constant b (type 1, V^T b V = I).  Equal eigenvalues
+    # share their cotangents evenly; eigenvectors have no derivative there, so a V^T gV
+    # coupling two equal eigenvalues is refused.
     if subset_by_index is not None or subset_by_value is not None:
         return derivative_not_implemented(
             "s2s: the derivative of scipy.linalg.eigh needs every eigenvector; call it "
@@ -690,18 +701,28 @@ def eigh_vjp(g, ans, a, b=None, *, lower=True, eigvals_only=False, overwrite_a=F
         return derivative_not_implemented(
             "s2s: scipy.linalg.eigh with b is differentiated for type=1 only")
     if eigvals_only:
+        values = ans
         vectors = scipy_linalg.eigh(a, b, lower=lower, driver=driver)[1]
-        product = (vectors * np.expand_dims(g, -2)) @ np.swapaxes(vectors, -1, -2)
+        cotangent_w = g
     else:
         values = ans[0]
         vectors = ans[1]
         cotangent_w = np.zeros_like(values) if g[0] is None else g[0]
-        cotangent_v = np.zeros_like(vectors) if g[1] is None else g[1]
-        gaps = np.expand_dims(values, -2) - np.expand_dims(values, -1)
-        inverse_gaps = np.where(gaps == 0, 0.0, 1.0 / np.where(gaps == 0, 1.0, gaps))
-        middle = inverse_gaps * (np.swapaxes(vectors, -1, -2) @ cotangent_v)
-        product = (vectors * np.expand_dims(cotangent_w, -2) + vectors @ middle) \
-            @ np.swapaxes(vectors, -1, -2)
+    gaps = np.expand_dims(values, -2) - np.expand_dims(values, -1)
+    ties = np.sum(np.where(gaps == 0, np.ones_like(gaps), 0.0), axis=-1)
+    shared = np.sum(np.where(gaps == 0, np.expand_dims(cotangent_w, -2), 0.0), axis=-1) / ties
+    product = vectors * np.expand_dims(shared, -2)
+    if not eigvals_only:
+        if g[1] is not None:
+            projected = np.swapaxes(vectors, -1, -2) @ g[1]
+            coupled = np.where(gaps == 0, projected, 0.0)
+            if np.any(coupled - np.triu(np.tril(coupled)) != 0):
+                return derivative_not_implemented(
+                    "s2s: the eigenvectors of scipy.linalg.eigh have no derivative where "
+                    "eigenvalues are equal, and the loss depends on them there")
+            inverse_gaps = np.where(gaps == 0, 0.0, 1.0 / np.where(gaps == 0, 1.0, gaps))
+            product = product + vectors @ (inverse_gaps * projected)
+    product = product @ np.swapaxes(vectors, -1, -2)
     symmetric = product + np.swapaxes(product, -1, -2)
     if lower:
         return np.tril(symmetric, -1) + 0.5 * np.triu(np.tril(symmetric))
@@ -711,20 +732,32 @@ def eigh_vjp(g, ans, a, b=None, *, lower=True, eigvals_only=False, overwrite_a=F
 def eigh_jvp(t, ans, a, b=None, *, lower=True, eigvals_only=False, overwrite_a=False,
              overwrite_b=False, type=1, check_finite=True, subset_by_index=None,  # noqa: A002
              subset_by_value=None, driver=None):
-    # dw = diag(V^T dA V), dV = V (F * (V^T dA V)), dA symmetric from the triangle read.
+    # dw = diag(V^T dA V) (shared evenly by equal eigenvalues), dV = V (F * (V^T dA V)),
+    # dA symmetric from the triangle read.  Where dA couples equal eigenvalues the
+    # eigenvectors have no derivative: their tangent is NaN there (the eigenvalues'
+    # tangent stays, so a function of the eigenvalues only is unaffected).
     if lower:
         change = np.tril(t) + np.swapaxes(np.tril(t, -1), -1, -2)
     else:
         change = np.triu(t) + np.swapaxes(np.triu(t, 1), -1, -2)
     if eigvals_only:
+        values = ans
         vectors = scipy_linalg.eigh(a, b, lower=lower, driver=driver)[1]
-        return np.sum(vectors * (change @ vectors), axis=-2)
-    values = ans[0]
-    vectors = ans[1]
+    else:
+        values = ans[0]
+        vectors = ans[1]
     projected = np.swapaxes(vectors, -1, -2) @ change @ vectors
     gaps = np.expand_dims(values, -2) - np.expand_dims(values, -1)
+    ties = np.sum(np.where(gaps == 0, np.ones_like(gaps), 0.0), axis=-1)
+    diagonal = np.diagonal(projected, axis1=-2, axis2=-1)
+    tangent_w = np.sum(np.where(gaps == 0, np.expand_dims(diagonal, -2), 0.0), axis=-1) / ties
+    if eigvals_only:
+        return tangent_w
+    coupled = np.where(gaps == 0, projected, 0.0)
+    coupled = coupled - np.triu(np.tril(coupled))
     inverse_gaps = np.where(gaps == 0, 0.0, 1.0 / np.where(gaps == 0, 1.0, gaps))
-    return (np.diagonal(projected, axis1=-2, axis2=-1), vectors @ (inverse_gaps * projected))
+    undefined = np.where(coupled == 0, 0.0 * coupled, np.nan)
+    return (tangent_w, vectors @ (inverse_gaps * projected + undefined))
 
 
 # SciPy's default driver ("evr") may flip an eigenvector's sign under a perturbation of

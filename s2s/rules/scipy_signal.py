@@ -71,8 +71,8 @@ def convolve_jvp_in2(t, ans, in1, in2, mode="full", method="auto"):
     return scipy_signal.convolve(in1, t, mode=mode, method=method)
 
 
-_CONVOLUTION_EXAMPLES = ({}, {"mode": "same"}, {"mode": "valid"}, {"mode": "full",
-                         "method": "fft"}, {"mode": "same", "method": "direct"},
+_CONVOLUTION_EXAMPLES = ({}, {"mode": "same"}, {"mode": "valid"},
+                         {"mode": "full", "method": "fft"}, {"mode": "same", "method": "direct"},
                          {"mode": "valid", "method": "fft"})
 _define(scipy_signal.convolve, vjp=(convolve_vjp_in1, convolve_vjp_in2),
         jvp=(convolve_jvp_in1, convolve_jvp_in2),
