@@ -643,12 +643,14 @@ def _classify_call(normal, statement, call: ast.Call, make, local_names) -> Oper
         return Operation("unknown", statement.targets[0].id, statement,
                          args=tuple(arguments), error=error)
     refusal = REFUSED.lookup(resolved) if rule is None else None
-    if rule is None and (refusal is not None or _is_numpy_function(resolved)):
-        # NumPy's own Python functions are never read as if they were the user's helpers
-        reason = refusal.reason if refusal is not None else "NumPy function without a rule"
+    library = _library(resolved)
+    if rule is None and (refusal is not None or library is not None):
+        # NumPy's and SciPy's own Python functions are never read as if they were the
+        # user's helpers
+        reason = refusal.reason if refusal is not None else f"{library} function without a rule"
         error = source.unsupported(
             call, f"no derivative rule for '{name}' ({reason})",
-            hint=f"use a supported NumPy function (see the README's coverage table), "
+            hint=f"use a supported function (see the README's coverage table), "
                  f"register a rule with s2s.defvjp({name}, vjp), or wrap the argument in "
                  "s2s.stop_gradient(...) if no gradient should flow", error=MissingRuleError)
         keywords = [keyword.value for keyword in call.keywords]
@@ -753,6 +755,15 @@ def _local_dict(normal, node: ast.expr) -> Any:
 def _is_numpy_function(function: Any) -> bool:
     module = getattr(function, "__module__", None) or ""
     return module == "numpy" or module.startswith("numpy.")
+
+
+def _library(function: Any) -> str | None:
+    """"NumPy" or "SciPy" for their functions (read by their module), else None."""
+    module = getattr(function, "__module__", None) or ""
+    for package, library in (("numpy", "NumPy"), ("scipy", "SciPy")):
+        if module == package or module.startswith(package + "."):
+            return library
+    return None
 
 
 def _definition_signature(normal, definition: ast.FunctionDef) -> inspect.Signature:

@@ -508,3 +508,14 @@ def test_signal_rules_register_when_scipy_signal_is_imported(tmp_path):
                             timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def qr_of(a):
+    q, r = linalg.qr(a)
+    return np.sum(r)
+
+
+def test_scipy_functions_without_a_rule_are_refused_by_name_not_read():
+    """SciPy's own Python source is never differentiated as if it were the user's helper."""
+    with pytest.raises(s2s.MissingRuleError, match=r"'linalg\.qr' \(SciPy function without a"):
+        s2s.differentiate(qr_of, fallback="error").grad(well_conditioned(X))
