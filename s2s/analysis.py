@@ -694,7 +694,7 @@ def _classify_call(normal, statement, call: ast.Call, make, local_names) -> Oper
             reason = f"{library.public_name(resolved) or name}: SciPy function without a rule"
         error = source.unsupported(
             call, f"no derivative rule for '{name}' ({reason})",
-            hint=f"use a supported NumPy function (see the README's coverage table), "
+            hint=f"use a supported function (see the README's coverage table), "
                  f"register a rule with s2s.defvjp({name}, vjp), or wrap the argument in "
                  "s2s.stop_gradient(...) if no gradient should flow", error=MissingRuleError)
         keywords = [keyword.value for keyword in call.keywords]
