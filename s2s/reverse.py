@@ -896,8 +896,9 @@ def resolve_markers(code: ReverseCode, params: set[str], fused: bool = False) ->
     top_level = {node.id for s in code.forward if isinstance(s, ast.Assign)
                  for node in ast.walk(s.targets[0]) if isinstance(node, ast.Name)}
     prebound = sorted(name for name in rebinds if name not in params and name not in top_level
-                      and (name in needed or name in stacked))    # saved: read when saved
-    captured = sorted(name for name in rebinds if name in needed)
+                      and (name in needed or name in stacked or name in item_restored))
+    captured = sorted(name for name in rebinds
+                      if name in needed or name in stacked or name in item_restored)
     if prebound:      # names saved before their first assignment need a value to save
         forward_code.insert(0, ast.Assign([_store(name) for name in prebound],
                                           ast.Constant(None)))
