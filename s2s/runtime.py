@@ -11,6 +11,7 @@ __all__ = [
     "ABSENT",
     "MappingAdjoint",
     "SequenceAdjoint",
+    "add_cotangents",
     "add_output_tangents",
     "adjoint_copy",
     "adjugate",
@@ -297,6 +298,11 @@ def adjoint_copy(adjoint, like=None):
     if isinstance(adjoint, dict):
         return MappingAdjoint(adjoint)
     return np.copy(adjoint)
+
+
+def add_cotangents(a, g):
+    """``a + g`` for two cotangents of one value, either of which may be None (zero)."""
+    return g if a is None else a if g is None else a + g
 
 
 def index_accumulate(adjoint, g, like, index):

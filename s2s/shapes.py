@@ -70,22 +70,28 @@ def infer_shapes(normal: NormalForm, operations: dict[int, Any],
     transfer.single = _single_bindings(statements, opaque | set(parameter_shapes))
     transfer.elements = {name: None for name in _plain_lists(statements, operations,
                                                              opaque | set(parameter_shapes))}
+    entries = [(operation.args[0].id, operation.args[1])       # what goes into a list
+               for operation in operations.values()
+               if operation.kind in ("append", "setitem") and operation.args
+               and isinstance(operation.args[0], ast.Name)
+               and operation.args[0].id in transfer.elements]
+    entries += [(_bound_name(statement), element) for statement in statements
+                if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.List)
+                and _bound_name(statement) in transfer.elements
+                for element in statement.value.elts]
+    entries = [(transfer.list_root(name), value) for name, value in entries]
     changed = True
     while changed:
         changed = False
-        for operation in operations.values():   # what goes into a list: its elements' shape
-            if operation.kind in ("append", "setitem") and operation.args \
-                    and isinstance(operation.args[0], ast.Name) \
-                    and operation.args[0].id in transfer.elements:
-                element = transfer.atom(operation.args[1])
-                if element is None:
-                    continue
-                name = operation.args[0].id
-                known = transfer.elements[name]
-                joined = element if known is None else _join(known, element)
-                if joined != known:
-                    transfer.elements[name] = joined
-                    changed = True
+        for name, value in entries:             # the shape every element of a list has
+            element = transfer.atom(value)
+            if element is None or name not in transfer.elements:
+                continue
+            known = transfer.elements[name]
+            joined = element if known is None else _join(known, element)
+            if joined != known:
+                transfer.elements[name] = joined
+                changed = True
         for statement in statements:
             name = _bound_name(statement)
             if name is None or state.get(name) == _UNKNOWN:
@@ -158,8 +164,8 @@ def integer_names(normal: NormalForm, parameters: set[str]) -> set[str]:
 
 def _plain_lists(statements: list[ast.stmt], operations: dict[int, Any],
                  excluded: set[str]) -> set[str]:
-    """Names every binding of which is an empty list ``[]`` or another such name, that are
-    never passed to a user's function (which might put anything in them)."""
+    """Names every binding of which is a list display (``[]``, ``[y0]``) or another such
+    name, that are never passed to a user's function (which might put anything in them)."""
     bindings: dict[str, list[ast.expr | None]] = {}
     for statement in statements:
         name = _bound_name(statement)
@@ -173,7 +179,7 @@ def _plain_lists(statements: list[ast.stmt], operations: dict[int, Any],
     while changed:
         changed = False
         for name in sorted(names):
-            if not all(isinstance(value, ast.List) and not value.elts
+            if not all(isinstance(value, ast.List)
                        or isinstance(value, ast.Name) and value.id in names
                        for value in bindings[name]):
                 names.discard(name)
@@ -298,7 +304,7 @@ class _Transfer:
         self.single: dict[str, ast.expr] = {}
         self.elements: dict[str, Any] = {}     # list name -> the shape of its elements
 
-    def _list_root(self, name: str) -> str:
+    def list_root(self, name: str) -> str:
         """The list a name holds, through copies (``terms = _list0``)."""
         seen = set()
         while isinstance(self.single.get(name), ast.Name) and name not in seen:
@@ -449,9 +455,9 @@ class _Transfer:
     def getitem(self, operation: Any) -> Any:
         value = operation.statement.value
         base = operation.args[0]
-        if isinstance(base, ast.Name) and self._list_root(base.id) in self.elements \
+        if isinstance(base, ast.Name) and self.list_root(base.id) in self.elements \
                 and isinstance(value, ast.Subscript) and _is_integer(value.slice, self.integers):
-            return self.elements[self._list_root(base.id)]    # xs[i]: None until known
+            return self.elements[self.list_root(base.id)]    # xs[i]: None until known
         shape = self.atom(operation.args[0])
         if not isinstance(value, ast.Subscript) or shape is None or shape == _UNKNOWN:
             return shape if shape is None else _UNKNOWN
