@@ -635,7 +635,8 @@ def _classify_call(normal, statement, call: ast.Call, make, local_names) -> Oper
     rule = REGISTRY.lookup(resolved)
     if rule is None and inspect.isfunction(resolved) \
             and getattr(resolved, "__module__", "").startswith("s2s.") \
-            and not resolved.__module__.startswith("s2s.generated"):
+            and not resolved.__module__.startswith("s2s.generated") \
+            and not REGISTRY.reads_source(resolved):     # read like a user's function
         error = source.unsupported(
             call, f"s2s's helper '{name}' has no derivative rule, so code that calls it "
             "cannot be differentiated again", hint="higher derivatives through this operation "
@@ -941,8 +942,9 @@ def _bind(source, make, rule: Rule, call: ast.Call, arguments: list[ast.expr]) -
     names = list(signature.parameters)
     variadic = next((name for name, parameter in signature.parameters.items()
                      if parameter.kind is parameter.VAR_POSITIONAL), None)
-    if variadic is None:
-        args = [bound.arguments[name] for name in names[:rule.arity]]
+    if variadic is None:                    # a default (adjoint_copy's like=None): a constant
+        args = [value if isinstance(value, ast.AST) else ast.Constant(value)
+                for value in (bound.arguments[name] for name in names[:rule.arity])]
         rest, params = names[rule.arity:], {}
     else:
         # np.einsum(*operands): one rule position per positional argument; the rule's

@@ -32,6 +32,8 @@ __all__ = [
     "eigh_adjoint",
     "eigh_tangent",
     "einsum_adjoint",
+    "einsum_adjoint_cotangents",
+    "einsum_adjoint_tangent",
     "einsum_argument_adjoint",
     "einsum_argument_tangent",
     "field",
@@ -241,7 +243,7 @@ def add_output_tangents(a, b):
 def adjoint_copy(adjoint, like=None):
     """A copy of an adjoint that nothing else references (a list's: a new list, with zeros
     shaped like the entries of ``like`` for its ``None`` entries when ``like`` is given)."""
-    if isinstance(adjoint, list):
+    if isinstance(adjoint, (list, tuple)):
         if like is not None:
             return SequenceAdjoint(zeros_for_none(adjoint, like))
         return SequenceAdjoint(adjoint)
@@ -700,9 +702,41 @@ def einsum_argument_adjoint(g, arguments, position):
 
 def einsum_argument_tangent(t, arguments, position):
     """``np.einsum(*arguments)`` with ``arguments[position]`` replaced by its tangent."""
+    return np.einsum(*_replaced(arguments, position, t))
+
+
+def _replaced(arguments, position, value):
+    """``arguments`` as a list, with ``value`` at ``position``."""
     varied = list(arguments)
-    varied[position] = t
-    return np.einsum(*varied)
+    varied[position] = value
+    return varied
+
+
+def einsum_adjoint_tangent(g, arguments, tangents, position):
+    """Tangent of ``einsum_argument_adjoint(g, arguments, position)`` for the tangents of
+    ``arguments`` (None for a zero or a subscript).  The helper is linear in each other
+    operand; the operand at ``position`` gives only its shape."""
+    _, _, positions = _einsum_call(arguments)
+    result = zeros_like(np.asarray(arguments[position]))
+    for k in positions:
+        if k != position and tangents is not None and tangents[k] is not None:
+            result = result + einsum_argument_adjoint(g, _replaced(arguments, k, tangents[k]),
+                                                      position)
+    return result
+
+
+def einsum_adjoint_cotangents(h, g, arguments, position):
+    """Cotangents of the ``arguments`` of ``einsum_argument_adjoint(g, arguments, position)``
+    for its cotangent ``h``: as ``<h, adjoint> = <g, einsum(arguments with h at position)>``,
+    operand ``k`` gets ``einsum_argument_adjoint(g, arguments with h at position, k)``; the
+    operand at ``position`` gets zeros, subscripts None (a :class:`SequenceAdjoint`)."""
+    _, _, positions = _einsum_call(arguments)
+    replaced = _replaced(arguments, position, h)
+    return SequenceAdjoint(
+        None if k not in positions
+        else zeros_like(np.asarray(arguments[k])) if k == position
+        else einsum_argument_adjoint(g, replaced, k)
+        for k in range(len(arguments)))
 
 
 def tensordot_subscripts(a_ndim, b_ndim, axes=2):
@@ -966,7 +1000,7 @@ def list_adjoint(g, like):
     if isinstance(like, np.ndarray):
         return np.stack([np.zeros(like.shape[1:]) if item is None else item for item in g]) \
             if len(g) else np.zeros_like(like)
-    return SequenceAdjoint(g)
+    return adjoint_copy(g)
 
 
 def snapshot(array):

@@ -6,24 +6,46 @@ adjoints of shape operations (``stack_adjoint``, ``take_adjoint``...), of produc
 and copies lists of saved values with ``list``.  Each of these is linear in the cotangent
 it moves (the product adjoints are bilinear), so its derivatives are again such helpers.
 The adjoints of nonlinear operations (``norm_adjoint``, ``cumprod_adjoint``, the
-decompositions of linear algebra, ``einsum_adjoint``) have no rule yet: differentiating
-code that calls them raises :class:`s2s.MissingRuleError` naming the helper.  With these
+decompositions of linear algebra) are written in operations that have rules: they are
+declared with :func:`~s2s.rules.registry.define_from_source`, and code generation reads
+their source like a user's function.  Helpers that compute only dtypes, shapes or masks
+(``split_evenly``'s tie weights) are declared zero.  ``einsum_argument_adjoint``, whose
+subscripts are computed from its arguments, has a rule of its own (it is multilinear).
+Any other helper is refused with :class:`s2s.MissingRuleError` naming it.  With these
 rules the gradient code can be differentiated like user code: forward-over-reverse gives
-Hessian-vector products and second derivatives.
+Hessian-vector products and second derivatives, for every rule of the registry
+(``tests/test_second_order_rules.py``).
 """
 import numpy as np
 
 from ..runtime import (adjoint_copy, array_adjoint, array_tangent, broadcast_like, column_stack_adjoint,
                        concatenate_adjoint, diag_adjoint, diagonal_adjoint, dot_adjoint,
-                       dstack_adjoint, hstack_adjoint, index_accumulate, index_adjoint,
+                       dstack_adjoint, einsum_adjoint_cotangents, einsum_adjoint_tangent,
+                       einsum_argument_adjoint, einsum_argument_tangent, hstack_adjoint,
+                       index_accumulate, index_adjoint,
                        inner_adjoint,
                        list_adjoint, matmul_adjoint_x, matmul_adjoint_y, repeat_adjoint,
                        sequence_copy, stack_adjoint, take_adjoint, take_along_axis_adjoint,
                        tensordot_adjoint, tile_adjoint, unbroadcast, vstack_adjoint,
                        zeros_for_none, zeros_like)
-from .registry import define, define_nondifferentiable
+from .. import runtime
+from .registry import define, define_from_source, define_nondifferentiable
 
 define_nondifferentiable(zeros_like)
+
+# --- helpers of nonlinear rules: differentiated from their source, or zero -----------------
+# Zero: a dtype (_float_dtype), a flag (_solves_vector), axes (_axes), the weights sharing a
+# cotangent among tied entries (split_evenly: a function of a boolean mask).
+define_nondifferentiable(runtime._float_dtype, runtime._solves_vector, runtime._axes,
+                         runtime.split_evenly)
+define_from_source(
+    runtime._transpose, runtime._gaps, runtime._phi, runtime._read_triangle,
+    runtime._along_first, runtime._svd_factors, runtime._matrix_norm_derivative,
+    runtime.zeros_for_none, runtime.list_adjoint, runtime.product_of_others,
+    runtime.cumprod_adjoint, runtime.norm_adjoint, runtime.solve_adjoint_a,
+    runtime.solve_adjoint_b, runtime.adjugate, runtime.logdet_adjoint,
+    runtime.cholesky_adjoint, runtime.eigh_adjoint, runtime.svd_adjoint,
+    runtime.pinv_adjoint)
 
 
 def unbroadcast_vjp(g, ans, x, like):
@@ -407,13 +429,42 @@ define(index_accumulate, vjp=(index_accumulate_vjp_adjoint, index_accumulate_vjp
        display="IndexAccumulate")
 
 
-def adjoint_copy_vjp(g, ans, x):
-    return adjoint_copy(g, x)
+def adjoint_copy_vjp(g, ans, adjoint, like=None):
+    return adjoint_copy(g, adjoint)
 
 
-def adjoint_copy_jvp(t, ans, x):
-    return adjoint_copy(t, x)
+def adjoint_copy_jvp(t, ans, adjoint, like=None):
+    return adjoint_copy(t, adjoint)
 
 
-define(adjoint_copy, vjp=adjoint_copy_vjp, jvp=adjoint_copy_jvp, linear=True,
+# ``like`` gives the shapes of the zeros for None entries only: no derivative.
+define(adjoint_copy, vjp=(adjoint_copy_vjp, None), jvp=(adjoint_copy_jvp, None), linear=True,
        display="AdjointCopy")
+
+
+# ``einsum_argument_adjoint(x, arguments, position)``: the cotangent of operand ``position``
+# of ``np.einsum(*arguments)`` for the cotangent ``x``, one einsum of ``x`` with the other
+# operands.  Linear in ``x`` and in each other operand (``<h, r> = <x, einsum(arguments with
+# h at position)>``); the operand at ``position`` gives its shape only, the subscripts none.
+
+
+def einsum_argument_adjoint_vjp_x(g, ans, x, arguments, position):
+    return einsum_argument_tangent(g, arguments, position)
+
+
+def einsum_argument_adjoint_vjp_arguments(g, ans, x, arguments, position):
+    return einsum_adjoint_cotangents(g, x, arguments, position)
+
+
+def einsum_argument_adjoint_jvp_x(t, ans, x, arguments, position):
+    return einsum_argument_adjoint(t, arguments, position)
+
+
+def einsum_argument_adjoint_jvp_arguments(t, ans, x, arguments, position):
+    return einsum_adjoint_tangent(x, arguments, t, position)
+
+
+define(einsum_argument_adjoint,
+       vjp=(einsum_argument_adjoint_vjp_x, einsum_argument_adjoint_vjp_arguments, None),
+       jvp=(einsum_argument_adjoint_jvp_x, einsum_argument_adjoint_jvp_arguments, None),
+       display="EinsumAdjoint")

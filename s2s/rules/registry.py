@@ -91,6 +91,7 @@ class Registry:
         self._by_name: dict[str, Rule] = {}
         self.methods: dict[str, Rule] = {}      # "sum" in x.sum() -> the rule for np.sum
         self.attributes: dict[str, Rule] = {}   # "T" in x.T -> the rule for np.transpose
+        self._from_source: dict[int, Callable[..., Any]] = {}   # helpers read as source
 
     def add(self, rule: Rule) -> Rule:
         self._by_primal[id(rule.primal)] = rule
@@ -105,6 +106,15 @@ class Registry:
 
     def named(self, name: str) -> Rule:
         return self._by_name[name]
+
+    def reads_source(self, function: Any) -> bool:
+        """Whether ``function`` is an s2s helper differentiated from its own source."""
+        return self._from_source.get(id(function)) is function
+
+    @property
+    def from_source(self) -> tuple[Callable[..., Any], ...]:
+        """The helpers declared with :func:`define_from_source`, by name."""
+        return tuple(sorted(self._from_source.values(), key=lambda f: f.__name__))
 
     def __iter__(self):
         """Each rule once (aliases such as ``math.sin`` are not repeated), by name."""
@@ -200,6 +210,20 @@ def define_nondifferentiable(*primals: Callable[..., Any], methods: tuple[str, .
             REGISTRY.methods.setdefault(method, rule)
         for attribute in attributes:
             REGISTRY.attributes.setdefault(attribute, rule)
+
+
+def define_from_source(*helpers: Callable[..., Any]) -> None:
+    """Declare helpers of :mod:`s2s.runtime` whose derivative s2s takes from their source.
+
+    Rule bodies call helpers (``svd_adjoint``, ``norm_adjoint``...) to keep generated code
+    short.  A helper declared here is written in operations that have rules (or in other
+    helpers declared here, or declared zero), so code generation reads it like a user's
+    function when it meets a call to it in code being differentiated: the gradient code,
+    which calls it, can be differentiated again (``s2s.hessian``, ``grad(grad(f))``).
+    Other s2s helpers without a rule are refused there with :class:`s2s.MissingRuleError`.
+    """
+    for helper in helpers:
+        REGISTRY._from_source[id(helper)] = helper
 
 
 def define_nondifferentiable_attributes(*names: str) -> None:
