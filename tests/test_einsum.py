@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import s2s
-from s2s.errors import MissingRuleError, UnsupportedError
+from s2s.errors import UnsupportedError
 from s2s.tape import vjp_with_tape
 from tests.reference import assert_close, numerical_gradient
 
