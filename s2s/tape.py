@@ -55,11 +55,11 @@ from typing import Any
 import numpy as np
 
 from .errors import (ArrayOperationError, InputError, MissingRuleError, TapeError,
-                     UnsupportedError)
+                     UnsupportedError, missing_rule_from)
 from .rules import REGISTRY, Rule
 from .rules.domains import NotDifferentiated
 from .rules.operators import DUNDERS
-from .runtime import unbroadcast
+from .runtime import RuleDomainError, unbroadcast
 
 __all__ = [
     "AccumulateGrad",
@@ -225,7 +225,10 @@ class BackwardNode(Node):
             gradient = list(gradient) if isinstance(ans, list) else tuple(gradient)
         contributions = []
         for position, edge, shape, dtype in self._inputs:
-            contribution = rule.vjps[position](gradient, ans, *args, **params)
+            try:
+                contribution = rule.vjps[position](gradient, ans, *args, **params)
+            except RuleDomainError as error:          # complex eigenvalues, rank deficiency
+                raise missing_rule_from(error) from error
             if rule.broadcasting:
                 contribution = unbroadcast(contribution, args[position])
             contributions.append((edge, _conform(contribution, shape, dtype)))

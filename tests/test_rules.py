@@ -37,7 +37,8 @@ from s2s.inline import inline
 from s2s.rules.containers import CONTAINER_METHODS, CONTAINER_RULES
 from s2s.naming import Namer
 from s2s.rules import REGISTRY, Domain
-from s2s.rules.domains import Invertible, SymmetricPositive
+from s2s.rules.domains import (Diagonalizable, Invertible, InvertibleTensor,
+                               SymmetricPositive)
 from s2s.runtime import unbroadcast
 from s2s.tape import tensor, vjp_with_tape
 
@@ -88,6 +89,28 @@ EXTRA_SHAPES = [
     ("svd", [(3, 3)], {}),
     ("svd", [(2, 4, 3)], {"full_matrices": False}),
     ("pinv", [(3, 4)], {}),
+    ("eigvalsh", [SymmetricPositive(shape=(2, 3, 3))], {}),
+    ("eig", [Diagonalizable(shape=(2, 3, 3))], {}),
+    ("eigvals", [Diagonalizable(shape=(4, 4))], {}),
+    ("qr", [(3, 3)], {"mode": "complete"}),
+    ("qr", [(3, 5)], {}),
+    ("qr", [(3, 5)], {"mode": "complete"}),
+    ("qr", [(3, 5)], {"mode": "r"}),
+    ("qr", [(2, 4, 3)], {}),
+    ("lstsq", [(5, 3), (5, 2)], {"rcond": None}),
+    ("lstsq", [(3, 3), (3,)], {"rcond": None}),
+    ("lstsq", [(3, 5), (3,)], {"rcond": None}),
+    ("matrix_power", [Invertible(shape=(2, 3, 3))], {"n": 2}),
+    ("multi_dot", [[(3,), (3, 4), (4, 2)]], {}),
+    ("multi_dot", [[(3,), (3, 4), (4,)]], {}),
+    ("multi_dot", [[(2, 3), (3,)]], {}),
+    ("tensorsolve", [InvertibleTensor(shape=(2, 3, 6), rows=2, axes=(0,)), (2, 3)],
+     {"axes": (0,)}),
+    ("tensorsolve", [InvertibleTensor(shape=(6, 2, 3), rows=1), (6,)], {}),
+    ("tensorinv", [InvertibleTensor(shape=(6, 2, 3), rows=1)], {"ind": 1}),
+    ("cond", [(4, 3)], {}),
+    ("cond", [(3, 5)], {"p": -2}),
+    ("cond", [Invertible(shape=(2, 3, 3))], {"p": 1}),
     ("sum", [(2, 3, 4)], {"axis": (0, 2)}),
     ("max", [(2, 3, 4)], {"axis": (2, 0), "keepdims": True}),
     ("prod", [(2, 3, 4)], {"axis": (2, 0)}),
