@@ -656,6 +656,9 @@ DIFFERENTIABLE = [
     # linear algebra
     np.dot, np.vdot, np.matmul, np.linalg.inv, np.linalg.solve, np.linalg.det,
     np.linalg.slogdet, np.linalg.cholesky, np.linalg.eigh, np.linalg.svd, np.linalg.pinv,
+    np.linalg.eig, np.linalg.eigvals, np.linalg.eigvalsh, np.linalg.qr, np.linalg.lstsq,
+    np.linalg.matrix_power, np.linalg.multi_dot, np.linalg.tensorsolve, np.linalg.tensorinv,
+    np.linalg.cond,
 ]
 NONDIFFERENTIABLE = [
     np.shape, np.ndim, np.size, len, np.floor, np.ceil, np.round, np.around, np.rint, np.trunc,
