@@ -47,8 +47,10 @@ __all__ = [
     "einsum_argument_tangent",
     "field",
     "field_adjoint",
+    "field_tangent",
     "hstack_adjoint",
     "index_accumulate",
+    "index_accumulate_tangent",
     "index_adjoint",
     "inner_adjoint",
     "items_adjoint",
@@ -294,9 +296,26 @@ def index_accumulate(adjoint, g, like, index):
     return adjoint + index_adjoint(g, like, index)
 
 
+def index_accumulate_tangent(t, ans, like, index):
+    """Tangent of ``index_accumulate(adjoint, g, like, index)`` for the tangent ``t`` of
+    ``g``: ``t`` at ``index`` of an adjoint shaped like the result ``ans`` (a list's adjoint
+    may be shorter than ``like`` by then), or at the field ``index`` of ``like``."""
+    if isinstance(index, str) and not isinstance(like, dict):
+        return field_adjoint(t, like, index)
+    return index_adjoint(t, ans, index)
+
+
 def field(x, name):
     """``x.name``: a field of a namedtuple or of a registered dataclass (a pytree node)."""
     return getattr(x, name)
+
+
+def field_tangent(t, like, name):
+    """``t.name`` for the tangent ``t`` of ``like``: a rule's tangent of a named result
+    (``QRResult``, ``EighResult``) is a plain tuple, read at the field's position."""
+    if isinstance(t, tuple) and not hasattr(t, "_fields") and hasattr(like, "_fields"):
+        return t[type(like)._fields.index(name)]
+    return getattr(t, name)
 
 
 def field_adjoint(g, like, name):

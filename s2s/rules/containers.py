@@ -1,8 +1,8 @@
 """Rules for reading pytrees of parameters: ``p.w`` on a namedtuple or a registered
 dataclass, and a dict's ``.items()``, ``.values()`` and ``.keys()`` (looped over as lists;
 see :mod:`s2s.pytree`).  Subscripts (``p["w"]``, ``p[0][1]``) are ``getitem``'s."""
-from ..runtime import (dict_items, dict_keys, dict_values, field, index_adjoint,
-                       items_adjoint, values_adjoint)
+from ..runtime import (dict_items, dict_keys, dict_values, field, field_tangent,
+                       index_adjoint, items_adjoint, values_adjoint)
 from .registry import define, define_nondifferentiable
 
 
@@ -11,7 +11,8 @@ def field_vjp(g, ans, x, name):
 
 
 def field_jvp(t, ans, x, name):
-    return field(t, name)
+    # A named result's tangent (QRResult's) is a plain tuple: read by the field's position.
+    return field_tangent(t, x, name)
 
 
 define(field, vjp=(field_vjp, None), jvp=(field_jvp, None), display="Field", linear=True)

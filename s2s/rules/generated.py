@@ -22,7 +22,7 @@ from ..runtime import (adjoint_copy, array_adjoint, array_tangent, broadcast_lik
                        concatenate_adjoint, diag_adjoint, diagonal_adjoint, dot_adjoint,
                        dstack_adjoint, einsum_adjoint_cotangents, einsum_adjoint_tangent,
                        einsum_argument_adjoint, einsum_argument_tangent, hstack_adjoint,
-                       index_accumulate, index_adjoint,
+                       index_accumulate, index_accumulate_tangent, index_adjoint,
                        inner_adjoint,
                        list_adjoint, matmul_adjoint_x, matmul_adjoint_y, repeat_adjoint,
                        sequence_copy, stack_adjoint, take_adjoint, take_along_axis_adjoint,
@@ -427,7 +427,7 @@ def index_accumulate_jvp_adjoint(t, ans, adjoint, x, like, index):
 
 
 def index_accumulate_jvp_x(t, ans, adjoint, x, like, index):
-    return index_adjoint(t, ans, index)
+    return index_accumulate_tangent(t, ans, like, index)
 
 
 define(index_accumulate, vjp=(index_accumulate_vjp_adjoint, index_accumulate_vjp_x, None, None),
