@@ -572,10 +572,12 @@ class Tensor:
         """``np.mean(self, axis, keepdims=...)``."""
         return REGISTRY.methods["mean"].primal(self, **_given(axis=axis, keepdims=keepdims))
 
-    def reshape(self, *shape: Any) -> Tensor:
-        """``np.reshape``; takes ``t.reshape(2, 3)`` or ``t.reshape((2, 3))``."""
+    def reshape(self, *shape: Any, order: str = "C") -> Tensor:
+        """``np.reshape``; takes ``t.reshape(2, 3)`` or ``t.reshape((2, 3))``, and ``order``."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
+        if order != "C":
+            return REGISTRY.methods["reshape"].primal(self, shape, order=order)
         return REGISTRY.methods["reshape"].primal(self, shape)
 
     def transpose(self, *axes: Any) -> Tensor:
