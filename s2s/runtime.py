@@ -13,6 +13,7 @@ __all__ = [
     "SequenceAdjoint",
     "add_output_tangents",
     "adjoint_copy",
+    "adjoint_read",
     "adjugate",
     "array_adjoint",
     "array_tangent",
@@ -296,13 +297,21 @@ def index_accumulate(adjoint, g, like, index):
     return adjoint + index_adjoint(g, like, index)
 
 
-def index_accumulate_tangent(t, ans, like, index):
+def adjoint_read(g, like, index):
+    """``g[index]`` for the adjoint ``g`` of ``like`` read as ``like[index]``, or as the
+    field ``like.index`` (a namedtuple's adjoint is a list: read at the field's position)."""
+    if isinstance(index, str) and isinstance(like, tuple) and hasattr(like, "_fields"):
+        return g[type(like)._fields.index(index)]
+    return g[index]
+
+
+def index_accumulate_tangent(t, shaped, like, index):
     """Tangent of ``index_accumulate(adjoint, g, like, index)`` for the tangent ``t`` of
-    ``g``: ``t`` at ``index`` of an adjoint shaped like the result ``ans`` (a list's adjoint
-    may be shorter than ``like`` by then), or at the field ``index`` of ``like``."""
+    ``g``: ``t`` at ``index`` of an adjoint shaped like ``shaped`` (the accumulated adjoint:
+    a list's may be shorter than ``like`` by then), or at the field ``index`` of ``like``."""
     if isinstance(index, str) and not isinstance(like, dict):
         return field_adjoint(t, like, index)
-    return index_adjoint(t, ans, index)
+    return index_adjoint(t, shaped, index)
 
 
 def field(x, name):

@@ -303,3 +303,16 @@ def test_hessians_against_finite_differences_of_the_gradient(function):
         hessian = s2s.hessian(function)(x)
         assert_close(hessian.reshape(9, 9) @ direction.ravel(), expected.ravel(), rtol=1e-5,
                      atol=1e-7)
+
+
+@pytest.mark.parametrize(("function", "x"), CASES, ids=[f.__name__ for f, _ in CASES])
+def test_reverse_over_reverse_matches_forward_over_reverse(function, x):
+    """The generated gradient code, helpers read from source included, differentiated in
+    reverse mode: the pullback of grad_f at v is H v (H is symmetric)."""
+    gradient_code = s2s.differentiate(function).gradient_function()
+    twice = s2s.differentiate(gradient_code, wrt=gradient_code.__code__.co_varnames[0],
+                              fallback="error")
+    assert twice.mode == "source"
+    direction = np.random.default_rng(2).normal(size=np.shape(x))
+    assert_close(twice.vjp(x, 1.0)[1](direction), s2s.hvp(function, x, direction),
+                 rtol=1e-9, atol=1e-11)

@@ -18,16 +18,16 @@ Hessian-vector products and second derivatives, for every rule of the registry
 """
 import numpy as np
 
-from ..runtime import (adjoint_copy, array_adjoint, array_tangent, broadcast_like, column_stack_adjoint,
-                       concatenate_adjoint, diag_adjoint, diagonal_adjoint, dot_adjoint,
-                       dstack_adjoint, einsum_adjoint_cotangents, einsum_adjoint_tangent,
+from ..runtime import (adjoint_copy, adjoint_read, array_adjoint, array_tangent,
+                       broadcast_like, column_stack_adjoint, concatenate_adjoint, diag_adjoint,
+                       diagonal_adjoint, dot_adjoint, dstack_adjoint,
+                       einsum_adjoint_cotangents, einsum_adjoint_tangent,
                        einsum_argument_adjoint, einsum_argument_tangent, hstack_adjoint,
                        index_accumulate, index_accumulate_tangent, index_adjoint,
-                       inner_adjoint,
-                       list_adjoint, matmul_adjoint_x, matmul_adjoint_y, repeat_adjoint,
-                       sequence_copy, stack_adjoint, take_adjoint, take_along_axis_adjoint,
-                       tensordot_adjoint, tile_adjoint, unbroadcast, vstack_adjoint,
-                       zeros_for_none, zeros_like)
+                       inner_adjoint, list_adjoint, matmul_adjoint_x, matmul_adjoint_y,
+                       repeat_adjoint, sequence_copy, stack_adjoint, take_adjoint,
+                       take_along_axis_adjoint, tensordot_adjoint, tile_adjoint, unbroadcast,
+                       vstack_adjoint, zeros_for_none, zeros_like)
 from .. import runtime
 from .registry import define, define_from_source, define_nondifferentiable
 
@@ -79,7 +79,7 @@ define(broadcast_like, vjp=(broadcast_like_vjp, None), jvp=(broadcast_like_jvp, 
 
 
 def index_adjoint_vjp(g, ans, x, like, index):
-    return g[index]
+    return adjoint_read(g, like, index)
 
 
 def index_adjoint_jvp(t, ans, x, like, index):
@@ -419,7 +419,7 @@ def index_accumulate_vjp_adjoint(g, ans, adjoint, x, like, index):
 
 
 def index_accumulate_vjp_x(g, ans, adjoint, x, like, index):
-    return g[index]
+    return adjoint_read(g, like, index)
 
 
 def index_accumulate_jvp_adjoint(t, ans, adjoint, x, like, index):
@@ -428,6 +428,35 @@ def index_accumulate_jvp_adjoint(t, ans, adjoint, x, like, index):
 
 def index_accumulate_jvp_x(t, ans, adjoint, x, like, index):
     return index_accumulate_tangent(t, ans, like, index)
+
+
+# Reading an adjoint at an index or a field, and placing a tangent there: each the other's
+# transpose (linear in the first argument; the rest give the structure).
+
+
+def adjoint_read_vjp(g, ans, x, like, index):
+    return index_accumulate_tangent(g, x, like, index)
+
+
+def adjoint_read_jvp(t, ans, x, like, index):
+    return adjoint_read(t, like, index)
+
+
+define(adjoint_read, vjp=(adjoint_read_vjp, None, None), jvp=(adjoint_read_jvp, None, None),
+       linear=True, display="AdjointRead")
+
+
+def index_accumulate_tangent_vjp(g, ans, x, shaped, like, index):
+    return adjoint_read(g, like, index)
+
+
+def index_accumulate_tangent_jvp(t, ans, x, shaped, like, index):
+    return index_accumulate_tangent(t, shaped, like, index)
+
+
+define(index_accumulate_tangent, vjp=(index_accumulate_tangent_vjp, None, None, None),
+       jvp=(index_accumulate_tangent_jvp, None, None, None), linear=True,
+       display="IndexAccumulateTangent")
 
 
 define(index_accumulate, vjp=(index_accumulate_vjp_adjoint, index_accumulate_vjp_x, None, None),
