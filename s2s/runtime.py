@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "ABSENT",
     "MappingAdjoint",
     "RuleDomainError",
     "SequenceAdjoint",
@@ -28,6 +29,8 @@ __all__ = [
     "cumprod_tangent",
     "diag_adjoint",
     "diagonal_adjoint",
+    "default_adjoint",
+    "dict_get",
     "dict_items",
     "dict_keys",
     "dict_values",
@@ -46,9 +49,11 @@ __all__ = [
     "einsum_adjoint_tangent",
     "einsum_argument_adjoint",
     "einsum_argument_tangent",
+    "entry_cotangent",
     "field",
     "field_adjoint",
     "field_tangent",
+    "get_adjoint",
     "hstack_adjoint",
     "index_accumulate",
     "index_accumulate_tangent",
@@ -66,6 +71,8 @@ __all__ = [
     "multi_dot_adjoint",
     "multi_dot_tangent",
     "norm_adjoint",
+    "pairs_adjoint",
+    "pairs_mapping",
     "pinv_adjoint",
     "pinv_tangent",
     "product_of_others",
@@ -73,6 +80,8 @@ __all__ = [
     "qr_tangent",
     "repeat_adjoint",
     "restore",
+    "restore_entry",
+    "saved_entry",
     "sequence_copy",
     "snapshot",
     "solve_adjoint_a",
@@ -355,6 +364,22 @@ def dict_values(mapping):
     return mapping.values()
 
 
+def dict_get(mapping, key, default=None):
+    """``mapping.get(key, default)``."""
+    return mapping.get(key, default)
+
+
+def get_adjoint(g, mapping, key):
+    """Cotangent of ``mapping`` in ``mapping.get(key, default)``: ``g`` at ``key`` if
+    the key is there (else the default got it: zeros)."""
+    return index_adjoint(g, mapping, key) if key in mapping else zeros_like(mapping)
+
+
+def default_adjoint(g, mapping, key, default):
+    """Cotangent of ``default`` in ``mapping.get(key, default)``."""
+    return zeros_like(default) if key in mapping else g
+
+
 def dict_keys(mapping):
     """``mapping.keys()``."""
     return mapping.keys()
@@ -364,6 +389,27 @@ def items_adjoint(g, mapping):
     """Cotangent of ``mapping`` in ``list(mapping.items())``: each pair's second entry."""
     return MappingAdjoint((key, None if pair is None else pair[1])
                           for key, pair in zip(mapping, g))
+
+
+def pairs_adjoint(g, pairs):
+    """Cotangent of ``pairs`` in ``dict(pairs)``: ``(None, g[key])`` for the pair that set
+    each key (the last one with that key), zeros for the values a later pair overwrote or
+    that ``g`` does not hold."""
+    last = {key: position for position, (key, _) in enumerate(pairs)}
+    g = g or {}
+
+    def value_adjoint(position, key, value):
+        cotangent = g.get(key) if last[key] == position else None
+        return zeros_like(value) if cotangent is None else cotangent
+
+    return SequenceAdjoint(SequenceAdjoint((None, value_adjoint(position, key, value)))
+                           for position, (key, value) in enumerate(pairs))
+
+
+def pairs_mapping(t, pairs):
+    """Tangent of ``dict(pairs)`` given the tangent ``t`` of ``pairs``: key by key."""
+    return MappingAdjoint((key, None if pair is None else pair[1])
+                          for (key, _), pair in zip(pairs, t or [None] * len(pairs)))
 
 
 def values_adjoint(g, mapping):
@@ -564,6 +610,8 @@ def array_adjoint(g, x):
     """Cotangent of ``x`` in ``np.array(x)``: ``g`` itself, or for a (nested) list or tuple
     of values, a :class:`SequenceAdjoint` holding the matching slices of ``g``."""
     if isinstance(x, (list, tuple)):
+        if isinstance(g, np.ndarray) and not any(isinstance(item, (list, tuple)) for item in x):
+            return SequenceAdjoint(list(g))         # one row (or number) of g per entry
         return SequenceAdjoint(array_adjoint(g[index], item) for index, item in enumerate(x))
     return g
 
@@ -1472,13 +1520,44 @@ def list_adjoint(g, like):
 
 
 def snapshot(array):
-    """The array and a copy of its contents, to put back later (None for anything else)."""
-    return (array, np.copy(array)) if isinstance(array, np.ndarray) else None
+    """The array (or dict) and a copy of its contents, to put back later (None for
+    anything else)."""
+    if isinstance(array, np.ndarray):
+        return (array, np.copy(array))
+    return (array, dict(array)) if isinstance(array, dict) else None
 
 
 def restore(saved) -> None:
-    """Put back the contents :func:`snapshot` took, into the array it took them from (the
-    name may have been rebound since)."""
+    """Put back the contents :func:`snapshot` took, into the array (or dict) it took them
+    from (the name may have been rebound since)."""
     if saved is not None:
-        array, contents = saved
-        array[...] = contents
+        container, contents = saved
+        if isinstance(container, dict):
+            container.clear()
+            container.update(contents)
+        else:
+            container[...] = contents
+
+
+#: the saved value of a dict entry that did not exist before the write
+ABSENT = type("Absent", (), {"__repr__": lambda self: "ABSENT"})()
+
+
+def saved_entry(mapping, key):
+    """``mapping[key]`` before a write, or :data:`ABSENT` if the write adds the key."""
+    return np.copy(mapping[key]) if key in mapping else ABSENT
+
+
+def restore_entry(mapping, key, value) -> None:
+    """Undo the write ``mapping[key] = ...`` with the value :func:`saved_entry` kept."""
+    if value is ABSENT:
+        del mapping[key]
+    else:
+        mapping[key] = value
+
+
+def entry_cotangent(adjoint, key, like):
+    """The cotangent of ``adjoint[key]`` for the value ``like`` written there (zeros if the
+    entry was never read)."""
+    cotangent = adjoint.get(key) if isinstance(adjoint, dict) else None
+    return zeros_like(like) if cotangent is None else np.copy(cotangent)

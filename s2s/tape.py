@@ -56,6 +56,7 @@ import numpy as np
 
 from .errors import (ArrayOperationError, InputError, MissingRuleError, TapeError,
                      UnsupportedError, missing_rule_from)
+from .library import scipy_caller
 from .rules import REGISTRY, Rule
 from .rules.domains import NotDifferentiated
 from .rules.operators import DUNDERS
@@ -515,6 +516,9 @@ class Tensor:
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         if self._requires_grad and is_grad_enabled():
+            caller = scipy_caller(sys._getframe(1))
+            if caller is not None:          # scipy.stats.norm.logpdf(t): np.asarray inside
+                raise _scipy_conversion(caller)
             raise MissingRuleError(
                 "converting a tensor that requires grad to a NumPy array (np.asarray, "
                 "np.array, or a function NumPy does not dispatch) would drop its gradient",
@@ -897,6 +901,20 @@ def _missing_rule(name: str) -> MissingRuleError:
         hint=f"register one in the rule registry, e.g. s2s.rules.define({short}, "
              "vjp=..., jvp=...) as in s2s/rules/elementwise.py; or keep this value out of "
              "the graph with .detach(), s2s.stop_gradient(...) or `with s2s.no_grad():`")
+
+
+def _scipy_conversion(name: str) -> MissingRuleError:
+    """A tensor being recorded reached a SciPy function written in Python, which converts it
+    with ``np.asarray``: NumPy gives the tape no way to record that call."""
+    from .rules import REGISTRY as registry
+    has_rule = any(rule.name == name.replace("(...)", "") for rule in registry)
+    what = ("its derivative rule is used by generated code" if has_rule
+            else "it has no derivative rule")
+    return MissingRuleError(
+        f"{name} converts its arguments to NumPy arrays, so the tape cannot record it "
+        f"({what})", hint="differentiate the function ahead of time (s2s.grad, "
+        "@s2s.differentiate(fallback='error')) instead of on the tape, or keep this value out "
+        "of the graph with .detach() or s2s.stop_gradient(...)")
 
 
 def _missing_attribute(name: str) -> MissingRuleError:

@@ -291,7 +291,9 @@ def variadic_name(rule):
 
 
 def default_shape(rule, position):
-    return BROADCAST_SHAPES[position] if rule.broadcasting else DEFAULT_SHAPE
+    # (rules with more than three arguments, scipy.stats's, give their shapes as domains)
+    return BROADCAST_SHAPES[position % len(BROADCAST_SHAPES)] if rule.broadcasting \
+        else DEFAULT_SHAPE
 
 
 def sample(rule, position, spec, rng):
@@ -857,7 +859,7 @@ def test_readme_coverage_table_lists_every_rule():
     readme = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
     section = readme.split("## NumPy coverage", 1)[1].split("\n## ", 1)[0]
     section = "\n".join(line for line in section.splitlines()      # checked below
-                         if not line.startswith("| `scipy.special`"))
+                         if not line.startswith(("| `scipy.special`", "| `scipy.stats`")))
     listed = set(re.findall(r"`([a-z_0-9.]+)`", section))
     helpers = {rule.name for rule in REGISTRY
                if any(f is not None and f.__module__ == "s2s.rules.generated"
@@ -897,3 +899,24 @@ def test_readme_coverage_table_lists_every_scipy_special_rule():
     assert not sorted(rules - listed), "scipy.special rules missing from the README's row"
     extras = {"psi", "jn", "axis", "b", "keepdims", "return_sign", "gammasgn"}
     assert not sorted(listed - rules - extras), "names in the scipy.special row with no rule"
+
+
+def test_readme_coverage_table_lists_every_scipy_stats_rule():
+    """The table's ``scipy.stats`` row names every distribution and method of
+    s2s/rules/scipy_stats.py (``norm`` and ``logpdf`` for ``scipy.stats.norm.logpdf``), and
+    nothing else but the parameters it mentions."""
+    import pathlib
+    import re
+    pytest.importorskip("scipy.stats")
+    readme = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("## NumPy coverage", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `scipy.stats`")]
+    if not rows:
+        pytest.skip("the README's coverage table has no scipy.stats row yet")
+    listed = set(re.findall(r"`([a-z_0-9]+)`", rows[0].split("|")[2]))
+    parts = {part for rule in REGISTRY if rule.name.startswith("scipy.stats.")
+             for part in rule.name.split(".")[2:]}
+    assert not sorted(parts - listed), "scipy.stats rules missing from the README's row"
+    extras = {"x", "k", "loc", "scale", "mean", "cov", "alpha", "df", "a", "b", "s", "mu",
+              "n", "p"}
+    assert not sorted(listed - parts - extras), "names in the scipy.stats row with no rule"

@@ -6,6 +6,7 @@ from . import (containers, elementwise, generated, indexing, linalg, nondiff,  #
 
 if importlib.util.find_spec("scipy") is not None:       # SciPy is optional
     from . import scipy_special  # noqa: F401
+    from . import scipy_stats  # noqa: F401  (after scipy_special: written in its rules)
 from . import refused  # noqa: F401  (after the rules: the inventory's refusals)
 from .registry import REGISTRY, Domain, Rule, define, define_nondifferentiable
 
