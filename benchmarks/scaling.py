@@ -9,8 +9,9 @@ Each program is a plain NumPy function that loops over the elements of its input
 kind of code where a tape records one node per element), with a hand-written gradient.
 s2s differentiates the function itself (``s2s.differentiate(f, fallback="error")``, so
 the numbers are generated code, never the tape).  Peers, when installed (``pip install -e
-".[bench]"``), run at n = 10³ and 10⁴ (10² and 10³ for the double loop, whose cost is
-quadratic): HIPS autograd, PyTorch eager and JAX eager.  They cannot write into arrays
+".[bench]"``), run at n = 10³ and 10⁴ (10² and 3·10² for the double loop, whose cost is
+quadratic): HIPS autograd and PyTorch eager; JAX eager at the smallest n only (its eager
+``jax.grad`` of an element loop took about four minutes at n = 10³ on this machine).  They cannot write into arrays
 (``y[i] = ...``), so they run the same program written with a list and ``stack``
 (``PEER_VERSIONS``); their element reads ``x[i]`` are O(n) each in the backward pass
 (a one-hot scatter), which is what the table measures.
@@ -198,7 +199,7 @@ PROGRAMS = [
             (100, 1000, 10_000, 100_000), (1000, 10_000)),
     Program("list comprehension, `sum`", comprehension, comprehension_hand,
             (100, 1000, 10_000, 100_000), (1000, 10_000)),
-    Program("double loop over `(i, j)` (n points)", pairwise, pairwise_hand, (100, 300, 1000),
+    Program("double loop over `(i, j)` (n points)", pairwise, pairwise_hand, (30, 100, 300, 1000),
             (100, 300)),
     Program("time stepping, state row by row", time_stepping, time_stepping_hand,
             (100, 1000, 10_000, 100_000), (1000, 10_000), time_stepping_peer),
@@ -327,12 +328,14 @@ def run(quick: bool, with_peers: bool) -> list[dict]:
             primal = best_time(lambda: program.function(x), rounds)
             row["ratios"][n] = best_time(lambda: derivative.grad(x), rounds) / primal
             row["hand"][n] = best_time(lambda: program.hand(x), rounds) / primal
-            if n in program.peer_sizes:
-                for name, make in found.items():
-                    gradient = make(program)
-                    check(f"{program.name} ({name})", gradient(x), expected)
-                    row["peers"].setdefault(name, {})[n] = \
-                        best_time(lambda: gradient(x), 1, budget=0.0) / primal
+            for name, make in found.items():
+                # JAX eager only at the smallest size, the others at the peer sizes
+                if n != sizes[0] if name == "JAX eager" else n not in program.peer_sizes:
+                    continue
+                gradient = make(program)
+                check(f"{program.name} ({name})", gradient(x), expected)
+                row["peers"].setdefault(name, {})[n] = \
+                    best_time(lambda: gradient(x), 1, budget=0.0) / primal
             print(f"{program.name:45s} n={n:>7,d}  s2s/primal {row['ratios'][n]:6.2f}  "
                   f"hand/primal {row['hand'][n]:6.2f}  " + "  ".join(
                       f"{name}/primal {values[n]:8.1f}" for name, values in row["peers"].items()
@@ -360,7 +363,9 @@ def targets(rows: list[dict]) -> list[str]:
             n = max(values)
             speedup = values[n] / ratios[n]
             lines.append(f"{'PASS' if speedup >= 20 else 'MISS'}  {row['program']}: >= 20x "
-                         f"faster than {name} at n = {n:,} ({speedup:.0f}x)")
+                         f"faster than {name} at n = {n:,} ({speedup:.0f}x)"
+                         + ("" if n >= 10_000 or "(i, j)" in row["program"]
+                            else " (the target is at n = 10,000)"))
     return lines
 
 

@@ -21,7 +21,7 @@ import functools
 import inspect
 import logging
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -1054,8 +1054,8 @@ def _bind(source, make, rule: Rule, call: ast.Call, arguments: list[ast.expr]) -
     names = list(signature.parameters)
     variadic = next((name for name, parameter in signature.parameters.items()
                      if parameter.kind is parameter.VAR_POSITIONAL), None)
-    if variadic is None:
-        args = [value if isinstance(value, ast.AST) else ast.Constant(value)   # a default
+    if variadic is None:                    # a default (adjoint_copy's like=None): a constant
+        args = [value if isinstance(value, ast.AST) else ast.Constant(value)
                 for value in (bound.arguments[name] for name in names[:rule.arity])]
         rest, params = names[rule.arity:], {}
     else:
@@ -1073,7 +1073,12 @@ def _bind(source, make, rule: Rule, call: ast.Call, arguments: list[ast.expr]) -
     for name in ("out", "dtype"):
         if name in params and not (isinstance(params[name], ast.Constant)
                                    and params[name].value is None):
-            raise source.unsupported(call, f"the '{name}=' argument of {rule.name} is not "
-                                     "supported in differentiated code",
-                                     hint=f"drop '{name}=' and convert the result afterwards")
+            # refused only if a differentiated value reaches the call: np.linspace(0, 1, n,
+            # dtype=np.float32) of constants just runs
+            error = source.unsupported(call, f"the '{name}=' argument of {rule.name} is not "
+                                       "supported in differentiated code",
+                                       hint=f"drop '{name}=' and convert the result afterwards")
+            inputs = [node for part in (*arguments, *(k.value for k in call.keywords))
+                      for node in ast.walk(part) if isinstance(node, ast.Name)]
+            return replace(make("unknown", args=inputs), error=error)
     return make("rule", rule, args, params)

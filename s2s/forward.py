@@ -23,7 +23,6 @@ from .inline import inline
 from .naming import Namer
 from .normalize import assigned_in
 from .reverse import _assign, _call, _is_fresh, _name, _store, comment
-from .rules import REGISTRY
 
 ZERO_KINDS = ("constant", "nondifferentiable", "unknown")
 
@@ -184,7 +183,7 @@ class ForwardGenerator:
             statements.extend(inlined.statements)
             if total is None:
                 total = inlined.value
-            elif getattr(REGISTRY.named(rule.name).primal, "nout", 1) > 1:   # np.divmod
+            elif rule.several_outputs:        # np.divmod, np.meshgrid: entry by entry
                 self.helpers.add("add_output_tangents")
                 total = _call("add_output_tangents", total, inlined.value)
             else:

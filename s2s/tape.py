@@ -46,6 +46,7 @@ and a reusable pullback; it is the fallback of source transformation.
 """
 from __future__ import annotations
 
+import inspect
 import operator
 import sys
 import threading
@@ -992,6 +993,19 @@ def _is_variadic(rule: Rule) -> bool:
     return variadic
 
 
+_REQUIRED: dict[int, int] = {}
+
+
+def _required_positions(rule: Rule) -> int:
+    """How many of the rule's positions have no default (the others may be left out)."""
+    required = _REQUIRED.get(id(rule))
+    if required is None:
+        parameters = list(rule.signature.parameters.values())[:rule.arity]
+        required = _REQUIRED[id(rule)] = sum(
+            parameter.default is inspect.Parameter.empty for parameter in parameters)
+    return required
+
+
 _NO_EDGE = (None, 0)
 _NO_PARAMS: dict[str, Any] = {}     # shared, never modified
 
@@ -1000,8 +1014,8 @@ def _record(rule: Rule, args: Sequence[Any], raw_args: tuple, params: dict,
             raw: Any) -> Tensor:
     """Wrap ``raw`` in a tensor whose ``grad_fn`` is a new node of ``rule``."""
     arity = rule.arity
-    if _is_variadic(rule):                  # np.einsum(*operands): the positions given
-        arity = min(arity, len(raw_args))
+    if _is_variadic(rule) or len(raw_args) >= _required_positions(rule):
+        arity = min(arity, len(raw_args))   # np.einsum(*operands), np.select(c, x) (default=0)
     if len(raw_args) < arity:
         raise UnsupportedError(
             f"the tape needs the {arity} differentiable argument(s) of "

@@ -44,6 +44,9 @@ Passes, in order (:data:`PASSES`), one module each; each is a function
    ``if c: break``  ->  ``if c: _break0 = True`` / ``if not _break0: ...`` / ``if _break0: break``
 6. ``lower_to_three_address`` (``three_address.py``):
    ``z = y * y * 3``  ->  ``_t0 = y * y; z = _t0 * 3``
+   ``lower_index_tricks`` (``index_tricks.py``): ``y = np.r_[a, b]``  ->
+   ``_t0 = np.atleast_1d(a)`` / ``_t1 = np.atleast_1d(b)`` / ``_t2 = [_t0, _t1]`` /
+   ``y = np.concatenate(_t2, axis=0)`` (and ``np.c_`` along the last axis)
 7. ``split_self_updates`` (``self_updates.py``):
    ``s = s * x`` in a loop  ->  ``_t0 = s * x; s = _t0``
 8. ``rename_reassignments`` (``reassignments.py``):
@@ -68,6 +71,7 @@ from .core import (BINARY_OPERATORS, COMPOUND, UNARY_OPERATORS, NormalForm, Norm
 from .fence import check_supported
 from .for_loops import lower_for_loops
 from .frozen_distributions import resolve_frozen_distributions
+from .index_tricks import lower_index_tricks
 from .jumps import lower_jumps
 from .local_functions import lift_local_functions
 from .multiple_assignments import lower_multiple_assignments
@@ -91,6 +95,7 @@ PASSES = (
     lower_for_loops,
     lower_jumps,
     lower_to_three_address,
+    lower_index_tricks,
     split_self_updates,
     rename_reassignments,
     resolve_frozen_distributions,

@@ -65,6 +65,7 @@ class Rule:
     examples: tuple[dict[str, Any], ...] = field(default=())  # extra test parameters
     linear: bool = False                        # VJP does not read the primal values
     elementwise: bool = False                   # output shape = broadcast of input shapes
+    several_outputs: bool = False               # may return a tuple: tangents add per entry
 
     @property
     def arity(self) -> int:
@@ -172,6 +173,7 @@ def define(
     examples: tuple[dict[str, Any], ...] = (),
     linear: bool = False,
     elementwise: bool = False,
+    several_outputs: bool = False,
 ) -> Rule:
     """Declare the derivative of ``primal`` (and of its ``aliases``, e.g. ``math.sin``).
 
@@ -196,6 +198,7 @@ def define(
         examples=tuple(examples),
         linear=linear,
         elementwise=elementwise or broadcasting,
+        several_outputs=several_outputs or getattr(primal, "nout", 1) > 1,
     )
     REGISTRY.add(rule)
     for alias in aliases:
