@@ -19,12 +19,13 @@ from typing import Any, Callable, Sequence, Union
 import numpy as np
 
 from .errors import (EvaluationError, FallbackWarning, InputError, NonScalarOutputError,
-                     S2SError, UnsupportedError, WrtError)
+                     S2SError, UnsupportedError, WrtError, missing_rule_from)
 from .display import Code, ipython_shell
 from .emit import python_name
 from .pipeline import Derivation, derive
 from .pytree import (children, data_fields, is_float_leaf, is_node, is_pytree_argument,
                      ravel_pytree, rebuild, tree_leaves)
+from .runtime import RuleDomainError
 from .shapes import argument_shape
 
 Wrt = Union[int, str, Sequence[Union[int, str]]]
@@ -686,7 +687,11 @@ class Differentiable:
         """When generated code (or the tape) raised ``error``, not an s2s error: run the
         function itself on the same arguments; if it raises, that exception propagates,
         from the user's own code; if it does not, the derivative code failed where the
-        function does not, and an :class:`s2s.errors.EvaluationError` says so."""
+        function does not, and an :class:`s2s.errors.EvaluationError` says so.  A rule's
+        helper refusing an input its derivative does not cover (complex eigenvalues, a
+        rank-deficient QR) is a :class:`s2s.errors.MissingRuleError`."""
+        if isinstance(error, RuleDomainError):
+            raise missing_rule_from(error) from error
         try:
             values = self._arguments(tuple(args), dict(kwargs))
         except S2SError:
