@@ -29,6 +29,8 @@ import math
 import operator
 import zlib
 
+import warnings
+
 import numpy as np
 import pytest
 import sympy
@@ -661,8 +663,15 @@ def registered_aliases():
 def test_aliases_compute_the_same_values(alias, main):
     rng = np.random.default_rng(0)
     values = [float(rng.uniform(d.low, d.high)) for d in main.domains]
-    expected = main.primal(*[np.float64(v) for v in values])
-    np.testing.assert_allclose(np.asarray(alias.primal(*values), dtype=float),
+    try:
+        expected = main.primal(*[np.float64(v) for v in values])
+    except ValueError:          # trapz for trapezoid (NumPy 2.0-2.3) needs an array
+        values = [rng.uniform(main.domains[0].low, main.domains[0].high, size=5)]
+        expected = main.primal(*values)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        aliased = alias.primal(*values)
+    np.testing.assert_allclose(np.asarray(aliased, dtype=float),
                                np.asarray(expected, dtype=float), rtol=1e-12)
 
 
