@@ -403,7 +403,10 @@ def test_python_c_source_is_a_clear_error():
     done = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True,
                           text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert "refused: cannot read the source" in done.stdout and "python -c" in done.stdout
+    if sys.version_info < (3, 13):   # 3.13 keeps the source of ``python -c`` readable
+        assert "refused: cannot read the source" in done.stdout and "python -c" in done.stdout
+    else:
+        assert "refused" not in done.stdout
     assert "tape: 4.0" in done.stdout
 
 

@@ -515,6 +515,12 @@ def test_pad_sources_reproduce_numpys_padding(mode):
 
 def test_two_component_cross_products():
     a, b = RNG.normal(size=(4, 2)), RNG.normal(size=(4, 3))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            np.cross(a, b)
+    except ValueError:
+        pytest.skip("this NumPy (2.5 and later) has no 2-component vectors in np.cross")
     g = RNG.normal(size=(4, 3))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)

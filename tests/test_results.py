@@ -75,6 +75,13 @@ def qr_complete_square(a):
     return np.sum(np.diagonal(r) ** 2) + np.sum(q[:, 2] * np.arange(3.0))
 
 
+# NumPy 2.5 returns eig's eigenvalues as complex arrays even when they are real: complex
+# derivatives are not supported yet, and s2s refuses them (MissingRuleError)
+EIG_IS_COMPLEX = np.iscomplexobj(np.linalg.eig(np.eye(2))[0])
+COMPLEX_EIG = pytest.mark.xfail(EIG_IS_COMPLEX, strict=False,
+                                reason="NumPy >= 2.5: eig's results are complex arrays")
+
+
 def eig_unpacked(a):
     w, v = np.linalg.eig(a)
     return np.sum(w ** 2) + np.sum(v[:, 1] ** 4)
@@ -120,15 +127,17 @@ CASES = [
     (eigh_fields, SPD), (eigh_unpacked, SPD), (svd_unpacked, TALL),
     (singular_values_only, WIDE), (slogdet_field, SQUARE), (slogdet_unpacked, SQUARE),
     (qr_fields, TALL), (qr_unpacked_wide, WIDE), (qr_r_only, TALL),
-    (qr_complete_square, SQUARE), (eig_unpacked, DIAGONALIZABLE),
-    (eigvals_sum, DIAGONALIZABLE), (lstsq_unpacked, TALL), (lstsq_field, TALL),
+    (qr_complete_square, SQUARE), pytest.param(eig_unpacked, DIAGONALIZABLE, marks=COMPLEX_EIG),
+    pytest.param(eigvals_sum, DIAGONALIZABLE, marks=COMPLEX_EIG), (lstsq_unpacked, TALL),
+    (lstsq_field, TALL),
     (divmod_unpacked, np.array([1.3, -2.45, 3.1, 0.2])),
     (split_pieces, np.array([0.5, -1.0, 2.0, 1.5])), (scalar_results, SQUARE),
     (matrix_functions, SQUARE),
 ]
 
 
-@pytest.mark.parametrize(("function", "x"), CASES, ids=[f.__name__ for f, _ in CASES])
+@pytest.mark.parametrize(("function", "x"), CASES, ids=[getattr(c, "values", c)[0].__name__
+                                                         for c in CASES])
 def test_tape_generated_code_and_finite_differences_agree(function, x):
     expected = numerical_gradient(function, [x], 0)
     generated = s2s.differentiate(function, fallback="error")
@@ -269,6 +278,7 @@ def largest_eigenvalue_of_eig(t):
     return np.max(np.linalg.eig(np.array([[2.0, t], [0.5 * t, 1.0]]))[0])
 
 
+@COMPLEX_EIG
 def test_second_derivatives_of_eigenvalues_in_closed_form():
     """lambda(t) = 3/2 + sqrt(1/4 + t^2) for [[2, t], [t, 1]], so lambda'' = (1/4) / r^3
     with r = sqrt(1/4 + t^2); for [[2, t], [t/2, 1]] t^2 becomes t^2 / 2."""
@@ -292,6 +302,8 @@ def log_likelihood(a):
 @pytest.mark.parametrize("function", [log_likelihood, qr_fields, svd_unpacked, eig_unpacked,
                                       lstsq_unpacked], ids=lambda f: f.__name__)
 def test_hessians_against_finite_differences_of_the_gradient(function):
+    if function is eig_unpacked and EIG_IS_COMPLEX:
+        pytest.xfail("NumPy >= 2.5: eig's results are complex arrays")
     x = {log_likelihood: SQUARE * 0.4, qr_fields: TALL, svd_unpacked: TALL,
          eig_unpacked: DIAGONALIZABLE, lstsq_unpacked: TALL}[function]
     gradient = s2s.differentiate(function, fallback="error").grad
@@ -305,7 +317,8 @@ def test_hessians_against_finite_differences_of_the_gradient(function):
                      atol=1e-7)
 
 
-@pytest.mark.parametrize(("function", "x"), CASES, ids=[f.__name__ for f, _ in CASES])
+@pytest.mark.parametrize(("function", "x"), CASES, ids=[getattr(c, "values", c)[0].__name__
+                                                         for c in CASES])
 def test_reverse_over_reverse_matches_forward_over_reverse(function, x):
     """The generated gradient code, helpers read from source included, differentiated in
     reverse mode: the pullback of grad_f at v is H v (H is symmetric)."""

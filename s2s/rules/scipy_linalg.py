@@ -74,6 +74,9 @@ from .domains import Domain, Invertible, Shaped, SymmetricPositive
 from .registry import REAL, define, define_nondifferentiable
 
 scipy_linalg = scipy.linalg
+# SciPy < 1.18 leaves a's entries on the other triangle of cho_factor's c; 1.18 zeroes them
+cho_factor_keeps = bool(scipy_linalg.cho_factor(np.array([[2.0, 1.0], [1.0, 2.0]]))[0][1, 0])
+runtime.cho_factor_keeps = cho_factor_keeps
 runtime.scipy_linalg = scipy_linalg       # rule bodies read scipy_linalg.<f>; s2s.emit imports
                                           # it as "from scipy import linalg as scipy_linalg"
 
@@ -259,17 +262,18 @@ _define(scipy_linalg.cholesky, vjp=cholesky_vjp, jvp=cholesky_jvp,
 
 def cho_factor_vjp(g, ans, a, lower=False, overwrite_a=False, check_finite=True):
     # g = (g_c, g_lower).  c = the factor on one triangle (cholesky's VJP, Murray 2016) and
-    # a's own entries on the other (strict) triangle, whose cotangent passes through.
+    # a's own entries on the other (strict) triangle, whose cotangent passes through (zeros
+    # there from SciPy 1.18 on: runtime.cho_factor_keeps).
     if g[0] is None:
         return np.zeros_like(a)
     if lower:
         factor = np.tril(ans[0])
         cotangent = np.tril(g[0])
-        passed = np.triu(g[0], 1)
+        passed = np.triu(g[0], 1) * cho_factor_keeps
     else:
         factor = np.swapaxes(np.triu(ans[0]), -1, -2)
         cotangent = np.swapaxes(np.triu(g[0]), -1, -2)
-        passed = np.tril(g[0], -1)
+        passed = np.tril(g[0], -1) * cho_factor_keeps
     product = np.swapaxes(factor, -1, -2) @ cotangent
     middle = np.tril(product, -1) + 0.5 * np.triu(np.tril(product))
     left = scipy_linalg.solve_triangular(factor, middle, trans=1, lower=True)
@@ -293,8 +297,9 @@ def cho_factor_jvp(t, ans, a, lower=False, overwrite_a=False, check_finite=True)
     inner = scipy_linalg.solve_triangular(factor, np.swapaxes(left, -1, -2), lower=True)
     tangent = factor @ (np.tril(inner, -1) + 0.5 * np.triu(np.tril(inner)))
     if lower:
-        return (tangent + np.triu(t, 1), np.zeros(np.shape(ans[1])))
-    return (np.swapaxes(tangent, -1, -2) + np.tril(t, -1), np.zeros(np.shape(ans[1])))
+        return (tangent + np.triu(t, 1) * cho_factor_keeps, np.zeros(np.shape(ans[1])))
+    return (np.swapaxes(tangent, -1, -2) + np.tril(t, -1) * cho_factor_keeps,
+            np.zeros(np.shape(ans[1])))
 
 
 _define(scipy_linalg.cho_factor, vjp=cho_factor_vjp, jvp=cho_factor_jvp,
