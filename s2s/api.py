@@ -18,14 +18,15 @@ from typing import Any, Callable, Sequence, Union
 
 import numpy as np
 
-from .errors import (EvaluationError, FallbackWarning, InputError, NonScalarOutputError,
-                     S2SError, UnsupportedError, WrtError)
+from .errors import (EvaluationError, FallbackWarning, InputError, MissingRuleError,
+                     NonScalarOutputError, S2SError, UnsupportedError, WrtError)
 from .display import Code, ipython_shell
 from .emit import python_name
 from .pipeline import Derivation, derive
 from .pytree import (children, data_fields, is_float_leaf, is_node, is_pytree_argument,
                      ravel_pytree, rebuild, tree_leaves)
-from .shapes import argument_shape
+from .runtime import ComplexValueError
+from .shapes import argument_shape, is_complex_key, key_shape
 
 Wrt = Union[int, str, Sequence[Union[int, str]]]
 
@@ -49,7 +50,11 @@ def _derivation(function: Callable[..., Any], wrt: tuple[str, ...], single: bool
                 1 for other in per_function if other[:3] == key[:3] and other[3] is not None)
                 >= _MAX_SPECIALIZATIONS):
             return _derivation(function, wrt, single, mode)
-        per_function[key] = derive(function, wrt, single, mode, shapes)
+        plain = None if shapes is None else tuple(map(key_shape, shapes))
+        if plain != shapes and (wrt, single, mode, plain) in per_function:
+            per_function[key] = per_function[(wrt, single, mode, plain)]   # same code
+        else:
+            per_function[key] = derive(function, wrt, single, mode, plain)
     return per_function[key]
 
 
@@ -227,7 +232,7 @@ def _prepare(name: str, value: Any, function_name: str) -> Any:
                          "with respect to float values")
     if isinstance(value, int):
         return float(value)
-    if isinstance(value, float):
+    if isinstance(value, (float, complex)):
         return value
     if is_pytree_argument(value):
         return _prepare_tree(name, value, function_name)
@@ -249,16 +254,17 @@ def _prepare(name: str, value: Any, function_name: str) -> Any:
                 "pass a float array")
     if isinstance(value, (np.ndarray, np.generic)):
         kind = value.dtype.kind
-        if kind == "f":
+        if kind in "fc":
             return value
         if kind in "iub":
             raise InputError(
                 f"{function_name}: argument '{name}' has integer dtype {value.dtype}; gradients "
                 f"are defined for floating-point inputs: pass {name}.astype(float)")
         raise InputError(f"{function_name}: argument '{name}' has dtype {value.dtype}, which "
-                         "s2s does not differentiate (use float32 or float64)")
+                         "s2s does not differentiate (use float32, float64 or complex)")
     raise InputError(f"{function_name}: argument '{name}' is a {type(value).__name__}; s2s "
-                     "differentiates with respect to floats and NumPy float arrays")
+                     "differentiates with respect to floats, complex numbers and NumPy float "
+                     "and complex arrays")
 
 
 def _prepare_tree(name: str, tree: Any, function_name: str) -> Any:
@@ -273,7 +279,8 @@ def _prepare_tree(name: str, tree: Any, function_name: str) -> Any:
         elif isinstance(value, complex) or isinstance(value, (np.ndarray, np.generic)) \
                 and value.dtype.kind == "c":
             raise InputError(f"{function_name}: the leaf {path} of argument '{name}' is "
-                             "complex; s2s differentiates float32 and float64 values")
+                             "complex; s2s differentiates the float leaves of a pytree "
+                             "(pass a complex array as an argument of its own)")
     check(tree, name)
     return tree
 
@@ -323,15 +330,27 @@ def _finish_tree(gradient: Any, primal: Any, name: str) -> Any:
 
 
 def _finish(gradient: Any, primal: Any, name: str) -> Any:
-    """Give a gradient the shape and float dtype of its input (a pytree's: its structure)."""
+    """Give a gradient the shape and float dtype of its input (a pytree's: its structure).
+
+    The cotangent of a complex input is carried as the conjugate of its gradient
+    (registry.py), so the gradient is its conjugate; a real input's cotangent may have
+    picked up an imaginary part from complex intermediates, and its gradient is the real
+    part."""
     if isinstance(primal, float):
-        return gradient if gradient.__class__ is float else float(gradient)
+        return gradient if gradient.__class__ is float else float(np.real(gradient))
     if is_node(primal):
         return _finish_tree(gradient, primal, name)
     if gradient.__class__ is np.ndarray and primal.__class__ is np.ndarray \
             and gradient.shape == primal.shape and (gradient.dtype is primal.dtype or
-                                                    gradient.dtype == primal.dtype):
+                                                    gradient.dtype == primal.dtype) \
+            and gradient.dtype.kind == "f":
         return gradient if gradient.flags.writeable else gradient.copy()   # a broadcast
+    if isinstance(primal, complex):
+        return complex(np.conj(gradient))
+    if np.iscomplexobj(primal):
+        gradient = np.conj(gradient)
+    elif np.iscomplexobj(gradient):
+        gradient = np.real(gradient)
     shape, dtype = np.shape(primal), primal.dtype
     if np.shape(gradient) != shape:
         raise S2SError(f"internal error: the gradient for '{name}' has shape "
@@ -358,6 +377,13 @@ def _prepare_tangent(name: str, tangent: Any, primal: Any) -> Any:
             raise InputError(f"the tangent for '{name}' has shape {np.shape(tangent)}, but "
                              f"'{name}' is a scalar")
         return float(tangent)
+    if isinstance(primal, complex):
+        if np.ndim(tangent) != 0 or not isinstance(tangent, (int, float, complex, np.number)):
+            raise InputError(f"the tangent for '{name}' is not a number like '{name}'")
+        return complex(tangent)
+    if np.iscomplexobj(tangent) and not np.iscomplexobj(primal):
+        raise InputError(f"the tangent for '{name}' is complex, but '{name}' is real: a real "
+                         "input has real tangents")
     try:
         tangent = np.asarray(tangent, dtype=primal.dtype)
     except (ValueError, TypeError):
@@ -470,7 +496,25 @@ def _check_cotangent(cotangent: Any, value: Any, name: str) -> Any:
     if np.shape(cotangent) != np.shape(value):
         raise InputError(f"the cotangent has shape {np.shape(cotangent)}, but {name}'s output "
                          f"has shape {np.shape(value)}")
+    if isinstance(cotangent, complex) or getattr(cotangent, "dtype", None) is not None \
+            and cotangent.dtype.kind == "c":
+        if not np.iscomplexobj(value):
+            raise InputError(f"the cotangent for {name}'s output is complex, but the output "
+                             "is real: give a real cotangent")
+        return np.conj(cotangent)       # carried as its conjugate (s2s/rules/registry.py)
     return cotangent
+
+
+def _conjugated(tree: Any) -> Any:
+    """``tree`` with its complex leaves conjugated (cotangents and gradients of the tape,
+    which follows the user's convention, into the registry's, registry.py, and back)."""
+    if isinstance(tree, complex):
+        return tree.conjugate()
+    if isinstance(tree, (np.ndarray, np.generic)):
+        return np.conj(tree) if tree.dtype.kind == "c" else tree
+    if type(tree) in (list, tuple):     # pytrees hold no complex leaves
+        return type(tree)(_conjugated(item) for item in tree)
+    return tree
 
 
 def _proves_scalar_output(derivation: Derivation) -> bool:
@@ -663,7 +707,13 @@ class Differentiable:
         """When generated code (or the tape) raised ``error``, not an s2s error: run the
         function itself on the same arguments; if it raises, that exception propagates,
         from the user's own code; if it does not, the derivative code failed where the
-        function does not, and an :class:`s2s.errors.EvaluationError` says so."""
+        function does not, and an :class:`s2s.errors.EvaluationError` says so.  A complex
+        value refused by a rule for real values only is a :class:`MissingRuleError`."""
+        if isinstance(error, ComplexValueError):
+            raise MissingRuleError(
+                f"{_name(self.function)}: {error}",
+                hint="compute it from real values (np.real, np.imag, np.abs of the complex "
+                     "ones), or register a rule for complex values") from None
         try:
             values = self._arguments(tuple(args), dict(kwargs))
         except S2SError:
@@ -705,7 +755,8 @@ class Differentiable:
                                                  self.wrt_positions)
 
             def pullback(cotangent):
-                gradients = tape_pullback(cotangent)
+                # the tape takes and gives them as the user does: conjugates of ours
+                gradients = _conjugated(tape_pullback(_conjugated(cotangent)))
                 return gradients[0] if self.single else gradients
             return values, value, pullback
         value, pullback = function(*values)
@@ -718,6 +769,13 @@ class Differentiable:
                       in zip(raw, self.wrt_positions, self.wrt_names)])
 
     def _check_scalar(self, value: Any) -> None:
+        if np.iscomplexobj(value) and value.__class__ is not float:
+            raise InputError(
+                f"{_name(self.function)} returns a complex value, and grad needs a real "
+                "scalar output (the gradient of a complex function is not defined). Take a "
+                "real part or a magnitude (np.real(z), np.abs(z) ** 2), or use f.vjp(...) and "
+                "call the pullback with a complex cotangent v: it gives the gradient of "
+                "Re(sum(conj(v) * f))")
         if not _is_scalar(value):
             shape = np.shape(value)
             raise NonScalarOutputError(
@@ -773,7 +831,8 @@ class Differentiable:
             pass
         function = None
         if self.fallback_reason is None and len(self._gradient_functions) < 4 * \
-                _MAX_SPECIALIZATIONS and any(shape is not None for shape in shapes):
+                _MAX_SPECIALIZATIONS and any(shape is not None for shape in shapes) \
+                and not any(map(is_complex_key, shapes)):
             if self.single and shapes[self.wrt_positions[0]] == ():
                 function = self._forward_gradient(shapes)
             if function is None:
@@ -782,8 +841,9 @@ class Differentiable:
                                              "gradient", shapes)
                 except UnsupportedError:
                     derivation = None           # value_and_grad falls back, and says why
-                if derivation is not None and _proves_scalar_output(derivation):
-                    function = derivation.module.function
+                if derivation is not None and _proves_scalar_output(derivation) \
+                        and not derivation.analysis.may_be_complex():
+                    function = derivation.module.function   # the value is never computed
             self._gradient_functions[shapes] = function
         return function
 
@@ -799,7 +859,10 @@ class Differentiable:
         jvp = derivation.module.function
 
         def forward_gradient(*values: Any) -> Any:
-            return jvp(*values, 1.0)[1]
+            value, tangent = jvp(*values, 1.0)
+            if value.__class__ is not float and np.iscomplexobj(value):
+                self._check_scalar(value)
+            return tangent
 
         forward_gradient.derivation = derivation
         return forward_gradient
@@ -951,6 +1014,10 @@ def _evaluate_higher(base: Differentiable, order: int, args: tuple, kwargs: dict
     """``grad(...grad(f))`` of order ``order`` at ``args``."""
     values = base._arguments(args, kwargs)
     position = base.wrt_positions[0]
+    if np.iscomplexobj(values[position]):
+        raise InputError(f"grad(grad({_name(base.function)})): the gradient with respect to a "
+                         "complex argument is complex, and grad needs a real output; use "
+                         "s2s.hvp for second derivatives")
     if not isinstance(values[position], float) and np.ndim(values[position]) != 0:
         raise NonScalarOutputError(
             f"grad(grad({_name(base.function)})): the gradient of a function of an array "
@@ -981,6 +1048,12 @@ def _evaluate_hessian(differentiable: Differentiable, args: tuple, kwargs: dict)
     """The Hessian at ``args``, one Hessian-vector product per input element."""
     values = differentiable._arguments(args, kwargs)
     x = values[differentiable.wrt_positions[0]]
+    if np.iscomplexobj(x) and not is_node(x):
+        raise InputError(f"hessian: the argument of {_name(differentiable.function)} is "
+                         "complex; its Hessian is not a complex matrix unless the function is "
+                         "holomorphic. Use s2s.hvp(f, z, v): the derivative of the gradient "
+                         "along v, in the gradient's convention")
+    _refuse_complex_output(differentiable, values, "hessian")
     if is_node(x):
         return _evaluate_hessian_tree(differentiable, values, x)
     shape = np.shape(x)
@@ -1049,7 +1122,20 @@ def _hvp(differentiable: Differentiable, values: list[Any], direction: Any) -> A
     tangents: list[Any] = [None] * (len(values) + 1)
     tangents[position] = direction
     _, product = level.jvp(list(values) + [1.0], tangents)
-    return product
+    x = values[position]
+    if np.iscomplexobj(x):           # the tangent of the conjugated gradient (registry.py)
+        return np.conj(product)
+    return np.real(product) if np.iscomplexobj(product) else product
+
+
+def _refuse_complex_output(differentiable: Differentiable, values: list[Any], what: str) -> None:
+    """Second derivatives are taken of a real scalar function: a complex output is refused
+    (the generated gradient code does not compute the value to check it)."""
+    value = differentiable.primal(*values)
+    if np.iscomplexobj(value) and not isinstance(value, float):
+        raise InputError(f"{what}: {_name(differentiable.function)} returns a complex value; "
+                         "second derivatives are of real-valued functions (take np.real(...) "
+                         "or np.abs(...) ** 2)")
 
 
 def hvp(function: Callable[..., Any], x: Any, v: Any, *args: Any) -> Any:
@@ -1059,6 +1145,7 @@ def hvp(function: Callable[..., Any], x: Any, v: Any, *args: Any) -> Any:
     with differentiable._user_errors_first((x, *args), {}):
         values = differentiable._arguments((x, *args), {})
         direction = _prepare_tangent(differentiable.params[0], v, values[0])
+        _refuse_complex_output(differentiable, values, "hvp")
         return _hvp(differentiable, values, direction)
 
 
@@ -1104,17 +1191,28 @@ def jacobian(function: Callable[..., Any], wrt: Wrt = 0,
         with differentiable._user_errors_first(args, kwargs):
             values = differentiable._arguments(args, kwargs)
             inputs = [values[p] for p in differentiable.wrt_positions]
+            if any(np.iscomplexobj(x) and not is_node(x) for x in inputs):
+                raise InputError(
+                    f"jacobian: an argument of {_name(differentiable.function)} is complex: "
+                    "the Jacobian of a function of complex arguments is a complex matrix "
+                    "only if it is holomorphic; use s2s.jvp and s2s.vjp")
             value = differentiable.primal(*values)
             out_shape = np.shape(value)
             if any(is_node(x) for x in inputs):
                 blocks = _jacobian_trees(differentiable, values, out_shape)
                 return blocks[0] if differentiable.single else tuple(blocks)
             chosen = mode
+            if np.iscomplexobj(value):
+                if mode == "reverse":
+                    raise InputError("jacobian: the output is complex; mode='reverse' "
+                                     "computes Jacobians of real outputs (use 'forward')")
+                chosen = "forward"          # a complex Jacobian, one column per real input
             if chosen == "auto":
                 chosen = "forward" if sum(np.size(x) for x in inputs) < np.prod(out_shape) \
                     else "reverse"
             blocks = _jacobian_reverse(differentiable, values, out_shape) if chosen == "reverse" \
-                else _jacobian_forward(differentiable, values, inputs, out_shape)
+                else _jacobian_forward(differentiable, values, inputs, out_shape,
+                                       np.result_type(value, np.float64))
             return blocks[0] if differentiable.single else tuple(blocks)
 
     return jacobian_function
@@ -1166,11 +1264,11 @@ def _jacobian_trees(differentiable: Differentiable, values: list[Any],
 
 
 def _jacobian_forward(differentiable: Differentiable, values: list[Any], inputs: list[Any],
-                      out_shape: tuple[int, ...]) -> list[np.ndarray]:
+                      out_shape: tuple[int, ...], dtype: Any = np.float64) -> list[np.ndarray]:
     blocks = []
     for position, x in zip(differentiable.wrt_positions, inputs):
         in_shape = np.shape(x)
-        block = np.zeros(out_shape + in_shape)
+        block = np.zeros(out_shape + in_shape, dtype=dtype)
         for index in np.ndindex(*in_shape):
             tangents: list[Any] = [None] * len(values)
             tangents[position] = _basis(in_shape, index)

@@ -36,7 +36,7 @@ import ast
 import copy
 from dataclasses import dataclass, field
 
-from .analysis import Analysis, Operation, is_scalar_constant
+from .analysis import Analysis, Operation, complex_guard, is_scalar_constant
 from .errors import MissingRuleError, S2SError
 from .inline import inline
 from .naming import Namer
@@ -245,6 +245,11 @@ class ReverseGenerator:
                 elif nested and not self.needs_no_save(statement, body):
                     out.append(Save(target.id, None))
                 out.append(statement)
+                guard = operation and complex_guard(self.analysis, operation,
+                                                    self.analysis.active)
+                if guard is not None:
+                    self.helpers.add("refuse_complex")
+                    out.append(guard)
             elif isinstance(statement, ast.If):
                 out.append(ast.If(statement.test,
                                   self.forward_block(statement.body, True, loop_depth) or

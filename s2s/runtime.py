@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "ComplexValueError",
     "MappingAdjoint",
     "SequenceAdjoint",
     "add_output_tangents",
@@ -49,6 +50,7 @@ __all__ = [
     "pinv_adjoint",
     "pinv_tangent",
     "product_of_others",
+    "refuse_complex",
     "repeat_adjoint",
     "restore",
     "sequence_copy",
@@ -82,6 +84,22 @@ def stop_gradient(x):
     """
     detach = getattr(x, "detach", None)
     return detach() if detach is not None else x
+
+
+class ComplexValueError(TypeError):
+    """A complex value reached an operation whose derivative rule is for real values only
+    (plain, not an s2s error: exported modules carry no s2s errors; s2s reports it as
+    :class:`s2s.MissingRuleError`)."""
+
+
+def refuse_complex(name, *values):
+    """Raise :class:`ComplexValueError` if one of ``values`` is complex: generated code
+    calls this before the derivative of ``name``, a rule without complex support."""
+    for value in values:
+        if np.iscomplexobj(value):
+            raise ComplexValueError(
+                f"{name} received a complex value, and its derivative rule is for real "
+                "values only")
 
 
 def sort_order(items, reverse=False):
@@ -780,14 +798,16 @@ def solve_tangent_a(t, ans, a):
 def adjugate(x):
     """The adjugate of a (stack of) square matrices: ``det(x) * inv(x)``, also if singular.
 
-    Computed from the SVD ``x = u s vh`` as ``det(u) det(vh) vh.T diag(p) u.T`` where
-    ``p[i]`` is the product of the singular values other than ``s[i]``.
+    Computed from the SVD ``x = u s vh`` as ``det(u) det(vh) vh^H diag(p) u^H`` where
+    ``p[i]`` is the product of the singular values other than ``s[i]`` (``^H``: the
+    conjugate transpose, the transpose for real ``x``).
     """
     x = np.asarray(x)
     u, s, vh = np.linalg.svd(x)
     sign = np.linalg.det(u) * np.linalg.det(vh)
     others = product_of_others(s, axis=-1)
-    return (sign[..., None, None] * _transpose(vh) * others[..., None, :]) @ _transpose(u)
+    return (sign[..., None, None] * np.conj(_transpose(vh)) * others[..., None, :]) \
+        @ np.conj(_transpose(u))
 
 
 def logdet_adjoint(g, x):

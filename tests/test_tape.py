@@ -36,7 +36,7 @@ from s2s.tape import (
 FREED = "Trying to backward through the graph a second time"
 NO_GRAD = "element 0 of tensors does not require grad and does not have a grad_fn"
 NOT_SCALAR = "grad can be implicitly created only for scalar outputs"
-NOT_FLOAT = "Only Tensors of floating point dtype can require gradients"
+NOT_FLOAT = "Only Tensors of floating point and complex dtype can require gradients"
 
 
 def numeric_gradient(f, x, eps: float = 1e-6) -> np.ndarray:

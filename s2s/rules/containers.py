@@ -14,7 +14,7 @@ def field_jvp(t, ans, x, name):
     return field(t, name)
 
 
-define(field, vjp=(field_vjp, None), jvp=(field_jvp, None), display="Field", linear=True)
+define(field, complex_ok=True, vjp=(field_vjp, None), jvp=(field_jvp, None), display="Field", linear=True)
 
 
 def items_vjp(g, ans, mapping):
@@ -33,9 +33,9 @@ def values_jvp(t, ans, mapping):
     return dict_values(t)
 
 
-define(dict_items, methods=("items",), vjp=items_vjp, jvp=items_jvp, display="Items",
+define(dict_items, complex_ok=True, methods=("items",), vjp=items_vjp, jvp=items_jvp, display="Items",
        linear=True)
-define(dict_values, methods=("values",), vjp=values_vjp, jvp=values_jvp, display="Values",
+define(dict_values, complex_ok=True, methods=("values",), vjp=values_vjp, jvp=values_jvp, display="Values",
        linear=True)
 define_nondifferentiable(dict_keys, methods=("keys",))
 

@@ -6,6 +6,12 @@ Broadcasting is undone by the framework (``broadcasting=True``), never inside a 
 The ``math`` functions (``math.sin``, ``math.atan2``, ``math.pow``...) are aliases of the
 NumPy rules.  Conventions where a derivative does not exist are noted next to each rule
 (one subgradient is chosen, never NaN where one exists); ``np.sign`` is in nondiff.py.
+
+Complex values (the convention is in registry.py): the holomorphic functions' VJPs are
+``g * f'(z)`` as for reals (``holomorphic=True``); ``abs``, ``angle``, ``real``, ``imag``
+and ``conj`` are not holomorphic and have their own complex VJPs; the selections
+(``maximum``, ``where``, ``clip``...) pass cotangents through unchanged.  The ufuncs
+without complex loops (``arctan2``, ``hypot``, ``fabs``...) refuse complex values themselves.
 """
 import math
 
@@ -41,7 +47,7 @@ def add_jvp_y(t, ans, x, y):
 
 
 define(np.add, vjp=(add_vjp_x, add_vjp_y), jvp=(add_jvp_x, add_jvp_y), broadcasting=True,
-       display="Add", linear=True, sympy=lambda sp, x, y: x + y)
+       display="Add", linear=True, holomorphic=True, sympy=lambda sp, x, y: x + y)
 
 
 def subtract_vjp_x(g, ans, x, y):
@@ -61,7 +67,7 @@ def subtract_jvp_y(t, ans, x, y):
 
 
 define(np.subtract, vjp=(subtract_vjp_x, subtract_vjp_y), jvp=(subtract_jvp_x, subtract_jvp_y),
-       broadcasting=True, display="Sub", linear=True, sympy=lambda sp, x, y: x - y)
+       broadcasting=True, display="Sub", linear=True, holomorphic=True, sympy=lambda sp, x, y: x - y)
 
 
 def multiply_vjp_x(g, ans, x, y):
@@ -81,7 +87,7 @@ def multiply_jvp_y(t, ans, x, y):
 
 
 define(np.multiply, vjp=(multiply_vjp_x, multiply_vjp_y), jvp=(multiply_jvp_x, multiply_jvp_y),
-       broadcasting=True, display="Mul", sympy=lambda sp, x, y: x * y)
+       broadcasting=True, display="Mul", holomorphic=True, sympy=lambda sp, x, y: x * y)
 
 
 def divide_vjp_x(g, ans, x, y):
@@ -101,7 +107,7 @@ def divide_jvp_y(t, ans, x, y):
 
 
 define(np.true_divide, name="divide", vjp=(divide_vjp_x, divide_vjp_y),
-       jvp=(divide_jvp_x, divide_jvp_y), broadcasting=True, display="Div",
+       jvp=(divide_jvp_x, divide_jvp_y), broadcasting=True, display="Div", holomorphic=True,
        domains=(REAL, Domain(0.5, 2.0)), sympy=lambda sp, x, y: x / y)
 
 
@@ -114,7 +120,7 @@ def negative_jvp(t, ans, x):
 
 
 define(np.negative, elementwise=True, vjp=negative_vjp, jvp=negative_jvp, display="Neg",
-       linear=True, sympy=lambda sp, x: -x)
+       linear=True, holomorphic=True, sympy=lambda sp, x: -x)
 
 
 def positive_vjp(g, ans, x):
@@ -126,7 +132,7 @@ def positive_jvp(t, ans, x):
 
 
 define(np.positive, elementwise=True, vjp=positive_vjp, jvp=positive_jvp, display="Pos",
-       linear=True, sympy=lambda sp, x: x)
+       linear=True, holomorphic=True, sympy=lambda sp, x: x)
 
 
 def power_vjp_x(g, ans, x, y):
@@ -134,7 +140,10 @@ def power_vjp_x(g, ans, x, y):
 
 
 def power_vjp_y(g, ans, x, y):
-    # d/dy x**y = x**y log x, defined for x > 0; taken as 0 where x <= 0.
+    # d/dy x**y = x**y log x: for a real power defined for x > 0 and taken as 0 where
+    # x <= 0; for a complex one the principal log x, taken as 0 at x == 0.
+    if np.iscomplexobj(ans):
+        return g * ans * np.log(np.where(x == 0, 1.0, x) + 0j)
     return g * ans * np.log(np.where(x > 0, x, 1.0))
 
 
@@ -143,11 +152,13 @@ def power_jvp_x(t, ans, x, y):
 
 
 def power_jvp_y(t, ans, x, y):
+    if np.iscomplexobj(ans):
+        return t * ans * np.log(np.where(x == 0, 1.0, x) + 0j)
     return t * ans * np.log(np.where(x > 0, x, 1.0))
 
 
 define(np.power, aliases=(math.pow, pow), vjp=(power_vjp_x, power_vjp_y),
-       jvp=(power_jvp_x, power_jvp_y), broadcasting=True, display="Pow", domains=(POSITIVE, REAL),
+       jvp=(power_jvp_x, power_jvp_y), broadcasting=True, display="Pow", domains=(POSITIVE, REAL), holomorphic=True,
        sympy=lambda sp, x, y: x ** y)
 
 # --- elementwise functions --------------------------------------------------------------
@@ -161,7 +172,7 @@ def sin_jvp(t, ans, x):
     return t * np.cos(x)
 
 
-define(np.sin, elementwise=True, aliases=(math.sin,), vjp=sin_vjp, jvp=sin_jvp,
+define(np.sin, elementwise=True, holomorphic=True, aliases=(math.sin,), vjp=sin_vjp, jvp=sin_jvp,
        sympy=lambda sp, x: sp.sin(x))
 
 
@@ -173,7 +184,7 @@ def cos_jvp(t, ans, x):
     return -t * np.sin(x)
 
 
-define(np.cos, elementwise=True, aliases=(math.cos,), vjp=cos_vjp, jvp=cos_jvp,
+define(np.cos, elementwise=True, holomorphic=True, aliases=(math.cos,), vjp=cos_vjp, jvp=cos_jvp,
        sympy=lambda sp, x: sp.cos(x))
 
 
@@ -185,7 +196,7 @@ def tan_jvp(t, ans, x):
     return t * (1 + ans * ans)
 
 
-define(np.tan, elementwise=True, aliases=(math.tan,), vjp=tan_vjp, jvp=tan_jvp,
+define(np.tan, elementwise=True, holomorphic=True, aliases=(math.tan,), vjp=tan_vjp, jvp=tan_jvp,
        domains=Domain(-1.2, 1.2), sympy=lambda sp, x: sp.tan(x))
 
 
@@ -197,7 +208,7 @@ def exp_jvp(t, ans, x):
     return t * ans
 
 
-define(np.exp, elementwise=True, aliases=(math.exp,), vjp=exp_vjp, jvp=exp_jvp,
+define(np.exp, elementwise=True, holomorphic=True, aliases=(math.exp,), vjp=exp_vjp, jvp=exp_jvp,
        sympy=lambda sp, x: sp.exp(x))
 
 
@@ -209,7 +220,7 @@ def log_jvp(t, ans, x):
     return t / x
 
 
-define(np.log, elementwise=True, aliases=(math.log,), vjp=log_vjp, jvp=log_jvp,
+define(np.log, elementwise=True, holomorphic=True, aliases=(math.log,), vjp=log_vjp, jvp=log_jvp,
        domains=POSITIVE, sympy=lambda sp, x: sp.log(x))
 
 
@@ -222,7 +233,7 @@ def sqrt_jvp(t, ans, x):
     return t / (2 * ans)
 
 
-define(np.sqrt, elementwise=True, aliases=(math.sqrt,), vjp=sqrt_vjp, jvp=sqrt_jvp,
+define(np.sqrt, elementwise=True, holomorphic=True, aliases=(math.sqrt,), vjp=sqrt_vjp, jvp=sqrt_jvp,
        domains=POSITIVE, sympy=lambda sp, x: sp.sqrt(x))
 
 
@@ -234,21 +245,25 @@ def tanh_jvp(t, ans, x):
     return t * (1 - ans * ans)
 
 
-define(np.tanh, elementwise=True, aliases=(math.tanh,), vjp=tanh_vjp, jvp=tanh_jvp,
+define(np.tanh, elementwise=True, holomorphic=True, aliases=(math.tanh,), vjp=tanh_vjp, jvp=tanh_jvp,
        sympy=lambda sp, x: sp.tanh(x))
 
 
 def absolute_vjp(g, ans, x):
-    # Subgradient 0 at x == 0.
+    # Subgradient 0 at x == 0; for complex x (not holomorphic) Re(g) conj(x) / |x|.
+    if np.iscomplexobj(x):
+        return np.real(g) * np.conj(x) / np.where(ans == 0, 1.0, ans)
     return g * np.sign(x)
 
 
 def absolute_jvp(t, ans, x):
+    if np.iscomplexobj(x):
+        return np.real(np.conj(x) * t) / np.where(ans == 0, 1.0, ans)
     return t * np.sign(x)
 
 
 define(np.absolute, elementwise=True, name="abs", aliases=(abs, math.fabs), vjp=absolute_vjp,
-       jvp=absolute_jvp, display="Abs", domains=Domain(0.1, 2.0), sympy=lambda sp, x: sp.Abs(x))
+       jvp=absolute_jvp, display="Abs", domains=Domain(0.1, 2.0), complex_ok=True, sympy=lambda sp, x: sp.Abs(x))
 
 
 def maximum_vjp_x(g, ans, x, y):
@@ -269,7 +284,7 @@ def maximum_jvp_y(t, ans, x, y):
 
 
 define(np.maximum, vjp=(maximum_vjp_x, maximum_vjp_y), jvp=(maximum_jvp_x, maximum_jvp_y),
-       broadcasting=True, display="Maximum", sympy=lambda sp, x, y: sp.Max(x, y))
+       broadcasting=True, display="Maximum", complex_ok=True, sympy=lambda sp, x, y: sp.Max(x, y))
 
 
 def minimum_vjp_x(g, ans, x, y):
@@ -290,7 +305,7 @@ def minimum_jvp_y(t, ans, x, y):
 
 
 define(np.minimum, vjp=(minimum_vjp_x, minimum_vjp_y), jvp=(minimum_jvp_x, minimum_jvp_y),
-       broadcasting=True, display="Minimum", sympy=lambda sp, x, y: sp.Min(x, y))
+       broadcasting=True, display="Minimum", complex_ok=True, sympy=lambda sp, x, y: sp.Min(x, y))
 
 
 def where_vjp_x(g, ans, condition, x, y):
@@ -311,7 +326,7 @@ def where_jvp_y(t, ans, condition, x, y):
 
 
 define(np.where, vjp=(None, where_vjp_x, where_vjp_y), jvp=(None, where_jvp_x, where_jvp_y),
-       broadcasting=True, display="Where", linear=True, domains=(Booleans(), REAL, REAL))
+       broadcasting=True, display="Where", linear=True, complex_ok=True, domains=(Booleans(), REAL, REAL))
 
 # --- more arithmetic ------------------------------------------------------------------------
 
@@ -321,7 +336,9 @@ def float_power_vjp_x(g, ans, x, y):
 
 
 def float_power_vjp_y(g, ans, x, y):
-    # As for power: taken as 0 where x <= 0.
+    # As for power: taken as 0 where x <= 0 (0 at x == 0 for a complex power).
+    if np.iscomplexobj(ans):
+        return g * ans * np.log(np.where(x == 0, 1.0, x) + 0j)
     return g * ans * np.log(np.where(x > 0, x, 1.0))
 
 
@@ -330,12 +347,14 @@ def float_power_jvp_x(t, ans, x, y):
 
 
 def float_power_jvp_y(t, ans, x, y):
+    if np.iscomplexobj(ans):
+        return t * ans * np.log(np.where(x == 0, 1.0, x) + 0j)
     return t * ans * np.log(np.where(x > 0, x, 1.0))
 
 
 define(np.float_power, vjp=(float_power_vjp_x, float_power_vjp_y),
        jvp=(float_power_jvp_x, float_power_jvp_y), broadcasting=True, display="FloatPower",
-       domains=(POSITIVE, REAL), sympy=lambda sp, x, y: x ** y)
+       domains=(POSITIVE, REAL), holomorphic=True, sympy=lambda sp, x, y: x ** y)
 
 
 def remainder_vjp_x(g, ans, x, y):
@@ -414,7 +433,7 @@ def reciprocal_jvp(t, ans, x):
     return -t * ans * ans
 
 
-define(np.reciprocal, elementwise=True, vjp=reciprocal_vjp, jvp=reciprocal_jvp,
+define(np.reciprocal, elementwise=True, holomorphic=True, vjp=reciprocal_vjp, jvp=reciprocal_jvp,
        display="Reciprocal", domains=Domain(0.5, 2.0), sympy=lambda sp, x: 1 / x)
 
 
@@ -426,7 +445,7 @@ def square_jvp(t, ans, x):
     return t * 2 * x
 
 
-define(np.square, elementwise=True, vjp=square_vjp, jvp=square_jvp, display="Square",
+define(np.square, elementwise=True, holomorphic=True, vjp=square_vjp, jvp=square_jvp, display="Square",
        sympy=lambda sp, x: x ** 2)
 
 
@@ -453,7 +472,7 @@ def exp2_jvp(t, ans, x):
     return t * ans * 0.6931471805599453
 
 
-define(np.exp2, elementwise=True, aliases=_math("exp2"), vjp=exp2_vjp, jvp=exp2_jvp,
+define(np.exp2, elementwise=True, holomorphic=True, aliases=_math("exp2"), vjp=exp2_vjp, jvp=exp2_jvp,
        display="Exp2", sympy=lambda sp, x: 2 ** x)
 
 
@@ -465,7 +484,7 @@ def expm1_jvp(t, ans, x):
     return t * (ans + 1)
 
 
-define(np.expm1, elementwise=True, aliases=_math("expm1"), vjp=expm1_vjp, jvp=expm1_jvp,
+define(np.expm1, elementwise=True, holomorphic=True, aliases=_math("expm1"), vjp=expm1_vjp, jvp=expm1_jvp,
        display="Expm1", sympy=lambda sp, x: sp.exp(x) - 1)
 
 
@@ -477,7 +496,7 @@ def log2_jvp(t, ans, x):
     return t / (x * 0.6931471805599453)
 
 
-define(np.log2, elementwise=True, aliases=_math("log2"), vjp=log2_vjp, jvp=log2_jvp,
+define(np.log2, elementwise=True, holomorphic=True, aliases=_math("log2"), vjp=log2_vjp, jvp=log2_jvp,
        display="Log2", domains=POSITIVE, sympy=lambda sp, x: sp.log(x, 2))
 
 
@@ -489,7 +508,7 @@ def log10_jvp(t, ans, x):
     return t / (x * 2.302585092994046)
 
 
-define(np.log10, elementwise=True, aliases=_math("log10"), vjp=log10_vjp, jvp=log10_jvp,
+define(np.log10, elementwise=True, holomorphic=True, aliases=_math("log10"), vjp=log10_vjp, jvp=log10_jvp,
        display="Log10", domains=POSITIVE, sympy=lambda sp, x: sp.log(x, 10))
 
 
@@ -501,7 +520,7 @@ def log1p_jvp(t, ans, x):
     return t / (1 + x)
 
 
-define(np.log1p, elementwise=True, aliases=_math("log1p"), vjp=log1p_vjp, jvp=log1p_jvp,
+define(np.log1p, elementwise=True, holomorphic=True, aliases=_math("log1p"), vjp=log1p_vjp, jvp=log1p_jvp,
        display="Log1p", domains=Domain(-0.5, 2.0), sympy=lambda sp, x: sp.log(1 + x))
 
 
@@ -557,7 +576,7 @@ def arcsin_jvp(t, ans, x):
     return t / np.sqrt(1 - x * x)
 
 
-define(np.arcsin, elementwise=True, aliases=(math.asin,), vjp=arcsin_vjp, jvp=arcsin_jvp,
+define(np.arcsin, elementwise=True, holomorphic=True, aliases=(math.asin,), vjp=arcsin_vjp, jvp=arcsin_jvp,
        display="Asin", domains=UNIT, sympy=lambda sp, x: sp.asin(x))
 
 
@@ -569,7 +588,7 @@ def arccos_jvp(t, ans, x):
     return -t / np.sqrt(1 - x * x)
 
 
-define(np.arccos, elementwise=True, aliases=(math.acos,), vjp=arccos_vjp, jvp=arccos_jvp,
+define(np.arccos, elementwise=True, holomorphic=True, aliases=(math.acos,), vjp=arccos_vjp, jvp=arccos_jvp,
        display="Acos", domains=UNIT, sympy=lambda sp, x: sp.acos(x))
 
 
@@ -581,7 +600,7 @@ def arctan_jvp(t, ans, x):
     return t / (1 + x * x)
 
 
-define(np.arctan, elementwise=True, aliases=(math.atan,), vjp=arctan_vjp, jvp=arctan_jvp,
+define(np.arctan, elementwise=True, holomorphic=True, aliases=(math.atan,), vjp=arctan_vjp, jvp=arctan_jvp,
        display="Atan", sympy=lambda sp, x: sp.atan(x))
 
 
@@ -637,7 +656,7 @@ def sinh_jvp(t, ans, x):
     return t * np.cosh(x)
 
 
-define(np.sinh, elementwise=True, aliases=(math.sinh,), vjp=sinh_vjp, jvp=sinh_jvp,
+define(np.sinh, elementwise=True, holomorphic=True, aliases=(math.sinh,), vjp=sinh_vjp, jvp=sinh_jvp,
        display="Sinh", sympy=lambda sp, x: sp.sinh(x))
 
 
@@ -649,7 +668,7 @@ def cosh_jvp(t, ans, x):
     return t * np.sinh(x)
 
 
-define(np.cosh, elementwise=True, aliases=(math.cosh,), vjp=cosh_vjp, jvp=cosh_jvp,
+define(np.cosh, elementwise=True, holomorphic=True, aliases=(math.cosh,), vjp=cosh_vjp, jvp=cosh_jvp,
        display="Cosh", sympy=lambda sp, x: sp.cosh(x))
 
 
@@ -661,7 +680,7 @@ def arcsinh_jvp(t, ans, x):
     return t / np.sqrt(x * x + 1)
 
 
-define(np.arcsinh, elementwise=True, aliases=(math.asinh,), vjp=arcsinh_vjp, jvp=arcsinh_jvp,
+define(np.arcsinh, elementwise=True, holomorphic=True, aliases=(math.asinh,), vjp=arcsinh_vjp, jvp=arcsinh_jvp,
        display="Asinh", sympy=lambda sp, x: sp.asinh(x))
 
 
@@ -673,7 +692,7 @@ def arccosh_jvp(t, ans, x):
     return t / np.sqrt(x * x - 1)
 
 
-define(np.arccosh, elementwise=True, aliases=(math.acosh,), vjp=arccosh_vjp, jvp=arccosh_jvp,
+define(np.arccosh, elementwise=True, holomorphic=True, aliases=(math.acosh,), vjp=arccosh_vjp, jvp=arccosh_jvp,
        display="Acosh", domains=ABOVE_ONE, sympy=lambda sp, x: sp.acosh(x))
 
 
@@ -685,7 +704,7 @@ def arctanh_jvp(t, ans, x):
     return t / (1 - x * x)
 
 
-define(np.arctanh, elementwise=True, aliases=(math.atanh,), vjp=arctanh_vjp, jvp=arctanh_jvp,
+define(np.arctanh, elementwise=True, holomorphic=True, aliases=(math.atanh,), vjp=arctanh_vjp, jvp=arctanh_jvp,
        display="Atanh", domains=UNIT, sympy=lambda sp, x: sp.atanh(x))
 
 
@@ -698,7 +717,7 @@ def sinc_jvp(t, ans, x):
     return t * np.where(x == 0, 0.0, (np.cos(np.pi * x) - ans) / np.where(x == 0, 1.0, x))
 
 
-define(np.sinc, elementwise=True, vjp=sinc_vjp, jvp=sinc_jvp, display="Sinc",
+define(np.sinc, elementwise=True, holomorphic=True, vjp=sinc_vjp, jvp=sinc_jvp, display="Sinc",
        sympy=lambda sp, x: sp.sin(sp.pi * x) / (sp.pi * x))
 
 
@@ -759,7 +778,7 @@ def fmax_jvp_y(t, ans, x, y):
 
 
 define(np.fmax, vjp=(fmax_vjp_x, fmax_vjp_y), jvp=(fmax_jvp_x, fmax_jvp_y), broadcasting=True,
-       display="Fmax", sympy=lambda sp, x, y: sp.Max(x, y))
+       display="Fmax", complex_ok=True, sympy=lambda sp, x, y: sp.Max(x, y))
 
 
 def fmin_vjp_x(g, ans, x, y):
@@ -780,7 +799,7 @@ def fmin_jvp_y(t, ans, x, y):
 
 
 define(np.fmin, vjp=(fmin_vjp_x, fmin_vjp_y), jvp=(fmin_jvp_x, fmin_jvp_y), broadcasting=True,
-       display="Fmin", sympy=lambda sp, x, y: sp.Min(x, y))
+       display="Fmin", complex_ok=True, sympy=lambda sp, x, y: sp.Min(x, y))
 
 
 def clip_vjp_a(g, ans, a, a_min, a_max):
@@ -809,12 +828,12 @@ def clip_jvp_a_max(t, ans, a, a_min, a_max):
 
 
 define(np.clip, methods=("clip",), vjp=(clip_vjp_a, clip_vjp_a_min, clip_vjp_a_max),
-       jvp=(clip_jvp_a, clip_jvp_a_min, clip_jvp_a_max), broadcasting=True, display="Clamp",
+       jvp=(clip_jvp_a, clip_jvp_a_min, clip_jvp_a_max), broadcasting=True, display="Clamp", complex_ok=True,
        domains=(REAL, Domain(-1.5, -0.5), Domain(0.5, 1.5)),
        sympy=lambda sp, a, a_min, a_max: sp.Min(sp.Max(a, a_min), a_max))
 
-# --- complex parts (on real input: identity, zero, identity) ----------------------------------
-# Complex values are treated as pairs of reals: the cotangent of z is dL/dRe z + i dL/dIm z.
+# --- complex parts: not holomorphic (on real input: identity, zero, identity, zero) ---------
+# The cotangent of a complex value is carried as 2 dL/dz = dL/dRe z - i dL/dIm z (registry.py).
 
 
 def real_vjp(g, ans, val):
@@ -826,12 +845,13 @@ def real_jvp(t, ans, val):
 
 
 define(np.real, attributes=("real",), elementwise=True, vjp=real_vjp, jvp=real_jvp,
-       display="Real", linear=True)
+       display="Real", linear=True, complex_ok=True)
 
 
 def imag_vjp(g, ans, val):
+    # Im z grows along the imaginary direction: dL/dIm z = g, so the cotangent is -i g.
     if np.iscomplexobj(val):
-        return 1j * np.real(g)
+        return -1j * np.real(g)
     return np.zeros_like(g)
 
 
@@ -840,7 +860,7 @@ def imag_jvp(t, ans, val):
 
 
 define(np.imag, attributes=("imag",), elementwise=True, vjp=imag_vjp, jvp=imag_jvp,
-       display="Imag", linear=True)
+       display="Imag", linear=True, complex_ok=True)
 
 
 def conjugate_vjp(g, ans, x):
@@ -852,5 +872,33 @@ def conjugate_jvp(t, ans, x):
 
 
 define(np.conjugate, name="conj", methods=("conj", "conjugate"), elementwise=True,
-       vjp=conjugate_vjp, jvp=conjugate_jvp, display="Conj", linear=True,
+       vjp=conjugate_vjp, jvp=conjugate_jvp, display="Conj", linear=True, complex_ok=True,
        sympy=lambda sp, x: sp.conjugate(x))
+
+
+def angle_vjp(g, ans, z, deg=False):
+    # d angle(z) = Im(conj(z) dz) / |z|^2, taken as 0 at z == 0; piecewise constant (0 or
+    # pi) on real z.  In degrees, times 180 / pi.
+    if deg:
+        scale = 57.29577951308232
+    else:
+        scale = 1.0
+    if np.iscomplexobj(z):
+        squared = np.real(z * np.conj(z))
+        return -1j * scale * np.real(g) * np.conj(z) / np.where(squared == 0, 1.0, squared)
+    return np.zeros_like(np.real(g))
+
+
+def angle_jvp(t, ans, z, deg=False):
+    if deg:
+        scale = 57.29577951308232
+    else:
+        scale = 1.0
+    if np.iscomplexobj(z):
+        squared = np.real(z * np.conj(z))
+        return scale * np.imag(np.conj(z) * t) / np.where(squared == 0, 1.0, squared)
+    return np.zeros_like(np.real(t))
+
+
+define(np.angle, elementwise=True, vjp=angle_vjp, jvp=angle_jvp, display="Angle",
+       complex_ok=True, examples=({}, {"deg": True}))

@@ -34,7 +34,7 @@ def unbroadcast_jvp(t, ans, x, like):
     return unbroadcast(t, like)
 
 
-define(unbroadcast, vjp=(unbroadcast_vjp, None), jvp=(unbroadcast_jvp, None), linear=True,
+define(unbroadcast, complex_ok=True, vjp=(unbroadcast_vjp, None), jvp=(unbroadcast_jvp, None), linear=True,
        display="Unbroadcast")
 
 
@@ -46,7 +46,7 @@ def broadcast_like_jvp(t, ans, x, like):
     return broadcast_like(t, like)
 
 
-define(broadcast_like, vjp=(broadcast_like_vjp, None), jvp=(broadcast_like_jvp, None),
+define(broadcast_like, complex_ok=True, vjp=(broadcast_like_vjp, None), jvp=(broadcast_like_jvp, None),
        linear=True, display="BroadcastLike")
 
 
@@ -58,7 +58,7 @@ def index_adjoint_jvp(t, ans, x, like, index):
     return index_adjoint(t, like, index)
 
 
-define(index_adjoint, vjp=(index_adjoint_vjp, None, None),
+define(index_adjoint, complex_ok=True, vjp=(index_adjoint_vjp, None, None),
        jvp=(index_adjoint_jvp, None, None), linear=True, display="IndexAdjoint")
 
 
@@ -78,7 +78,7 @@ def matmul_adjoint_x_vjp_y(g, ans, h, x, y):
     return matmul_adjoint_y(h, g, y)
 
 
-define(matmul_adjoint_x, vjp=(matmul_adjoint_x_vjp_g, None, matmul_adjoint_x_vjp_y),
+define(matmul_adjoint_x, complex_ok=True, vjp=(matmul_adjoint_x_vjp_g, None, matmul_adjoint_x_vjp_y),
        jvp=(matmul_adjoint_x_jvp_g, None, matmul_adjoint_x_jvp_y), display="MatmulAdjointX")
 
 
@@ -98,7 +98,7 @@ def matmul_adjoint_y_vjp_x(g, ans, h, x, y):
     return matmul_adjoint_x(h, x, g)
 
 
-define(matmul_adjoint_y, vjp=(matmul_adjoint_y_vjp_g, matmul_adjoint_y_vjp_x, None),
+define(matmul_adjoint_y, complex_ok=True, vjp=(matmul_adjoint_y_vjp_g, matmul_adjoint_y_vjp_x, None),
        jvp=(matmul_adjoint_y_jvp_g, matmul_adjoint_y_jvp_x, None), display="MatmulAdjointY")
 
 
@@ -111,7 +111,7 @@ def list_jvp(t, ans, x):
 
 
 # list(saved) in generated code copies a list; list(array) splits an array into rows
-define(list, vjp=list_vjp, jvp=list_jvp, linear=True, display="List")
+define(list, complex_ok=True, vjp=list_vjp, jvp=list_jvp, linear=True, display="List")
 
 
 # --- the adjoints of linear shape operations ------------------------------------------------
@@ -127,7 +127,7 @@ def array_adjoint_jvp(t, ans, x, like):
     return array_adjoint(t, like)
 
 
-define(array_adjoint, vjp=(array_adjoint_vjp, None), jvp=(array_adjoint_jvp, None),
+define(array_adjoint, complex_ok=True, vjp=(array_adjoint_vjp, None), jvp=(array_adjoint_jvp, None),
        linear=True, display="ArrayAdjoint")
 
 
@@ -139,7 +139,7 @@ def array_tangent_jvp(t, ans, x, like):
     return array_tangent(t, like)
 
 
-define(array_tangent, vjp=(array_tangent_vjp, None), jvp=(array_tangent_jvp, None),
+define(array_tangent, complex_ok=True, vjp=(array_tangent_vjp, None), jvp=(array_tangent_jvp, None),
        linear=True, display="ArrayTangent")
 
 
@@ -153,7 +153,7 @@ def concatenate_adjoint_jvp(t, ans, x, xs, axis=0):
     return concatenate_adjoint(t, xs, axis)
 
 
-define(concatenate_adjoint, vjp=(concatenate_adjoint_vjp, None, None),
+define(concatenate_adjoint, complex_ok=True, vjp=(concatenate_adjoint_vjp, None, None),
        jvp=(concatenate_adjoint_jvp, None, None), linear=True, display="CatAdjoint")
 
 
@@ -165,7 +165,7 @@ def stack_adjoint_jvp(t, ans, x, xs, axis=0):
     return stack_adjoint(t, xs, axis)
 
 
-define(stack_adjoint, vjp=(stack_adjoint_vjp, None, None),
+define(stack_adjoint, complex_ok=True, vjp=(stack_adjoint_vjp, None, None),
        jvp=(stack_adjoint_jvp, None, None), linear=True, display="StackAdjoint")
 
 
@@ -177,7 +177,7 @@ def hstack_adjoint_jvp(t, ans, x, xs):
     return hstack_adjoint(t, xs)
 
 
-define(hstack_adjoint, vjp=(hstack_adjoint_vjp, None), jvp=(hstack_adjoint_jvp, None),
+define(hstack_adjoint, complex_ok=True, vjp=(hstack_adjoint_vjp, None), jvp=(hstack_adjoint_jvp, None),
        linear=True, display="CatAdjoint")
 
 
@@ -189,7 +189,7 @@ def vstack_adjoint_jvp(t, ans, x, xs):
     return vstack_adjoint(t, xs)
 
 
-define(vstack_adjoint, vjp=(vstack_adjoint_vjp, None), jvp=(vstack_adjoint_jvp, None),
+define(vstack_adjoint, complex_ok=True, vjp=(vstack_adjoint_vjp, None), jvp=(vstack_adjoint_jvp, None),
        linear=True, display="CatAdjoint")
 
 
@@ -201,7 +201,7 @@ def dstack_adjoint_jvp(t, ans, x, xs):
     return dstack_adjoint(t, xs)
 
 
-define(dstack_adjoint, vjp=(dstack_adjoint_vjp, None), jvp=(dstack_adjoint_jvp, None),
+define(dstack_adjoint, complex_ok=True, vjp=(dstack_adjoint_vjp, None), jvp=(dstack_adjoint_jvp, None),
        linear=True, display="CatAdjoint")
 
 
@@ -213,7 +213,7 @@ def column_stack_adjoint_jvp(t, ans, x, xs):
     return column_stack_adjoint(t, xs)
 
 
-define(column_stack_adjoint, vjp=(column_stack_adjoint_vjp, None),
+define(column_stack_adjoint, complex_ok=True, vjp=(column_stack_adjoint_vjp, None),
        jvp=(column_stack_adjoint_jvp, None), linear=True, display="CatAdjoint")
 
 
@@ -225,7 +225,7 @@ def tile_adjoint_jvp(t, ans, x, like, reps):
     return tile_adjoint(t, like, reps)
 
 
-define(tile_adjoint, vjp=(tile_adjoint_vjp, None, None), jvp=(tile_adjoint_jvp, None, None),
+define(tile_adjoint, complex_ok=True, vjp=(tile_adjoint_vjp, None, None), jvp=(tile_adjoint_jvp, None, None),
        linear=True, display="TileAdjoint")
 
 
@@ -237,7 +237,7 @@ def repeat_adjoint_jvp(t, ans, x, like, repeats, axis=None):
     return repeat_adjoint(t, like, repeats, axis)
 
 
-define(repeat_adjoint, vjp=(repeat_adjoint_vjp, None, None),
+define(repeat_adjoint, complex_ok=True, vjp=(repeat_adjoint_vjp, None, None),
        jvp=(repeat_adjoint_jvp, None, None), linear=True, display="RepeatAdjoint")
 
 
@@ -249,7 +249,7 @@ def diagonal_adjoint_jvp(t, ans, x, like, offset=0, axis1=0, axis2=1):
     return diagonal_adjoint(t, like, offset, axis1, axis2)
 
 
-define(diagonal_adjoint, vjp=(diagonal_adjoint_vjp, None), jvp=(diagonal_adjoint_jvp, None),
+define(diagonal_adjoint, complex_ok=True, vjp=(diagonal_adjoint_vjp, None), jvp=(diagonal_adjoint_jvp, None),
        linear=True, display="DiagonalAdjoint")
 
 
@@ -261,7 +261,7 @@ def diag_adjoint_jvp(t, ans, x, like, k=0):
     return diag_adjoint(t, like, k)
 
 
-define(diag_adjoint, vjp=(diag_adjoint_vjp, None), jvp=(diag_adjoint_jvp, None),
+define(diag_adjoint, complex_ok=True, vjp=(diag_adjoint_vjp, None), jvp=(diag_adjoint_jvp, None),
        linear=True, display="DiagAdjoint")
 
 
@@ -273,7 +273,7 @@ def take_adjoint_jvp(t, ans, x, like, indices, axis=None, mode="raise"):
     return take_adjoint(t, like, indices, axis, mode)
 
 
-define(take_adjoint, vjp=(take_adjoint_vjp, None, None), jvp=(take_adjoint_jvp, None, None),
+define(take_adjoint, complex_ok=True, vjp=(take_adjoint_vjp, None, None), jvp=(take_adjoint_jvp, None, None),
        linear=True, display="TakeAdjoint")
 
 
@@ -285,7 +285,7 @@ def take_along_axis_adjoint_jvp(t, ans, x, like, indices, axis=-1):
     return take_along_axis_adjoint(t, like, indices, axis)
 
 
-define(take_along_axis_adjoint, vjp=(take_along_axis_adjoint_vjp, None, None),
+define(take_along_axis_adjoint, complex_ok=True, vjp=(take_along_axis_adjoint_vjp, None, None),
        jvp=(take_along_axis_adjoint_jvp, None, None), linear=True,
        display="TakeAlongAxisAdjoint")
 
@@ -320,7 +320,7 @@ def dot_adjoint_jvp_b(t, ans, x, a, b, which):
     return dot_adjoint(x, a, t, which) if which == 0 else zeros_like(ans)
 
 
-define(dot_adjoint, vjp=(dot_adjoint_vjp_g, dot_adjoint_vjp_a, dot_adjoint_vjp_b, None),
+define(dot_adjoint, complex_ok=True, vjp=(dot_adjoint_vjp_g, dot_adjoint_vjp_a, dot_adjoint_vjp_b, None),
        jvp=(dot_adjoint_jvp_g, dot_adjoint_jvp_a, dot_adjoint_jvp_b, None),
        display="DotAdjoint")
 
@@ -349,7 +349,7 @@ def inner_adjoint_jvp_b(t, ans, x, a, b, which):
     return inner_adjoint(x, a, t, which) if which == 0 else zeros_like(ans)
 
 
-define(inner_adjoint, vjp=(inner_adjoint_vjp_g, inner_adjoint_vjp_a, inner_adjoint_vjp_b, None),
+define(inner_adjoint, complex_ok=True, vjp=(inner_adjoint_vjp_g, inner_adjoint_vjp_a, inner_adjoint_vjp_b, None),
        jvp=(inner_adjoint_jvp_g, inner_adjoint_jvp_a, inner_adjoint_jvp_b, None),
        display="InnerAdjoint")
 
@@ -378,7 +378,7 @@ def tensordot_adjoint_jvp_b(t, ans, x, a, b, axes, which):
     return tensordot_adjoint(x, a, t, axes, which) if which == 0 else zeros_like(ans)
 
 
-define(tensordot_adjoint,
+define(tensordot_adjoint, complex_ok=True,
        vjp=(tensordot_adjoint_vjp_g, tensordot_adjoint_vjp_a, tensordot_adjoint_vjp_b, None,
             None),
        jvp=(tensordot_adjoint_jvp_g, tensordot_adjoint_jvp_a, tensordot_adjoint_jvp_b, None,
@@ -402,7 +402,7 @@ def index_accumulate_jvp_x(t, ans, adjoint, x, like, index):
     return index_adjoint(t, ans, index)
 
 
-define(index_accumulate, vjp=(index_accumulate_vjp_adjoint, index_accumulate_vjp_x, None, None),
+define(index_accumulate, complex_ok=True, vjp=(index_accumulate_vjp_adjoint, index_accumulate_vjp_x, None, None),
        jvp=(index_accumulate_jvp_adjoint, index_accumulate_jvp_x, None, None), linear=True,
        display="IndexAccumulate")
 
@@ -415,5 +415,5 @@ def adjoint_copy_jvp(t, ans, x):
     return adjoint_copy(t, x)
 
 
-define(adjoint_copy, vjp=adjoint_copy_vjp, jvp=adjoint_copy_jvp, linear=True,
+define(adjoint_copy, complex_ok=True, vjp=adjoint_copy_vjp, jvp=adjoint_copy_jvp, linear=True,
        display="AdjointCopy")

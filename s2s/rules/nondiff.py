@@ -29,7 +29,7 @@ define_nondifferentiable(
     bool, any, all,      # the builtins: truth values of the elements
     sort_order,          # the positions sorted(xs) puts xs's elements in (integers)
     # piecewise constant
-    np.floor, np.ceil, np.trunc, np.rint, np.sign, np.floor_divide,
+    np.floor, np.ceil, np.trunc, np.rint, np.floor_divide,
     math.floor, math.ceil, math.trunc, *_existing("around", "round_", "fix"),
     # comparisons, logic, predicates
     np.greater, np.less, np.equal, np.not_equal, np.greater_equal, np.less_equal,
@@ -41,6 +41,8 @@ define_nondifferentiable(
     # indices and counts
     np.flatnonzero, np.argwhere, np.count_nonzero,
 )
+# sign(z) is z / |z| for complex z (NumPy 2): a zero derivative on reals only
+define_nondifferentiable(np.sign, complex_ok=False)
 for _function, _method in ((np.round, "round"), (np.argmax, "argmax"), (np.argmin, "argmin"),
                            (np.all, "all"), (np.any, "any"), (np.argsort, "argsort"),
                            (np.nonzero, "nonzero")):
@@ -85,4 +87,4 @@ def full_like_jvp_fill_value(t, ans, a, fill_value, dtype=None, order="K", subok
 
 
 define(np.full_like, vjp=(None, full_like_vjp_fill_value), jvp=(None, full_like_jvp_fill_value),
-       broadcasting=True, display="FullLike", linear=True)
+       broadcasting=True, display="FullLike", linear=True, complex_ok=True)

@@ -33,7 +33,7 @@ def sum_jvp(t, ans, x, axis=None, dtype=None, out=None, keepdims=False):
     return np.sum(t, axis=axis, keepdims=keepdims)
 
 
-define(np.sum, methods=("sum",), vjp=sum_vjp, jvp=sum_jvp, display="Sum", linear=True,
+define(np.sum, complex_ok=True, methods=("sum",), vjp=sum_vjp, jvp=sum_jvp, display="Sum", linear=True,
        examples=({}, {"axis": 0}, {"axis": 1, "keepdims": True}),
        sympy=lambda sp, x: x)
 
@@ -50,7 +50,7 @@ def mean_jvp(t, ans, x, axis=None, dtype=None, out=None, keepdims=False):
     return np.mean(t, axis=axis, keepdims=keepdims)
 
 
-define(np.mean, methods=("mean",), vjp=mean_vjp, jvp=mean_jvp, display="Mean", linear=True,
+define(np.mean, complex_ok=True, methods=("mean",), vjp=mean_vjp, jvp=mean_jvp, display="Mean", linear=True,
        examples=({}, {"axis": 0}, {"axis": 1, "keepdims": True}),
        sympy=lambda sp, x: x)
 
@@ -66,7 +66,7 @@ def prod_jvp(t, ans, x, axis=None, dtype=None, out=None, keepdims=False):
     return np.sum(t * product_of_others(x, axis), axis=axis, keepdims=keepdims)
 
 
-define(np.prod, methods=("prod",), vjp=prod_vjp, jvp=prod_jvp, display="Prod",
+define(np.prod, complex_ok=True, methods=("prod",), vjp=prod_vjp, jvp=prod_jvp, display="Prod",
        domains=Domain(0.5, 1.5), examples=AXES, sympy=lambda sp, x: x)
 
 
@@ -84,7 +84,7 @@ def max_jvp(t, ans, x, axis=None, out=None, keepdims=False):
     return np.sum(t * weights, axis=axis, keepdims=keepdims)
 
 
-define(np.max, name="max", aliases=(np.amax,), methods=("max",), vjp=max_vjp,
+define(np.max, complex_ok=True, name="max", aliases=(np.amax,), methods=("max",), vjp=max_vjp,
        jvp=max_jvp, display="Max", examples=AXES, sympy=lambda sp, x: x)
 
 
@@ -102,46 +102,47 @@ def min_jvp(t, ans, x, axis=None, out=None, keepdims=False):
     return np.sum(t * weights, axis=axis, keepdims=keepdims)
 
 
-define(np.min, name="min", aliases=(np.amin,), methods=("min",), vjp=min_vjp,
+define(np.min, complex_ok=True, name="min", aliases=(np.amin,), methods=("min",), vjp=min_vjp,
        jvp=min_jvp, display="Min", examples=AXES, sympy=lambda sp, x: x)
 
 
 def var_vjp(g, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    centred = x - np.mean(x, axis=axis, keepdims=True)
+    # var = mean(|x - mean(x)|**2): for complex x, Re(g) and the conjugate (not holomorphic).
+    centred = np.conj(x - np.mean(x, axis=axis, keepdims=True))
     count = np.size(x) / np.size(ans) - ddof
     if axis is None or keepdims:
-        return 2 * g * centred / count
-    return 2 * np.expand_dims(g, axis) * centred / count
+        return 2 * np.real(g) * centred / count
+    return 2 * np.expand_dims(np.real(g), axis) * centred / count
 
 
 def var_jvp(t, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    centred = x - np.mean(x, axis=axis, keepdims=True)
+    centred = np.conj(x - np.mean(x, axis=axis, keepdims=True))
     count = np.size(x) / np.size(ans) - ddof
-    return 2 * np.sum(t * centred, axis=axis, keepdims=keepdims) / count
+    return 2 * np.real(np.sum(t * centred, axis=axis, keepdims=keepdims)) / count
 
 
-define(np.var, methods=("var",), vjp=var_vjp, jvp=var_jvp, display="Var",
+define(np.var, complex_ok=True, methods=("var",), vjp=var_vjp, jvp=var_jvp, display="Var",
        examples=({}, {"ddof": 1}, {"axis": 0}, {"axis": 1, "ddof": 1, "keepdims": True}))
 
 
 def std_vjp(g, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    # Subgradient 0 where the standard deviation is 0 (all values equal).
-    centred = x - np.mean(x, axis=axis, keepdims=True)
+    # Subgradient 0 where the standard deviation is 0 (all values equal).  Complex x: as var.
+    centred = np.conj(x - np.mean(x, axis=axis, keepdims=True))
     count = np.size(x) / np.size(ans) - ddof
     if axis is None or keepdims:
-        return g * centred / (count * np.where(ans == 0, 1.0, ans))
+        return np.real(g) * centred / (count * np.where(ans == 0, 1.0, ans))
     kept = np.expand_dims(ans, axis)
-    return np.expand_dims(g, axis) * centred / (count * np.where(kept == 0, 1.0, kept))
+    return np.expand_dims(np.real(g), axis) * centred / (count * np.where(kept == 0, 1.0, kept))
 
 
 def std_jvp(t, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    centred = x - np.mean(x, axis=axis, keepdims=True)
+    centred = np.conj(x - np.mean(x, axis=axis, keepdims=True))
     count = np.size(x) / np.size(ans) - ddof
-    spread = np.sum(t * centred, axis=axis, keepdims=keepdims)
+    spread = np.real(np.sum(t * centred, axis=axis, keepdims=keepdims))
     return spread / (count * np.where(ans == 0, 1.0, ans))
 
 
-define(np.std, methods=("std",), vjp=std_vjp, jvp=std_jvp, display="Std",
+define(np.std, complex_ok=True, methods=("std",), vjp=std_vjp, jvp=std_jvp, display="Std",
        examples=({}, {"ddof": 1}, {"axis": 0}, {"axis": 1, "ddof": 1, "keepdims": True}))
 
 
@@ -156,7 +157,7 @@ def cumsum_jvp(t, ans, x, axis=None, dtype=None, out=None):
     return np.cumsum(t, axis=axis)
 
 
-define(np.cumsum, methods=("cumsum",), vjp=cumsum_vjp, jvp=cumsum_jvp, display="Cumsum",
+define(np.cumsum, complex_ok=True, methods=("cumsum",), vjp=cumsum_vjp, jvp=cumsum_jvp, display="Cumsum",
        linear=True, examples=({}, {"axis": 0}, {"axis": -1}))
 
 
@@ -169,7 +170,7 @@ def cumprod_jvp(t, ans, x, axis=None, dtype=None, out=None):
     return cumprod_tangent(t, x, axis)
 
 
-define(np.cumprod, methods=("cumprod",), vjp=cumprod_vjp, jvp=cumprod_jvp, display="Cumprod",
+define(np.cumprod, complex_ok=True, methods=("cumprod",), vjp=cumprod_vjp, jvp=cumprod_jvp, display="Cumprod",
        domains=Domain(0.5, 1.5), examples=({}, {"axis": 0}, {"axis": -1}))
 
 
@@ -184,7 +185,7 @@ def nansum_jvp(t, ans, x, axis=None, dtype=None, out=None, keepdims=False):
     return np.sum(t * ~np.isnan(x), axis=axis, keepdims=keepdims)
 
 
-define(np.nansum, vjp=nansum_vjp, jvp=nansum_jvp, display="Nansum", examples=AXES)
+define(np.nansum, complex_ok=True, vjp=nansum_vjp, jvp=nansum_jvp, display="Nansum", examples=AXES)
 
 
 def nanmean_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False):
@@ -198,5 +199,5 @@ def nanmean_jvp(t, ans, x, axis=None, dtype=None, out=None, keepdims=False):
     return np.sum(t * split_evenly(~np.isnan(x), x, axis), axis=axis, keepdims=keepdims)
 
 
-define(np.nanmean, vjp=nanmean_vjp, jvp=nanmean_jvp, display="Nanmean", domains=POSITIVE,
+define(np.nanmean, complex_ok=True, vjp=nanmean_vjp, jvp=nanmean_jvp, display="Nanmean", domains=POSITIVE,
        examples=AXES)

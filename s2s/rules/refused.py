@@ -238,7 +238,7 @@ NOT_AN_OPERATION = "not a differentiable operation"
 refuse(*_existing(
     np,
     # elementwise
-    "angle", "copysign", "frexp", "ldexp", "modf", "nextafter", "i0", "nan_to_num",
+    "copysign", "frexp", "ldexp", "modf", "nextafter", "i0", "nan_to_num",
     "real_if_close", "unwrap",
     # reductions, statistics, cumulative operations
     "average", "median", "percentile", "quantile", "ptp", "nanmax", "nanmin", "nanprod",

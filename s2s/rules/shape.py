@@ -41,7 +41,7 @@ def reshape_jvp(t, ans, x, shape):
     return np.reshape(t, np.shape(ans))
 
 
-define(np.reshape, methods=("reshape",), vjp=reshape_vjp, jvp=reshape_jvp, display="Reshape",
+define(np.reshape, complex_ok=True, methods=("reshape",), vjp=reshape_vjp, jvp=reshape_jvp, display="Reshape",
        linear=True, examples=({"shape": (-1,)}, {"shape": (2, 1, 6)}))
 
 
@@ -56,7 +56,7 @@ def ravel_jvp(t, ans, x, order="C"):
 
 
 # x.flatten() is x.ravel() that always copies: the same derivative.
-define(np.ravel, methods=("ravel", "flatten"), vjp=ravel_vjp, jvp=ravel_jvp, display="View",
+define(np.ravel, complex_ok=True, methods=("ravel", "flatten"), vjp=ravel_vjp, jvp=ravel_jvp, display="View",
        linear=True, examples=({}, {"order": "F"}))
 
 
@@ -70,7 +70,7 @@ def transpose_jvp(t, ans, x, axes=None):
     return np.transpose(t, axes)
 
 
-define(np.transpose, methods=("transpose",), attributes=("T",), vjp=transpose_vjp,
+define(np.transpose, complex_ok=True, methods=("transpose",), attributes=("T",), vjp=transpose_vjp,
        jvp=transpose_jvp, display="Transpose", linear=True, examples=({}, {"axes": (1, 0)}))
 
 # Attributes that describe an array, not its values: no gradient flows through them.
@@ -86,7 +86,7 @@ def swapaxes_jvp(t, ans, x, axis1, axis2):
     return np.swapaxes(t, axis1, axis2)
 
 
-define(np.swapaxes, methods=("swapaxes",), vjp=swapaxes_vjp, jvp=swapaxes_jvp,
+define(np.swapaxes, complex_ok=True, methods=("swapaxes",), vjp=swapaxes_vjp, jvp=swapaxes_jvp,
        display="Transpose", linear=True, examples=({"axis1": 0, "axis2": -1},))
 
 
@@ -98,7 +98,7 @@ def moveaxis_jvp(t, ans, x, source, destination):
     return np.moveaxis(t, source, destination)
 
 
-define(np.moveaxis, vjp=moveaxis_vjp, jvp=moveaxis_jvp, display="Movedim", linear=True,
+define(np.moveaxis, complex_ok=True, vjp=moveaxis_vjp, jvp=moveaxis_jvp, display="Movedim", linear=True,
        domains=(Shaped(shape=(2, 3, 4)),),
        examples=({"source": 0, "destination": -1}, {"source": (0, 1), "destination": (2, 0)}))
 
@@ -111,7 +111,7 @@ def expand_dims_jvp(t, ans, x, axis):
     return np.expand_dims(t, axis)
 
 
-define(np.expand_dims, vjp=expand_dims_vjp, jvp=expand_dims_jvp, display="Unsqueeze",
+define(np.expand_dims, complex_ok=True, vjp=expand_dims_vjp, jvp=expand_dims_jvp, display="Unsqueeze",
        linear=True, examples=({"axis": 0}, {"axis": (0, 3)}))
 
 
@@ -123,7 +123,7 @@ def squeeze_jvp(t, ans, x, axis=None):
     return np.squeeze(t, axis)
 
 
-define(np.squeeze, methods=("squeeze",), vjp=squeeze_vjp, jvp=squeeze_jvp, display="Squeeze",
+define(np.squeeze, complex_ok=True, methods=("squeeze",), vjp=squeeze_vjp, jvp=squeeze_jvp, display="Squeeze",
        linear=True, domains=(Shaped(shape=(3, 1, 4, 1)),), examples=({}, {"axis": 1}))
 
 
@@ -144,11 +144,11 @@ def atleast_3d_jvp(t, ans, x):
 
 
 # One array at a time (np.atleast_2d(x), not np.atleast_2d(x, y)).
-define(np.atleast_1d, vjp=atleast_vjp, jvp=atleast_1d_jvp, display="View", linear=True,
+define(np.atleast_1d, complex_ok=True, vjp=atleast_vjp, jvp=atleast_1d_jvp, display="View", linear=True,
        domains=(Shaped(shape=()),))
-define(np.atleast_2d, vjp=atleast_vjp, jvp=atleast_2d_jvp, display="View", linear=True,
+define(np.atleast_2d, complex_ok=True, vjp=atleast_vjp, jvp=atleast_2d_jvp, display="View", linear=True,
        domains=(Shaped(shape=(3,)),))
-define(np.atleast_3d, vjp=atleast_vjp, jvp=atleast_3d_jvp, display="View", linear=True,
+define(np.atleast_3d, complex_ok=True, vjp=atleast_vjp, jvp=atleast_3d_jvp, display="View", linear=True,
        domains=(Shaped(shape=(3,)),))
 
 
@@ -160,7 +160,7 @@ def broadcast_to_jvp(t, ans, x, shape, subok=False):
     return np.broadcast_to(t, shape)
 
 
-define(np.broadcast_to, vjp=broadcast_to_vjp, jvp=broadcast_to_jvp, display="Expand",
+define(np.broadcast_to, complex_ok=True, vjp=broadcast_to_vjp, jvp=broadcast_to_jvp, display="Expand",
        linear=True, domains=(Shaped(shape=(3, 1)),), examples=({"shape": (2, 3, 4)},))
 
 
@@ -172,7 +172,7 @@ def flip_jvp(t, ans, x, axis=None):
     return np.flip(t, axis)
 
 
-define(np.flip, vjp=flip_vjp, jvp=flip_jvp, display="Flip", linear=True,
+define(np.flip, complex_ok=True, vjp=flip_vjp, jvp=flip_jvp, display="Flip", linear=True,
        examples=({}, {"axis": 0}, {"axis": (0, 1)}))
 
 
@@ -184,7 +184,7 @@ def fliplr_jvp(t, ans, x):
     return np.fliplr(t)
 
 
-define(np.fliplr, vjp=fliplr_vjp, jvp=fliplr_jvp, display="Flip", linear=True)
+define(np.fliplr, complex_ok=True, vjp=fliplr_vjp, jvp=fliplr_jvp, display="Flip", linear=True)
 
 
 def flipud_vjp(g, ans, x):
@@ -195,7 +195,7 @@ def flipud_jvp(t, ans, x):
     return np.flipud(t)
 
 
-define(np.flipud, vjp=flipud_vjp, jvp=flipud_jvp, display="Flip", linear=True)
+define(np.flipud, complex_ok=True, vjp=flipud_vjp, jvp=flipud_jvp, display="Flip", linear=True)
 
 
 def rot90_vjp(g, ans, x, k=1, axes=(0, 1)):
@@ -206,7 +206,7 @@ def rot90_jvp(t, ans, x, k=1, axes=(0, 1)):
     return np.rot90(t, k, axes)
 
 
-define(np.rot90, vjp=rot90_vjp, jvp=rot90_jvp, display="Rot90", linear=True,
+define(np.rot90, complex_ok=True, vjp=rot90_vjp, jvp=rot90_jvp, display="Rot90", linear=True,
        examples=({}, {"k": 3}, {"k": 1, "axes": (1, 0)}))
 
 
@@ -218,7 +218,7 @@ def roll_jvp(t, ans, x, shift, axis=None):
     return np.roll(t, shift, axis)
 
 
-define(np.roll, vjp=roll_vjp, jvp=roll_jvp, display="Roll", linear=True,
+define(np.roll, complex_ok=True, vjp=roll_vjp, jvp=roll_jvp, display="Roll", linear=True,
        examples=({"shift": 1}, {"shift": -2, "axis": 1}, {"shift": (1, 2), "axis": (0, 1)}))
 
 
@@ -231,7 +231,7 @@ def tile_jvp(t, ans, x, reps):
     return np.tile(t, reps)
 
 
-define(np.tile, vjp=tile_vjp, jvp=tile_jvp, display="Repeat", linear=True,
+define(np.tile, complex_ok=True, vjp=tile_vjp, jvp=tile_jvp, display="Repeat", linear=True,
        examples=({"reps": 2}, {"reps": (2, 1, 3)}))
 
 
@@ -244,7 +244,7 @@ def repeat_jvp(t, ans, x, repeats, axis=None):
     return np.repeat(t, repeats, axis)
 
 
-define(np.repeat, methods=("repeat",), vjp=repeat_vjp, jvp=repeat_jvp,
+define(np.repeat, complex_ok=True, methods=("repeat",), vjp=repeat_vjp, jvp=repeat_jvp,
        display="RepeatInterleave", linear=True,
        examples=({"repeats": 2}, {"repeats": [1, 0, 2], "axis": 0},
                  {"repeats": 2, "axis": -1}))
@@ -261,7 +261,7 @@ def diag_jvp(t, ans, x, k=0):
     return np.diag(t, k)
 
 
-define(np.diag, vjp=diag_vjp, jvp=diag_jvp, display="Diag", linear=True,
+define(np.diag, complex_ok=True, vjp=diag_vjp, jvp=diag_jvp, display="Diag", linear=True,
        examples=({}, {"k": 1}, {"k": -2}))
 
 
@@ -273,7 +273,7 @@ def diagonal_jvp(t, ans, x, offset=0, axis1=0, axis2=1):
     return np.diagonal(t, offset, axis1, axis2)
 
 
-define(np.diagonal, methods=("diagonal",), vjp=diagonal_vjp, jvp=diagonal_jvp,
+define(np.diagonal, complex_ok=True, methods=("diagonal",), vjp=diagonal_vjp, jvp=diagonal_jvp,
        display="Diagonal", linear=True,
        examples=({}, {"offset": 1}, {"offset": -1, "axis1": 1, "axis2": 0}))
 
@@ -288,7 +288,7 @@ def trace_jvp(t, ans, x, offset=0, axis1=0, axis2=1, dtype=None, out=None):
     return np.trace(t, offset, axis1, axis2)
 
 
-define(np.trace, methods=("trace",), vjp=trace_vjp, jvp=trace_jvp, display="Trace",
+define(np.trace, complex_ok=True, methods=("trace",), vjp=trace_vjp, jvp=trace_jvp, display="Trace",
        linear=True, examples=({}, {"offset": 1}))
 
 
@@ -300,7 +300,7 @@ def triu_jvp(t, ans, x, k=0):
     return np.triu(t, k)
 
 
-define(np.triu, vjp=triu_vjp, jvp=triu_jvp, display="Triu", linear=True,
+define(np.triu, complex_ok=True, vjp=triu_vjp, jvp=triu_jvp, display="Triu", linear=True,
        examples=({}, {"k": 1}, {"k": -1}))
 
 
@@ -312,7 +312,7 @@ def tril_jvp(t, ans, x, k=0):
     return np.tril(t, k)
 
 
-define(np.tril, vjp=tril_vjp, jvp=tril_jvp, display="Tril", linear=True,
+define(np.tril, complex_ok=True, vjp=tril_vjp, jvp=tril_jvp, display="Tril", linear=True,
        examples=({}, {"k": 1}, {"k": -1}))
 
 # --- sequences of arrays in: one list argument, a list of cotangents out ----------------------
@@ -328,7 +328,7 @@ def concatenate_jvp(t, ans, arrays, axis=0, out=None, dtype=None, casting="same_
     return np.concatenate(zeros_for_none(t, arrays), axis)
 
 
-define(np.concatenate, vjp=concatenate_vjp, jvp=concatenate_jvp, display="Cat", linear=True,
+define(np.concatenate, complex_ok=True, vjp=concatenate_vjp, jvp=concatenate_jvp, display="Cat", linear=True,
        domains=(ArrayList(shapes=((2, 3), (1, 3))),), examples=({}, {"axis": None}, {"axis": -2}))
 
 
@@ -342,7 +342,7 @@ def stack_jvp(t, ans, arrays, axis=0, out=None, dtype=None, casting="same_kind")
     return np.stack(zeros_for_none(t, arrays), axis)
 
 
-define(np.stack, vjp=stack_vjp, jvp=stack_jvp, display="Stack", linear=True,
+define(np.stack, complex_ok=True, vjp=stack_vjp, jvp=stack_jvp, display="Stack", linear=True,
        domains=(ArrayList(shapes=((2, 3), (2, 3), (2, 3))),),
        examples=({}, {"axis": 1}, {"axis": -1}))
 
@@ -357,7 +357,7 @@ def hstack_jvp(t, ans, tup, dtype=None, casting="same_kind"):
     return np.hstack(zeros_for_none(t, tup))
 
 
-define(np.hstack, vjp=hstack_vjp, jvp=hstack_jvp, display="Cat", linear=True,
+define(np.hstack, complex_ok=True, vjp=hstack_vjp, jvp=hstack_jvp, display="Cat", linear=True,
        domains=(ArrayList(shapes=((2, 3), (2, 1))),))
 
 
@@ -371,7 +371,7 @@ def vstack_jvp(t, ans, tup, dtype=None, casting="same_kind"):
     return np.vstack(zeros_for_none(t, tup))
 
 
-define(np.vstack, vjp=vstack_vjp, jvp=vstack_jvp, display="Cat", linear=True,
+define(np.vstack, complex_ok=True, vjp=vstack_vjp, jvp=vstack_jvp, display="Cat", linear=True,
        domains=(ArrayList(shapes=((3,), (2, 3))),))
 
 
@@ -385,7 +385,7 @@ def dstack_jvp(t, ans, tup):
     return np.dstack(zeros_for_none(t, tup))
 
 
-define(np.dstack, vjp=dstack_vjp, jvp=dstack_jvp, display="Cat", linear=True,
+define(np.dstack, complex_ok=True, vjp=dstack_vjp, jvp=dstack_jvp, display="Cat", linear=True,
        domains=(ArrayList(shapes=((2, 3), (2, 3, 2))),))
 
 
@@ -399,7 +399,7 @@ def column_stack_jvp(t, ans, tup):
     return np.column_stack(zeros_for_none(t, tup))
 
 
-define(np.column_stack, vjp=column_stack_vjp, jvp=column_stack_jvp, display="Cat",
+define(np.column_stack, complex_ok=True, vjp=column_stack_vjp, jvp=column_stack_jvp, display="Cat",
        linear=True, domains=(ArrayList(shapes=((3,), (3, 2))),))
 
 # --- a list of arrays out: g is a list (None entries: zero) -----------------------------------
@@ -415,7 +415,7 @@ def split_jvp(t, ans, x, indices_or_sections, axis=0):
     return np.split(t, indices_or_sections, axis)
 
 
-define(np.split, vjp=split_vjp, jvp=split_jvp, display="Split", linear=True,
+define(np.split, complex_ok=True, vjp=split_vjp, jvp=split_jvp, display="Split", linear=True,
        examples=({"indices_or_sections": 3}, {"indices_or_sections": [1, 3], "axis": 1}))
 
 
@@ -429,7 +429,7 @@ def array_split_jvp(t, ans, x, indices_or_sections, axis=0):
     return np.array_split(t, indices_or_sections, axis)
 
 
-define(np.array_split, vjp=array_split_vjp, jvp=array_split_jvp, display="Split", linear=True,
+define(np.array_split, complex_ok=True, vjp=array_split_vjp, jvp=array_split_jvp, display="Split", linear=True,
        examples=({"indices_or_sections": 2}, {"indices_or_sections": 3, "axis": 1}))
 
 
@@ -443,7 +443,7 @@ def hsplit_jvp(t, ans, x, indices_or_sections):
     return np.hsplit(t, indices_or_sections)
 
 
-define(np.hsplit, vjp=hsplit_vjp, jvp=hsplit_jvp, display="Split", linear=True,
+define(np.hsplit, complex_ok=True, vjp=hsplit_vjp, jvp=hsplit_jvp, display="Split", linear=True,
        examples=({"indices_or_sections": 2}, {"indices_or_sections": [1]}))
 
 
@@ -457,7 +457,7 @@ def vsplit_jvp(t, ans, x, indices_or_sections):
     return np.vsplit(t, indices_or_sections)
 
 
-define(np.vsplit, vjp=vsplit_vjp, jvp=vsplit_jvp, display="Split", linear=True,
+define(np.vsplit, complex_ok=True, vjp=vsplit_vjp, jvp=vsplit_jvp, display="Split", linear=True,
        examples=({"indices_or_sections": 3}, {"indices_or_sections": [2]}))
 
 
@@ -471,7 +471,7 @@ def dsplit_jvp(t, ans, x, indices_or_sections):
     return np.dsplit(t, indices_or_sections)
 
 
-define(np.dsplit, vjp=dsplit_vjp, jvp=dsplit_jvp, display="Split", linear=True,
+define(np.dsplit, complex_ok=True, vjp=dsplit_vjp, jvp=dsplit_jvp, display="Split", linear=True,
        domains=(Shaped(shape=(2, 2, 4)),), examples=({"indices_or_sections": 2},))
 
 # --- copies and conversions -------------------------------------------------------------------
@@ -487,7 +487,7 @@ def array_jvp(t, ans, x, dtype=None):
     return array_tangent(t, x)
 
 
-define(np.array, aliases=(np.asarray,), vjp=array_vjp, jvp=array_jvp, display="Copy",
+define(np.array, complex_ok=True, aliases=(np.asarray,), vjp=array_vjp, jvp=array_jvp, display="Copy",
        linear=True, elementwise=True)
 
 
@@ -500,20 +500,26 @@ def copy_jvp(t, ans, x, order="K", subok=False):
     return np.copy(t)
 
 
-define(np.copy, methods=("copy",), vjp=copy_vjp, jvp=copy_jvp, display="Clone", linear=True,
+define(np.copy, complex_ok=True, methods=("copy",), vjp=copy_vjp, jvp=copy_jvp, display="Clone", linear=True,
        elementwise=True)
 
 
 def astype_vjp(g, ans, x, dtype, copy=True):
-    # The identity, back in x's float dtype.  Casts to integers make no float result, so
-    # nothing is recorded for them (the tape) and they are constants (generated code).
-    return np.asarray(g).astype(np.result_type(np.asarray(x), np.float32))
+    # The identity, back in x's float dtype (the real part for a real x cast to complex).
+    # Casts to integers make no float result, so nothing is recorded for them (the tape)
+    # and they are constants (generated code).
+    if np.iscomplexobj(x):
+        return np.asarray(g).astype(np.result_type(np.asarray(x), np.float32))
+    return np.asarray(np.real(g)).astype(np.result_type(np.asarray(x), np.float32))
 
 
 def astype_jvp(t, ans, x, dtype, copy=True):
-    return np.asarray(t).astype(np.result_type(ans))
+    # the real part for a complex x cast to a real dtype (NumPy drops the imaginary part)
+    if np.iscomplexobj(ans):
+        return np.asarray(t).astype(np.result_type(ans))
+    return np.asarray(np.real(t)).astype(np.result_type(ans))
 
 
 if hasattr(np, "astype"):                              # NumPy >= 2.1 only
-    define(np.astype, methods=("astype",), vjp=astype_vjp, jvp=astype_jvp, display="ToCopy",
+    define(np.astype, complex_ok=True, methods=("astype",), vjp=astype_vjp, jvp=astype_jvp, display="ToCopy",
            linear=True, elementwise=True, examples=({"dtype": np.float64},))
