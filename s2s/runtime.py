@@ -29,14 +29,19 @@ __all__ = [
     "dict_keys",
     "dict_values",
     "dot_adjoint",
+    "double_spectrum",
     "dstack_adjoint",
     "eigh_adjoint",
     "eigh_tangent",
     "einsum_adjoint",
     "einsum_argument_adjoint",
     "einsum_argument_tangent",
+    "fft_axes",
+    "fft_lengths",
     "field",
     "field_adjoint",
+    "fit_to",
+    "half_spectrum",
     "hstack_adjoint",
     "index_accumulate",
     "index_adjoint",
@@ -974,6 +979,66 @@ def pinv_tangent(t, ans, a):
     left = np.eye(np.shape(a)[-2], dtype=_float_dtype(a)) - a @ p
     right = np.eye(np.shape(a)[-1], dtype=_float_dtype(a)) - p @ a
     return -p @ t @ p + p @ pt @ tt @ left + right @ tt @ pt @ p
+
+
+# --- the discrete Fourier transforms -------------------------------------------------------
+
+
+def fft_axes(x, s=None, axes=None):
+    """The axes ``np.fft.fftn(x, s, axes)`` transforms: ``axes``; without them every axis,
+    or the last ``len(s)`` ones when ``s`` is given (a tuple of non-negative axes)."""
+    ndim = np.ndim(x)
+    if axes is None:
+        axes = range(ndim) if s is None else range(ndim - len(s), ndim)
+    return tuple(axis % ndim for axis in axes)
+
+
+def fft_lengths(x, axes):
+    """The sizes of ``x`` along ``axes`` (a tuple of ints)."""
+    shape = np.shape(x)
+    return tuple(shape[axis] for axis in axes)
+
+
+def fit_to(g, like, axes):
+    """``g`` cut or padded with zeros at the end of each of ``axes`` to the size ``like`` has
+    there: the transpose of the padding and cutting ``n=`` and ``s=`` do to an FFT's input."""
+    g = np.asarray(g)
+    for axis in axes:
+        size, target = g.shape[axis], np.shape(like)[axis]
+        if size > target:
+            g = np.take(g, np.arange(target), axis=axis)
+        elif size < target:
+            shape = list(g.shape)
+            shape[axis] = target - size
+            g = np.concatenate([g, np.zeros(shape, dtype=g.dtype)], axis=axis)
+    return g
+
+
+def _hermitian_weights(g, n, axis, inverse):
+    """The weights of the half spectrum ``rfft`` keeps of a length-``n`` signal, along
+    ``axis`` of ``g``: bin 0 and, for even ``n``, bin ``n / 2`` stand for one bin of the
+    full spectrum, every other for two (a pair of conjugates)."""
+    g = np.asarray(g)
+    size = g.shape[axis]
+    twice = np.ones(size, dtype=np.real(g).dtype if g.dtype.kind in "fc" else np.float64)
+    last = size if n % 2 else min(size, n // 2)       # bins 1 .. n/2 - 1, or .. (n-1)/2
+    twice[1:last] = 2.0
+    weights = 1.0 / twice if not inverse else twice
+    shape = [1] * g.ndim
+    shape[axis] = size
+    return np.reshape(weights, shape)
+
+
+def half_spectrum(g, n, axis):
+    """``g`` (a half spectrum of a length-``n`` transform) with every bin that stands for a
+    pair of conjugates halved: the weights in the adjoints of ``rfft`` and ``ihfft``."""
+    return g * _hermitian_weights(g, n, axis, inverse=False)
+
+
+def double_spectrum(g, n, axis):
+    """``g`` with every bin that stands for a pair of conjugates doubled (the adjoints of
+    ``irfft`` and ``hfft``, which read such a bin twice)."""
+    return g * _hermitian_weights(g, n, axis, inverse=True)
 
 
 def sequence_copy(values):

@@ -635,8 +635,8 @@ UNRULED_CALLS = [
     ("numpy.interp", lambda a: np.interp(a, [-3.0, 3.0], [0.0, 1.0])),
     ("numpy.polyval", lambda a: np.polyval([1.0, 2.0], a)),
     ("numpy.unique", lambda a: np.unique(a)),
-    ("numpy.fft.fft", lambda a: np.fft.fft(a)),
-    ("numpy.fft.rfft", lambda a: np.fft.rfft(a)),
+    ("numpy.unwrap", lambda a: np.unwrap(a)),
+    ("numpy.nextafter", lambda a: np.nextafter(a, 0.0)),
 ]
 
 

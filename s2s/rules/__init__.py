@@ -1,8 +1,8 @@
 """The rule registry and every rule s2s knows.  Importing this package registers them."""
 import importlib.util
 
-from . import (containers, elementwise, generated, indexing, linalg, nondiff,  # noqa: F401
-               operators, reductions, shape)
+from . import (containers, elementwise, fft, generated, indexing, linalg,  # noqa: F401
+               nondiff, operators, reductions, shape)
 
 if importlib.util.find_spec("scipy") is not None:       # SciPy is optional
     from . import scipy_special  # noqa: F401

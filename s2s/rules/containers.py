@@ -14,7 +14,8 @@ def field_jvp(t, ans, x, name):
     return field(t, name)
 
 
-define(field, complex_ok=True, vjp=(field_vjp, None), jvp=(field_jvp, None), display="Field", linear=True)
+define(field, vjp=(field_vjp, None), jvp=(field_jvp, None), display="Field", linear=True,
+       complex_ok=True)
 
 
 def items_vjp(g, ans, mapping):
@@ -33,10 +34,10 @@ def values_jvp(t, ans, mapping):
     return dict_values(t)
 
 
-define(dict_items, complex_ok=True, methods=("items",), vjp=items_vjp, jvp=items_jvp, display="Items",
-       linear=True)
-define(dict_values, complex_ok=True, methods=("values",), vjp=values_vjp, jvp=values_jvp, display="Values",
-       linear=True)
+define(dict_items, methods=("items",), vjp=items_vjp, jvp=items_jvp, display="Items",
+       linear=True, complex_ok=True)
+define(dict_values, methods=("values",), vjp=values_vjp, jvp=values_jvp, display="Values",
+       linear=True, complex_ok=True)
 define_nondifferentiable(dict_keys, methods=("keys",))
 
 # checked on pytrees by tests/test_pytrees.py, not on the arrays tests/test_rules.py draws

@@ -67,7 +67,8 @@ def subtract_jvp_y(t, ans, x, y):
 
 
 define(np.subtract, vjp=(subtract_vjp_x, subtract_vjp_y), jvp=(subtract_jvp_x, subtract_jvp_y),
-       broadcasting=True, display="Sub", linear=True, holomorphic=True, sympy=lambda sp, x, y: x - y)
+       broadcasting=True, display="Sub", linear=True, holomorphic=True,
+       sympy=lambda sp, x, y: x - y)
 
 
 def multiply_vjp_x(g, ans, x, y):
@@ -107,8 +108,8 @@ def divide_jvp_y(t, ans, x, y):
 
 
 define(np.true_divide, name="divide", vjp=(divide_vjp_x, divide_vjp_y),
-       jvp=(divide_jvp_x, divide_jvp_y), broadcasting=True, display="Div", holomorphic=True,
-       domains=(REAL, Domain(0.5, 2.0)), sympy=lambda sp, x, y: x / y)
+       jvp=(divide_jvp_x, divide_jvp_y), broadcasting=True, display="Div",
+       domains=(REAL, Domain(0.5, 2.0)), holomorphic=True, sympy=lambda sp, x, y: x / y)
 
 
 def negative_vjp(g, ans, x):
@@ -158,8 +159,8 @@ def power_jvp_y(t, ans, x, y):
 
 
 define(np.power, aliases=(math.pow, pow), vjp=(power_vjp_x, power_vjp_y),
-       jvp=(power_jvp_x, power_jvp_y), broadcasting=True, display="Pow", domains=(POSITIVE, REAL), holomorphic=True,
-       sympy=lambda sp, x, y: x ** y)
+       jvp=(power_jvp_x, power_jvp_y), broadcasting=True, display="Pow", domains=(POSITIVE, REAL),
+       holomorphic=True, sympy=lambda sp, x, y: x ** y)
 
 # --- elementwise functions --------------------------------------------------------------
 
@@ -172,8 +173,8 @@ def sin_jvp(t, ans, x):
     return t * np.cos(x)
 
 
-define(np.sin, elementwise=True, holomorphic=True, aliases=(math.sin,), vjp=sin_vjp, jvp=sin_jvp,
-       sympy=lambda sp, x: sp.sin(x))
+define(np.sin, elementwise=True, aliases=(math.sin,), vjp=sin_vjp, jvp=sin_jvp,
+       holomorphic=True, sympy=lambda sp, x: sp.sin(x))
 
 
 def cos_vjp(g, ans, x):
@@ -184,8 +185,8 @@ def cos_jvp(t, ans, x):
     return -t * np.sin(x)
 
 
-define(np.cos, elementwise=True, holomorphic=True, aliases=(math.cos,), vjp=cos_vjp, jvp=cos_jvp,
-       sympy=lambda sp, x: sp.cos(x))
+define(np.cos, elementwise=True, aliases=(math.cos,), vjp=cos_vjp, jvp=cos_jvp,
+       holomorphic=True, sympy=lambda sp, x: sp.cos(x))
 
 
 def tan_vjp(g, ans, x):
@@ -196,8 +197,8 @@ def tan_jvp(t, ans, x):
     return t * (1 + ans * ans)
 
 
-define(np.tan, elementwise=True, holomorphic=True, aliases=(math.tan,), vjp=tan_vjp, jvp=tan_jvp,
-       domains=Domain(-1.2, 1.2), sympy=lambda sp, x: sp.tan(x))
+define(np.tan, elementwise=True, aliases=(math.tan,), vjp=tan_vjp, jvp=tan_jvp,
+       domains=Domain(-1.2, 1.2), holomorphic=True, sympy=lambda sp, x: sp.tan(x))
 
 
 def exp_vjp(g, ans, x):
@@ -208,8 +209,8 @@ def exp_jvp(t, ans, x):
     return t * ans
 
 
-define(np.exp, elementwise=True, holomorphic=True, aliases=(math.exp,), vjp=exp_vjp, jvp=exp_jvp,
-       sympy=lambda sp, x: sp.exp(x))
+define(np.exp, elementwise=True, aliases=(math.exp,), vjp=exp_vjp, jvp=exp_jvp,
+       holomorphic=True, sympy=lambda sp, x: sp.exp(x))
 
 
 def log_vjp(g, ans, x):
@@ -220,8 +221,8 @@ def log_jvp(t, ans, x):
     return t / x
 
 
-define(np.log, elementwise=True, holomorphic=True, aliases=(math.log,), vjp=log_vjp, jvp=log_jvp,
-       domains=POSITIVE, sympy=lambda sp, x: sp.log(x))
+define(np.log, elementwise=True, aliases=(math.log,), vjp=log_vjp, jvp=log_jvp,
+       domains=POSITIVE, holomorphic=True, sympy=lambda sp, x: sp.log(x))
 
 
 def sqrt_vjp(g, ans, x):
@@ -233,8 +234,8 @@ def sqrt_jvp(t, ans, x):
     return t / (2 * ans)
 
 
-define(np.sqrt, elementwise=True, holomorphic=True, aliases=(math.sqrt,), vjp=sqrt_vjp, jvp=sqrt_jvp,
-       domains=POSITIVE, sympy=lambda sp, x: sp.sqrt(x))
+define(np.sqrt, elementwise=True, aliases=(math.sqrt,), vjp=sqrt_vjp, jvp=sqrt_jvp,
+       domains=POSITIVE, holomorphic=True, sympy=lambda sp, x: sp.sqrt(x))
 
 
 def tanh_vjp(g, ans, x):
@@ -245,8 +246,8 @@ def tanh_jvp(t, ans, x):
     return t * (1 - ans * ans)
 
 
-define(np.tanh, elementwise=True, holomorphic=True, aliases=(math.tanh,), vjp=tanh_vjp, jvp=tanh_jvp,
-       sympy=lambda sp, x: sp.tanh(x))
+define(np.tanh, elementwise=True, aliases=(math.tanh,), vjp=tanh_vjp, jvp=tanh_jvp,
+       holomorphic=True, sympy=lambda sp, x: sp.tanh(x))
 
 
 def absolute_vjp(g, ans, x):
@@ -263,7 +264,8 @@ def absolute_jvp(t, ans, x):
 
 
 define(np.absolute, elementwise=True, name="abs", aliases=(abs, math.fabs), vjp=absolute_vjp,
-       jvp=absolute_jvp, display="Abs", domains=Domain(0.1, 2.0), complex_ok=True, sympy=lambda sp, x: sp.Abs(x))
+       jvp=absolute_jvp, display="Abs", domains=Domain(0.1, 2.0), complex_ok=True,
+       sympy=lambda sp, x: sp.Abs(x))
 
 
 def maximum_vjp_x(g, ans, x, y):
@@ -326,7 +328,8 @@ def where_jvp_y(t, ans, condition, x, y):
 
 
 define(np.where, vjp=(None, where_vjp_x, where_vjp_y), jvp=(None, where_jvp_x, where_jvp_y),
-       broadcasting=True, display="Where", linear=True, complex_ok=True, domains=(Booleans(), REAL, REAL))
+       broadcasting=True, display="Where", linear=True, domains=(Booleans(), REAL, REAL),
+       complex_ok=True)
 
 # --- more arithmetic ------------------------------------------------------------------------
 
@@ -433,8 +436,8 @@ def reciprocal_jvp(t, ans, x):
     return -t * ans * ans
 
 
-define(np.reciprocal, elementwise=True, holomorphic=True, vjp=reciprocal_vjp, jvp=reciprocal_jvp,
-       display="Reciprocal", domains=Domain(0.5, 2.0), sympy=lambda sp, x: 1 / x)
+define(np.reciprocal, elementwise=True, vjp=reciprocal_vjp, jvp=reciprocal_jvp,
+       display="Reciprocal", domains=Domain(0.5, 2.0), holomorphic=True, sympy=lambda sp, x: 1 / x)
 
 
 def square_vjp(g, ans, x):
@@ -445,8 +448,8 @@ def square_jvp(t, ans, x):
     return t * 2 * x
 
 
-define(np.square, elementwise=True, holomorphic=True, vjp=square_vjp, jvp=square_jvp, display="Square",
-       sympy=lambda sp, x: x ** 2)
+define(np.square, elementwise=True, vjp=square_vjp, jvp=square_jvp, display="Square",
+       holomorphic=True, sympy=lambda sp, x: x ** 2)
 
 
 def cbrt_vjp(g, ans, x):
@@ -472,8 +475,8 @@ def exp2_jvp(t, ans, x):
     return t * ans * 0.6931471805599453
 
 
-define(np.exp2, elementwise=True, holomorphic=True, aliases=_math("exp2"), vjp=exp2_vjp, jvp=exp2_jvp,
-       display="Exp2", sympy=lambda sp, x: 2 ** x)
+define(np.exp2, elementwise=True, aliases=_math("exp2"), vjp=exp2_vjp, jvp=exp2_jvp,
+       display="Exp2", holomorphic=True, sympy=lambda sp, x: 2 ** x)
 
 
 def expm1_vjp(g, ans, x):
@@ -484,8 +487,8 @@ def expm1_jvp(t, ans, x):
     return t * (ans + 1)
 
 
-define(np.expm1, elementwise=True, holomorphic=True, aliases=_math("expm1"), vjp=expm1_vjp, jvp=expm1_jvp,
-       display="Expm1", sympy=lambda sp, x: sp.exp(x) - 1)
+define(np.expm1, elementwise=True, aliases=_math("expm1"), vjp=expm1_vjp, jvp=expm1_jvp,
+       display="Expm1", holomorphic=True, sympy=lambda sp, x: sp.exp(x) - 1)
 
 
 def log2_vjp(g, ans, x):
@@ -496,8 +499,8 @@ def log2_jvp(t, ans, x):
     return t / (x * 0.6931471805599453)
 
 
-define(np.log2, elementwise=True, holomorphic=True, aliases=_math("log2"), vjp=log2_vjp, jvp=log2_jvp,
-       display="Log2", domains=POSITIVE, sympy=lambda sp, x: sp.log(x, 2))
+define(np.log2, elementwise=True, aliases=_math("log2"), vjp=log2_vjp, jvp=log2_jvp,
+       display="Log2", domains=POSITIVE, holomorphic=True, sympy=lambda sp, x: sp.log(x, 2))
 
 
 def log10_vjp(g, ans, x):
@@ -508,8 +511,8 @@ def log10_jvp(t, ans, x):
     return t / (x * 2.302585092994046)
 
 
-define(np.log10, elementwise=True, holomorphic=True, aliases=_math("log10"), vjp=log10_vjp, jvp=log10_jvp,
-       display="Log10", domains=POSITIVE, sympy=lambda sp, x: sp.log(x, 10))
+define(np.log10, elementwise=True, aliases=_math("log10"), vjp=log10_vjp, jvp=log10_jvp,
+       display="Log10", domains=POSITIVE, holomorphic=True, sympy=lambda sp, x: sp.log(x, 10))
 
 
 def log1p_vjp(g, ans, x):
@@ -520,8 +523,9 @@ def log1p_jvp(t, ans, x):
     return t / (1 + x)
 
 
-define(np.log1p, elementwise=True, holomorphic=True, aliases=_math("log1p"), vjp=log1p_vjp, jvp=log1p_jvp,
-       display="Log1p", domains=Domain(-0.5, 2.0), sympy=lambda sp, x: sp.log(1 + x))
+define(np.log1p, elementwise=True, aliases=_math("log1p"), vjp=log1p_vjp, jvp=log1p_jvp,
+       display="Log1p", domains=Domain(-0.5, 2.0), holomorphic=True,
+       sympy=lambda sp, x: sp.log(1 + x))
 
 
 def logaddexp_vjp_x(g, ans, x, y):
@@ -576,8 +580,8 @@ def arcsin_jvp(t, ans, x):
     return t / np.sqrt(1 - x * x)
 
 
-define(np.arcsin, elementwise=True, holomorphic=True, aliases=(math.asin,), vjp=arcsin_vjp, jvp=arcsin_jvp,
-       display="Asin", domains=UNIT, sympy=lambda sp, x: sp.asin(x))
+define(np.arcsin, elementwise=True, aliases=(math.asin,), vjp=arcsin_vjp, jvp=arcsin_jvp,
+       display="Asin", domains=UNIT, holomorphic=True, sympy=lambda sp, x: sp.asin(x))
 
 
 def arccos_vjp(g, ans, x):
@@ -588,8 +592,8 @@ def arccos_jvp(t, ans, x):
     return -t / np.sqrt(1 - x * x)
 
 
-define(np.arccos, elementwise=True, holomorphic=True, aliases=(math.acos,), vjp=arccos_vjp, jvp=arccos_jvp,
-       display="Acos", domains=UNIT, sympy=lambda sp, x: sp.acos(x))
+define(np.arccos, elementwise=True, aliases=(math.acos,), vjp=arccos_vjp, jvp=arccos_jvp,
+       display="Acos", domains=UNIT, holomorphic=True, sympy=lambda sp, x: sp.acos(x))
 
 
 def arctan_vjp(g, ans, x):
@@ -600,8 +604,8 @@ def arctan_jvp(t, ans, x):
     return t / (1 + x * x)
 
 
-define(np.arctan, elementwise=True, holomorphic=True, aliases=(math.atan,), vjp=arctan_vjp, jvp=arctan_jvp,
-       display="Atan", sympy=lambda sp, x: sp.atan(x))
+define(np.arctan, elementwise=True, aliases=(math.atan,), vjp=arctan_vjp, jvp=arctan_jvp,
+       display="Atan", holomorphic=True, sympy=lambda sp, x: sp.atan(x))
 
 
 def arctan2_vjp_y(g, ans, y, x):
@@ -656,8 +660,8 @@ def sinh_jvp(t, ans, x):
     return t * np.cosh(x)
 
 
-define(np.sinh, elementwise=True, holomorphic=True, aliases=(math.sinh,), vjp=sinh_vjp, jvp=sinh_jvp,
-       display="Sinh", sympy=lambda sp, x: sp.sinh(x))
+define(np.sinh, elementwise=True, aliases=(math.sinh,), vjp=sinh_vjp, jvp=sinh_jvp,
+       display="Sinh", holomorphic=True, sympy=lambda sp, x: sp.sinh(x))
 
 
 def cosh_vjp(g, ans, x):
@@ -668,8 +672,8 @@ def cosh_jvp(t, ans, x):
     return t * np.sinh(x)
 
 
-define(np.cosh, elementwise=True, holomorphic=True, aliases=(math.cosh,), vjp=cosh_vjp, jvp=cosh_jvp,
-       display="Cosh", sympy=lambda sp, x: sp.cosh(x))
+define(np.cosh, elementwise=True, aliases=(math.cosh,), vjp=cosh_vjp, jvp=cosh_jvp,
+       display="Cosh", holomorphic=True, sympy=lambda sp, x: sp.cosh(x))
 
 
 def arcsinh_vjp(g, ans, x):
@@ -680,8 +684,8 @@ def arcsinh_jvp(t, ans, x):
     return t / np.sqrt(x * x + 1)
 
 
-define(np.arcsinh, elementwise=True, holomorphic=True, aliases=(math.asinh,), vjp=arcsinh_vjp, jvp=arcsinh_jvp,
-       display="Asinh", sympy=lambda sp, x: sp.asinh(x))
+define(np.arcsinh, elementwise=True, aliases=(math.asinh,), vjp=arcsinh_vjp, jvp=arcsinh_jvp,
+       display="Asinh", holomorphic=True, sympy=lambda sp, x: sp.asinh(x))
 
 
 def arccosh_vjp(g, ans, x):
@@ -692,8 +696,8 @@ def arccosh_jvp(t, ans, x):
     return t / np.sqrt(x * x - 1)
 
 
-define(np.arccosh, elementwise=True, holomorphic=True, aliases=(math.acosh,), vjp=arccosh_vjp, jvp=arccosh_jvp,
-       display="Acosh", domains=ABOVE_ONE, sympy=lambda sp, x: sp.acosh(x))
+define(np.arccosh, elementwise=True, aliases=(math.acosh,), vjp=arccosh_vjp, jvp=arccosh_jvp,
+       display="Acosh", domains=ABOVE_ONE, holomorphic=True, sympy=lambda sp, x: sp.acosh(x))
 
 
 def arctanh_vjp(g, ans, x):
@@ -704,8 +708,8 @@ def arctanh_jvp(t, ans, x):
     return t / (1 - x * x)
 
 
-define(np.arctanh, elementwise=True, holomorphic=True, aliases=(math.atanh,), vjp=arctanh_vjp, jvp=arctanh_jvp,
-       display="Atanh", domains=UNIT, sympy=lambda sp, x: sp.atanh(x))
+define(np.arctanh, elementwise=True, aliases=(math.atanh,), vjp=arctanh_vjp, jvp=arctanh_jvp,
+       display="Atanh", domains=UNIT, holomorphic=True, sympy=lambda sp, x: sp.atanh(x))
 
 
 def sinc_vjp(g, ans, x):
@@ -717,8 +721,8 @@ def sinc_jvp(t, ans, x):
     return t * np.where(x == 0, 0.0, (np.cos(np.pi * x) - ans) / np.where(x == 0, 1.0, x))
 
 
-define(np.sinc, elementwise=True, holomorphic=True, vjp=sinc_vjp, jvp=sinc_jvp, display="Sinc",
-       sympy=lambda sp, x: sp.sin(sp.pi * x) / (sp.pi * x))
+define(np.sinc, elementwise=True, vjp=sinc_vjp, jvp=sinc_jvp, display="Sinc",
+       holomorphic=True, sympy=lambda sp, x: sp.sin(sp.pi * x) / (sp.pi * x))
 
 
 def deg2rad_vjp(g, ans, x):
@@ -828,9 +832,9 @@ def clip_jvp_a_max(t, ans, a, a_min, a_max):
 
 
 define(np.clip, methods=("clip",), vjp=(clip_vjp_a, clip_vjp_a_min, clip_vjp_a_max),
-       jvp=(clip_jvp_a, clip_jvp_a_min, clip_jvp_a_max), broadcasting=True, display="Clamp", complex_ok=True,
+       jvp=(clip_jvp_a, clip_jvp_a_min, clip_jvp_a_max), broadcasting=True, display="Clamp",
        domains=(REAL, Domain(-1.5, -0.5), Domain(0.5, 1.5)),
-       sympy=lambda sp, a, a_min, a_max: sp.Min(sp.Max(a, a_min), a_max))
+       complex_ok=True, sympy=lambda sp, a, a_min, a_max: sp.Min(sp.Max(a, a_min), a_max))
 
 # --- complex parts: not holomorphic (on real input: identity, zero, identity, zero) ---------
 # The cotangent of a complex value is carried as 2 dL/dz = dL/dRe z - i dL/dIm z (registry.py).
@@ -872,8 +876,8 @@ def conjugate_jvp(t, ans, x):
 
 
 define(np.conjugate, name="conj", methods=("conj", "conjugate"), elementwise=True,
-       vjp=conjugate_vjp, jvp=conjugate_jvp, display="Conj", linear=True, complex_ok=True,
-       sympy=lambda sp, x: sp.conjugate(x))
+       vjp=conjugate_vjp, jvp=conjugate_jvp, display="Conj", linear=True,
+       complex_ok=True, sympy=lambda sp, x: sp.conjugate(x))
 
 
 def angle_vjp(g, ans, z, deg=False):
@@ -901,4 +905,4 @@ def angle_jvp(t, ans, z, deg=False):
 
 
 define(np.angle, elementwise=True, vjp=angle_vjp, jvp=angle_jvp, display="Angle",
-       complex_ok=True, examples=({}, {"deg": True}))
+       examples=({}, {"deg": True}), complex_ok=True)

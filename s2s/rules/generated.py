@@ -15,7 +15,8 @@ import numpy as np
 
 from ..runtime import (adjoint_copy, array_adjoint, array_tangent, broadcast_like, column_stack_adjoint,
                        concatenate_adjoint, diag_adjoint, diagonal_adjoint, dot_adjoint,
-                       dstack_adjoint, hstack_adjoint, index_accumulate, index_adjoint,
+                       double_spectrum, dstack_adjoint, fft_axes, fft_lengths, fit_to,
+                       half_spectrum, hstack_adjoint, index_accumulate, index_adjoint,
                        inner_adjoint,
                        list_adjoint, matmul_adjoint_x, matmul_adjoint_y, repeat_adjoint,
                        sequence_copy, stack_adjoint, take_adjoint, take_along_axis_adjoint,
@@ -34,8 +35,8 @@ def unbroadcast_jvp(t, ans, x, like):
     return unbroadcast(t, like)
 
 
-define(unbroadcast, complex_ok=True, vjp=(unbroadcast_vjp, None), jvp=(unbroadcast_jvp, None), linear=True,
-       display="Unbroadcast")
+define(unbroadcast, vjp=(unbroadcast_vjp, None), jvp=(unbroadcast_jvp, None), linear=True,
+       display="Unbroadcast", complex_ok=True)
 
 
 def broadcast_like_vjp(g, ans, x, like):
@@ -46,8 +47,8 @@ def broadcast_like_jvp(t, ans, x, like):
     return broadcast_like(t, like)
 
 
-define(broadcast_like, complex_ok=True, vjp=(broadcast_like_vjp, None), jvp=(broadcast_like_jvp, None),
-       linear=True, display="BroadcastLike")
+define(broadcast_like, vjp=(broadcast_like_vjp, None), jvp=(broadcast_like_jvp, None),
+       linear=True, display="BroadcastLike", complex_ok=True)
 
 
 def index_adjoint_vjp(g, ans, x, like, index):
@@ -58,8 +59,8 @@ def index_adjoint_jvp(t, ans, x, like, index):
     return index_adjoint(t, like, index)
 
 
-define(index_adjoint, complex_ok=True, vjp=(index_adjoint_vjp, None, None),
-       jvp=(index_adjoint_jvp, None, None), linear=True, display="IndexAdjoint")
+define(index_adjoint, vjp=(index_adjoint_vjp, None, None),
+       jvp=(index_adjoint_jvp, None, None), linear=True, display="IndexAdjoint", complex_ok=True)
 
 
 def matmul_adjoint_x_jvp_g(t, ans, h, x, y):
@@ -78,8 +79,9 @@ def matmul_adjoint_x_vjp_y(g, ans, h, x, y):
     return matmul_adjoint_y(h, g, y)
 
 
-define(matmul_adjoint_x, complex_ok=True, vjp=(matmul_adjoint_x_vjp_g, None, matmul_adjoint_x_vjp_y),
-       jvp=(matmul_adjoint_x_jvp_g, None, matmul_adjoint_x_jvp_y), display="MatmulAdjointX")
+define(matmul_adjoint_x, vjp=(matmul_adjoint_x_vjp_g, None, matmul_adjoint_x_vjp_y),
+       jvp=(matmul_adjoint_x_jvp_g, None, matmul_adjoint_x_jvp_y), display="MatmulAdjointX",
+       complex_ok=True)
 
 
 def matmul_adjoint_y_jvp_g(t, ans, h, x, y):
@@ -98,8 +100,9 @@ def matmul_adjoint_y_vjp_x(g, ans, h, x, y):
     return matmul_adjoint_x(h, x, g)
 
 
-define(matmul_adjoint_y, complex_ok=True, vjp=(matmul_adjoint_y_vjp_g, matmul_adjoint_y_vjp_x, None),
-       jvp=(matmul_adjoint_y_jvp_g, matmul_adjoint_y_jvp_x, None), display="MatmulAdjointY")
+define(matmul_adjoint_y, vjp=(matmul_adjoint_y_vjp_g, matmul_adjoint_y_vjp_x, None),
+       jvp=(matmul_adjoint_y_jvp_g, matmul_adjoint_y_jvp_x, None), display="MatmulAdjointY",
+       complex_ok=True)
 
 
 def list_vjp(g, ans, x):
@@ -111,7 +114,7 @@ def list_jvp(t, ans, x):
 
 
 # list(saved) in generated code copies a list; list(array) splits an array into rows
-define(list, complex_ok=True, vjp=list_vjp, jvp=list_jvp, linear=True, display="List")
+define(list, vjp=list_vjp, jvp=list_jvp, linear=True, display="List", complex_ok=True)
 
 
 # --- the adjoints of linear shape operations ------------------------------------------------
@@ -127,8 +130,8 @@ def array_adjoint_jvp(t, ans, x, like):
     return array_adjoint(t, like)
 
 
-define(array_adjoint, complex_ok=True, vjp=(array_adjoint_vjp, None), jvp=(array_adjoint_jvp, None),
-       linear=True, display="ArrayAdjoint")
+define(array_adjoint, vjp=(array_adjoint_vjp, None), jvp=(array_adjoint_jvp, None),
+       linear=True, display="ArrayAdjoint", complex_ok=True)
 
 
 def array_tangent_vjp(g, ans, x, like):
@@ -139,8 +142,8 @@ def array_tangent_jvp(t, ans, x, like):
     return array_tangent(t, like)
 
 
-define(array_tangent, complex_ok=True, vjp=(array_tangent_vjp, None), jvp=(array_tangent_jvp, None),
-       linear=True, display="ArrayTangent")
+define(array_tangent, vjp=(array_tangent_vjp, None), jvp=(array_tangent_jvp, None),
+       linear=True, display="ArrayTangent", complex_ok=True)
 
 
 def concatenate_adjoint_vjp(g, ans, x, xs, axis=0):
@@ -153,8 +156,9 @@ def concatenate_adjoint_jvp(t, ans, x, xs, axis=0):
     return concatenate_adjoint(t, xs, axis)
 
 
-define(concatenate_adjoint, complex_ok=True, vjp=(concatenate_adjoint_vjp, None, None),
-       jvp=(concatenate_adjoint_jvp, None, None), linear=True, display="CatAdjoint")
+define(concatenate_adjoint, vjp=(concatenate_adjoint_vjp, None, None),
+       jvp=(concatenate_adjoint_jvp, None, None), linear=True, display="CatAdjoint",
+       complex_ok=True)
 
 
 def stack_adjoint_vjp(g, ans, x, xs, axis=0):
@@ -165,8 +169,8 @@ def stack_adjoint_jvp(t, ans, x, xs, axis=0):
     return stack_adjoint(t, xs, axis)
 
 
-define(stack_adjoint, complex_ok=True, vjp=(stack_adjoint_vjp, None, None),
-       jvp=(stack_adjoint_jvp, None, None), linear=True, display="StackAdjoint")
+define(stack_adjoint, vjp=(stack_adjoint_vjp, None, None),
+       jvp=(stack_adjoint_jvp, None, None), linear=True, display="StackAdjoint", complex_ok=True)
 
 
 def hstack_adjoint_vjp(g, ans, x, xs):
@@ -177,8 +181,8 @@ def hstack_adjoint_jvp(t, ans, x, xs):
     return hstack_adjoint(t, xs)
 
 
-define(hstack_adjoint, complex_ok=True, vjp=(hstack_adjoint_vjp, None), jvp=(hstack_adjoint_jvp, None),
-       linear=True, display="CatAdjoint")
+define(hstack_adjoint, vjp=(hstack_adjoint_vjp, None), jvp=(hstack_adjoint_jvp, None),
+       linear=True, display="CatAdjoint", complex_ok=True)
 
 
 def vstack_adjoint_vjp(g, ans, x, xs):
@@ -189,8 +193,8 @@ def vstack_adjoint_jvp(t, ans, x, xs):
     return vstack_adjoint(t, xs)
 
 
-define(vstack_adjoint, complex_ok=True, vjp=(vstack_adjoint_vjp, None), jvp=(vstack_adjoint_jvp, None),
-       linear=True, display="CatAdjoint")
+define(vstack_adjoint, vjp=(vstack_adjoint_vjp, None), jvp=(vstack_adjoint_jvp, None),
+       linear=True, display="CatAdjoint", complex_ok=True)
 
 
 def dstack_adjoint_vjp(g, ans, x, xs):
@@ -201,8 +205,8 @@ def dstack_adjoint_jvp(t, ans, x, xs):
     return dstack_adjoint(t, xs)
 
 
-define(dstack_adjoint, complex_ok=True, vjp=(dstack_adjoint_vjp, None), jvp=(dstack_adjoint_jvp, None),
-       linear=True, display="CatAdjoint")
+define(dstack_adjoint, vjp=(dstack_adjoint_vjp, None), jvp=(dstack_adjoint_jvp, None),
+       linear=True, display="CatAdjoint", complex_ok=True)
 
 
 def column_stack_adjoint_vjp(g, ans, x, xs):
@@ -213,8 +217,8 @@ def column_stack_adjoint_jvp(t, ans, x, xs):
     return column_stack_adjoint(t, xs)
 
 
-define(column_stack_adjoint, complex_ok=True, vjp=(column_stack_adjoint_vjp, None),
-       jvp=(column_stack_adjoint_jvp, None), linear=True, display="CatAdjoint")
+define(column_stack_adjoint, vjp=(column_stack_adjoint_vjp, None),
+       jvp=(column_stack_adjoint_jvp, None), linear=True, display="CatAdjoint", complex_ok=True)
 
 
 def tile_adjoint_vjp(g, ans, x, like, reps):
@@ -225,8 +229,8 @@ def tile_adjoint_jvp(t, ans, x, like, reps):
     return tile_adjoint(t, like, reps)
 
 
-define(tile_adjoint, complex_ok=True, vjp=(tile_adjoint_vjp, None, None), jvp=(tile_adjoint_jvp, None, None),
-       linear=True, display="TileAdjoint")
+define(tile_adjoint, vjp=(tile_adjoint_vjp, None, None), jvp=(tile_adjoint_jvp, None, None),
+       linear=True, display="TileAdjoint", complex_ok=True)
 
 
 def repeat_adjoint_vjp(g, ans, x, like, repeats, axis=None):
@@ -237,8 +241,8 @@ def repeat_adjoint_jvp(t, ans, x, like, repeats, axis=None):
     return repeat_adjoint(t, like, repeats, axis)
 
 
-define(repeat_adjoint, complex_ok=True, vjp=(repeat_adjoint_vjp, None, None),
-       jvp=(repeat_adjoint_jvp, None, None), linear=True, display="RepeatAdjoint")
+define(repeat_adjoint, vjp=(repeat_adjoint_vjp, None, None),
+       jvp=(repeat_adjoint_jvp, None, None), linear=True, display="RepeatAdjoint", complex_ok=True)
 
 
 def diagonal_adjoint_vjp(g, ans, x, like, offset=0, axis1=0, axis2=1):
@@ -249,8 +253,8 @@ def diagonal_adjoint_jvp(t, ans, x, like, offset=0, axis1=0, axis2=1):
     return diagonal_adjoint(t, like, offset, axis1, axis2)
 
 
-define(diagonal_adjoint, complex_ok=True, vjp=(diagonal_adjoint_vjp, None), jvp=(diagonal_adjoint_jvp, None),
-       linear=True, display="DiagonalAdjoint")
+define(diagonal_adjoint, vjp=(diagonal_adjoint_vjp, None), jvp=(diagonal_adjoint_jvp, None),
+       linear=True, display="DiagonalAdjoint", complex_ok=True)
 
 
 def diag_adjoint_vjp(g, ans, x, like, k=0):
@@ -261,8 +265,8 @@ def diag_adjoint_jvp(t, ans, x, like, k=0):
     return diag_adjoint(t, like, k)
 
 
-define(diag_adjoint, complex_ok=True, vjp=(diag_adjoint_vjp, None), jvp=(diag_adjoint_jvp, None),
-       linear=True, display="DiagAdjoint")
+define(diag_adjoint, vjp=(diag_adjoint_vjp, None), jvp=(diag_adjoint_jvp, None),
+       linear=True, display="DiagAdjoint", complex_ok=True)
 
 
 def take_adjoint_vjp(g, ans, x, like, indices, axis=None, mode="raise"):
@@ -273,8 +277,8 @@ def take_adjoint_jvp(t, ans, x, like, indices, axis=None, mode="raise"):
     return take_adjoint(t, like, indices, axis, mode)
 
 
-define(take_adjoint, complex_ok=True, vjp=(take_adjoint_vjp, None, None), jvp=(take_adjoint_jvp, None, None),
-       linear=True, display="TakeAdjoint")
+define(take_adjoint, vjp=(take_adjoint_vjp, None, None), jvp=(take_adjoint_jvp, None, None),
+       linear=True, display="TakeAdjoint", complex_ok=True)
 
 
 def take_along_axis_adjoint_vjp(g, ans, x, like, indices, axis=-1):
@@ -285,9 +289,9 @@ def take_along_axis_adjoint_jvp(t, ans, x, like, indices, axis=-1):
     return take_along_axis_adjoint(t, like, indices, axis)
 
 
-define(take_along_axis_adjoint, complex_ok=True, vjp=(take_along_axis_adjoint_vjp, None, None),
+define(take_along_axis_adjoint, vjp=(take_along_axis_adjoint_vjp, None, None),
        jvp=(take_along_axis_adjoint_jvp, None, None), linear=True,
-       display="TakeAlongAxisAdjoint")
+       display="TakeAlongAxisAdjoint", complex_ok=True)
 
 # --- the adjoints of bilinear products ---------------------------------------------------------
 # ``r = helper(g, a, b, which)`` is the cotangent of operand ``which`` of a product P(a, b):
@@ -320,9 +324,9 @@ def dot_adjoint_jvp_b(t, ans, x, a, b, which):
     return dot_adjoint(x, a, t, which) if which == 0 else zeros_like(ans)
 
 
-define(dot_adjoint, complex_ok=True, vjp=(dot_adjoint_vjp_g, dot_adjoint_vjp_a, dot_adjoint_vjp_b, None),
+define(dot_adjoint, vjp=(dot_adjoint_vjp_g, dot_adjoint_vjp_a, dot_adjoint_vjp_b, None),
        jvp=(dot_adjoint_jvp_g, dot_adjoint_jvp_a, dot_adjoint_jvp_b, None),
-       display="DotAdjoint")
+       display="DotAdjoint", complex_ok=True)
 
 
 def inner_adjoint_vjp_g(g, ans, x, a, b, which):
@@ -349,9 +353,9 @@ def inner_adjoint_jvp_b(t, ans, x, a, b, which):
     return inner_adjoint(x, a, t, which) if which == 0 else zeros_like(ans)
 
 
-define(inner_adjoint, complex_ok=True, vjp=(inner_adjoint_vjp_g, inner_adjoint_vjp_a, inner_adjoint_vjp_b, None),
+define(inner_adjoint, vjp=(inner_adjoint_vjp_g, inner_adjoint_vjp_a, inner_adjoint_vjp_b, None),
        jvp=(inner_adjoint_jvp_g, inner_adjoint_jvp_a, inner_adjoint_jvp_b, None),
-       display="InnerAdjoint")
+       display="InnerAdjoint", complex_ok=True)
 
 
 def tensordot_adjoint_vjp_g(g, ans, x, a, b, axes, which):
@@ -378,12 +382,12 @@ def tensordot_adjoint_jvp_b(t, ans, x, a, b, axes, which):
     return tensordot_adjoint(x, a, t, axes, which) if which == 0 else zeros_like(ans)
 
 
-define(tensordot_adjoint, complex_ok=True,
+define(tensordot_adjoint,
        vjp=(tensordot_adjoint_vjp_g, tensordot_adjoint_vjp_a, tensordot_adjoint_vjp_b, None,
             None),
        jvp=(tensordot_adjoint_jvp_g, tensordot_adjoint_jvp_a, tensordot_adjoint_jvp_b, None,
             None),
-       display="TensordotAdjoint")
+       display="TensordotAdjoint", complex_ok=True)
 
 
 def index_accumulate_vjp_adjoint(g, ans, adjoint, x, like, index):
@@ -402,9 +406,9 @@ def index_accumulate_jvp_x(t, ans, adjoint, x, like, index):
     return index_adjoint(t, ans, index)
 
 
-define(index_accumulate, complex_ok=True, vjp=(index_accumulate_vjp_adjoint, index_accumulate_vjp_x, None, None),
+define(index_accumulate, vjp=(index_accumulate_vjp_adjoint, index_accumulate_vjp_x, None, None),
        jvp=(index_accumulate_jvp_adjoint, index_accumulate_jvp_x, None, None), linear=True,
-       display="IndexAccumulate")
+       display="IndexAccumulate", complex_ok=True)
 
 
 def adjoint_copy_vjp(g, ans, x):
@@ -415,5 +419,48 @@ def adjoint_copy_jvp(t, ans, x):
     return adjoint_copy(t, x)
 
 
-define(adjoint_copy, complex_ok=True, vjp=adjoint_copy_vjp, jvp=adjoint_copy_jvp, linear=True,
-       display="AdjointCopy")
+define(adjoint_copy, vjp=adjoint_copy_vjp, jvp=adjoint_copy_jvp, linear=True,
+       display="AdjointCopy", complex_ok=True)
+
+
+# --- the adjoints of the FFTs (s2s/rules/fft.py): linear in the cotangent they move ---------
+
+define_nondifferentiable(fft_axes, fft_lengths)           # functions of shapes
+
+
+def fit_to_vjp(g, ans, x, like, axes):
+    return fit_to(g, x, axes)
+
+
+def fit_to_jvp(t, ans, x, like, axes):
+    return fit_to(t, like, axes)
+
+
+define(fit_to, vjp=(fit_to_vjp, None, None), jvp=(fit_to_jvp, None, None),
+       linear=True, display="FitTo", complex_ok=True)
+
+
+def half_spectrum_vjp(g, ans, x, n, axis):
+    # a real diagonal scaling: its own transpose
+    return half_spectrum(g, n, axis)
+
+
+def half_spectrum_jvp(t, ans, x, n, axis):
+    return half_spectrum(t, n, axis)
+
+
+define(half_spectrum, vjp=(half_spectrum_vjp, None, None),
+       jvp=(half_spectrum_jvp, None, None), linear=True, display="HalfSpectrum", complex_ok=True)
+
+
+def double_spectrum_vjp(g, ans, x, n, axis):
+    return double_spectrum(g, n, axis)
+
+
+def double_spectrum_jvp(t, ans, x, n, axis):
+    return double_spectrum(t, n, axis)
+
+
+define(double_spectrum, vjp=(double_spectrum_vjp, None, None),
+       jvp=(double_spectrum_jvp, None, None), linear=True, display="DoubleSpectrum",
+       complex_ok=True)

@@ -19,8 +19,9 @@ def getitem_jvp(t, ans, x, index):
     return t[index]
 
 
-define(operator.getitem, complex_ok=True, name="getitem", vjp=(getitem_vjp, None), jvp=(getitem_jvp, None),
-       display="Index", linear=True, examples=({"index": 0}, {"index": (slice(None), 1)}))
+define(operator.getitem, name="getitem", vjp=(getitem_vjp, None), jvp=(getitem_jvp, None),
+       display="Index", linear=True, examples=({"index": 0}, {"index": (slice(None), 1)}),
+       complex_ok=True)
 
 
 def take_vjp(g, ans, x, indices, axis=None, out=None, mode="raise"):
@@ -31,9 +32,9 @@ def take_jvp(t, ans, x, indices, axis=None, out=None, mode="raise"):
     return np.take(t, indices, axis=axis, mode=mode)
 
 
-define(np.take, complex_ok=True, methods=("take",), vjp=take_vjp, jvp=take_jvp, display="Take", linear=True,
+define(np.take, methods=("take",), vjp=take_vjp, jvp=take_jvp, display="Take", linear=True,
        examples=({"indices": [0, 5, 5, -1]}, {"indices": [[2, 0], [2, 2]], "axis": 1},
-                 {"indices": [3, -4], "axis": 0, "mode": "wrap"}))
+                 {"indices": [3, -4], "axis": 0, "mode": "wrap"}), complex_ok=True)
 
 
 def take_along_axis_vjp(g, ans, x, indices, axis=-1):
@@ -44,10 +45,10 @@ def take_along_axis_jvp(t, ans, x, indices, axis=-1):
     return np.take_along_axis(t, indices, axis)
 
 
-define(np.take_along_axis, complex_ok=True, vjp=take_along_axis_vjp, jvp=take_along_axis_jvp, display="Gather",
+define(np.take_along_axis, vjp=take_along_axis_vjp, jvp=take_along_axis_jvp, display="Gather",
        linear=True,
        examples=({"indices": np.array([[0, 3, 3], [1, 1, 0], [2, 0, 1]]), "axis": 1},
-                 {"indices": np.array([[2, 0, 1, 1]]), "axis": 0}))
+                 {"indices": np.array([[2, 0, 1, 1]]), "axis": 0}), complex_ok=True)
 
 
 def sort_vjp(g, ans, x, axis=-1, kind=None, order=None):
@@ -64,5 +65,5 @@ def sort_jvp(t, ans, x, axis=-1, kind=None, order=None):
     return np.take_along_axis(t, np.argsort(x, axis), axis)
 
 
-define(np.sort, complex_ok=True, vjp=sort_vjp, jvp=sort_jvp, display="Sort",
-       examples=({}, {"axis": 0}, {"axis": None}))
+define(np.sort, vjp=sort_vjp, jvp=sort_jvp, display="Sort",
+       examples=({}, {"axis": 0}, {"axis": None}), complex_ok=True)

@@ -83,7 +83,10 @@ def full_like_vjp_fill_value(g, ans, a, fill_value, dtype=None, order="K", subok
 
 def full_like_jvp_fill_value(t, ans, a, fill_value, dtype=None, order="K", subok=True,
                              shape=None):
-    return np.broadcast_to(t, np.shape(ans))
+    # a complex fill value in a real array keeps its real part (NumPy casts it)
+    if np.iscomplexobj(ans):
+        return np.broadcast_to(t, np.shape(ans))
+    return np.broadcast_to(np.real(t), np.shape(ans))
 
 
 define(np.full_like, vjp=(None, full_like_vjp_fill_value), jvp=(None, full_like_jvp_fill_value),

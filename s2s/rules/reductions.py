@@ -33,9 +33,9 @@ def sum_jvp(t, ans, x, axis=None, dtype=None, out=None, keepdims=False):
     return np.sum(t, axis=axis, keepdims=keepdims)
 
 
-define(np.sum, complex_ok=True, methods=("sum",), vjp=sum_vjp, jvp=sum_jvp, display="Sum", linear=True,
+define(np.sum, methods=("sum",), vjp=sum_vjp, jvp=sum_jvp, display="Sum", linear=True,
        examples=({}, {"axis": 0}, {"axis": 1, "keepdims": True}),
-       sympy=lambda sp, x: x)
+       sympy=lambda sp, x: x, complex_ok=True)
 
 
 def mean_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False):
@@ -50,9 +50,9 @@ def mean_jvp(t, ans, x, axis=None, dtype=None, out=None, keepdims=False):
     return np.mean(t, axis=axis, keepdims=keepdims)
 
 
-define(np.mean, complex_ok=True, methods=("mean",), vjp=mean_vjp, jvp=mean_jvp, display="Mean", linear=True,
+define(np.mean, methods=("mean",), vjp=mean_vjp, jvp=mean_jvp, display="Mean", linear=True,
        examples=({}, {"axis": 0}, {"axis": 1, "keepdims": True}),
-       sympy=lambda sp, x: x)
+       sympy=lambda sp, x: x, complex_ok=True)
 
 
 def prod_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False):
@@ -66,8 +66,8 @@ def prod_jvp(t, ans, x, axis=None, dtype=None, out=None, keepdims=False):
     return np.sum(t * product_of_others(x, axis), axis=axis, keepdims=keepdims)
 
 
-define(np.prod, complex_ok=True, methods=("prod",), vjp=prod_vjp, jvp=prod_jvp, display="Prod",
-       domains=Domain(0.5, 1.5), examples=AXES, sympy=lambda sp, x: x)
+define(np.prod, methods=("prod",), vjp=prod_vjp, jvp=prod_jvp, display="Prod",
+       domains=Domain(0.5, 1.5), examples=AXES, sympy=lambda sp, x: x, complex_ok=True)
 
 
 def max_vjp(g, ans, x, axis=None, out=None, keepdims=False):
@@ -84,8 +84,8 @@ def max_jvp(t, ans, x, axis=None, out=None, keepdims=False):
     return np.sum(t * weights, axis=axis, keepdims=keepdims)
 
 
-define(np.max, complex_ok=True, name="max", aliases=(np.amax,), methods=("max",), vjp=max_vjp,
-       jvp=max_jvp, display="Max", examples=AXES, sympy=lambda sp, x: x)
+define(np.max, name="max", aliases=(np.amax,), methods=("max",), vjp=max_vjp,
+       jvp=max_jvp, display="Max", examples=AXES, sympy=lambda sp, x: x, complex_ok=True)
 
 
 def min_vjp(g, ans, x, axis=None, out=None, keepdims=False):
@@ -102,8 +102,8 @@ def min_jvp(t, ans, x, axis=None, out=None, keepdims=False):
     return np.sum(t * weights, axis=axis, keepdims=keepdims)
 
 
-define(np.min, complex_ok=True, name="min", aliases=(np.amin,), methods=("min",), vjp=min_vjp,
-       jvp=min_jvp, display="Min", examples=AXES, sympy=lambda sp, x: x)
+define(np.min, name="min", aliases=(np.amin,), methods=("min",), vjp=min_vjp,
+       jvp=min_jvp, display="Min", examples=AXES, sympy=lambda sp, x: x, complex_ok=True)
 
 
 def var_vjp(g, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
@@ -121,8 +121,9 @@ def var_jvp(t, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     return 2 * np.real(np.sum(t * centred, axis=axis, keepdims=keepdims)) / count
 
 
-define(np.var, complex_ok=True, methods=("var",), vjp=var_vjp, jvp=var_jvp, display="Var",
-       examples=({}, {"ddof": 1}, {"axis": 0}, {"axis": 1, "ddof": 1, "keepdims": True}))
+define(np.var, methods=("var",), vjp=var_vjp, jvp=var_jvp, display="Var",
+       examples=({}, {"ddof": 1}, {"axis": 0}, {"axis": 1, "ddof": 1, "keepdims": True}),
+       complex_ok=True)
 
 
 def std_vjp(g, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
@@ -142,8 +143,9 @@ def std_jvp(t, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     return spread / (count * np.where(ans == 0, 1.0, ans))
 
 
-define(np.std, complex_ok=True, methods=("std",), vjp=std_vjp, jvp=std_jvp, display="Std",
-       examples=({}, {"ddof": 1}, {"axis": 0}, {"axis": 1, "ddof": 1, "keepdims": True}))
+define(np.std, methods=("std",), vjp=std_vjp, jvp=std_jvp, display="Std",
+       examples=({}, {"ddof": 1}, {"axis": 0}, {"axis": 1, "ddof": 1, "keepdims": True}),
+       complex_ok=True)
 
 
 def cumsum_vjp(g, ans, x, axis=None, dtype=None, out=None):
@@ -157,8 +159,8 @@ def cumsum_jvp(t, ans, x, axis=None, dtype=None, out=None):
     return np.cumsum(t, axis=axis)
 
 
-define(np.cumsum, complex_ok=True, methods=("cumsum",), vjp=cumsum_vjp, jvp=cumsum_jvp, display="Cumsum",
-       linear=True, examples=({}, {"axis": 0}, {"axis": -1}))
+define(np.cumsum, methods=("cumsum",), vjp=cumsum_vjp, jvp=cumsum_jvp, display="Cumsum",
+       linear=True, examples=({}, {"axis": 0}, {"axis": -1}), complex_ok=True)
 
 
 def cumprod_vjp(g, ans, x, axis=None, dtype=None, out=None):
@@ -170,8 +172,8 @@ def cumprod_jvp(t, ans, x, axis=None, dtype=None, out=None):
     return cumprod_tangent(t, x, axis)
 
 
-define(np.cumprod, complex_ok=True, methods=("cumprod",), vjp=cumprod_vjp, jvp=cumprod_jvp, display="Cumprod",
-       domains=Domain(0.5, 1.5), examples=({}, {"axis": 0}, {"axis": -1}))
+define(np.cumprod, methods=("cumprod",), vjp=cumprod_vjp, jvp=cumprod_jvp, display="Cumprod",
+       domains=Domain(0.5, 1.5), examples=({}, {"axis": 0}, {"axis": -1}), complex_ok=True)
 
 
 def nansum_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False):
@@ -185,7 +187,7 @@ def nansum_jvp(t, ans, x, axis=None, dtype=None, out=None, keepdims=False):
     return np.sum(t * ~np.isnan(x), axis=axis, keepdims=keepdims)
 
 
-define(np.nansum, complex_ok=True, vjp=nansum_vjp, jvp=nansum_jvp, display="Nansum", examples=AXES)
+define(np.nansum, vjp=nansum_vjp, jvp=nansum_jvp, display="Nansum", examples=AXES, complex_ok=True)
 
 
 def nanmean_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False):
@@ -199,5 +201,5 @@ def nanmean_jvp(t, ans, x, axis=None, dtype=None, out=None, keepdims=False):
     return np.sum(t * split_evenly(~np.isnan(x), x, axis), axis=axis, keepdims=keepdims)
 
 
-define(np.nanmean, complex_ok=True, vjp=nanmean_vjp, jvp=nanmean_jvp, display="Nanmean", domains=POSITIVE,
-       examples=AXES)
+define(np.nanmean, vjp=nanmean_vjp, jvp=nanmean_jvp, display="Nanmean", domains=POSITIVE,
+       examples=AXES, complex_ok=True)

@@ -41,8 +41,8 @@ def reshape_jvp(t, ans, x, shape):
     return np.reshape(t, np.shape(ans))
 
 
-define(np.reshape, complex_ok=True, methods=("reshape",), vjp=reshape_vjp, jvp=reshape_jvp, display="Reshape",
-       linear=True, examples=({"shape": (-1,)}, {"shape": (2, 1, 6)}))
+define(np.reshape, methods=("reshape",), vjp=reshape_vjp, jvp=reshape_jvp, display="Reshape",
+       linear=True, examples=({"shape": (-1,)}, {"shape": (2, 1, 6)}), complex_ok=True)
 
 
 def ravel_vjp(g, ans, x, order="C"):
@@ -56,8 +56,8 @@ def ravel_jvp(t, ans, x, order="C"):
 
 
 # x.flatten() is x.ravel() that always copies: the same derivative.
-define(np.ravel, complex_ok=True, methods=("ravel", "flatten"), vjp=ravel_vjp, jvp=ravel_jvp, display="View",
-       linear=True, examples=({}, {"order": "F"}))
+define(np.ravel, methods=("ravel", "flatten"), vjp=ravel_vjp, jvp=ravel_jvp, display="View",
+       linear=True, examples=({}, {"order": "F"}), complex_ok=True)
 
 
 def transpose_vjp(g, ans, x, axes=None):
@@ -70,8 +70,9 @@ def transpose_jvp(t, ans, x, axes=None):
     return np.transpose(t, axes)
 
 
-define(np.transpose, complex_ok=True, methods=("transpose",), attributes=("T",), vjp=transpose_vjp,
-       jvp=transpose_jvp, display="Transpose", linear=True, examples=({}, {"axes": (1, 0)}))
+define(np.transpose, methods=("transpose",), attributes=("T",), vjp=transpose_vjp,
+       jvp=transpose_jvp, display="Transpose", linear=True, examples=({}, {"axes": (1, 0)}),
+       complex_ok=True)
 
 # Attributes that describe an array, not its values: no gradient flows through them.
 define_nondifferentiable_attributes("shape", "ndim", "size", "dtype", "itemsize", "nbytes",
@@ -86,8 +87,8 @@ def swapaxes_jvp(t, ans, x, axis1, axis2):
     return np.swapaxes(t, axis1, axis2)
 
 
-define(np.swapaxes, complex_ok=True, methods=("swapaxes",), vjp=swapaxes_vjp, jvp=swapaxes_jvp,
-       display="Transpose", linear=True, examples=({"axis1": 0, "axis2": -1},))
+define(np.swapaxes, methods=("swapaxes",), vjp=swapaxes_vjp, jvp=swapaxes_jvp,
+       display="Transpose", linear=True, examples=({"axis1": 0, "axis2": -1},), complex_ok=True)
 
 
 def moveaxis_vjp(g, ans, x, source, destination):
@@ -98,9 +99,10 @@ def moveaxis_jvp(t, ans, x, source, destination):
     return np.moveaxis(t, source, destination)
 
 
-define(np.moveaxis, complex_ok=True, vjp=moveaxis_vjp, jvp=moveaxis_jvp, display="Movedim", linear=True,
+define(np.moveaxis, vjp=moveaxis_vjp, jvp=moveaxis_jvp, display="Movedim", linear=True,
        domains=(Shaped(shape=(2, 3, 4)),),
-       examples=({"source": 0, "destination": -1}, {"source": (0, 1), "destination": (2, 0)}))
+       examples=({"source": 0, "destination": -1}, {"source": (0, 1), "destination": (2, 0)}),
+       complex_ok=True)
 
 
 def expand_dims_vjp(g, ans, x, axis):
@@ -111,8 +113,8 @@ def expand_dims_jvp(t, ans, x, axis):
     return np.expand_dims(t, axis)
 
 
-define(np.expand_dims, complex_ok=True, vjp=expand_dims_vjp, jvp=expand_dims_jvp, display="Unsqueeze",
-       linear=True, examples=({"axis": 0}, {"axis": (0, 3)}))
+define(np.expand_dims, vjp=expand_dims_vjp, jvp=expand_dims_jvp, display="Unsqueeze",
+       linear=True, examples=({"axis": 0}, {"axis": (0, 3)}), complex_ok=True)
 
 
 def squeeze_vjp(g, ans, x, axis=None):
@@ -123,8 +125,9 @@ def squeeze_jvp(t, ans, x, axis=None):
     return np.squeeze(t, axis)
 
 
-define(np.squeeze, complex_ok=True, methods=("squeeze",), vjp=squeeze_vjp, jvp=squeeze_jvp, display="Squeeze",
-       linear=True, domains=(Shaped(shape=(3, 1, 4, 1)),), examples=({}, {"axis": 1}))
+define(np.squeeze, methods=("squeeze",), vjp=squeeze_vjp, jvp=squeeze_jvp, display="Squeeze",
+       linear=True, domains=(Shaped(shape=(3, 1, 4, 1)),), examples=({}, {"axis": 1}),
+       complex_ok=True)
 
 
 def atleast_vjp(g, ans, x):
@@ -144,12 +147,12 @@ def atleast_3d_jvp(t, ans, x):
 
 
 # One array at a time (np.atleast_2d(x), not np.atleast_2d(x, y)).
-define(np.atleast_1d, complex_ok=True, vjp=atleast_vjp, jvp=atleast_1d_jvp, display="View", linear=True,
-       domains=(Shaped(shape=()),))
-define(np.atleast_2d, complex_ok=True, vjp=atleast_vjp, jvp=atleast_2d_jvp, display="View", linear=True,
-       domains=(Shaped(shape=(3,)),))
-define(np.atleast_3d, complex_ok=True, vjp=atleast_vjp, jvp=atleast_3d_jvp, display="View", linear=True,
-       domains=(Shaped(shape=(3,)),))
+define(np.atleast_1d, vjp=atleast_vjp, jvp=atleast_1d_jvp, display="View", linear=True,
+       domains=(Shaped(shape=()),), complex_ok=True)
+define(np.atleast_2d, vjp=atleast_vjp, jvp=atleast_2d_jvp, display="View", linear=True,
+       domains=(Shaped(shape=(3,)),), complex_ok=True)
+define(np.atleast_3d, vjp=atleast_vjp, jvp=atleast_3d_jvp, display="View", linear=True,
+       domains=(Shaped(shape=(3,)),), complex_ok=True)
 
 
 def broadcast_to_vjp(g, ans, x, shape, subok=False):
@@ -160,8 +163,9 @@ def broadcast_to_jvp(t, ans, x, shape, subok=False):
     return np.broadcast_to(t, shape)
 
 
-define(np.broadcast_to, complex_ok=True, vjp=broadcast_to_vjp, jvp=broadcast_to_jvp, display="Expand",
-       linear=True, domains=(Shaped(shape=(3, 1)),), examples=({"shape": (2, 3, 4)},))
+define(np.broadcast_to, vjp=broadcast_to_vjp, jvp=broadcast_to_jvp, display="Expand",
+       linear=True, domains=(Shaped(shape=(3, 1)),), examples=({"shape": (2, 3, 4)},),
+       complex_ok=True)
 
 
 def flip_vjp(g, ans, x, axis=None):
@@ -172,8 +176,8 @@ def flip_jvp(t, ans, x, axis=None):
     return np.flip(t, axis)
 
 
-define(np.flip, complex_ok=True, vjp=flip_vjp, jvp=flip_jvp, display="Flip", linear=True,
-       examples=({}, {"axis": 0}, {"axis": (0, 1)}))
+define(np.flip, vjp=flip_vjp, jvp=flip_jvp, display="Flip", linear=True,
+       examples=({}, {"axis": 0}, {"axis": (0, 1)}), complex_ok=True)
 
 
 def fliplr_vjp(g, ans, x):
@@ -184,7 +188,7 @@ def fliplr_jvp(t, ans, x):
     return np.fliplr(t)
 
 
-define(np.fliplr, complex_ok=True, vjp=fliplr_vjp, jvp=fliplr_jvp, display="Flip", linear=True)
+define(np.fliplr, vjp=fliplr_vjp, jvp=fliplr_jvp, display="Flip", linear=True, complex_ok=True)
 
 
 def flipud_vjp(g, ans, x):
@@ -195,7 +199,7 @@ def flipud_jvp(t, ans, x):
     return np.flipud(t)
 
 
-define(np.flipud, complex_ok=True, vjp=flipud_vjp, jvp=flipud_jvp, display="Flip", linear=True)
+define(np.flipud, vjp=flipud_vjp, jvp=flipud_jvp, display="Flip", linear=True, complex_ok=True)
 
 
 def rot90_vjp(g, ans, x, k=1, axes=(0, 1)):
@@ -206,8 +210,8 @@ def rot90_jvp(t, ans, x, k=1, axes=(0, 1)):
     return np.rot90(t, k, axes)
 
 
-define(np.rot90, complex_ok=True, vjp=rot90_vjp, jvp=rot90_jvp, display="Rot90", linear=True,
-       examples=({}, {"k": 3}, {"k": 1, "axes": (1, 0)}))
+define(np.rot90, vjp=rot90_vjp, jvp=rot90_jvp, display="Rot90", linear=True,
+       examples=({}, {"k": 3}, {"k": 1, "axes": (1, 0)}), complex_ok=True)
 
 
 def roll_vjp(g, ans, x, shift, axis=None):
@@ -218,8 +222,9 @@ def roll_jvp(t, ans, x, shift, axis=None):
     return np.roll(t, shift, axis)
 
 
-define(np.roll, complex_ok=True, vjp=roll_vjp, jvp=roll_jvp, display="Roll", linear=True,
-       examples=({"shift": 1}, {"shift": -2, "axis": 1}, {"shift": (1, 2), "axis": (0, 1)}))
+define(np.roll, vjp=roll_vjp, jvp=roll_jvp, display="Roll", linear=True,
+       examples=({"shift": 1}, {"shift": -2, "axis": 1}, {"shift": (1, 2), "axis": (0, 1)}),
+       complex_ok=True)
 
 
 def tile_vjp(g, ans, x, reps):
@@ -231,8 +236,8 @@ def tile_jvp(t, ans, x, reps):
     return np.tile(t, reps)
 
 
-define(np.tile, complex_ok=True, vjp=tile_vjp, jvp=tile_jvp, display="Repeat", linear=True,
-       examples=({"reps": 2}, {"reps": (2, 1, 3)}))
+define(np.tile, vjp=tile_vjp, jvp=tile_jvp, display="Repeat", linear=True,
+       examples=({"reps": 2}, {"reps": (2, 1, 3)}), complex_ok=True)
 
 
 def repeat_vjp(g, ans, x, repeats, axis=None):
@@ -244,10 +249,10 @@ def repeat_jvp(t, ans, x, repeats, axis=None):
     return np.repeat(t, repeats, axis)
 
 
-define(np.repeat, complex_ok=True, methods=("repeat",), vjp=repeat_vjp, jvp=repeat_jvp,
+define(np.repeat, methods=("repeat",), vjp=repeat_vjp, jvp=repeat_jvp,
        display="RepeatInterleave", linear=True,
        examples=({"repeats": 2}, {"repeats": [1, 0, 2], "axis": 0},
-                 {"repeats": 2, "axis": -1}))
+                 {"repeats": 2, "axis": -1}), complex_ok=True)
 
 # --- diagonals and triangles ------------------------------------------------------------------
 
@@ -261,8 +266,8 @@ def diag_jvp(t, ans, x, k=0):
     return np.diag(t, k)
 
 
-define(np.diag, complex_ok=True, vjp=diag_vjp, jvp=diag_jvp, display="Diag", linear=True,
-       examples=({}, {"k": 1}, {"k": -2}))
+define(np.diag, vjp=diag_vjp, jvp=diag_jvp, display="Diag", linear=True,
+       examples=({}, {"k": 1}, {"k": -2}), complex_ok=True)
 
 
 def diagonal_vjp(g, ans, x, offset=0, axis1=0, axis2=1):
@@ -273,9 +278,9 @@ def diagonal_jvp(t, ans, x, offset=0, axis1=0, axis2=1):
     return np.diagonal(t, offset, axis1, axis2)
 
 
-define(np.diagonal, complex_ok=True, methods=("diagonal",), vjp=diagonal_vjp, jvp=diagonal_jvp,
+define(np.diagonal, methods=("diagonal",), vjp=diagonal_vjp, jvp=diagonal_jvp,
        display="Diagonal", linear=True,
-       examples=({}, {"offset": 1}, {"offset": -1, "axis1": 1, "axis2": 0}))
+       examples=({}, {"offset": 1}, {"offset": -1, "axis1": 1, "axis2": 0}), complex_ok=True)
 
 
 def trace_vjp(g, ans, x, offset=0, axis1=0, axis2=1, dtype=None, out=None):
@@ -288,8 +293,8 @@ def trace_jvp(t, ans, x, offset=0, axis1=0, axis2=1, dtype=None, out=None):
     return np.trace(t, offset, axis1, axis2)
 
 
-define(np.trace, complex_ok=True, methods=("trace",), vjp=trace_vjp, jvp=trace_jvp, display="Trace",
-       linear=True, examples=({}, {"offset": 1}))
+define(np.trace, methods=("trace",), vjp=trace_vjp, jvp=trace_jvp, display="Trace",
+       linear=True, examples=({}, {"offset": 1}), complex_ok=True)
 
 
 def triu_vjp(g, ans, x, k=0):
@@ -300,8 +305,8 @@ def triu_jvp(t, ans, x, k=0):
     return np.triu(t, k)
 
 
-define(np.triu, complex_ok=True, vjp=triu_vjp, jvp=triu_jvp, display="Triu", linear=True,
-       examples=({}, {"k": 1}, {"k": -1}))
+define(np.triu, vjp=triu_vjp, jvp=triu_jvp, display="Triu", linear=True,
+       examples=({}, {"k": 1}, {"k": -1}), complex_ok=True)
 
 
 def tril_vjp(g, ans, x, k=0):
@@ -312,8 +317,8 @@ def tril_jvp(t, ans, x, k=0):
     return np.tril(t, k)
 
 
-define(np.tril, complex_ok=True, vjp=tril_vjp, jvp=tril_jvp, display="Tril", linear=True,
-       examples=({}, {"k": 1}, {"k": -1}))
+define(np.tril, vjp=tril_vjp, jvp=tril_jvp, display="Tril", linear=True,
+       examples=({}, {"k": 1}, {"k": -1}), complex_ok=True)
 
 # --- sequences of arrays in: one list argument, a list of cotangents out ----------------------
 
@@ -328,8 +333,9 @@ def concatenate_jvp(t, ans, arrays, axis=0, out=None, dtype=None, casting="same_
     return np.concatenate(zeros_for_none(t, arrays), axis)
 
 
-define(np.concatenate, complex_ok=True, vjp=concatenate_vjp, jvp=concatenate_jvp, display="Cat", linear=True,
-       domains=(ArrayList(shapes=((2, 3), (1, 3))),), examples=({}, {"axis": None}, {"axis": -2}))
+define(np.concatenate, vjp=concatenate_vjp, jvp=concatenate_jvp, display="Cat", linear=True,
+       domains=(ArrayList(shapes=((2, 3), (1, 3))),), examples=({}, {"axis": None}, {"axis": -2}),
+       complex_ok=True)
 
 
 def stack_vjp(g, ans, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
@@ -342,9 +348,9 @@ def stack_jvp(t, ans, arrays, axis=0, out=None, dtype=None, casting="same_kind")
     return np.stack(zeros_for_none(t, arrays), axis)
 
 
-define(np.stack, complex_ok=True, vjp=stack_vjp, jvp=stack_jvp, display="Stack", linear=True,
+define(np.stack, vjp=stack_vjp, jvp=stack_jvp, display="Stack", linear=True,
        domains=(ArrayList(shapes=((2, 3), (2, 3), (2, 3))),),
-       examples=({}, {"axis": 1}, {"axis": -1}))
+       examples=({}, {"axis": 1}, {"axis": -1}), complex_ok=True)
 
 
 def hstack_vjp(g, ans, tup, dtype=None, casting="same_kind"):
@@ -357,8 +363,8 @@ def hstack_jvp(t, ans, tup, dtype=None, casting="same_kind"):
     return np.hstack(zeros_for_none(t, tup))
 
 
-define(np.hstack, complex_ok=True, vjp=hstack_vjp, jvp=hstack_jvp, display="Cat", linear=True,
-       domains=(ArrayList(shapes=((2, 3), (2, 1))),))
+define(np.hstack, vjp=hstack_vjp, jvp=hstack_jvp, display="Cat", linear=True,
+       domains=(ArrayList(shapes=((2, 3), (2, 1))),), complex_ok=True)
 
 
 def vstack_vjp(g, ans, tup, dtype=None, casting="same_kind"):
@@ -371,8 +377,8 @@ def vstack_jvp(t, ans, tup, dtype=None, casting="same_kind"):
     return np.vstack(zeros_for_none(t, tup))
 
 
-define(np.vstack, complex_ok=True, vjp=vstack_vjp, jvp=vstack_jvp, display="Cat", linear=True,
-       domains=(ArrayList(shapes=((3,), (2, 3))),))
+define(np.vstack, vjp=vstack_vjp, jvp=vstack_jvp, display="Cat", linear=True,
+       domains=(ArrayList(shapes=((3,), (2, 3))),), complex_ok=True)
 
 
 def dstack_vjp(g, ans, tup):
@@ -385,8 +391,8 @@ def dstack_jvp(t, ans, tup):
     return np.dstack(zeros_for_none(t, tup))
 
 
-define(np.dstack, complex_ok=True, vjp=dstack_vjp, jvp=dstack_jvp, display="Cat", linear=True,
-       domains=(ArrayList(shapes=((2, 3), (2, 3, 2))),))
+define(np.dstack, vjp=dstack_vjp, jvp=dstack_jvp, display="Cat", linear=True,
+       domains=(ArrayList(shapes=((2, 3), (2, 3, 2))),), complex_ok=True)
 
 
 def column_stack_vjp(g, ans, tup):
@@ -399,8 +405,8 @@ def column_stack_jvp(t, ans, tup):
     return np.column_stack(zeros_for_none(t, tup))
 
 
-define(np.column_stack, complex_ok=True, vjp=column_stack_vjp, jvp=column_stack_jvp, display="Cat",
-       linear=True, domains=(ArrayList(shapes=((3,), (3, 2))),))
+define(np.column_stack, vjp=column_stack_vjp, jvp=column_stack_jvp, display="Cat",
+       linear=True, domains=(ArrayList(shapes=((3,), (3, 2))),), complex_ok=True)
 
 # --- a list of arrays out: g is a list (None entries: zero) -----------------------------------
 
@@ -415,8 +421,9 @@ def split_jvp(t, ans, x, indices_or_sections, axis=0):
     return np.split(t, indices_or_sections, axis)
 
 
-define(np.split, complex_ok=True, vjp=split_vjp, jvp=split_jvp, display="Split", linear=True,
-       examples=({"indices_or_sections": 3}, {"indices_or_sections": [1, 3], "axis": 1}))
+define(np.split, vjp=split_vjp, jvp=split_jvp, display="Split", linear=True,
+       examples=({"indices_or_sections": 3}, {"indices_or_sections": [1, 3], "axis": 1}),
+       complex_ok=True)
 
 
 def array_split_vjp(g, ans, x, indices_or_sections, axis=0):
@@ -429,8 +436,9 @@ def array_split_jvp(t, ans, x, indices_or_sections, axis=0):
     return np.array_split(t, indices_or_sections, axis)
 
 
-define(np.array_split, complex_ok=True, vjp=array_split_vjp, jvp=array_split_jvp, display="Split", linear=True,
-       examples=({"indices_or_sections": 2}, {"indices_or_sections": 3, "axis": 1}))
+define(np.array_split, vjp=array_split_vjp, jvp=array_split_jvp, display="Split", linear=True,
+       examples=({"indices_or_sections": 2}, {"indices_or_sections": 3, "axis": 1}),
+       complex_ok=True)
 
 
 def hsplit_vjp(g, ans, x, indices_or_sections):
@@ -443,8 +451,8 @@ def hsplit_jvp(t, ans, x, indices_or_sections):
     return np.hsplit(t, indices_or_sections)
 
 
-define(np.hsplit, complex_ok=True, vjp=hsplit_vjp, jvp=hsplit_jvp, display="Split", linear=True,
-       examples=({"indices_or_sections": 2}, {"indices_or_sections": [1]}))
+define(np.hsplit, vjp=hsplit_vjp, jvp=hsplit_jvp, display="Split", linear=True,
+       examples=({"indices_or_sections": 2}, {"indices_or_sections": [1]}), complex_ok=True)
 
 
 def vsplit_vjp(g, ans, x, indices_or_sections):
@@ -457,8 +465,8 @@ def vsplit_jvp(t, ans, x, indices_or_sections):
     return np.vsplit(t, indices_or_sections)
 
 
-define(np.vsplit, complex_ok=True, vjp=vsplit_vjp, jvp=vsplit_jvp, display="Split", linear=True,
-       examples=({"indices_or_sections": 3}, {"indices_or_sections": [2]}))
+define(np.vsplit, vjp=vsplit_vjp, jvp=vsplit_jvp, display="Split", linear=True,
+       examples=({"indices_or_sections": 3}, {"indices_or_sections": [2]}), complex_ok=True)
 
 
 def dsplit_vjp(g, ans, x, indices_or_sections):
@@ -471,8 +479,8 @@ def dsplit_jvp(t, ans, x, indices_or_sections):
     return np.dsplit(t, indices_or_sections)
 
 
-define(np.dsplit, complex_ok=True, vjp=dsplit_vjp, jvp=dsplit_jvp, display="Split", linear=True,
-       domains=(Shaped(shape=(2, 2, 4)),), examples=({"indices_or_sections": 2},))
+define(np.dsplit, vjp=dsplit_vjp, jvp=dsplit_jvp, display="Split", linear=True,
+       domains=(Shaped(shape=(2, 2, 4)),), examples=({"indices_or_sections": 2},), complex_ok=True)
 
 # --- copies and conversions -------------------------------------------------------------------
 
@@ -487,8 +495,8 @@ def array_jvp(t, ans, x, dtype=None):
     return array_tangent(t, x)
 
 
-define(np.array, complex_ok=True, aliases=(np.asarray,), vjp=array_vjp, jvp=array_jvp, display="Copy",
-       linear=True, elementwise=True)
+define(np.array, aliases=(np.asarray,), vjp=array_vjp, jvp=array_jvp, display="Copy",
+       linear=True, elementwise=True, complex_ok=True)
 
 
 def copy_vjp(g, ans, x, order="K", subok=False):
@@ -500,8 +508,8 @@ def copy_jvp(t, ans, x, order="K", subok=False):
     return np.copy(t)
 
 
-define(np.copy, complex_ok=True, methods=("copy",), vjp=copy_vjp, jvp=copy_jvp, display="Clone", linear=True,
-       elementwise=True)
+define(np.copy, methods=("copy",), vjp=copy_vjp, jvp=copy_jvp, display="Clone", linear=True,
+       elementwise=True, complex_ok=True)
 
 
 def astype_vjp(g, ans, x, dtype, copy=True):
@@ -521,5 +529,5 @@ def astype_jvp(t, ans, x, dtype, copy=True):
 
 
 if hasattr(np, "astype"):                              # NumPy >= 2.1 only
-    define(np.astype, complex_ok=True, methods=("astype",), vjp=astype_vjp, jvp=astype_jvp, display="ToCopy",
-           linear=True, elementwise=True, examples=({"dtype": np.float64},))
+    define(np.astype, methods=("astype",), vjp=astype_vjp, jvp=astype_jvp, display="ToCopy",
+           linear=True, elementwise=True, examples=({"dtype": np.float64},), complex_ok=True)
