@@ -653,7 +653,12 @@ class Differentiable:
 
     def gradient_function(self, *args: Any, **kwargs: Any) -> Callable[..., Any]:
         """The closure-free generated gradient ``grad_<name>(params, seed=1.0)``; given
-        arguments, the one specialized to their shapes (what ``grad`` runs for them)."""
+        arguments, the one specialized to their shapes (what ``grad`` runs for them).
+
+        It returns the raw cotangents of the registry's convention (s2s/rules/registry.py):
+        for a complex argument the conjugate of its gradient, for a real one the gradient
+        as the real part (complex intermediates may add an imaginary part); ``grad``
+        converts them."""
         if self._variants is not None:
             return self._variant(len(args)).gradient_function(*args, **kwargs)
         shapes = None

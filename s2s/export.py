@@ -64,7 +64,9 @@ def _s2s_argument(value, name):
 
 
 def _s2s_gradient(gradient, like):
-    """A gradient with the shape and float dtype of its argument ``like``."""
+    """A gradient with the shape and float dtype of its argument ``like`` (the real part of
+    the cotangent complex intermediates may leave on a real argument)."""
+    gradient = np.real(gradient)
     if isinstance(like, float):
         return float(gradient)
     if np.shape(gradient) != np.shape(like):
@@ -80,6 +82,9 @@ def _s2s_scalar(value, name):
     if isinstance(value, (bool, tuple, list)) or np.ndim(value) != 0:
         raise ValueError(f"{name} returns a value of shape {np.shape(value)}, and a gradient "
                          "needs a scalar output; reduce it to a scalar, e.g. with .sum()")
+    if np.iscomplexobj(value):
+        raise ValueError(f"{name} returns a complex value, and a gradient needs a real "
+                         "output; take np.real(...) or np.abs(...) ** 2 of it")
     return value
 
 

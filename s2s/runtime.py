@@ -433,12 +433,22 @@ def cumprod_tangent(t, x, axis=None):
     return d if axis is None else np.moveaxis(d, 0, axis)
 
 
+def _unit(x):
+    """``sign(x)``, and ``conj(x) / |x|`` (0 at 0) for complex ``x``: the cotangent of ``x``
+    in ``|x|`` per unit cotangent (the registry's convention for complex values)."""
+    if np.iscomplexobj(x):
+        magnitude = np.abs(x)
+        return np.conj(x) / np.where(magnitude == 0, 1.0, magnitude)
+    return np.sign(x)
+
+
 def _matrix_norm_derivative(x, ans, ord, rows, cols):
-    """d norm / dx for the matrix norms 1, -1, inf, -inf, 2, -2 and 'nuc' (``ans`` kept)."""
+    """d norm / dx for the matrix norms 1, -1, inf, -inf, 2, -2 and 'nuc' (``ans`` kept);
+    the conjugate for complex ``x`` (the registry's convention)."""
     if ord in (1, -1, np.inf, -np.inf):
         summed, chosen = (rows, cols) if ord in (1, -1) else (cols, rows)
         sums = np.sum(np.abs(x), axis=summed, keepdims=True)
-        return np.sign(x) * split_evenly(sums == ans, x, axis=chosen)
+        return _unit(x) * split_evenly(sums == ans, x, axis=chosen)
     if ord not in (2, -2, "nuc"):
         raise ValueError(f"invalid norm order {ord!r} for matrices")
     moved = np.moveaxis(x, (rows, cols), (-2, -1))
@@ -449,7 +459,7 @@ def _matrix_norm_derivative(x, ans, ord, rows, cols):
         extreme = s[..., :1] if ord == 2 else s[..., -1:]
         weights = split_evenly(s == extreme, s, axis=-1)
         derivative = (u * weights[..., None, :]) @ vh
-    return np.moveaxis(derivative, (-2, -1), (rows, cols))
+    return np.moveaxis(np.conj(derivative), (-2, -1), (rows, cols))
 
 
 def norm_adjoint(g, ans, x, ord=None, axis=None, keepdims=False):
@@ -459,9 +469,11 @@ def norm_adjoint(g, ans, x, ord=None, axis=None, keepdims=False):
     a vector or over one axis) and matrix norms (None, 'fro', 'nuc', 1, -1, 2, -2, inf,
     -inf, on a 2-D ``x`` or over a pair of axes).  Ties (inf-norms, equal extreme
     singular values) share the cotangent evenly; at ``x == 0`` the subgradient 0 is used
-    for every ``ord``.
+    for every ``ord``.  For complex ``x`` the norm is of ``|x|``: the cotangent is
+    ``Re(g)`` times the conjugate of the derivative (the registry's convention).
     """
     x = np.asarray(x)
+    g = np.real(g)
     matrix = (axis is None and x.ndim == 2 and ord is not None
               or isinstance(axis, (tuple, list)) and len(axis) == 2)
     axes = _axes(axis, x.ndim)
@@ -470,19 +482,19 @@ def norm_adjoint(g, ans, x, ord=None, axis=None, keepdims=False):
         ans = np.expand_dims(ans, axes)
     safe = np.where(ans == 0, 1.0, ans)
     if ord in (None, "fro") or ord == 2 and not matrix:
-        return g * x / safe
+        return g * np.conj(x) / safe
     if matrix:
         rows, cols = axes if axis is not None else (0, 1)
         return g * _matrix_norm_derivative(x, ans, ord, rows, cols) * (ans != 0)
     if ord in (np.inf, -np.inf):
-        return g * np.sign(x) * split_evenly(np.abs(x) == ans, x, axis=axis)
+        return g * _unit(x) * split_evenly(np.abs(x) == ans, x, axis=axis)
     if ord == 0:
         return np.zeros(np.broadcast_shapes(np.shape(g), x.shape), dtype=_float_dtype(g, x))
     if ord == 1:
-        return g * np.sign(x)
+        return g * _unit(x)
     magnitude = np.abs(x)
     ratio = np.where(magnitude > 0, magnitude / safe, 1.0)
-    return g * np.sign(x) * ratio ** (ord - 1)
+    return g * _unit(x) * ratio ** (ord - 1)
 
 
 def tile_adjoint(g, x, reps):

@@ -82,6 +82,13 @@ def linear_algebra(z):
         + np.real(np.trace(np.linalg.inv(a)))
 
 
+def norms(z):
+    m = np.outer(z, z[::-1]) + np.eye(3)
+    return np.linalg.norm(z) + np.linalg.norm(z, 1) + np.linalg.norm(z, np.inf) \
+        + np.linalg.norm(z, 3) + np.linalg.norm(m, "nuc") + np.linalg.norm(m, 2) \
+        + np.linalg.norm(m, 1) + np.sum(np.linalg.norm(m, axis=0))
+
+
 def loop_and_branch(z):
     total = 0.0
     for k in range(3):
@@ -100,7 +107,8 @@ def written_array(x):            # generated code only: the tape cannot write te
 
 
 COMPLEX_FUNCTIONS = [modulus_squared, holomorphic_chain, parts, conjugates, matrix_product,
-                     statistics, reductions_and_shapes, powers, linear_algebra, loop_and_branch]
+                     statistics, reductions_and_shapes, powers, linear_algebra, norms,
+                     loop_and_branch]
 REAL_INPUT_FUNCTIONS = [phases, written_array]
 
 
@@ -400,3 +408,20 @@ def test_exported_gradient_code_raises_a_plain_error_for_complex_values(tmp_path
         namespace["grad_cholesky_of_complex"](Z)
     real = namespace["grad_cholesky_of_complex"](X)
     assert_close(real, complex_numerical_gradient(cholesky_of_complex, (X,), 0))
+
+
+def test_exported_gradients_of_real_inputs_through_complex_intermediates(tmp_path):
+    path = tmp_path / "grad_phases.py"
+    s2s.export(phases, str(path))
+    namespace: dict = {}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)   # noqa: S102
+    gradient = namespace["grad_phases"](X)
+    assert gradient.dtype == np.float64
+    assert_close(gradient, complex_numerical_gradient(phases, (X,), 0))
+    complex_path = tmp_path / "grad_complex_output.py"
+    s2s.export(lambda x: np.sum(np.exp(1j * x)), str(complex_path))
+    namespace = {}
+    exec(compile(complex_path.read_text(), str(complex_path), "exec"), namespace)  # noqa: S102
+    function = next(value for key, value in namespace.items() if key.startswith("grad_"))
+    with pytest.raises(ValueError, match="complex"):
+        function(X)

@@ -12,8 +12,9 @@ exact derivative of what NumPy computes: the cotangent lives on the triangle rea
 lower one by default), an off-diagonal entry standing for both of its mirror entries.
 For an input built symmetric (``a @ a.T``), the chain rule gives the usual result.
 The products, ``inv``, ``solve`` and ``det`` are holomorphic (their VJPs are plain
-transposes, registry.py) and ``vdot`` conjugates its first argument; the norms, ``slogdet``,
-``pinv`` and the factorizations are for real arrays only (complex ones are refused).
+transposes, registry.py), ``vdot`` conjugates its first argument and the norms are norms
+of ``|x|`` (real-valued: ``Re(g)`` and the conjugate); ``slogdet``, ``pinv`` and the
+factorizations are for real arrays only (complex ones are refused).
 """
 import inspect
 
@@ -287,19 +288,24 @@ define(np.einsum,
 
 def norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False):
     # Subgradient 0 at x == 0 for every ord; ties (inf-norms, 2-norm of a matrix) share g.
+    # Complex x: Re(g) times the conjugate of the derivative (not holomorphic).
     if ord is None and axis is None:
+        if np.iscomplexobj(x):
+            return np.real(g) * np.conj(x) / np.where(ans == 0, 1.0, ans)
         return g * x / np.where(ans == 0, 1.0, ans)
     return norm_adjoint(g, ans, x, ord, axis, keepdims)
 
 
 def norm_jvp(t, ans, x, ord=None, axis=None, keepdims=False):
     if ord is None and axis is None:
+        if np.iscomplexobj(x):
+            return np.real(np.sum(t * np.conj(x))) / np.where(ans == 0, 1.0, ans)
         return np.sum(t * x) / np.where(ans == 0, 1.0, ans)
-    return np.sum(norm_adjoint(np.ones_like(ans), ans, x, ord, axis, keepdims) * t, axis=axis,
-                  keepdims=keepdims)
+    return np.real(np.sum(norm_adjoint(np.ones_like(ans), ans, x, ord, axis, keepdims) * t,
+                          axis=axis, keepdims=keepdims))
 
 
-define(np.linalg.norm, name="norm", vjp=norm_vjp, jvp=norm_jvp, display="Norm",
+define(np.linalg.norm, name="norm", vjp=norm_vjp, jvp=norm_jvp, display="Norm", complex_ok=True,
        examples=({}, {"ord": "fro"}, {"ord": "nuc"}, {"ord": 1}, {"ord": -1}, {"ord": 2},
                  {"ord": -2}, {"ord": np.inf}, {"ord": -np.inf}, {"keepdims": True},
                  {"axis": 1}, {"ord": 2, "axis": 0, "keepdims": True}, {"ord": 1, "axis": 1},
