@@ -517,6 +517,12 @@ def _conjugated(tree: Any) -> Any:
     return tree
 
 
+def _is_complex(value: Any) -> bool:
+    """Is ``value`` a complex number or array (cheap: no conversion of other values)?"""
+    return isinstance(value, (complex, np.complexfloating)) \
+        or isinstance(value, np.ndarray) and value.dtype.kind == "c"
+
+
 def _proves_scalar_output(derivation: Derivation) -> bool:
     """Do the specialized shapes prove the function's output a scalar?"""
     return derivation.analysis.shapes.get(derivation.analysis.result) == ()
@@ -774,7 +780,7 @@ class Differentiable:
                       in zip(raw, self.wrt_positions, self.wrt_names)])
 
     def _check_scalar(self, value: Any) -> None:
-        if np.iscomplexobj(value) and value.__class__ is not float:
+        if _is_complex(value):
             raise InputError(
                 f"{_name(self.function)} returns a complex value, and grad needs a real "
                 "scalar output (the gradient of a complex function is not defined). Take a "
@@ -865,7 +871,7 @@ class Differentiable:
 
         def forward_gradient(*values: Any) -> Any:
             value, tangent = jvp(*values, 1.0)
-            if value.__class__ is not float and np.iscomplexobj(value):
+            if _is_complex(value):
                 self._check_scalar(value)
             return tangent
 
@@ -1019,7 +1025,7 @@ def _evaluate_higher(base: Differentiable, order: int, args: tuple, kwargs: dict
     """``grad(...grad(f))`` of order ``order`` at ``args``."""
     values = base._arguments(args, kwargs)
     position = base.wrt_positions[0]
-    if np.iscomplexobj(values[position]):
+    if _is_complex(values[position]):
         raise InputError(f"grad(grad({_name(base.function)})): the gradient with respect to a "
                          "complex argument is complex, and grad needs a real output; use "
                          "s2s.hvp for second derivatives")
@@ -1053,7 +1059,7 @@ def _evaluate_hessian(differentiable: Differentiable, args: tuple, kwargs: dict)
     """The Hessian at ``args``, one Hessian-vector product per input element."""
     values = differentiable._arguments(args, kwargs)
     x = values[differentiable.wrt_positions[0]]
-    if np.iscomplexobj(x) and not is_node(x):
+    if not is_node(x) and _is_complex(x):
         raise InputError(f"hessian: the argument of {_name(differentiable.function)} is "
                          "complex; its Hessian is not a complex matrix unless the function is "
                          "holomorphic. Use s2s.hvp(f, z, v): the derivative of the gradient "
@@ -1128,16 +1134,16 @@ def _hvp(differentiable: Differentiable, values: list[Any], direction: Any) -> A
     tangents[position] = direction
     _, product = level.jvp(list(values) + [1.0], tangents)
     x = values[position]
-    if np.iscomplexobj(x):           # the tangent of the conjugated gradient (registry.py)
+    if not is_node(x) and _is_complex(x):    # the tangent of the conjugated gradient
         return np.conj(product)
-    return np.real(product) if np.iscomplexobj(product) else product
+    return np.real(product) if _is_complex(product) else product
 
 
 def _refuse_complex_output(differentiable: Differentiable, values: list[Any], what: str) -> None:
     """Second derivatives are taken of a real scalar function: a complex output is refused
     (the generated gradient code does not compute the value to check it)."""
     value = differentiable.primal(*values)
-    if np.iscomplexobj(value) and not isinstance(value, float):
+    if _is_complex(value):
         raise InputError(f"{what}: {_name(differentiable.function)} returns a complex value; "
                          "second derivatives are of real-valued functions (take np.real(...) "
                          "or np.abs(...) ** 2)")
@@ -1196,7 +1202,7 @@ def jacobian(function: Callable[..., Any], wrt: Wrt = 0,
         with differentiable._user_errors_first(args, kwargs):
             values = differentiable._arguments(args, kwargs)
             inputs = [values[p] for p in differentiable.wrt_positions]
-            if any(np.iscomplexobj(x) and not is_node(x) for x in inputs):
+            if any(not is_node(x) and _is_complex(x) for x in inputs):
                 raise InputError(
                     f"jacobian: an argument of {_name(differentiable.function)} is complex: "
                     "the Jacobian of a function of complex arguments is a complex matrix "
@@ -1207,7 +1213,7 @@ def jacobian(function: Callable[..., Any], wrt: Wrt = 0,
                 blocks = _jacobian_trees(differentiable, values, out_shape)
                 return blocks[0] if differentiable.single else tuple(blocks)
             chosen = mode
-            if np.iscomplexobj(value):
+            if _is_complex(value):
                 if mode == "reverse":
                     raise InputError("jacobian: the output is complex; mode='reverse' "
                                      "computes Jacobians of real outputs (use 'forward')")

@@ -425,3 +425,40 @@ def test_exported_gradients_of_real_inputs_through_complex_intermediates(tmp_pat
     function = next(value for key, value in namespace.items() if key.startswith("grad_"))
     with pytest.raises(ValueError, match="complex"):
         function(X)
+
+
+# --- 6. a user's rule for complex values ------------------------------------------------------
+
+def faddeeva_derivative(z):
+    """w'(z) = 2i / sqrt(pi) - 2 z w(z) for the Faddeeva function w (scipy.special.wofz)."""
+    from scipy import special
+    return 2j / np.sqrt(np.pi) - 2 * z * special.wofz(z)
+
+
+@pytest.fixture
+def wofz_rule():
+    special = pytest.importorskip("scipy.special")
+    from s2s.rules import REGISTRY
+    assert REGISTRY.lookup(special.wofz) is None, "wofz got a built-in rule: use another"
+    s2s.defvjp(special.wofz, lambda g, ans, z: g * faddeeva_derivative(z),
+               jvps=(lambda t, ans, z: t * faddeeva_derivative(z),))
+    yield special.wofz
+    rule = REGISTRY.lookup(special.wofz)                  # leave the registry as it was
+    del REGISTRY._by_primal[id(special.wofz)]
+    del REGISTRY._by_name[rule.name]
+
+
+def test_a_users_rule_is_for_real_values_until_it_says_otherwise(wofz_rule):
+    def loss(z):
+        return np.sum(np.abs(wofz_rule(z)) ** 2)
+    with pytest.raises(s2s.MissingRuleError, match="complex"):
+        s2s.differentiate(loss, fallback="error").grad(Z)
+    with pytest.raises(s2s.MissingRuleError, match="complex"):
+        vjp_with_tape(loss, (Z,), {}, (0,))
+    s2s.defvjp(wofz_rule, complex_ok=True)           # the same rules, declared holomorphic
+
+    def again(z):                                    # (code already generated is kept)
+        return np.sum(np.abs(wofz_rule(z)) ** 2)
+    expected = complex_numerical_gradient(again, (Z,), 0)
+    assert_close(s2s.differentiate(again, fallback="error").grad(Z), expected)
+    assert_close(vjp_with_tape(again, (Z,), {}, (0,))[1](1.0)[0], expected)
