@@ -21,11 +21,12 @@ import functools
 import inspect
 import logging
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from . import library, runtime
 from .errors import MissingRuleError, S2SError, UnsupportedError
 from .normalize import NormalForm, is_global_path, walk_statements
 from .parse import MISSING, Target, resolve_target
@@ -34,7 +35,7 @@ from .rules.domains import NotDifferentiated
 from .rules.operators import function_of
 from .rules.refused import REFUSED
 from .runtime import refuse_complex
-from .shapes import infer_shapes
+from .shapes import index_bounds, infer_shapes, integer_names
 
 VARARG_METHODS = {"reshape": "shape", "transpose": "axes"}
 
@@ -81,6 +82,9 @@ class Analysis:
     assignment_counts: dict[str, int] = field(default_factory=dict)
     scalar_names: set[str] = field(default_factory=set)   # bound once, to a number
     shapes: dict[str, tuple] = field(default_factory=dict)   # specialized: name -> shape
+    mappings: set[str] = field(default_factory=set)  # every binding a dict display or dict()
+    integers: set[str] = field(default_factory=set)  # names holding only Python ints
+    index_bounds: dict[str, tuple[int, int]] = field(default_factory=dict)   # specialized
 
     def operation(self, statement: ast.stmt) -> Operation:
         return self.operations[id(statement)]
@@ -178,9 +182,12 @@ def analyze(normal: NormalForm, wrt: tuple[str, ...],
         op.target for op in ordered
         if op.kind == "constant" and is_scalar_constant(op.statement.value)
         and analysis.assignment_counts.get(op.target) == 1}
+    analysis.mappings = _mappings(normal)
     _shape_classes(ordered, analysis)
     if parameter_shapes is not None:
         analysis.shapes = infer_shapes(normal, operations, parameter_shapes)
+        analysis.index_bounds = index_bounds(normal, operations, parameter_shapes)
+    analysis.integers = integer_names(normal, set(normal.parsed.params))
     return analysis
 
 
@@ -236,6 +243,11 @@ def _refuse_mutating_calls(normal: NormalForm, varied: set[str]) -> None:
         callee = scope.resolve_path(call.func)
         if _is_pure_effect(callee) and not any(k.arg == "out" for k in call.keywords):
             continue
+        if callee is runtime.restore_entry:
+            raise normal.parsed.source.unsupported(
+                statement, "a derivative of gradient code that writes into a dict (second "
+                           "derivatives through dict item writes are not supported yet)",
+                hint="build the dict in one expression (a literal or a dict comprehension)")
         shown = _written_name(received[0])
         raise normal.parsed.source.unsupported(
             statement, f"the call '{ast.unparse(call)}' receives '{shown}', a differentiated "
@@ -252,7 +264,7 @@ def _is_pure_effect(callee: Any) -> bool:
             or getattr(callee, "__module__", None) == "logging" and inspect.isfunction(callee):
         return True
     rule = REGISTRY.lookup(callee)
-    return rule is not None and _is_numpy_function(callee)
+    return rule is not None and (_is_numpy_function(callee) or library.is_library_function(callee))
 
 
 def _refuse_varied_expressions(normal: NormalForm, operation: Operation,
@@ -303,7 +315,7 @@ def _refuse_varied_parameters(normal: NormalForm, operation: Operation, varied: 
                     error=MissingRuleError)
 
 
-def _may_alias(statement: ast.Assign) -> str | None:
+def may_alias(statement: ast.Assign) -> str | None:
     """The array ``statement`` may make a view or alias of: ``y = x``, ``y = x[1:]``."""
     value = statement.value
     if isinstance(value, ast.Name):
@@ -369,7 +381,7 @@ def _refuse_stale_views(normal: NormalForm, operations: dict[int, Operation],
             # is rebound, and cannot be indexed: only names indexed somewhere count)
             writes.setdefault(statement.value.left.id, []).append((position, loops))
         elif isinstance(statement.targets[0], ast.Name):
-            array = _may_alias(statement)
+            array = may_alias(statement)
             if array is not None and statement.targets[0].id in active:
                 views.setdefault(array, []).append((position, statement.targets[0].id, loops))
     for array, taken in views.items():
@@ -465,6 +477,25 @@ def _assignment_counts(normal: NormalForm) -> dict[str, int]:
         elif isinstance(statement, ast.For):
             counts[statement.target.id] = 2
     return counts
+
+
+def _mappings(normal: NormalForm) -> set[str]:
+    """Names every binding of which is a dict display or a ``dict(...)`` call: their item
+    writes may add keys (the reverse sweep then deletes them instead of restoring)."""
+    kinds: dict[str, bool] = {}
+    for statement in walk_statements(normal.body):
+        targets = statement.targets if isinstance(statement, ast.Assign) else \
+            [statement.target] if isinstance(statement, ast.For) else []
+        for target in targets:
+            for node in ast.walk(target):
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                    value = statement.value if isinstance(statement, ast.Assign) \
+                        and target is node else None
+                    is_dict = isinstance(value, ast.Dict) or (
+                        isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
+                        and value.func.id == "dict" and "dict" not in normal.local_names)
+                    kinds[node.id] = kinds.get(node.id, True) and is_dict
+    return {name for name, is_dict in kinds.items() if is_dict}
 
 
 def _single_assignments(analysis: Analysis) -> set[str]:
@@ -649,10 +680,15 @@ def _classify_call(normal, statement, call: ast.Call, make, local_names) -> Oper
         method = function.attr
         rule = REGISTRY.methods.get(method)
         if rule is None:
+            hint = "call the NumPy function instead (np.{0}(x, ...)), or register a rule" \
+                .format(method)
+            if method in _DISTRIBUTION_METHODS:
+                hint = (f"for a scipy.stats distribution, call its method with the parameters "
+                        f"(st.norm.{method}(x, loc, scale)), or freeze it once in this "
+                        f"function (d = st.norm(loc, scale), then d.{method}(x))")
             error = source.unsupported(
-                call, f"the method '.{method}()' has no derivative rule",
-                hint="call the NumPy function instead (np.{0}(x, ...)), or register a rule"
-                     .format(method), error=MissingRuleError)
+                call, f"the method '.{method}()' has no derivative rule", hint=hint,
+                error=MissingRuleError)
             return Operation("unknown", statement.targets[0].id, statement,
                              args=(function.value, *arguments), error=error)
         if method in VARARG_METHODS and len(arguments) > 1:
@@ -679,6 +715,10 @@ def _classify_call(normal, statement, call: ast.Call, make, local_names) -> Oper
         raise source.unsupported(call, f"the name '{name}' is not defined",
                                  hint="define it before differentiating the function")
     rule = REGISTRY.lookup(resolved)
+    if rule is None and library.is_frozen(getattr(resolved, "__self__", None)):
+        return _classify_global_frozen(normal, statement, call, resolved, make, local_names)
+    if rule is None and library.is_distribution(resolved):       # st.norm(mu, s) freezes it
+        return _frozen_construction(normal, statement, call, resolved, local_names)
     if rule is None and inspect.isfunction(resolved) \
             and getattr(resolved, "__module__", "").startswith("s2s.") \
             and not resolved.__module__.startswith("s2s.generated"):
@@ -689,9 +729,15 @@ def _classify_call(normal, statement, call: ast.Call, make, local_names) -> Oper
         return Operation("unknown", statement.targets[0].id, statement,
                          args=tuple(arguments), error=error)
     refusal = REFUSED.lookup(resolved) if rule is None else None
-    if rule is None and (refusal is not None or _is_numpy_function(resolved)):
-        # NumPy's own Python functions are never read as if they were the user's helpers
-        reason = refusal.reason if refusal is not None else "NumPy function without a rule"
+    if rule is None and (refusal is not None or _is_numpy_function(resolved)
+                         or library.is_library_function(resolved)):
+        # NumPy's and SciPy's own Python functions are never read as the user's helpers
+        if refusal is not None:
+            reason = refusal.reason
+        elif _is_numpy_function(resolved):
+            reason = "NumPy function without a rule"
+        else:
+            reason = f"{library.public_name(resolved) or name}: SciPy function without a rule"
         error = source.unsupported(
             call, f"no derivative rule for '{name}' ({reason})",
             hint=f"use a supported NumPy function (see the README's coverage table), "
@@ -724,6 +770,64 @@ def _classify_call(normal, statement, call: ast.Call, make, local_names) -> Oper
     if rule.nondifferentiable:
         return make("nondifferentiable", rule)
     return _bind(source, make, rule, _expand_options(normal, call, local_names), arguments)
+
+
+# --- scipy.stats distributions ---------------------------------------------------------------
+
+#: methods of scipy.stats distributions (a hint when one is called on an unknown value)
+_DISTRIBUTION_METHODS = frozenset({"logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "logpmf",
+                                   "pmf", "ppf", "isf", "entropy"})
+
+
+def _frozen_construction(normal, statement: ast.Assign, call: ast.Call, distribution: Any,
+                         local_names) -> Operation:
+    """``d = st.norm(mu, s)``: no value s2s differentiates by itself.  Its methods called
+    on ``d`` later in this function became calls of the distribution's methods with these
+    parameters (:mod:`s2s.normalize.frozen_distributions`); any other use of ``d``
+    (returned, passed on, a method without a rule, a parameter re-bound in between) while a
+    parameter is differentiated is refused, never a constant."""
+    shown = library.public_name(distribution) or ast.unparse(call.func)
+    error = normal.parsed.source.unsupported(
+        call, f"'{ast.unparse(statement)}' freezes {shown} with parameters that depend on the "
+        "differentiated inputs, and the frozen distribution is used other than by calling "
+        "its methods (logpdf, pdf, cdf, ...) later in the same block while the parameters "
+        "keep their values", hint=f"call the method with the parameters "
+        f"({ast.unparse(call.func)}.logpdf(x, ...)), or freeze the distribution right "
+        "before calling its method", error=MissingRuleError)
+    inputs = [node for part in (*call.args, *(keyword.value for keyword in call.keywords))
+              for node in ast.walk(part) if isinstance(node, ast.Name) and node.id in local_names]
+    return Operation("unknown", statement.targets[0].id, statement, args=tuple(inputs),
+                     error=error)
+
+
+def _classify_global_frozen(normal, statement: ast.Assign, call: ast.Call, method: Any,
+                            make, local_names) -> Operation:
+    """``PRIOR.logpdf(w)`` with ``PRIOR = st.norm(0, 10)`` frozen outside the function: the
+    rule of ``st.norm.logpdf`` with the frozen parameters, read from ``PRIOR.args`` and
+    ``PRIOR.kwds`` (constants: only the data is differentiated)."""
+    source = normal.parsed.source
+    found = library.frozen_method_rule(method, REGISTRY)
+    name = ast.unparse(call.func)
+    if found is None or not isinstance(call.func, ast.Attribute):
+        error = source.unsupported(
+            call, f"no derivative rule for '{name}' ({library.public_name(method) or name})",
+            hint="call the distribution's method with its parameters (st.norm.logpdf(x, "
+                 "loc, scale)), or see the README's coverage table", error=MissingRuleError)
+        inputs = [node for part in (*call.args, *(k.value for k in call.keywords))
+                  for node in ast.walk(part) if isinstance(node, ast.Name)
+                  and node.id in local_names]
+        return Operation("unknown", statement.targets[0].id, statement, args=tuple(inputs),
+                         error=error)
+    rule, positional, keywords = found
+    holder = call.func.value
+
+    def read(field_name: str, key: Any) -> ast.expr:
+        return ast.Subscript(ast.Attribute(copy.deepcopy(holder), field_name, ast.Load()),
+                             ast.Constant(key), ast.Load())
+    merged = ast.Call(call.func, [], [ast.keyword(key, read("kwds", key)) for key in keywords]
+                      + list(call.keywords))
+    return _bind(source, make, rule, merged,
+                 [*call.args, *(read("args", index) for index in range(len(positional)))])
 
 
 def _is_python_callable(value: Any) -> bool:
@@ -856,7 +960,8 @@ def _bind_call(normal, statement: ast.Assign, call: ast.Call, callee,
     what is no atom of the caller: a default that is not a literal (``y=Y``,
     ``nonlinearity=np.tanh``), a function passed by its global name, ``**options`` of
     constants; the arguments of ``*rest`` become parameters of their own (the callee is
-    generated for their number).
+    generated for their number), and so do the keywords ``**options`` gathers when some
+    are the caller's values (the callee is generated for their names).
     """
     source = normal.parsed.source
     scope = normal.parsed.scope
@@ -870,7 +975,7 @@ def _bind_call(normal, statement: ast.Assign, call: ast.Call, callee,
     except TypeError as exc:
         raise source.unsupported(call, f"cannot match the call: {exc}") from None
     bound.apply_defaults()
-    arguments, constants, varargs = [], dict(bound_before), None
+    arguments, constants, varargs, varkeywords = [], dict(bound_before), None, None
     for name, value in bound.arguments.items():
         kind = signature.parameters[name].kind
         if kind is inspect.Parameter.VAR_POSITIONAL:
@@ -881,6 +986,13 @@ def _bind_call(normal, statement: ast.Assign, call: ast.Call, callee,
             arguments.extend(value)
             continue
         if kind is inspect.Parameter.VAR_KEYWORD:
+            if isinstance(callee, Target) and value and all(
+                    isinstance(option, ast.Constant) or isinstance(option, ast.Name)
+                    and option.id in local_names for option in value.values()) \
+                    and any(isinstance(option, ast.Name) for option in value.values()):
+                varkeywords = tuple(sorted(value))     # values of the caller: parameters
+                arguments.extend(value[key] for key in varkeywords)
+                continue
             constants[name] = {key: _constant_value(normal, call, option, local_names)
                                for key, option in value.items()}
             continue
@@ -899,7 +1011,7 @@ def _bind_call(normal, statement: ast.Assign, call: ast.Call, callee,
             value = ast.Constant(value)
         arguments.append(value)
     if isinstance(callee, Target):
-        callee = Target(callee.function, constants, varargs)
+        callee = Target(callee.function, constants, varargs, varkeywords)
     return Operation("call", statement.targets[0].id, statement, args=tuple(arguments),
                      callee=callee)
 
@@ -987,8 +1099,9 @@ def _bind(source, make, rule: Rule, call: ast.Call, arguments: list[ast.expr]) -
     names = list(signature.parameters)
     variadic = next((name for name, parameter in signature.parameters.items()
                      if parameter.kind is parameter.VAR_POSITIONAL), None)
-    if variadic is None:
-        args = [bound.arguments[name] for name in names[:rule.arity]]
+    if variadic is None:                    # a default (adjoint_copy's like=None): a constant
+        args = [value if isinstance(value, ast.AST) else ast.Constant(value)
+                for value in (bound.arguments[name] for name in names[:rule.arity])]
         rest, params = names[rule.arity:], {}
     else:
         # np.einsum(*operands): one rule position per positional argument; the rule's
@@ -1005,7 +1118,12 @@ def _bind(source, make, rule: Rule, call: ast.Call, arguments: list[ast.expr]) -
     for name in ("out", "dtype"):
         if name in params and not (isinstance(params[name], ast.Constant)
                                    and params[name].value is None):
-            raise source.unsupported(call, f"the '{name}=' argument of {rule.name} is not "
-                                     "supported in differentiated code",
-                                     hint=f"drop '{name}=' and convert the result afterwards")
+            # refused only if a differentiated value reaches the call: np.linspace(0, 1, n,
+            # dtype=np.float32) of constants just runs
+            error = source.unsupported(call, f"the '{name}=' argument of {rule.name} is not "
+                                       "supported in differentiated code",
+                                       hint=f"drop '{name}=' and convert the result afterwards")
+            inputs = [node for part in (*arguments, *(k.value for k in call.keywords))
+                      for node in ast.walk(part) if isinstance(node, ast.Name)]
+            return replace(make("unknown", args=inputs), error=error)
     return make("rule", rule, args, params)

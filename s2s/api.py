@@ -59,9 +59,11 @@ def _derivation(function: Callable[..., Any], wrt: tuple[str, ...], single: bool
 
 
 def _fixed_arity(function: Callable[..., Any], signature: inspect.Signature,
-                 count: int) -> Callable[..., Any]:
-    """``def f(a, *xs, k=1.0)`` called with ``count`` positional arguments, as a function of
-    named parameters: ``def f(a, xs_0, xs_1, *, k=1.0): return f(a, xs_0, xs_1, k=k)``."""
+                 count: int, extra_keywords: tuple[str, ...] = ()) -> Callable[..., Any]:
+    """``def f(a, *xs, k=1.0, **options)`` called with ``count`` positional arguments and
+    the keywords ``extra_keywords`` that ``**options`` collects, as a function of named
+    parameters: ``def f(a, xs_0, xs_1, *, k=1.0, scale): return f(a, xs_0, xs_1, k=k,
+    scale=scale)``."""
     positional, keywords, defaults = [], [], {}
     extra = None
     for parameter in signature.parameters.values():
@@ -73,16 +75,32 @@ def _fixed_arity(function: Callable[..., Any], signature: inspect.Signature,
             keywords.append(parameter.name)
             if parameter.default is not parameter.empty:
                 defaults[f"_default_{parameter.name}"] = parameter.default
-    if count < len(positional):
+    if count < len(positional) and extra is not None:
         raise InputError(f"{_name(function)} takes at least {len(positional)} positional "
                          f"argument(s), got {count}")
-    names = positional + [f"{extra}_{index}" for index in range(count - len(positional))]
+    if count > len(positional) and extra is None:
+        raise InputError(f"{_name(function)} takes {len(positional)} positional "
+                         f"argument(s), got {count}")
+    for keyword in extra_keywords:
+        if not keyword.isidentifier() or keyword.startswith("_"):
+            raise InputError(f"{_name(function)}: the keyword argument {keyword!r} collected by "
+                             "**kwargs must be an identifier that does not start with '_'")
+    named = positional[:count] if extra is None else positional
+    names = named + [f"{extra}_{index}" for index in range(count - len(positional))]
+    after = [p for p in positional[count:]] if extra is None else []   # passed by keyword
+    keywords = after + keywords + list(extra_keywords)
+    for name in after:
+        default = signature.parameters[name].default
+        if default is not inspect.Parameter.empty:
+            defaults[f"_default_{name}"] = default
     listed = ", ".join(names + (["*"] + [f"{k}=_default_{k}" if f"_default_{k}" in defaults
                                           else k for k in keywords] if keywords else []))
     passed = ", ".join(names + [f"{k}={k}" for k in keywords])
     name = python_name(function.__name__)
     source = f"def {name}({listed}):\n    return _original({passed})\n"
-    filename = f"<s2s: {_name(function)} with {count} positional arguments>"
+    described = f"{count} positional arguments" + (
+        f" and keywords {', '.join(extra_keywords)}" if extra_keywords else "")
+    filename = f"<s2s: {_name(function)} with {described}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace: dict[str, Any] = {"_original": function, **defaults}
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - our own one-liner
@@ -365,7 +383,8 @@ def _finish(gradient: Any, primal: Any, name: str) -> Any:
 
 def _prepare_tangent(name: str, tangent: Any, primal: Any) -> Any:
     """A tangent with the primal's shape and float dtype (for a pytree primal, a tree of
-    the same structure: ``None`` stands for zeros; non-float leaves get None)."""
+    the same structure: ``None`` stands for zeros; integer and boolean leaves get a zero
+    tangent, which the code may compute with, and other leaves None)."""
     if is_node(primal):
         return _prepare_tangent_tree(name, tangent, primal)
     if isinstance(primal, float):
@@ -398,7 +417,10 @@ def _prepare_tangent(name: str, tangent: Any, primal: Any) -> Any:
 def _prepare_tangent_tree(name: str, tangent: Any, primal: Any) -> Any:
     if not is_node(primal):
         if not is_float_leaf(primal):
-            return None
+            numeric = isinstance(primal, (int, np.integer, np.bool_)) or (
+                isinstance(primal, np.ndarray) and primal.dtype.kind in "biu")
+            return np.zeros(np.shape(primal)) if numeric and np.ndim(primal) \
+                else 0.0 if numeric else None
         return _zero_gradient(primal) if tangent is None \
             else _prepare_tangent(name, tangent, primal)
     if primal is None:
@@ -559,14 +581,12 @@ class Differentiable:
         self.signature = _signature(function)
         self.params = tuple(self.signature.parameters)
         self.primal = _positional_call(function, self.signature)
-        self.variadic = tuple(p.name for p in self.signature.parameters.values()
-                              if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
-        self._variants: dict[int, Differentiable] | None = None    # def f(*xs): per arity
+        variadic = any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+                       for p in self.signature.parameters.values())
+        # def f(*xs, **options): one per (number of positional arguments, extra keywords)
+        self._variants: dict[tuple, Differentiable] | None = {} if variadic else None
         self._wrt = wrt
-        if self.variadic and all(self.signature.parameters[name].kind
-                                 is inspect.Parameter.VAR_POSITIONAL for name in self.variadic):
-            self._variants = {}
-            self.variadic = ()
+        if variadic:
             self.wrt_names, self.wrt_positions, self.single = (), (), not isinstance(wrt, tuple)
         else:
             self.wrt_names, self.wrt_positions, self.single = _resolve_wrt(function, self.params,
@@ -587,8 +607,8 @@ class Differentiable:
             variant = getattr(self, "_last_variant", None)
             if variant is None:
                 raise UnsupportedError(
-                    f"{_name(self.function)} takes *{self._vararg_name()}: its code is "
-                    "generated for each number of positional arguments",
+                    f"{_name(self.function)} takes {self._stars()}: its code is "
+                    "generated for each number of positional arguments and keywords",
                     hint="call it first, or use f.source_for(*args)")
             return variant.derivation
         if self._derivation is None and self.fallback_reason is None:
@@ -606,15 +626,19 @@ class Differentiable:
             f"s2s cannot generate derivative code for {_name(self.function)}; it is "
             f"differentiated on the runtime tape instead. Reason:\n{error}"), stacklevel=4)
 
-    def _variant(self, count: int) -> Differentiable:
-        """For ``def f(a, *xs)``: the derivative of ``f`` called with ``count`` positional
-        arguments, a function ``f(a, xs_0, xs_1, ...)`` calling ``f``; ``wrt`` positions
-        count the positional arguments as passed, as JAX's ``argnums`` do."""
-        variant = self._variants.get(count)
+    def _variant(self, count: int, keywords: Any = ()) -> Differentiable:
+        """For ``def f(a, *xs, **options)``: the derivative of ``f`` called with ``count``
+        positional arguments and the keywords ``keywords``, a function ``f(a, xs_0, xs_1,
+        ..., *, scale)`` calling ``f``; ``wrt`` positions count the positional arguments as
+        passed, as JAX's ``argnums`` do, and ``wrt`` names reach the collected keywords."""
+        collects = any(p.kind is inspect.Parameter.VAR_KEYWORD
+                       for p in self.signature.parameters.values())
+        extra = tuple(sorted(set(keywords) - set(self.params))) if collects else ()
+        variant = self._variants.get((count, extra))
         if variant is None:
-            variant = Differentiable(_fixed_arity(self.function, self.signature, count),
+            variant = Differentiable(_fixed_arity(self.function, self.signature, count, extra),
                                      wrt=self._wrt, fallback=self.fallback, check=self.check)
-            self._variants[count] = variant
+            self._variants[(count, extra)] = variant
         self._last_variant = variant
         return variant
 
@@ -635,7 +659,7 @@ class Differentiable:
         """The generated code that ``grad``/``vjp`` run for these arguments: specialized to
         their shapes (``f.source`` is the code valid for every shape)."""
         if self._variants is not None:
-            return self._variant(len(args)).source_for(*args, **kwargs)
+            return self._variant(len(args), kwargs).source_for(*args, **kwargs)
         derivation = self.specialized_derivation(self._arguments(args, kwargs))
         return self.source if derivation is None else derivation.source
 
@@ -666,7 +690,7 @@ class Differentiable:
         as the real part (complex intermediates may add an imaginary part); ``grad``
         converts them."""
         if self._variants is not None:
-            return self._variant(len(args)).gradient_function(*args, **kwargs)
+            return self._variant(len(args), kwargs).gradient_function(*args, **kwargs)
         shapes = None
         if args or kwargs:
             shapes = tuple(map(argument_shape, self._arguments(args, kwargs)))
@@ -684,8 +708,6 @@ class Differentiable:
     # --- evaluation ---------------------------------------------------------------------
 
     def _arguments(self, args: tuple, kwargs: dict) -> list[Any]:
-        if self.variadic:
-            self._refuse_variadic()
         if kwargs or len(args) != len(self.params):
             try:
                 bound = self.signature.bind(*args, **kwargs)
@@ -736,19 +758,10 @@ class Differentiable:
                 raise own from None
         raise EvaluationError(_explain(error, _name(self.function))) from error
 
-    def _vararg_name(self) -> str:
-        return next(p.name for p in self.signature.parameters.values()
-                    if p.kind is inspect.Parameter.VAR_POSITIONAL)
-
-    def _refuse_variadic(self) -> None:
-        stars = ", ".join(("*" if self.signature.parameters[name].kind
-                           is inspect.Parameter.VAR_POSITIONAL else "**") + name
-                          for name in self.variadic)
-        raise UnsupportedError(
-            f"{_name(self.function)} takes {stars}: s2s differentiates functions whose "
-            "parameters are listed one by one",
-            hint="list the parameters explicitly (def f(x, y) instead of def f(*xs)), or "
-                 "pass one array (def f(xs) called as f(np.array([1.0, 2.0])))")
+    def _stars(self) -> str:
+        return ", ".join(("*" if p.kind is inspect.Parameter.VAR_POSITIONAL else "**") + p.name
+                         for p in self.signature.parameters.values()
+                         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
 
     def _run(self, args: tuple, kwargs: dict):
         values = self._arguments(args, kwargs)
@@ -798,7 +811,7 @@ class Differentiable:
     def value_and_grad(self, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
         """``(f(*args), gradient)``; the gradient is a tuple when ``wrt`` is a tuple."""
         if self._variants is not None:
-            return self._variant(len(args)).value_and_grad(*args, **kwargs)
+            return self._variant(len(args), kwargs).value_and_grad(*args, **kwargs)
         try:
             values, value, pullback = self._run(args, kwargs)
             self._check_scalar(value)
@@ -814,7 +827,7 @@ class Differentiable:
     def grad(self, *args: Any, **kwargs: Any) -> Any:
         """The gradient of the scalar output with respect to ``wrt``."""
         if self._variants is not None:
-            return self._variant(len(args)).grad(*args, **kwargs)
+            return self._variant(len(args), kwargs).grad(*args, **kwargs)
         try:
             if not self.check:
                 values = self._arguments(args, kwargs)
@@ -881,7 +894,7 @@ class Differentiable:
     def vjp(self, *args: Any, **kwargs: Any) -> tuple[Any, Callable[[Any], Any]]:
         """``(f(*args), pullback)``; ``pullback(cotangent)`` gives the gradient(s)."""
         if self._variants is not None:
-            return self._variant(len(args)).vjp(*args, **kwargs)
+            return self._variant(len(args), kwargs).vjp(*args, **kwargs)
         with self._user_errors_first(args, kwargs):
             values, value, pullback = self._run(args, kwargs)
 
@@ -902,8 +915,6 @@ class Differentiable:
         if self._variants is not None:
             return self._variant(len(primals)).jvp(primals, tangents)
         with self._user_errors_first(tuple(primals), {}):
-            if self.variadic:
-                self._refuse_variadic()
             primals, tangents = tuple(primals), tuple(tangents)
             given = len(primals)
             if given < len(self.params):

@@ -45,8 +45,44 @@ class ExportError(S2SError):
 
 # --- support code copied into every exported module (NumPy only) ---------------------------
 
+def _s2s_is_tree(value):
+    """A pytree of parameters (dict, namedtuple, or a list or tuple holding an array or a
+    container) rather than numbers read as one array."""
+    if isinstance(value, dict) or isinstance(value, tuple) and hasattr(value, "_fields"):
+        return True
+    return isinstance(value, (list, tuple)) and any(
+        isinstance(item, np.ndarray) or _s2s_is_tree(item) for item in value)
+
+
+def _s2s_leaves(tree):
+    """The leaves of a pytree, depth first (dicts in their own key order)."""
+    if isinstance(tree, dict):
+        return [leaf for item in tree.values() for leaf in _s2s_leaves(item)]
+    if isinstance(tree, (list, tuple)):
+        return [leaf for item in tree for leaf in _s2s_leaves(item)]
+    return [tree]
+
+
+def _s2s_rebuild(tree, leaves):
+    """``tree`` with its leaves replaced, in :func:`_s2s_leaves` order, from ``leaves``."""
+    if isinstance(tree, dict):
+        return {key: _s2s_rebuild(item, leaves) for key, item in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        items = [_s2s_rebuild(item, leaves) for item in tree]
+        return type(tree)(*items) if hasattr(tree, "_fields") else type(tree)(items)
+    return next(leaves)
+
+
+def _s2s_is_float(leaf):
+    return isinstance(leaf, float) or isinstance(leaf, (np.ndarray, np.generic)) \
+        and leaf.dtype.kind == "f"
+
+
 def _s2s_argument(value, name):
-    """A differentiated argument as a Python float or a float array (ints are promoted)."""
+    """A differentiated argument as a Python float or a float array (ints are promoted);
+    a pytree of parameters as it is (its float leaves are differentiated)."""
+    if _s2s_is_tree(value):
+        return value
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"argument {name!r} is a bool; differentiate with respect to floats")
     if isinstance(value, int):
@@ -64,11 +100,34 @@ def _s2s_argument(value, name):
 
 
 def _s2s_gradient(gradient, like):
-    """A gradient with the shape and float dtype of its argument ``like`` (the real part of
-    the cotangent complex intermediates may leave on a real argument)."""
+    """A gradient with the shape and float dtype of its argument ``like``; for a pytree,
+    a tree of the same structure (None for leaves that are not floats).  A real argument's
+    gradient is the real part of the cotangent complex intermediates may leave on it."""
+    if _s2s_is_tree(like) or isinstance(like, (dict, list, tuple)):
+        if not isinstance(gradient, (dict, list, tuple)) and gradient is not None \
+                and np.ndim(gradient) == 0 and not np.any(gradient):
+            gradient = None                     # a zero for the whole tree: nothing flowed
+        if isinstance(like, dict):
+            return {key: _s2s_gradient(None if gradient is None else gradient.get(key), item)
+                    for key, item in like.items()}
+        if gradient is None:
+            parts = [None] * len(like)
+        elif isinstance(gradient, (list, tuple, np.ndarray)) and len(gradient) == len(like):
+            parts = list(gradient)
+        else:
+            raise ValueError(f"internal error: a gradient {type(gradient).__name__} for a "
+                             f"{type(like).__name__} argument")
+        items = [_s2s_gradient(part, item) for part, item in zip(parts, like)]
+        return type(like)(*items) if hasattr(like, "_fields") else type(like)(items)
+    if not _s2s_is_float(like):
+        return None
+    if gradient is None:
+        gradient = np.zeros(np.shape(like))
     gradient = np.real(gradient)
     if isinstance(like, float):
         return float(gradient)
+    if np.ndim(gradient) == 0 and np.ndim(like) != 0:
+        gradient = np.broadcast_to(gradient, np.shape(like))
     if np.shape(gradient) != np.shape(like):
         raise ValueError(f"internal error: a gradient of shape {np.shape(gradient)} for an "
                          f"argument of shape {np.shape(like)}")
@@ -98,33 +157,58 @@ def _s2s_reverse_gradient(vjp, arguments, positions, single, name):
     return value, tuple(_s2s_gradient(g, arguments[p]) for g, p in zip(gradients, positions))
 
 
+def _s2s_zero_tangent(leaf):
+    """The zero tangent of a leaf: zeros for numbers (integers too, which code may compute
+    with), None for anything else."""
+    if isinstance(leaf, float):
+        return 0.0
+    if isinstance(leaf, (int, np.integer, np.bool_)) or isinstance(leaf, np.ndarray) \
+            and leaf.dtype.kind in "biuf":
+        return np.zeros(np.shape(leaf), dtype=leaf.dtype if _s2s_is_float(leaf)
+                        else np.float64) if np.ndim(leaf) else 0.0
+    return None
+
+
 def _s2s_forward_gradient(jvp, arguments, positions, single, name):
-    """``(value, gradient)`` from the generated ``jvp``, one pass per input element."""
+    """``(value, gradient)`` from the generated ``jvp``, one pass per input element (per
+    element of each float leaf, for a pytree argument)."""
     likes = [arguments[p] for p in positions]
-    zeros = [0.0 if isinstance(x, float) else np.zeros(np.shape(x), dtype=x.dtype)
-             for x in likes]
+    leaves = [_s2s_leaves(x) for x in likes]
+    zeros = [_s2s_rebuild(x, iter([_s2s_zero_tangent(leaf) for leaf in x_leaves]))
+             for x, x_leaves in zip(likes, leaves)]
     value = None
     gradients = []
-    for k, x in enumerate(likes):
-        gradient = np.zeros(np.shape(x), dtype=np.float64)
-        for index in np.ndindex(*np.shape(x)):
-            tangents = list(zeros)
-            if isinstance(x, float):
-                tangents[k] = 1.0
-            else:
-                tangents[k] = np.zeros(np.shape(x), dtype=x.dtype)
-                tangents[k][index] = 1.0
-            value, tangent = jvp(*arguments, *tangents)
-            _s2s_scalar(value, name)
-            gradient[index] = tangent
+    for k, (x, x_leaves) in enumerate(zip(likes, leaves)):
+        leaf_gradients = []
+        for j, leaf in enumerate(x_leaves):
+            if not _s2s_is_float(leaf):
+                leaf_gradients.append(None)
+                continue
+            gradient = np.zeros(np.shape(leaf), dtype=np.float64)
+            for index in np.ndindex(*np.shape(leaf)):
+                unit = 1.0 if isinstance(leaf, float) else np.zeros(np.shape(leaf), leaf.dtype)
+                if not isinstance(leaf, float):
+                    unit[index] = 1.0
+                tangent_leaves = [_s2s_zero_tangent(other) for other in x_leaves]
+                tangent_leaves[j] = unit
+                tangents = list(zeros)
+                tangents[k] = _s2s_rebuild(x, iter(tangent_leaves))
+                value, tangent = jvp(*arguments, *tangents)
+                _s2s_scalar(value, name)
+                gradient[index] = tangent
+            leaf_gradients.append(gradient if np.ndim(leaf) else gradient[()])
         if value is None:                     # an argument with no elements
             value = _s2s_scalar(jvp(*arguments, *zeros)[0], name)
-        gradients.append(_s2s_gradient(gradient if np.ndim(x) else gradient[()], x))
+        gradients.append(_s2s_gradient(_s2s_rebuild(x, iter(leaf_gradients)), x)
+                         if _s2s_is_tree(x) else _s2s_gradient(leaf_gradients[0], x))
     return value, gradients[0] if single else tuple(gradients)
 
 
-_SUPPORT = {"reverse": (_s2s_argument, _s2s_gradient, _s2s_scalar, _s2s_reverse_gradient),
-            "forward": (_s2s_argument, _s2s_gradient, _s2s_scalar, _s2s_forward_gradient)}
+_TREES = (_s2s_is_tree, _s2s_leaves, _s2s_rebuild, _s2s_is_float)
+_SUPPORT = {"reverse": _TREES + (_s2s_argument, _s2s_gradient, _s2s_scalar,
+                                 _s2s_reverse_gradient),
+            "forward": _TREES + (_s2s_argument, _s2s_gradient, _s2s_scalar, _s2s_zero_tangent,
+                                 _s2s_forward_gradient)}
 
 
 # --- values as source text ---------------------------------------------------------------

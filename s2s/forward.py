@@ -23,7 +23,6 @@ from .inline import inline
 from .naming import Namer
 from .normalize import assigned_in
 from .reverse import _assign, _call, _is_fresh, _name, _store, comment
-from .rules import REGISTRY
 
 ZERO_KINDS = ("constant", "nondifferentiable", "unknown")
 
@@ -54,6 +53,12 @@ class ForwardGenerator:
         if name not in self.tangents:
             self.tangents[name] = self.namer.unique(f"{name}_d")
         return self.tangents[name]
+
+    def own(self, name: str) -> ast.Assign:
+        """``x_d = np.copy(x_d)`` before writes into ``x_d`` (``dict(d_d)`` for a dict)."""
+        tangent = self.tangent(name)
+        copier = "dict" if name in self.analysis.mappings else "np.copy"
+        return _assign(tangent, _call(copier, _name(tangent)))
 
     def zero(self, name: str) -> ast.Assign:
         self.helpers.add("zeros_like")
@@ -109,7 +114,7 @@ class ForwardGenerator:
         written = self.written_arrays & assigned_in(loop.body) & self.varied
         for name in sorted(written - self.private):    # writes in place: own the tangent
             tangent = self.tangent(name)
-            before.append(_assign(tangent, _call("np.copy", _name(tangent))))
+            before.append(self.own(name))
             self.private.add(name)
         private_loop = set(self.private)
         body = self.block(loop.body)
@@ -117,7 +122,7 @@ class ForwardGenerator:
             body.insert(0, self.zero(loop.target.id))     # a loop variable has no tangent
         for name in sorted((private_loop - self.private) & written):
             tangent = self.tangent(name)
-            body.append(_assign(tangent, _call("np.copy", _name(tangent))))
+            body.append(self.own(name))
         self.private = private_loop
         if isinstance(loop, ast.For):
             return before + [ast.For(loop.target, loop.iter, body or [ast.Pass()], [], None)]
@@ -183,7 +188,7 @@ class ForwardGenerator:
             statements.extend(inlined.statements)
             if total is None:
                 total = inlined.value
-            elif getattr(REGISTRY.named(rule.name).primal, "nout", 1) > 1:   # np.divmod
+            elif rule.several_outputs:        # np.divmod, np.meshgrid: entry by entry
                 self.helpers.add("add_output_tangents")
                 total = _call("add_output_tangents", total, inlined.value)
             else:
@@ -213,7 +218,7 @@ class ForwardGenerator:
         out: list[ast.stmt] = []
         tangent = self.tangent(array.id)
         if array.id not in self.private:
-            out.append(_assign(tangent, _call("np.copy", _name(tangent))))
+            out.append(self.own(array.id))
             self.private.add(array.id)
         index = operation.statement.targets[0].slice
         new = _name(self.tangent(value.id)) if isinstance(value, ast.Name) \

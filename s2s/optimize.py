@@ -23,7 +23,7 @@ import math
 import operator
 import numpy as np
 
-from .reverse import ReverseCode, comment, reads_of, walk_all
+from .reverse import ReverseCode, comment, reads_of, views_of, walk_all
 from .shapes import broadcast_shapes
 
 _FOLDABLE = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
@@ -343,8 +343,12 @@ def _binding_counts(statements: list[ast.stmt]) -> dict[str, int]:
 def eliminate_dead_primal(code: ReverseCode, analysis) -> ReverseCode:
     """A closure-free gradient specialized to shapes: drop the primal statements nothing
     reads (the value itself, mostly), when they provably cannot raise."""
+    viewed = set(views_of(code.forward))       # arrays another name may be a view of
     for statement in walk_all(code.forward):       # a mark survives the copies of loop bodies
-        statement.s2s_keep = not _cannot_raise(statement, analysis)
+        statement.s2s_keep = not _cannot_raise(statement, analysis) or (
+            isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Subscript)
+            and isinstance(statement.targets[0].value, ast.Name)
+            and statement.targets[0].value.id in viewed)
     boundary = comment("reverse sweep")
     returned = set().union(*(reads_of(gradient) for gradient in code.gradients))
     epilogue = len(code.epilogue)
@@ -361,6 +365,15 @@ def _cannot_raise(statement: ast.stmt, analysis) -> bool:
     """An assignment of a NumPy operation, copy or constant whose result's shape is known
     (so its operands' shapes are compatible), and which is no scalar division or power
     (Python floats raise ZeroDivisionError) and no index (out of bounds raises)."""
+    if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Subscript):
+        # y[i] = v: one element of an array of known shape, in bounds, given a scalar
+        target, value = statement.targets[0], statement.value
+        shape = analysis.shapes.get(target.value.id) if isinstance(target.value, ast.Name) \
+            else None
+        parts = target.slice.elts if isinstance(target.slice, ast.Tuple) else [target.slice]
+        return bool(shape) and len(parts) == len(shape) and _in_bounds(target, analysis) \
+            and (isinstance(value, ast.Constant) and isinstance(value.value, float)
+                 or isinstance(value, ast.Name) and analysis.shapes.get(value.id) == ())
     if not isinstance(statement, ast.Assign) or not isinstance(statement.targets[0], ast.Name) \
             or statement.targets[0].id not in analysis.shapes:
         return False
@@ -379,8 +392,29 @@ def _cannot_raise(statement: ast.stmt, analysis) -> bool:
         return True
     if operation.kind == "nondifferentiable":
         return isinstance(value, ast.Compare)
-    return operation.kind == "rule" and operation.rule.name != "getitem" \
-        and _is_numpy(operation.rule.primal)
+    if operation.kind == "rule" and operation.rule.name == "getitem":
+        return _in_bounds(value, analysis)
+    return operation.kind == "rule" and _is_numpy(operation.rule.primal)
+
+
+def _in_bounds(value: ast.expr, analysis) -> bool:
+    """``x[i]`` or ``x[i, 2]`` with every index an integer provably inside ``x``'s shape."""
+    if not isinstance(value, ast.Subscript) or not isinstance(value.value, ast.Name):
+        return False
+    shape = analysis.shapes.get(value.value.id)
+    parts = value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
+    if not shape or len(parts) > len(shape):
+        return False
+    for part, size in zip(parts, shape):
+        if isinstance(part, ast.Constant) and type(part.value) is int:
+            low = high = part.value
+        elif isinstance(part, ast.Name) and part.id in analysis.index_bounds:
+            low, high = analysis.index_bounds[part.id]
+        else:
+            return False
+        if low < -size or high >= size:
+            return False
+    return True
 
 
 def _is_numpy(function) -> bool:
@@ -413,6 +447,11 @@ def _eliminate(statements: list[ast.stmt], live: set[str],
                 continue
             live.discard(target)
             live |= reads_of(statement.value)
+        elif isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Subscript) \
+                and isinstance(statement.targets[0].value, ast.Name) \
+                and statement.targets[0].value.id not in live \
+                and getattr(statement, "s2s_keep", None) is False:
+            continue            # an element written into an array nothing reads afterwards
         elif isinstance(statement, ast.If):
             body, live_body = _eliminate(statement.body, live, trim)
             orelse, live_else = _eliminate(statement.orelse, live, trim)

@@ -112,13 +112,14 @@ class Target:
     function: Callable[..., Any]
     bound: dict[str, Any]
     varargs: int | None = None   # a call's positional arguments packed into ``*rest``
+    varkeywords: tuple[str, ...] | None = None   # a call's keywords packed into ``**options``
 
     @property
     def key(self) -> tuple:
         """What makes two targets generate the same code (the objects, by identity)."""
         return ("target", self.function.__qualname__, id(self.function),
                 tuple((name, id(value)) for name, value in sorted(self.bound.items())),
-                self.varargs)
+                self.varargs, self.varkeywords)
 
 
 def resolve_target(function: Callable[..., Any]) -> Target:
@@ -378,6 +379,8 @@ def parse_function(function: Callable[..., Any]) -> ParsedFunction:
     arguments = definition.args
     if resolved.varargs is not None and arguments.vararg is not None:
         _expand_varargs(definition, resolved.varargs)
+    if resolved.varkeywords is not None and arguments.kwarg is not None:
+        _expand_varkeywords(definition, resolved.varkeywords)
     for special in (arguments.vararg, arguments.kwarg):
         if special is not None and special.arg not in bound:
             stars = "*" if special is arguments.vararg else "**"
@@ -411,6 +414,31 @@ def _expand_varargs(definition: ast.FunctionDef, count: int) -> None:
     arguments.vararg = None
     pack = ast.Assign([ast.Name(vararg.arg, ast.Store())],
                       ast.Tuple([ast.Name(name, ast.Load()) for name in names], ast.Load()))
+    first = definition.body[0]
+    definition.body.insert(0, ast.fix_missing_locations(ast.copy_location(pack, first)))
+
+
+def _expand_varkeywords(definition: ast.FunctionDef, keys: tuple[str, ...]) -> None:
+    """``def f(x, **options)`` called with ``w=`` and ``scale=`` -> ``def f(x, *,
+    options_scale, options_w)`` whose body starts with ``options = {'scale': options_scale,
+    'w': options_w}``."""
+    arguments = definition.args
+    kwarg = arguments.kwarg
+    taken = {node.id for node in ast.walk(definition) if isinstance(node, ast.Name)} \
+        | {a.arg for a in ast.walk(arguments) if isinstance(a, ast.arg)}
+    names = []
+    for key in keys:
+        name = f"{kwarg.arg}_{key}"
+        while name in taken:
+            name += "_"
+        names.append(name)
+    arguments.kwonlyargs = arguments.kwonlyargs + [ast.copy_location(ast.arg(name), kwarg)
+                                                   for name in names]
+    arguments.kw_defaults = arguments.kw_defaults + [None] * len(names)
+    arguments.kwarg = None
+    pack = ast.Assign([ast.Name(kwarg.arg, ast.Store())],
+                      ast.Dict([ast.Constant(key) for key in keys],
+                               [ast.Name(name, ast.Load()) for name in names]))
     first = definition.body[0]
     definition.body.insert(0, ast.fix_missing_locations(ast.copy_location(pack, first)))
 

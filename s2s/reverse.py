@@ -36,7 +36,8 @@ import ast
 import copy
 from dataclasses import dataclass, field
 
-from .analysis import Analysis, Operation, complex_guard, is_scalar_constant
+from .analysis import (Analysis, Operation, complex_guard, index_value, is_scalar_constant,
+                       may_alias)
 from .errors import MissingRuleError, S2SError
 from .inline import inline
 from .naming import Namer
@@ -57,15 +58,16 @@ def is_comment(statement: ast.stmt) -> bool:
 
 
 class Save(ast.stmt):
-    """Forward-sweep marker: the value of ``name`` (or of ``name[index]``) may be saved here."""
+    """Forward-sweep marker: the value of ``name`` (or of ``name[index]``) may be saved here.
+    ``mapping``: ``name`` is a dict, whose item write may add the key."""
 
-    _fields = ("name", "index")
+    _fields = ("name", "index", "mapping")
 
 
 class Restore(ast.stmt):
     """Reverse-sweep marker: the value saved by the matching :class:`Save` comes back here."""
 
-    _fields = ("name", "index")
+    _fields = ("name", "index", "mapping")
 
 
 class Recompute(ast.stmt):
@@ -145,6 +147,7 @@ class ReverseGenerator:
         # lists appended to or popped from: their adjoints are lists, changed in place
         self.sequences = {op.args[0].id for op in analysis.operations.values()
                           if op.kind in ("append", "pop") and isinstance(op.args[0], ast.Name)}
+        self.lists = _list_names(analysis) - self.sequences   # lists of a fixed length
         self.unsaved: set[int] = set()             # statements needing no Save/Restore
         self.recomputed: dict[int, list[ast.stmt]] = {}   # id(loop) -> statements to re-run
         self.enclosing: list[ast.For | ast.While] = []    # loops around the current point
@@ -177,6 +180,24 @@ class ReverseGenerator:
 
     def accumulate(self, name: str, contribution: ast.expr, origin: ast.stmt) -> None:
         adjoint = self.adjoint(name)
+        if name in self.live and _reads_an_element_of(contribution, name) \
+                and self.selects_elements(name, contribution.args[2]):
+            # x[i] read: x_b[i] += g, in O(size of x[i]), on an adjoint no other name holds
+            self.make_private(name)
+            target = ast.Subscript(_name(adjoint), _index_syntax(contribution.args[2]),
+                                   ast.Store())
+            self.emit(ast.AugAssign(target, ast.Add(), contribution.args[0]), origin)
+            return
+        if name in self.live and _reads_an_element_of(contribution, name) \
+                and name in self.lists and isinstance(contribution.args[2], ast.Name) \
+                and contribution.args[2].id in self.analysis.integers:
+            # xs[i] read from a list: xs_b[i] = xs_b[i] + g, on a list no other name holds
+            self.make_private(name)
+            index = contribution.args[2].id
+            item = ast.Subscript(_name(adjoint), _name(index), ast.Load())
+            self.emit(ast.Assign([ast.Subscript(_name(adjoint), _name(index), ast.Store())],
+                                 ast.BinOp(item, ast.Add(), contribution.args[0])), origin)
+            return
         if name in self.live and _reads_an_element_of(contribution, name):
             # lst[i] read: add at i in the adjoint as it stands at this point of the
             # reverse sweep; a list's length there need not be its final length
@@ -190,6 +211,60 @@ class ReverseGenerator:
             self.private.add(name)
         else:
             self.private.discard(name)
+
+    def selects_elements(self, name: str, index: ast.expr) -> bool:
+        """Does ``name[index]`` read distinct elements of an array of known shape (integer
+        and slice indices, never an index array that may repeat)?  Then its adjoint can
+        be added in place."""
+        shape = self.analysis.shapes.get(name)
+        if not shape:                        # unknown, or a scalar
+            return False
+        if _is_index_expression(index):
+            index = index.slice
+        parts = index.elts if isinstance(index, ast.Tuple) else [index]
+        return len(parts) <= len(shape) and all(self._basic_index(part) for part in parts)
+
+    def selects_one_element(self, name: str, index: ast.expr) -> bool:
+        """Is ``name[index]`` one element (a NumPy scalar, not a view) of a known array?"""
+        shape = self.analysis.shapes.get(name)
+        parts = index.elts if isinstance(index, ast.Tuple) else [index]
+        return bool(shape) and len(parts) == len(shape) and all(
+            not isinstance(part, ast.Slice) and not (isinstance(part, ast.Constant)
+                                                     and part.value is None)
+            and self._basic_index(part) for part in parts)
+
+    def _basic_index(self, part: ast.expr) -> bool:
+        if isinstance(part, ast.Constant):
+            return type(part.value) is int or part.value is None
+        if isinstance(part, ast.UnaryOp) and isinstance(part.op, ast.USub):
+            return self._basic_index(part.operand)
+        if isinstance(part, ast.Name):
+            return part.id in self.analysis.integers
+        if isinstance(part, ast.Call) and isinstance(part.func, ast.Name) \
+                and part.func.id == "slice" and not part.keywords:
+            return all(self._basic_index(bound) for bound in part.args)
+        if _is_index_expression(part):          # np.s_[i:j, 0]
+            inner = part.slice.elts if isinstance(part.slice, ast.Tuple) else [part.slice]
+            return all(self._basic_index(item) for item in inner)
+        return isinstance(part, ast.Slice) and all(
+            bound is None or self._basic_index(bound)
+            for bound in (part.lower, part.upper, part.step))
+
+    def in_place_reads(self, body: list[ast.stmt]) -> set[str]:
+        """Arrays whose element reads in ``body`` accumulate their adjoint in place."""
+        names = set()
+        for statement in walk_statements(body):
+            operation = self.analysis.operations.get(id(statement))
+            if operation is not None and operation.kind == "rule" \
+                    and operation.rule.name == "getitem" and operation.args \
+                    and isinstance(operation.args[0], ast.Name) \
+                    and isinstance(statement.value, ast.Subscript) \
+                    and (self.selects_elements(operation.args[0].id, statement.value.slice)
+                         or operation.args[0].id in self.lists
+                         and isinstance(statement.value.slice, ast.Name)
+                         and statement.value.slice.id in self.analysis.integers):
+                names.add(operation.args[0].id)
+        return names
 
     def zero(self, name: str, like: str) -> ast.Assign:
         """``name_b = zeros_like(like)``: an explicit zero adjoint, owned by ``name``."""
@@ -208,6 +283,9 @@ class ReverseGenerator:
         if name in self.sequences:
             self.helpers.add("adjoint_copy")
             return _assign(adjoint, _call("adjoint_copy", _name(adjoint)))
+        if name in self.lists:              # zeros for its None entries: added to in place
+            self.helpers.add("adjoint_copy")
+            return _assign(adjoint, _call("adjoint_copy", _name(adjoint), _name(name)))
         return _assign(adjoint, _call("np.copy", _name(adjoint)))
 
     # --- the two sweeps -----------------------------------------------------------------
@@ -241,7 +319,8 @@ class ReverseGenerator:
                     out.extend(self.forward_call(operation, nested))
                     continue
                 if isinstance(target, ast.Subscript):
-                    out.append(Save(target.value.id, target.slice))
+                    out.append(Save(target.value.id, target.slice,
+                                    target.value.id in self.analysis.mappings))
                 elif nested and not self.needs_no_save(statement, body):
                     out.append(Save(target.id, None))
                 out.append(statement)
@@ -266,9 +345,9 @@ class ReverseGenerator:
 
         * invariant: the operands are assigned in no enclosing loop and the target only
           here, so every iteration computes the same value;
-        * recomputed: ``v = x[i]`` (or integer arithmetic on loop variables) at the top
-          level of a loop body, where ``x`` is invariant and ``i`` a loop variable: the
-          reverse loop re-runs it at the start of each iteration.
+        * recomputed: ``v = x[i]`` (or integer arithmetic on loop variables) in a loop
+          body, or in an ``if`` block inside it, where ``x`` is invariant and ``i`` a loop
+          variable: the reverse loop (or the reverse of the block) re-runs it first.
         """
         if not self.enclosing:
             return False
@@ -286,7 +365,7 @@ class ReverseGenerator:
             self.unsaved.add(id(statement))
             return True
         innermost = self.enclosing[-1]
-        if statement not in innermost.body:
+        if not any(statement is s for s in body):
             return False
         rebound = {loop.target.id for loop in self.enclosing if isinstance(loop, ast.For)}
         rebound |= {s.targets[0].id for loop in self.enclosing
@@ -301,7 +380,9 @@ class ReverseGenerator:
         if not cheap:
             return False
         self.unsaved.add(id(statement))
-        self.recomputed.setdefault(id(innermost), []).append(statement)
+        # keyed by the loop for its body, by the block for an if block inside it
+        key = id(innermost) if body is innermost.body else id(body)
+        self.recomputed.setdefault(key, []).append(statement)
         return True
 
     def forward_call(self, operation: Operation, nested: bool) -> list[ast.stmt]:
@@ -344,7 +425,8 @@ class ReverseGenerator:
                 if operation.kind == "setitem":
                     self.reverse_setitem(operation)
                     target = statement.targets[0]
-                    self.out.append(Restore(target.value.id, target.slice))
+                    self.out.append(Restore(target.value.id, target.slice,
+                                            target.value.id in self.analysis.mappings))
                 else:
                     self.reverse_assign(operation)
                     if nested and id(statement) not in self.unsaved:
@@ -466,9 +548,19 @@ class ReverseGenerator:
         index = operation.statement.targets[0].slice      # slice syntax, as the user wrote it
         adjoint = self.adjoint(array.id)
         if isinstance(value, ast.Name) and value.id in self.analysis.active:
-            selected = ast.Subscript(_name(adjoint), copy.deepcopy(index), ast.Load())
-            self.helpers.add("unbroadcast")
-            contribution = _call("unbroadcast", _call("np.copy", selected), _name(value.id))
+            if array.id in self.analysis.mappings:      # the entry may never have been read
+                self.helpers.add("entry_cotangent")
+                contribution = _call("entry_cotangent", _name(adjoint), copy.deepcopy(index),
+                                     _name(value.id))
+            elif self.selects_one_element(array.id, index) \
+                    and self.analysis.shapes.get(value.id) == ():
+                # a scalar read out of the adjoint is a copy already, of the value's shape
+                contribution = ast.Subscript(_name(adjoint), copy.deepcopy(index), ast.Load())
+            else:
+                selected = ast.Subscript(_name(adjoint), copy.deepcopy(index), ast.Load())
+                self.helpers.add("unbroadcast")
+                contribution = _call("unbroadcast", _call("np.copy", selected),
+                                     _name(value.id))
             self.accumulate(value.id, contribution, operation.statement)
         self.make_private(array.id)
         self.emit(ast.Assign([ast.Subscript(_name(adjoint), copy.deepcopy(index), ast.Store())],
@@ -521,6 +613,8 @@ class ReverseGenerator:
     def _branch(self, body: list[ast.stmt], live: set[str], private: set[str]):
         self.live, self.private = set(live), set(private)
         code = self.block(lambda: self.reverse_block(body, nested=True))
+        code = [Recompute(copy.deepcopy(statement))
+                for statement in self.recomputed.get(id(body), [])] + code
         return code, self.live, self.private
 
     def reverse_if(self, statement: ast.If) -> None:
@@ -555,8 +649,9 @@ class ReverseGenerator:
         for name in sorted(carried):
             self.emit(self.zero(name, name))
         self.live |= carried
-        for name in sorted(self.live & (self.written_arrays | self.sequences)
-                           & assigned_in(loop.body)):
+        for name in sorted(self.live & (((self.written_arrays | self.sequences)
+                                         & assigned_in(loop.body))
+                                        | self.in_place_reads(loop.body))):
             self.make_private(name)      # once before the loop, not once per iteration
         live_loop, private_loop = set(self.live), set(self.private)
         body_code, live_end, private_end = self._branch(loop.body, live_loop, private_loop)
@@ -711,9 +806,9 @@ def resolve_markers(code: ReverseCode, params: set[str], fused: bool = False) ->
     # a name goes through the stack only if the reverse sweep reads a value it restores
     # (y in ``while ...: y = y * 2`` is read before the reverse loop, never after a pop)
     stacked = _restored_values_read(code.reverse, set().union(*(reads_of(g) for g in
-                                                                code.gradients)))
-    stacked |= {s.name for s in walk_all(code.reverse)
-                if isinstance(s, Restore) and s.index is not None and s.name in needed}
+                                                                code.gradients)),
+                                    views_of(code.forward))
+
     saved_any = False
     rebinds: set[str] = set()
     item_restored: set[str] = set()
@@ -726,7 +821,11 @@ def resolve_markers(code: ReverseCode, params: set[str], fused: bool = False) ->
                 if statement.name in stacked:
                     saved_any = True
                     value: ast.expr = _name(statement.name)
-                    if statement.index is not None:
+                    if statement.index is not None and getattr(statement, "mapping", False):
+                        code.helpers.add("saved_entry")
+                        value = _call("saved_entry", _name(statement.name),
+                                      copy.deepcopy(index_value(statement.index)))
+                    elif statement.index is not None:
                         value = _call("np.copy", ast.Subscript(_name(statement.name),
                                                                copy.deepcopy(statement.index),
                                                                ast.Load()))
@@ -753,6 +852,12 @@ def resolve_markers(code: ReverseCode, params: set[str], fused: bool = False) ->
                     if statement.index is None:
                         out.append(_assign(statement.name, popped))
                         rebinds.add(statement.name)
+                    elif getattr(statement, "mapping", False):
+                        item_restored.add(statement.name)
+                        code.helpers.add("restore_entry")
+                        out.append(ast.Expr(_call("restore_entry", _name(statement.name),
+                                                  copy.deepcopy(index_value(statement.index)),
+                                                  popped)))
                     else:
                         item_restored.add(statement.name)
                         out.append(ast.Assign([ast.Subscript(_name(statement.name),
@@ -770,6 +875,8 @@ def resolve_markers(code: ReverseCode, params: set[str], fused: bool = False) ->
             out.append(statement)
         return out
 
+    element_written = {s.name for s in walk_all(code.reverse) if isinstance(s, Restore)
+                       and s.index is not None}
     forward_code = prune_empty_blocks(forward(code.forward))
     reverse_code = prune_empty_blocks(reverse(code.reverse))
     prologue: list[ast.stmt] = []
@@ -788,11 +895,14 @@ def resolve_markers(code: ReverseCode, params: set[str], fused: bool = False) ->
         prologue.append(_assign(final, _call("snapshot", _name(name))))
         epilogue.append(ast.Expr(_call("restore", _name(final))))
         rebinds.add(name)                 # read at entry: bound even if never written
+    # an array written in place may be unbound when the forward sweep ends (an early
+    # return before its first binding): the pullback takes it as a default, bound to None
+    rebinds |= element_written
     rebinds -= {code.seed}
     top_level = {node.id for s in code.forward if isinstance(s, ast.Assign)
                  for node in ast.walk(s.targets[0]) if isinstance(node, ast.Name)}
-    prebound = sorted(name for name in rebinds
-                      if name not in params and name not in top_level and name in needed)
+    prebound = sorted(name for name in rebinds if name not in params and name not in top_level
+                      and (name in needed or name in stacked))    # saved: read when saved
     captured = sorted(name for name in rebinds if name in needed)
     if prebound:      # names saved before their first assignment need a value to save
         forward_code.insert(0, ast.Assign([_store(name) for name in prebound],
@@ -802,11 +912,33 @@ def resolve_markers(code: ReverseCode, params: set[str], fused: bool = False) ->
                        saved=code.saved, stack=code.stack, epilogue=epilogue)
 
 
-def _restored_values_read(body: list[ast.stmt], live_out: set[str]) -> set[str]:
-    """The names some whole-name :class:`Restore` of ``body`` binds to a value read later.
+def views_of(forward: list[ast.stmt]) -> dict[str, set[str]]:
+    """``{array: names that may be views or aliases of it}`` (``t = y[0:3]``, ``u = t``)."""
+    direct: dict[str, set[str]] = {}
+    for statement in walk_all(forward):
+        if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
+            base = may_alias(statement)
+            if base is not None:
+                direct.setdefault(base, set()).add(statement.targets[0].id)
+    views: dict[str, set[str]] = {}
+    for base in direct:
+        seen, pending = set(), list(direct[base])
+        while pending:
+            name = pending.pop()
+            if name not in seen:
+                seen.add(name)
+                pending.extend(direct.get(name, ()))
+        views[base] = seen
+    return views
 
-    A backward liveness pass: a restore defines its name, a recompute its target (and
-    reads its operands only when that target is live); loops are solved to a fixpoint.
+
+def _restored_values_read(body: list[ast.stmt], live_out: set[str],
+                          views: dict[str, set[str]] | None = None) -> set[str]:
+    """The names some :class:`Restore` of ``body`` binds to a value read later (for an
+    element restore ``x[i] = ...``: some later statement reads ``x``, or a view of it).
+
+    A backward liveness pass: a whole-name restore defines its name, a recompute its target
+    (and reads its operands only when that target is live); loops are solved to a fixpoint.
     """
     found: set[str] = set()
 
@@ -814,10 +946,13 @@ def _restored_values_read(body: list[ast.stmt], live_out: set[str]) -> set[str]:
         live = set(live)
         for statement in reversed(statements):
             if isinstance(statement, Restore):
+                if statement.name in live or statement.index is not None \
+                        and (views or {}).get(statement.name, set()) & live:
+                    found.add(statement.name)
                 if statement.index is None:
-                    if statement.name in live:
-                        found.add(statement.name)
                     live.discard(statement.name)
+                else:
+                    live |= reads_of(statement.index)
             elif isinstance(statement, Recompute):
                 target = statement.statement.targets[0].id
                 if target in live:
@@ -896,6 +1031,58 @@ def _reads_in(statement: ast.stmt) -> set[str]:
     if isinstance(statement, COMPOUND):
         return _statement_reads(statement)
     return reads_of(statement)
+
+
+def _list_names(analysis: Analysis) -> set[str]:
+    """Names every binding of which is a list: a list display, ``list(...)``, a copy of
+    such a name, or a list appended to (a greatest fixpoint)."""
+    bindings: dict[str, list[ast.expr | None]] = {}
+    for statement in walk_statements(analysis.normal.body):
+        if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
+            bindings.setdefault(statement.targets[0].id, []).append(statement.value)
+        elif isinstance(statement, ast.For):
+            bindings.setdefault(statement.target.id, []).append(None)
+    for name in analysis.normal.parsed.params:
+        bindings.setdefault(name, []).append(None)
+    names = set(bindings)
+    changed = True
+    while changed:
+        changed = False
+        for name in sorted(names):
+            if not all(isinstance(value, ast.List) or isinstance(value, ast.Name)
+                       and value.id in names or isinstance(value, ast.Call)
+                       and isinstance(value.func, ast.Name) and value.func.id == "list"
+                       and "list" not in analysis.normal.local_names
+                       for value in bindings[name]):
+                names.discard(name)
+                changed = True
+    return names
+
+
+def _is_index_expression(node: ast.expr) -> bool:
+    """``np.s_[...]``: how the normal form passes slice syntax as a value."""
+    return isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) \
+        and node.value.attr == "s_" and isinstance(node.value.value, ast.Name) \
+        and node.value.value.id == "np"
+
+
+def _index_syntax(index: ast.expr) -> ast.expr:
+    """``slice(a, b, None)`` or ``np.s_[a:b]`` -> ``a:b``, inside tuples too: the index as a
+    person writes it."""
+    if _is_index_expression(index):
+        return copy.deepcopy(index.slice)
+    if isinstance(index, ast.Tuple):
+        return ast.Tuple([_index_syntax(part) for part in index.elts], ast.Load())
+    if isinstance(index, ast.Call) and isinstance(index.func, ast.Name) \
+            and index.func.id == "slice" and not index.keywords and len(index.args) <= 3:
+        bounds = list(index.args)
+        if len(bounds) == 1:
+            bounds = [ast.Constant(None)] + bounds
+        bounds += [ast.Constant(None)] * (3 - len(bounds))
+        lower, upper, step = (None if isinstance(b, ast.Constant) and b.value is None
+                              else copy.deepcopy(b) for b in bounds)
+        return ast.Slice(lower, upper, step)
+    return copy.deepcopy(index)
 
 
 def _reads_an_element_of(contribution: ast.expr, name: str) -> bool:

@@ -8,23 +8,37 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "ABSENT",
     "ComplexValueError",
     "MappingAdjoint",
     "SequenceAdjoint",
     "add_output_tangents",
     "adjoint_copy",
     "adjugate",
+    "along_axis_shape",
+    "arange_like",
     "array_adjoint",
     "array_tangent",
+    "average_layout",
+    "axis_pad_width",
+    "axis_slice",
     "broadcast_like",
     "cholesky_adjoint",
     "cholesky_tangent",
     "column_stack_adjoint",
     "concatenate_adjoint",
+    "concatenated_length",
+    "convolution_padding",
+    "count_valid",
+    "cov_weights",
+    "cross_adjoint",
     "cumprod_adjoint",
     "cumprod_tangent",
+    "default_adjoint",
+    "delete_sources",
     "diag_adjoint",
     "diagonal_adjoint",
+    "dict_get",
     "dict_items",
     "dict_keys",
     "dict_values",
@@ -36,28 +50,57 @@ __all__ = [
     "einsum_adjoint",
     "einsum_argument_adjoint",
     "einsum_argument_tangent",
+    "entry_cotangent",
     "fft_axes",
     "fft_lengths",
     "field",
     "field_adjoint",
     "fit_to",
+    "get_adjoint",
+    "gradient_adjoint",
+    "gradient_of",
+    "gradient_stencil",
     "half_spectrum",
     "hstack_adjoint",
     "index_accumulate",
     "index_adjoint",
     "inner_adjoint",
+    "insert_positions",
+    "interp_segments",
     "items_adjoint",
+    "kept_shape",
+    "kron_layout",
+    "linspace_weights",
     "list_adjoint",
     "logdet_adjoint",
     "matmul_adjoint_x",
     "matmul_adjoint_y",
+    "meshgrid_shape",
     "norm_adjoint",
+    "output_tangent",
+    "pad_interior",
+    "pad_pairs",
+    "pad_sources",
+    "pairs_adjoint",
+    "pairs_mapping",
+    "partition_sources",
     "pinv_adjoint",
     "pinv_tangent",
+    "polyfit_weights",
+    "powers_of",
     "product_of_others",
+    "quantile_weights",
+    "reduced_axes",
     "refuse_complex",
     "repeat_adjoint",
+    "replace_axis",
     "restore",
+    "restore_entry",
+    "rollaxis_destination",
+    "rows_adjoint",
+    "saved_entry",
+    "select_adjoint",
+    "select_masks",
     "sequence_copy",
     "snapshot",
     "solve_adjoint_a",
@@ -75,9 +118,12 @@ __all__ = [
     "tile_adjoint",
     "unbroadcast",
     "values_adjoint",
+    "variables_as_rows",
     "vstack_adjoint",
     "zeros_for_none",
     "zeros_like",
+    "zeros_or_absent",
+    "zeros_or_none",
 ]
 
 
@@ -257,8 +303,11 @@ def index_adjoint(g, like, index):
 
 def add_output_tangents(a, b):
     """The sum of two tangent contributions to a result of several outputs (``np.divmod``):
-    output by output, where ``+`` would concatenate the tuples."""
-    return tuple(x + y for x, y in zip(a, b))
+    output by output, where ``+`` would concatenate the tuples (a rule that returns a tuple
+    only for some parameters, ``np.linspace(retstep=True)``, may give arrays: added)."""
+    if isinstance(a, (tuple, list)):
+        return tuple(x + y for x, y in zip(a, b))
+    return a + b
 
 
 def adjoint_copy(adjoint, like=None):
@@ -327,6 +376,22 @@ def dict_values(mapping):
     return mapping.values()
 
 
+def dict_get(mapping, key, default=None):
+    """``mapping.get(key, default)``."""
+    return mapping.get(key, default)
+
+
+def get_adjoint(g, mapping, key):
+    """Cotangent of ``mapping`` in ``mapping.get(key, default)``: ``g`` at ``key`` if
+    the key is there (else the default got it: zeros)."""
+    return index_adjoint(g, mapping, key) if key in mapping else zeros_like(mapping)
+
+
+def default_adjoint(g, mapping, key, default):
+    """Cotangent of ``default`` in ``mapping.get(key, default)``."""
+    return zeros_like(default) if key in mapping else g
+
+
 def dict_keys(mapping):
     """``mapping.keys()``."""
     return mapping.keys()
@@ -336,6 +401,27 @@ def items_adjoint(g, mapping):
     """Cotangent of ``mapping`` in ``list(mapping.items())``: each pair's second entry."""
     return MappingAdjoint((key, None if pair is None else pair[1])
                           for key, pair in zip(mapping, g))
+
+
+def pairs_adjoint(g, pairs):
+    """Cotangent of ``pairs`` in ``dict(pairs)``: ``(None, g[key])`` for the pair that set
+    each key (the last one with that key), zeros for the values a later pair overwrote or
+    that ``g`` does not hold."""
+    last = {key: position for position, (key, _) in enumerate(pairs)}
+    g = g or {}
+
+    def value_adjoint(position, key, value):
+        cotangent = g.get(key) if last[key] == position else None
+        return zeros_like(value) if cotangent is None else cotangent
+
+    return SequenceAdjoint(SequenceAdjoint((None, value_adjoint(position, key, value)))
+                           for position, (key, value) in enumerate(pairs))
+
+
+def pairs_mapping(t, pairs):
+    """Tangent of ``dict(pairs)`` given the tangent ``t`` of ``pairs``: key by key."""
+    return MappingAdjoint((key, None if pair is None else pair[1])
+                          for (key, _), pair in zip(pairs, t or [None] * len(pairs)))
 
 
 def values_adjoint(g, mapping):
@@ -548,6 +634,8 @@ def array_adjoint(g, x):
     """Cotangent of ``x`` in ``np.array(x)``: ``g`` itself, or for a (nested) list or tuple
     of values, a :class:`SequenceAdjoint` holding the matching slices of ``g``."""
     if isinstance(x, (list, tuple)):
+        if isinstance(g, np.ndarray) and not any(isinstance(item, (list, tuple)) for item in x):
+            return SequenceAdjoint(list(g))         # one row (or number) of g per entry
         return SequenceAdjoint(array_adjoint(g[index], item) for index, item in enumerate(x))
     return g
 
@@ -1067,13 +1155,532 @@ def list_adjoint(g, like):
 
 
 def snapshot(array):
-    """The array and a copy of its contents, to put back later (None for anything else)."""
-    return (array, np.copy(array)) if isinstance(array, np.ndarray) else None
+    """The array (or dict) and a copy of its contents, to put back later (None for
+    anything else)."""
+    if isinstance(array, np.ndarray):
+        return (array, np.copy(array))
+    return (array, dict(array)) if isinstance(array, dict) else None
 
 
 def restore(saved) -> None:
-    """Put back the contents :func:`snapshot` took, into the array it took them from (the
-    name may have been rebound since)."""
+    """Put back the contents :func:`snapshot` took, into the array (or dict) it took them
+    from (the name may have been rebound since)."""
     if saved is not None:
-        array, contents = saved
-        array[...] = contents
+        container, contents = saved
+        if isinstance(container, dict):
+            container.clear()
+            container.update(contents)
+        else:
+            container[...] = contents
+
+
+#: the saved value of a dict entry that did not exist before the write
+ABSENT = type("Absent", (), {"__repr__": lambda self: "ABSENT"})()
+
+
+def saved_entry(mapping, key):
+    """``mapping[key]`` before a write, or :data:`ABSENT` if the write adds the key."""
+    return np.copy(mapping[key]) if key in mapping else ABSENT
+
+
+def restore_entry(mapping, key, value) -> None:
+    """Undo the write ``mapping[key] = ...`` with the value :func:`saved_entry` kept."""
+    if value is ABSENT:
+        del mapping[key]
+    else:
+        mapping[key] = value
+
+
+def entry_cotangent(adjoint, key, like):
+    """The cotangent of ``adjoint[key]`` for the value ``like`` written there (zeros if the
+    entry was never read)."""
+    cotangent = adjoint.get(key) if isinstance(adjoint, dict) else None
+    return zeros_like(like) if cotangent is None else np.copy(cotangent)
+
+
+# --- helpers of the rules for assembled arrays, differences and statistics ---------------
+# (s2s/rules/assembly.py, calculus.py, descriptive.py).  Most return index maps, masks and
+# shapes, or weights that depend only on the order of values: they are declared zero, and
+# the rules combine them with operations that have rules, so gradient code can be
+# differentiated again.  select_adjoint, gradient_adjoint, gradient_of, cross_adjoint,
+# variables_as_rows and rows_adjoint are linear maps with rules of their own.
+
+
+def pad_pairs(ndim, pad_width):
+    """``np.pad``'s ``pad_width`` as one ``(before, after)`` pair of ints per axis."""
+    widths = np.round(np.asarray(pad_width)).astype(np.intp)
+    return [(int(before), int(after)) for before, after in np.broadcast_to(widths, (ndim, 2))]
+
+
+def pad_interior(shape, pad_width):
+    """The index of the original array inside ``np.pad(array, pad_width)``: slices."""
+    return tuple(slice(before, before + size)
+                 for (before, _), size in zip(pad_pairs(len(shape), pad_width), shape))
+
+
+PAD_GATHERS = ("edge", "reflect", "symmetric", "wrap")
+
+
+def pad_sources(shape, pad_width, mode, reflect_type="even"):
+    """For each entry of ``np.pad(array, pad_width, mode)``, the flat index of the entry of
+    ``array`` it copies (modes edge, reflect, symmetric and wrap copy entries): NumPy pads
+    the positions ``0 .. size - 1`` the same way."""
+    if mode not in PAD_GATHERS or reflect_type != "even":
+        raise NotImplementedError(
+            f"s2s differentiates np.pad with mode 'constant', 'empty', 'edge', 'reflect', "
+            f"'symmetric' or 'wrap' (reflect_type='even'), not mode={mode!r}, "
+            f"reflect_type={reflect_type!r}")
+    positions = np.arange(int(np.prod(shape))).reshape(shape)
+    if mode in ("reflect", "symmetric"):
+        return np.pad(positions, pad_width, mode, reflect_type=reflect_type)
+    return np.pad(positions, pad_width, mode)
+
+
+def axis_pad_width(ndim, axis, before, after):
+    """``pad_width`` for ``np.pad`` that pads one axis only."""
+    widths = [(0, 0)] * ndim
+    widths[axis % ndim] = (before, after)
+    return widths
+
+
+def along_axis_shape(ndim, axis, length):
+    """``(1, ..., length, ..., 1)``: a vector's shape to broadcast it along ``axis``."""
+    shape = [1] * ndim
+    shape[axis % ndim] = length
+    return tuple(shape)
+
+
+def arange_like(start, stop, step, like):
+    """``np.arange(start, stop, step)`` in the float dtype of ``like``."""
+    return np.arange(start, stop, step, dtype=_float_dtype(like))
+
+
+def insert_positions(shape, obj, values_shape, axis, like):
+    """Where ``np.insert(arr, obj, values, axis)`` puts things: the flat positions in the
+    result of ``arr``'s entries (in ``arr``'s order), the flat positions of the inserted
+    entries, and the flat index in ``values`` of the entry each copies (``values`` is
+    broadcast).  NumPy inserts index arrays the same way it inserts values.  An integer
+    result ``like`` (float values cast to an integer ``arr``) copies no values."""
+    size, count = int(np.prod(shape)), int(np.prod(values_shape))
+    owners = np.insert(np.arange(size).reshape(shape), obj, np.full(values_shape, -1),
+                       axis).ravel()
+    sources = np.insert(np.full(shape, -1), obj, np.arange(count).reshape(values_shape),
+                        axis).ravel()
+    inserted = np.flatnonzero(sources >= 0)
+    if np.result_type(like).kind not in "fc":
+        inserted = inserted[:0]
+    return np.flatnonzero(owners >= 0), inserted, sources[inserted]
+
+
+def delete_sources(shape, obj, axis):
+    """For each entry of ``np.delete(arr, obj, axis)``, the flat index in ``arr`` it copies."""
+    return np.delete(np.arange(int(np.prod(shape))).reshape(shape), obj, axis)
+
+
+def rollaxis_destination(ndim, axis, start=0):
+    """``np.rollaxis(a, axis, start)`` is ``np.moveaxis(a, axis, destination)``."""
+    axis %= ndim
+    start = start + ndim if start < 0 else start
+    return start - 1 if axis < start else start
+
+
+def kron_layout(shape_a, shape_b):
+    """``np.kron(a, b)`` as a product of ``a`` and ``b`` reshaped to interleaved axes:
+    (the product's shape, ``a``'s spread shape, ``b``'s, the axes of ``b``, those of ``a``).
+    The shorter shape gets leading ones, as in NumPy."""
+    ndim = max(len(shape_a), len(shape_b))
+    shape_a = (1,) * (ndim - len(shape_a)) + tuple(shape_a)
+    shape_b = (1,) * (ndim - len(shape_b)) + tuple(shape_b)
+    interleaved = tuple(size for pair in zip(shape_a, shape_b) for size in pair)
+    spread_a = tuple(size for item in shape_a for size in (item, 1))
+    spread_b = tuple(size for item in shape_b for size in (1, item))
+    return (interleaved, spread_a, spread_b, tuple(range(1, 2 * ndim, 2)),
+            tuple(range(0, 2 * ndim, 2)))
+
+
+def linspace_weights(num, endpoint, axis, ndim, like):
+    """The share ``i / (num - 1)`` (``i / num`` without the endpoint) of ``stop`` in entry
+    ``i`` of ``np.linspace``, shaped to broadcast along ``axis`` of the ``ndim``-dimensional
+    result, in ``like``'s float dtype."""
+    weights = np.linspace(0.0, 1.0, num, endpoint=endpoint).astype(_float_dtype(like))
+    return np.reshape(weights, along_axis_shape(ndim, axis, num))
+
+
+def select_masks(condlist, shape):
+    """Where ``np.select(condlist, choicelist, default)`` takes each choice (the first true
+    condition), and last where it takes the default, broadcast to ``shape``."""
+    masks, taken = [], np.zeros(shape, dtype=bool)
+    for condition in condlist:
+        condition = np.broadcast_to(condition, shape)
+        masks.append(condition & ~taken)
+        taken = taken | condition
+    masks.append(~taken)
+    return masks
+
+
+def select_adjoint(g, condlist, choicelist):
+    """Cotangents (a list) of the choices in ``np.select(condlist, choicelist)``."""
+    masks = select_masks(condlist, np.shape(g))
+    return SequenceAdjoint(unbroadcast(np.where(mask, g, 0.0), choice)
+                           for mask, choice in zip(masks, choicelist))
+
+
+def _gradient_axes(arguments, axis):
+    """The axes ``np.gradient(*arguments, axis=axis)`` differentiates along and their spacings."""
+    f, spacings = arguments[0], tuple(arguments[1:])
+    axes = _axes(axis, np.ndim(f))
+    if not spacings:
+        spacings = (1.0,) * len(axes)
+    elif len(spacings) == 1 and np.ndim(spacings[0]) == 0:
+        spacings = spacings * len(axes)
+    return axes, spacings
+
+
+def gradient_stencil(size, spacing, edge_order, like):
+    """Row ``i`` of ``np.gradient``'s matrix along one axis: its columns ``columns[i]`` (three
+    consecutive ones) and coefficients ``coefficients[i]``.  Each triple holds one column
+    of each residue modulo 3, so ``np.gradient`` of the three combs ``k % 3 == r`` gives the
+    coefficients, as NumPy computes them (uniform or coordinate spacing, edge_order)."""
+    starts = np.clip(np.arange(size) - 1, 0, max(size - 3, 0))
+    columns = starts[:, None] + np.arange(3)
+    dtype = _float_dtype(like)
+    combs = [np.gradient((np.arange(size) % 3 == residue).astype(dtype), spacing,
+                         edge_order=edge_order) for residue in range(3)]
+    coefficients = np.stack(combs, axis=-1)[np.arange(size)[:, None], columns % 3]
+    coefficients = np.where(columns < size, coefficients, 0).astype(dtype)
+    return np.minimum(columns, size - 1), coefficients
+
+
+def gradient_adjoint(g, arguments, axis=None, edge_order=1):
+    """Cotangent of ``f = arguments[0]`` in ``np.gradient(*arguments, axis=axis)``: each
+    output's cotangent (``g``, or a tuple for several axes, None: zero) through the
+    transpose of the stencil along its axis."""
+    f = arguments[0]
+    axes, spacings = _gradient_axes(arguments, axis)
+    outputs = tuple(g) if len(axes) != 1 or isinstance(g, (list, tuple)) else (g,)
+    result = np.zeros(np.shape(f), dtype=_float_dtype(f, *[o for o in outputs if o is not None]))
+    for along, spacing, cotangent in zip(axes, spacings, outputs):
+        if cotangent is None:
+            continue
+        size = np.shape(f)[along]
+        columns, coefficients = gradient_stencil(size, spacing, edge_order, result)
+        moved = np.moveaxis(result, along, 0)                    # a view into result
+        spread = np.moveaxis(np.asarray(cotangent), along, 0)
+        extra = (1,) * (spread.ndim - 1)
+        for k in range(3):
+            np.add.at(moved, columns[:, k], coefficients[:, k].reshape((size,) + extra) * spread)
+    return result
+
+
+def gradient_of(t, arguments, axis=None, edge_order=1):
+    """``np.gradient(t, *arguments[1:], axis=axis, edge_order=edge_order)``: ``np.gradient``
+    with the spacings of the call ``arguments`` describes."""
+    return np.gradient(t, *arguments[1:], axis=axis, edge_order=edge_order)
+
+
+def convolution_padding(size_a, size_v, mode, correlate=False):
+    """``(before, after)``: where ``np.convolve(a, v, mode)`` (``np.correlate`` if
+    ``correlate``) sits inside the ``'full'`` result, whose length is ``size_a + size_v - 1``."""
+    mode = {0: "valid", 1: "same", 2: "full"}.get(mode, mode)
+    full = size_a + size_v - 1
+    shorter, longer = min(size_a, size_v), max(size_a, size_v)
+    if mode == "full":
+        return (0, 0)
+    if mode == "valid":
+        length, offset = longer - shorter + 1, shorter - 1
+    elif mode == "same":
+        length = longer
+        if correlate and size_a < size_v:
+            offset = size_a // 2
+        else:
+            offset = (shorter - 1) // 2
+    else:
+        raise ValueError(f"mode must be 'valid', 'same' or 'full', not {mode!r}")
+    return (offset, full - offset - length)
+
+
+def interp_segments(x, xp, left=None, right=None, period=None):
+    """The piece of ``np.interp(x, xp, fp, left, right, period)`` each ``x`` falls on:
+    ``(lower, upper, x0, x1, inside, below, above)``, where inside ``[xp[0], xp[-1]]`` the
+    value is ``fp[lower] + (x - x0) / (x1 - x0) * (fp[upper] - fp[lower])`` (on a knot, the
+    segment to its right, as NumPy evaluates; on the last knot, the last segment),
+    ``below`` / ``above`` mark ``x`` left / right of ``xp`` taking ``fp[0]`` / ``fp[-1]``
+    (``left`` / ``right`` not given), and elsewhere the value is ``left`` / ``right``.
+    With a ``period``, ``x`` is reduced into one period and ``xp`` wraps around, as NumPy
+    does; ``lower`` and ``upper`` index the original ``fp``."""
+    x = np.asarray(x, dtype=np.float64)
+    xp = np.asarray(xp, dtype=np.float64)
+    positions = np.arange(xp.size)
+    if period is not None:
+        period = abs(period)
+        x = x % period
+        order = np.argsort(xp % period)
+        xp = np.concatenate([xp[order][-1:] - period, (xp % period)[order],
+                             xp[order][:1] % period + period])
+        positions = np.concatenate([order[-1:], order, order[:1]])
+    segment = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, max(xp.size - 2, 0))
+    following = np.minimum(segment + 1, xp.size - 1)
+    below = (x < xp[0]) & (left is None)
+    above = (x > xp[-1]) & (right is None)
+    if xp.size == 1:                         # one knot: fp[0], or left / right off it
+        inside = np.zeros(x.shape, dtype=bool)
+        below = below | above | (x == xp[0])
+        above = np.zeros(x.shape, dtype=bool)
+    else:
+        inside = (x >= xp[0]) & (x <= xp[-1])
+    return (positions[segment], positions[following], xp[segment], xp[following], inside,
+            below, above)
+
+
+def quantile_weights(a, q, axis=None, method="linear", ignore_nan=False, overwrite_input=False,
+                     weights=None):
+    """Weights ``w`` of shape ``q.shape + a.shape`` with ``np.quantile(a, q, axis, method)``
+    equal to ``np.sum(w * a, axis)`` (per quantile): each quantile interpolates between two
+    order statistics, and the weight of each is shared evenly among the entries equal to it
+    (ties).  The two order statistics and the interpolation weight come from NumPy itself:
+    the quantile of the positions ``0 .. n - 1`` is ``lower + gamma``, and the quantile of
+    the step ``k >= lower + 1`` is ``gamma``.  With ``ignore_nan`` (nanquantile) NaN entries
+    get no weight and ``n`` counts the others; a lane of NaNs gets none."""
+    if overwrite_input or weights is not None:
+        raise NotImplementedError("s2s differentiates quantiles without overwrite_input=True "
+                                  "(the input is reordered in place) and without weights=")
+    a = np.asarray(a)
+    dtype = _float_dtype(a)
+    q = np.asarray(q, dtype=np.float64)
+    axes = _axes(axis, a.ndim)
+    kept = tuple(d for d in range(a.ndim) if d not in axes)
+    lanes = np.moveaxis(a, axes, tuple(range(a.ndim - len(axes), a.ndim)))
+    lane_shape = lanes.shape[:len(kept)]
+    lanes = lanes.reshape(lane_shape + (-1,))
+    size = lanes.shape[-1]
+    ordered = np.sort(lanes, axis=-1)                           # NaN last
+    counts = np.sum(~np.isnan(lanes), axis=-1) if ignore_nan else np.full(lane_shape, size)
+    levels = q.ravel()
+    lower = np.zeros((levels.size,) + lane_shape, dtype=np.intp)
+    upper = np.zeros_like(lower)
+    gamma = np.zeros(lower.shape, dtype=dtype)
+    for count in np.unique(counts):
+        if count == 0:
+            continue
+        where = counts == count
+        index = np.quantile(np.arange(count, dtype=np.float64), levels, method=method)
+        low = np.clip(np.floor(index).astype(np.intp), 0, count - 1)
+        high = np.minimum(low + 1, count - 1)
+        steps = np.arange(count)[None, :] >= high[:, None]
+        share = np.array([np.quantile(step.astype(np.float64), level, method=method)
+                          for step, level in zip(steps, levels)])
+        share = np.where(high > low, share, 0.0)
+        lower[:, where] = low[:, None]
+        upper[:, where] = high[:, None]
+        gamma[:, where] = share[:, None].astype(dtype)
+    low_value = np.take_along_axis(ordered[None], lower[..., None], axis=-1)
+    high_value = np.take_along_axis(ordered[None], upper[..., None], axis=-1)
+    low_mask, high_mask = lanes[None] == low_value, lanes[None] == high_value
+    low_count = np.maximum(np.sum(low_mask, axis=-1, keepdims=True), 1)
+    high_count = np.maximum(np.sum(high_mask, axis=-1, keepdims=True), 1)
+    weights = ((1 - gamma[..., None]) * low_mask / low_count
+               + gamma[..., None] * high_mask / high_count).astype(dtype)
+    if ignore_nan:
+        weights = np.where(counts[None, ..., None] > 0, weights, 0).astype(dtype)
+    reduced = tuple(a.shape[d] for d in axes)
+    weights = weights.reshape((levels.size,) + lane_shape + reduced)
+    first = 1 + len(kept)
+    weights = np.moveaxis(weights, tuple(range(first, first + len(axes))),
+                          tuple(1 + d for d in axes))
+    return weights.reshape(q.shape + a.shape)
+
+
+def kept_shape(shape, axis, q_shape=()):
+    """``q_shape + shape`` with the reduced ``axis`` (all axes if None) of size one."""
+    axes = _axes(axis, len(shape))
+    return tuple(q_shape) + tuple(1 if d in axes else size for d, size in enumerate(shape))
+
+
+def count_valid(a, axis=None, ddof=0):
+    """The number of entries that are not NaN along ``axis`` (kept), minus ``ddof``, in
+    ``a``'s float dtype."""
+    valid = np.sum(~np.isnan(a), axis=axis, keepdims=True)
+    return (valid - ddof).astype(_float_dtype(a))
+
+
+def partition_sources(a, ans, axis=-1):
+    """For each entry of ``ans = np.partition(a, kth, axis)``, the index along ``axis`` of the
+    entry of ``a`` it is: the two arrays hold the same values, so their stable sorting
+    orders pair them up (equal values in order)."""
+    if axis is None:
+        a, axis = np.ravel(a), 0
+    order_a = np.argsort(a, axis=axis, kind="stable")
+    order_ans = np.argsort(ans, axis=axis, kind="stable")
+    sources = np.empty_like(order_a)
+    np.put_along_axis(sources, order_ans, order_a, axis)
+    return sources
+
+
+def average_layout(weights_shape, shape, axis):
+    """How ``np.average(a, axis, weights)`` aligns ``weights`` with ``a``: the permutation of
+    ``weights``' axes, the shape that then broadcasts against ``a``, and for the way back
+    the permuted shape and the inverse permutation."""
+    if tuple(weights_shape) == tuple(shape):
+        identity = tuple(range(len(shape)))
+        return identity, tuple(shape), tuple(shape), identity
+    axes = _axes(axis, len(shape))
+    permutation = tuple(int(k) for k in np.argsort(axes))
+    aligned = tuple(size if d in axes else 1 for d, size in enumerate(shape))
+    permuted = tuple(weights_shape[k] for k in permutation)
+    return permutation, aligned, permuted, tuple(int(k) for k in np.argsort(permutation))
+
+
+def _as_vectors(x, axis):
+    """``x`` with ``axis`` last, its vectors of two components padded with a zero third."""
+    moved = np.moveaxis(x, axis, -1)
+    if moved.shape[-1] == 2:
+        moved = np.concatenate([moved, np.zeros_like(moved[..., :1])], axis=-1)
+    return moved
+
+
+def cross_adjoint(g, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None, which=0):
+    """Cotangent of ``a`` (``which=0``: ``b x g``) or of ``b`` (``which=1``: ``g x a``) in
+    ``np.cross(a, b, axisa, axisb, axisc, axis)``, from ``<g, a x b> = <a, b x g> =
+    <b, g x a>``.  Vectors of two components are those of three with a zero third (their
+    product is the third component only)."""
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    size_a, size_b = np.shape(a)[axisa], np.shape(b)[axisb]
+    vectors_a, vectors_b = _as_vectors(a, axisa), _as_vectors(b, axisb)
+    if size_a == 2 and size_b == 2:
+        g = np.asarray(g)[..., None]
+        vectors_g = np.concatenate([np.zeros_like(g), np.zeros_like(g), g], axis=-1)
+    else:
+        vectors_g = np.moveaxis(g, axisc, -1)
+    if which == 0:
+        moved = np.moveaxis(a, axisa, -1)
+        result = np.cross(vectors_b, vectors_g)[..., :size_a]
+        return np.moveaxis(unbroadcast(result, moved), -1, axisa)
+    moved = np.moveaxis(b, axisb, -1)
+    result = np.cross(vectors_g, vectors_a)[..., :size_b]
+    return np.moveaxis(unbroadcast(result, moved), -1, axisb)
+
+
+def variables_as_rows(m, y=None, rowvar=True):
+    """The matrix ``np.cov(m, y, rowvar)`` works on: one row per variable, ``m``'s then
+    ``y``'s (transposed where NumPy transposes them)."""
+    rows = np.atleast_2d(m)
+    if not rowvar and np.ndim(m) != 1:
+        rows = rows.T
+    if y is None:
+        return rows
+    others = np.atleast_2d(y)
+    if not rowvar and others.shape[0] != 1:
+        others = others.T
+    return np.concatenate((rows, others), axis=0)
+
+
+def rows_adjoint(g, m, y=None, rowvar=True, which=0):
+    """Cotangent of ``m`` (``which=0``) or ``y`` (``which=1``) in ``variables_as_rows``."""
+    transposed_m = not rowvar and np.ndim(m) != 1
+    count = np.shape(np.atleast_2d(m))[1 if transposed_m else 0]
+    if which == 0:
+        piece = g[:count]
+        return np.reshape(piece.T if transposed_m else piece, np.shape(m))
+    piece = g[count:]
+    transposed_y = not rowvar and np.shape(np.atleast_2d(y))[0] != 1
+    return np.reshape(piece.T if transposed_y else piece, np.shape(y))
+
+
+def cov_weights(count, bias=False, ddof=None, fweights=None, aweights=None):
+    """``np.cov``'s weight of each of ``count`` observations and its normalization ``fact``
+    (so that ``c = Xc W Xc^T / fact``), as NumPy computes them."""
+    if ddof is None:
+        ddof = 0 if bias else 1
+    weights = None
+    if fweights is not None:
+        weights = np.asarray(fweights, dtype=float)
+    if aweights is not None:
+        aweights = np.asarray(aweights, dtype=float)
+        weights = aweights if weights is None else weights * aweights
+    if weights is None:
+        return np.ones(count), max(count - ddof, 0.0)
+    total = np.sum(weights)
+    if ddof == 0:
+        fact = total
+    elif aweights is None:
+        fact = total - ddof
+    else:
+        fact = total - ddof * np.sum(weights * aweights) / total
+    return weights, max(fact, 0.0)
+
+
+def axis_slice(ndim, axis, start=None, stop=None):
+    """The index ``x[..., start:stop, ...]`` with the slice on ``axis``."""
+    index = [slice(None)] * ndim
+    index[axis % ndim] = slice(start, stop)
+    return tuple(index)
+
+
+def replace_axis(shape, axis, length):
+    """``shape`` with ``length`` on ``axis``."""
+    shape = list(shape)
+    shape[axis % len(shape)] = length
+    return tuple(shape)
+
+
+def reduced_axes(ndim, axis=None, offset=0):
+    """The axes a reduction over ``axis`` of an ``ndim``-dimensional array removes, shifted
+    by ``offset`` (the leading axes of a quantile's ``q``)."""
+    return tuple(offset + d for d in _axes(axis, ndim))
+
+
+def concatenated_length(value, axis):
+    """How many entries ``value`` adds along ``axis`` as ``np.diff``'s ``prepend`` /
+    ``append``: none for None, one for a scalar (broadcast), else its length."""
+    if value is None:
+        return 0
+    return 1 if np.ndim(value) == 0 else np.shape(value)[axis]
+
+
+def zeros_or_absent(value):
+    """Zeros like ``value``, or NumPy's marker of an argument not given if it is None."""
+    if value is None:
+        return np._NoValue
+    value = np.asarray(value)
+    return np.zeros_like(value, dtype=_float_dtype(value))
+
+
+def zeros_or_none(value):
+    """Zeros like ``value``, or None if it is None."""
+    if value is None:
+        return None
+    value = np.asarray(value)
+    return np.zeros_like(value, dtype=_float_dtype(value))
+
+
+def meshgrid_shape(xi, position, indexing="xy"):
+    """The shape ``(1, ..., n, ..., 1)`` that input ``position`` of ``np.meshgrid(*xi)``
+    takes before it is broadcast: Cartesian ``'xy'`` indexing swaps the first two axes."""
+    axis = position
+    if indexing == "xy" and len(xi) > 1 and position < 2:
+        axis = 1 - position
+    return along_axis_shape(len(xi), axis, np.size(xi[position]))
+
+
+def output_tangent(ans, position, tangent):
+    """The tangent of a tuple-valued result in which only entry ``position`` varies:
+    ``tangent`` broadcast to that entry (a copy), zeros elsewhere."""
+    return tuple(np.array(np.broadcast_to(tangent, np.shape(entry))) if index == position
+                 else np.zeros_like(entry) for index, entry in enumerate(ans))
+
+
+def powers_of(x, count):
+    """``x[..., None] ** (count - 1, ..., 1, 0)``, in ``x``'s float dtype (``0 ** 0`` is 1):
+    the powers ``np.polyval`` multiplies its coefficients by."""
+    x = np.asarray(x)
+    return np.expand_dims(x, -1) ** arange_like(count - 1, -1, -1, x)
+
+
+def polyfit_weights(x, w=None, full=False, cov=False):
+    """The weight of each point in ``np.polyfit(x, y, deg, w=w)`` (ones without ``w``).
+    ``full`` and ``cov`` return diagnostics whose derivatives s2s does not take."""
+    if full or cov:
+        raise NotImplementedError("s2s differentiates np.polyfit with full=False and "
+                                  "cov=False (the coefficients only)")
+    return np.ones(np.shape(x)) if w is None else np.asarray(w, dtype=np.float64)

@@ -35,6 +35,8 @@ _UNKNOWN = "unknown"            # a name bound somewhere to a value of no provab
 _NUMPY_SCALARS = {"pi", "e", "inf", "nan", "euler_gamma"}
 _REDUCTIONS = {"sum", "mean", "prod", "max", "min", "nansum", "nanmean", "std", "var"}
 _SHAPE_NEUTRAL = {"dtype", "order", "subok", "copy", "casting", "out"}   # of elementwise rules
+_SHAPED_BY_ARGUMENT = {"zeros", "ones", "empty", "full"}
+_SHAPED_LIKE = {"zeros_like", "ones_like", "empty_like", "full_like", "copy"}
 _INTEGER_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)
 
 
@@ -84,6 +86,7 @@ def infer_shapes(normal: NormalForm, operations: dict[int, Any],
         state[name] = _UNKNOWN
     locals_ = set(state) | {_bound_name(s) for s in statements if _bound_name(s)}
     transfer = _Transfer(state, locals_, integers, ranges, operations)
+    transfer.single = _single_bindings(statements, opaque | set(parameter_shapes))
     changed = True
     while changed:
         changed = False
@@ -99,6 +102,76 @@ def infer_shapes(normal: NormalForm, operations: dict[int, Any],
                 state[name] = joined
                 changed = True
     return {name: shape for name, shape in sorted(state.items()) if shape != _UNKNOWN}
+
+
+def index_bounds(normal: NormalForm, operations: dict[int, Any],
+                 parameter_shapes: dict[str, Shape | None]) -> dict[str, tuple[int, int]]:
+    """``{name: (lowest, highest)}`` for integer names whose every value, at every call with
+    these argument shapes, lies in that interval: a loop counter over ``range(a, b, step)``
+    with known bounds, a known constant, and those shifted by constants (``i - 1``).  An
+    index read ``x[i]`` with ``i`` in bounds cannot raise."""
+    statements = list(walk_statements(normal.body))
+    shapes = infer_shapes(normal, operations, parameter_shapes)
+    excluded = _opaquely_bound(normal, statements) | set(parameter_shapes)
+    transfer = _Transfer(dict(shapes), set(shapes) | set(parameter_shapes), set(), set(),
+                         operations)
+    for name, shape in parameter_shapes.items():
+        transfer.state[name] = _UNKNOWN if shape is None else shape
+    transfer.single = _single_bindings(statements, excluded)
+    counts: dict[str, int] = {}
+    for statement in statements:
+        name = _bound_name(statement)
+        if name is not None:
+            counts[name] = counts.get(name, 0) + 1
+    bounds: dict[str, tuple[int, int]] = {}
+    for statement in statements:
+        name = _bound_name(statement)
+        if name is None or counts[name] != 1 or name in excluded:
+            continue
+        if isinstance(statement, ast.For):
+            iterator = transfer.single.get(statement.iter.id) \
+                if isinstance(statement.iter, ast.Name) else statement.iter
+            if _is_call_to(iterator, "range") and 1 <= len(iterator.args) <= 3:
+                values = [transfer.value(argument) for argument in iterator.args]
+                if all(isinstance(v, int) for v in values):
+                    steps = range(*values)
+                    if len(steps):
+                        bounds[name] = (min(steps[0], steps[-1]), max(steps[0], steps[-1]))
+            continue
+        value = statement.value
+        constant = transfer.value(value)
+        if isinstance(constant, int):
+            bounds[name] = (constant, constant)
+        elif isinstance(value, ast.BinOp) and isinstance(value.op, (ast.Add, ast.Sub)):
+            left, right = value.left, value.right
+            shift = transfer.value(right)
+            if isinstance(left, ast.Name) and left.id in bounds and isinstance(shift, int):
+                shift = shift if isinstance(value.op, ast.Add) else -shift
+                low, high = bounds[left.id]
+                bounds[name] = (low + shift, high + shift)
+    return bounds
+
+
+def integer_names(normal: NormalForm, parameters: set[str]) -> set[str]:
+    """The local names that only ever hold Python ints (loop counters over ``range``,
+    ``len(...)``, their sums and differences): indices that select one element."""
+    statements = list(walk_statements(normal.body))
+    excluded = _opaquely_bound(normal, statements) | parameters
+    return _integer_names(statements, excluded, _range_names(statements, excluded))
+
+
+def _single_bindings(statements: list[ast.stmt], excluded: set[str]) -> dict[str, ast.expr]:
+    """name -> the value of its one binding, for names bound exactly once by ``name = ...``."""
+    counts: dict[str, int] = {}
+    values: dict[str, ast.expr] = {}
+    for statement in statements:
+        name = _bound_name(statement)
+        if name is not None:
+            counts[name] = counts.get(name, 0) + 1
+            if isinstance(statement, ast.Assign):
+                values[name] = statement.value
+    return {name: value for name, value in values.items()
+            if counts[name] == 1 and name not in excluded}
 
 
 def _join(a: Any, b: Any) -> Any:
@@ -201,6 +274,34 @@ class _Transfer:
                  ranges: set[str], operations: dict[int, Any]):
         self.state, self.locals, self.integers, self.ranges = state, locals_, integers, ranges
         self.operations = operations
+        self.single: dict[str, ast.expr] = {}
+
+    def value(self, node: ast.expr, depth: int = 0) -> Any:
+        """The int or tuple of ints ``node`` holds at every call with these argument
+        shapes (``x.shape``, ``x.shape[0]``, ``(n, 2)``, ``len(x)``), or None."""
+        if depth > 20:
+            return None
+        if isinstance(node, ast.Constant):
+            return node.value if type(node.value) is int else None
+        if isinstance(node, ast.Name):
+            bound = self.single.get(node.id)
+            return None if bound is None else self.value(bound, depth + 1)
+        if isinstance(node, ast.Attribute) and node.attr == "shape":
+            shape = self.atom(node.value)
+            return shape if isinstance(shape, tuple) else None
+        if isinstance(node, ast.Subscript):
+            container, index = self.value(node.value, depth + 1), self.value(node.slice, depth + 1)
+            if isinstance(container, tuple) and isinstance(index, int) \
+                    and -len(container) <= index < len(container):
+                return container[index]
+            return None
+        if isinstance(node, ast.Tuple):
+            items = [self.value(item, depth + 1) for item in node.elts]
+            return tuple(items) if all(isinstance(item, int) for item in items) else None
+        if _is_call_to(node, "len") and len(node.args) == 1:
+            shape = self.atom(node.args[0])
+            return shape[0] if isinstance(shape, tuple) and shape else None
+        return None
 
     def binding(self, statement: ast.stmt) -> Any:
         if isinstance(statement, ast.For):
@@ -266,6 +367,20 @@ class _Transfer:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
                 and node.func.id in ("len", "float", "int") and node.func.id not in self.locals:
             return ()
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == "np" \
+                and "np" not in self.locals and node.func.attr in _SHAPED_LIKE \
+                and node.args and not any(k.arg == "shape" for k in node.keywords):
+            return self.atom(node.args[0])      # np.zeros_like(x): x's shape
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == "np" \
+                and "np" not in self.locals and node.func.attr in _SHAPED_BY_ARGUMENT \
+                and len(node.args) >= 1 and not any(k.arg == "like" for k in node.keywords):
+            shape = self.value(node.args[0])    # np.zeros((n, 2)): an array of that shape
+            if isinstance(shape, int):
+                shape = (shape,)
+            if isinstance(shape, tuple) and all(size >= 0 for size in shape):
+                return shape
         return _UNKNOWN
 
     def rule(self, operation: Any) -> Any:

@@ -41,6 +41,7 @@ and a reusable pullback; it is the fallback of source transformation.
 """
 from __future__ import annotations
 
+import inspect
 import operator
 import sys
 import threading
@@ -51,6 +52,7 @@ import numpy as np
 
 from .errors import (ArrayOperationError, InputError, MissingRuleError, TapeError,
                      UnsupportedError)
+from .library import scipy_caller
 from .rules import REGISTRY, Rule
 from .rules.domains import NotDifferentiated
 from .rules.operators import DUNDERS
@@ -489,6 +491,9 @@ class Tensor:
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         if self._requires_grad and is_grad_enabled():
+            caller = scipy_caller(sys._getframe(1))
+            if caller is not None:          # scipy.stats.norm.logpdf(t): np.asarray inside
+                raise _scipy_conversion(caller)
             raise MissingRuleError(
                 "converting a tensor that requires grad to a NumPy array (np.asarray, "
                 "np.array, or a function NumPy does not dispatch) would drop its gradient",
@@ -871,6 +876,20 @@ def _missing_rule(name: str) -> MissingRuleError:
              "the graph with .detach(), s2s.stop_gradient(...) or `with s2s.no_grad():`")
 
 
+def _scipy_conversion(name: str) -> MissingRuleError:
+    """A tensor being recorded reached a SciPy function written in Python, which converts it
+    with ``np.asarray``: NumPy gives the tape no way to record that call."""
+    from .rules import REGISTRY as registry
+    has_rule = any(rule.name == name.replace("(...)", "") for rule in registry)
+    what = ("its derivative rule is used by generated code" if has_rule
+            else "it has no derivative rule")
+    return MissingRuleError(
+        f"{name} converts its arguments to NumPy arrays, so the tape cannot record it "
+        f"({what})", hint="differentiate the function ahead of time (s2s.grad, "
+        "@s2s.differentiate(fallback='error')) instead of on the tape, or keep this value out "
+        "of the graph with .detach() or s2s.stop_gradient(...)")
+
+
 def _missing_attribute(name: str) -> MissingRuleError:
     return MissingRuleError(
         f"no derivative rule for the ndarray attribute {name}, read on a tensor that "
@@ -959,6 +978,19 @@ def _is_variadic(rule: Rule) -> bool:
     return variadic
 
 
+_REQUIRED: dict[int, int] = {}
+
+
+def _required_positions(rule: Rule) -> int:
+    """How many of the rule's positions have no default (the others may be left out)."""
+    required = _REQUIRED.get(id(rule))
+    if required is None:
+        parameters = list(rule.signature.parameters.values())[:rule.arity]
+        required = _REQUIRED[id(rule)] = sum(
+            parameter.default is inspect.Parameter.empty for parameter in parameters)
+    return required
+
+
 _NO_EDGE = (None, 0)
 _NO_PARAMS: dict[str, Any] = {}     # shared, never modified
 
@@ -967,8 +999,8 @@ def _record(rule: Rule, args: Sequence[Any], raw_args: tuple, params: dict,
             raw: Any) -> Tensor:
     """Wrap ``raw`` in a tensor whose ``grad_fn`` is a new node of ``rule``."""
     arity = rule.arity
-    if _is_variadic(rule):                  # np.einsum(*operands): the positions given
-        arity = min(arity, len(raw_args))
+    if _is_variadic(rule) or len(raw_args) >= _required_positions(rule):
+        arity = min(arity, len(raw_args))   # np.einsum(*operands), np.select(c, x) (default=0)
     if len(raw_args) < arity:
         raise UnsupportedError(
             f"the tape needs the {arity} differentiable argument(s) of "

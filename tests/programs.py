@@ -80,8 +80,8 @@ DIVISORS = ("0.7", "1.5", "2.0", "-1.5")
 # differentiated value (``refused_programs``).  Each is a format of ``a`` (a differentiated
 # vector) and ``b`` (any vector); the statement ``u = ...`` binds a scalar.
 REFUSED = {
-    "np.r_": "np.sum(np.r_[{a}, {b}])",
-    "np.c_": "np.sum(np.c_[{a}, {b}])",
+    "np.r_": "np.sum(np.r_['0,2', {a}, {b}])",       # np.r_[a, b] is np.concatenate
+    "np.c_": "np.sum(np.c_['1,2,0', {a}, {b}])",
     "tobytes": "np.sum(np.frombuffer(({a}).tobytes()))",
     "flat": "({a}).flat[{i}]",
     "qr": "np.sum(np.linalg.qr(np.outer({a}, {b}))[1])",

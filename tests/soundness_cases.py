@@ -50,15 +50,19 @@ def global_array_indexed(x, y):
 WEIGHTS = np.array([1.0, 2.0, 3.0])
 
 
-# --- refused: each must raise MissingRuleError in source mode (never a zero) ----------------
-
-
 def concatenation_trick(x, y):
-    return np.sum(np.r_[x, x ** 2])
+    return np.sum(np.r_[x, x ** 2, y, 0.5] * np.r_[0:8])
 
 
 def column_trick(x, y):
-    return np.sum(np.c_[x, x ** 2] ** 2)
+    return np.sum(np.c_[x, x ** 2 * y] ** 2)
+
+
+# --- refused: each must raise MissingRuleError in source mode (never a zero) ----------------
+
+
+def concatenation_directive(x, y):
+    return np.sum(np.r_['0,2', x, x ** 2])
 
 
 def norm_order_from_the_inputs(x, y):

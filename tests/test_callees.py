@@ -280,6 +280,44 @@ def test_star_args_positions_count_the_arguments_as_passed():
     assert "xs_0" in derivative.source_for(x0, x1)
 
 
+def gathered_options(x, *layers, **options):
+    scale = options.get("scale", 1.0)
+    total = np.sum(np.sin(x) * options["w"]) * scale
+    for layer in layers:
+        total = total + np.sum(layer * x)
+    return total
+
+
+def calls_with_gathered_options(x, w):
+    return gathered_options(x, w=w, tag="first") + gathered_options(2.0 * x, x, w=w ** 2)
+
+
+def test_star_star_kwargs_reach_the_generated_code_and_wrt_by_name():
+    x, layer = np.array([0.3, -0.7]), np.array([1.5, 0.5])
+    derivative = s2s.differentiate(gathered_options, wrt=(0, "w", "scale"), fallback="error")
+    gradients = derivative.grad(x, layer, w=2.0, scale=3.0)
+    assert derivative.mode == "source"
+    def at(x, w, scale):
+        return gathered_options(x, layer, w=w, scale=scale)
+    for gradient, position in zip(gradients, range(3)):
+        assert_close(gradient, numerical_gradient(at, [x, 2.0, 3.0], position))
+    # without scale: another derivative, where .get gives the default
+    gradient = s2s.differentiate(gathered_options, wrt="w", fallback="error").grad(x, w=2.0)
+    assert_close(gradient, numerical_gradient(lambda w: gathered_options(x, w=w), [2.0], 0))
+    assert "options_w" in derivative.source_for(x, layer, w=2.0, scale=3.0)
+
+
+def test_star_star_kwargs_of_a_callee_receive_the_callers_values():
+    x = np.array([0.3, -0.7])
+    derivative = s2s.differentiate(calls_with_gathered_options, wrt=(0, 1), fallback="error")
+    gradients = derivative.grad(x, 1.5)
+    for gradient, position in zip(gradients, range(2)):
+        assert_close(gradient, numerical_gradient(calls_with_gathered_options, [x, 1.5],
+                                                  position))
+    _, tangent = s2s.jvp(calls_with_gathered_options, (x, 1.5), (np.ones(2), 1.0))
+    assert_close(tangent, np.sum(gradients[0]) + gradients[1])
+
+
 def keyword_only_affine(x, *, scale=2.0, shift=0.5):
     return np.sum((scale * x + shift) ** 2)
 

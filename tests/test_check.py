@@ -83,3 +83,46 @@ def test_check_calls_functions_with_keyword_parameters(function):
     report = s2s.check(function, np.array([0.1, 0.2]), wrt=0)
     assert {"source", "tape"} <= set(report.errors)
     assert max(report.errors.values()) < 1e-8
+
+
+def mlp_of_pairs(params, x):
+    hidden = x
+    for W, b in params[:-1]:
+        hidden = np.tanh(hidden @ W + b)
+    W, b = params[-1]
+    return np.sum((hidden @ W + b) ** 2)
+
+
+def dict_with_integer_leaves(p, x):
+    return np.sum(np.sin(x @ p["w"]) * p["scale"]) * p["repeats"] + len(p["name"])
+
+
+def test_check_compares_pytree_arguments_leaf_by_leaf():
+    rng = np.random.default_rng(6)
+    params = [(rng.normal(size=(3, 4)), rng.normal(size=4)),
+              (rng.normal(size=(4, 2)), rng.normal(size=2))]
+    x = rng.normal(size=(5, 3))
+    report = s2s.check(mlp_of_pairs, params, x)
+    assert report.ok and report.values["source"].size == 3 * 4 + 4 + 4 * 2 + 2
+    for method in ("source", "tape", "forward (u.Jv)"):
+        assert method in report.errors, method
+    p = {"w": rng.normal(size=(3, 2)), "scale": 1.5, "repeats": 3, "name": "layer"}
+    report = s2s.check(dict_with_integer_leaves, p, x, order=2)
+    assert report.ok and report.values["tape"].size == 3 * 2 + 1     # the float leaves
+    assert "hessian-vector" in report.skipped
+
+
+def test_a_wrong_rule_inside_a_pytree_function_is_caught():
+    rule = REGISTRY.lookup(np.sin)
+    import s2s.rules.elementwise as elementwise
+
+    def wrong_sin_vjp(g, ans, x):
+        return g * np.sin(x)
+
+    object.__setattr__(rule, "vjps", (wrong_sin_vjp,))
+    try:
+        p = {"w": np.array([[0.3, -0.2], [0.5, 1.1]]), "scale": 1.5, "repeats": 2, "name": "a"}
+        with pytest.raises(s2s.GradientMismatch):
+            s2s.check(dict_with_integer_leaves, p, np.array([[0.4, -0.7]]), modes=("tape",))
+    finally:
+        object.__setattr__(rule, "vjps", (elementwise.sin_vjp,))

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import s2s
+from reference import numerical_gradient
 from s2s.export import ExportError, export_source
 
 MODEL = textwrap.dedent('''\
@@ -56,6 +57,18 @@ MODEL = textwrap.dedent('''\
         if x < 0.5:
             return x * 3.0
         return x * x
+
+
+    def mlp(params, x):
+        hidden = x
+        for W, b in params[:-1]:
+            hidden = np.tanh(hidden @ W + b)
+        W, b = params[-1]
+        return np.sum((hidden @ W + b) ** 2)
+
+
+    def scaled(p, x):
+        return np.sum(np.tanh(x @ p["w"]) * p["scale"]) * p["repeats"] + len(p["name"])
 ''')
 
 X = np.array([0.7, -0.3, 1.2])
@@ -199,6 +212,29 @@ def test_forward_mode_export(tmp_path, model):
                                s2s.grad(model.loop_branch)(X, W), rtol=1e-12)
     value, tangent = exported.jvp_loop_branch(X, W, 3, np.ones(3))
     assert tangent == pytest.approx(np.sum(s2s.grad(model.loop_branch)(X, W)), rel=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_pytree_arguments_export(tmp_path, model, mode):
+    """Lists of (W, b) pairs and dicts with non-float leaves, in both modes, against s2s
+    and finite differences leaf by leaf; non-float leaves get None, as from s2s.grad."""
+    rng = np.random.default_rng(4)
+    params = [(rng.normal(size=(3, 4)), rng.normal(size=4)),
+              (rng.normal(size=(4, 2)), rng.normal(size=2))]
+    p = {"w": rng.normal(size=(3, 2)), "scale": 1.5, "repeats": 3, "name": "layer"}
+    x = rng.normal(size=(5, 3))
+    for function, argument in ((model.mlp, params), (model.scaled, p)):
+        _, exported = _exported(tmp_path, function, name=f"tree_{function.__name__}_{mode}",
+                                mode=mode)
+        got = getattr(exported, f"grad_{function.__name__}")(argument, x)
+        expected = s2s.grad(function)(argument, x)
+        assert s2s.tree_flatten(got)[1] == s2s.tree_flatten(expected)[1]
+        flat, unravel = s2s.ravel_pytree(argument)
+        numeric = numerical_gradient(lambda v: function(unravel(v), x), [flat], 0)
+        np.testing.assert_allclose(s2s.ravel_pytree(got)[0], numeric, rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(s2s.ravel_pytree(got)[0], s2s.ravel_pytree(expected)[0],
+                                   rtol=1e-12)
+    assert got["repeats"] is None and got["name"] is None
 
 
 def test_non_scalar_output_is_refused_by_the_wrapper(tmp_path):

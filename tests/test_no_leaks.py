@@ -262,7 +262,9 @@ FAILURES = {
         varargs, fallback="error").source),
     "*args: fewer arguments than the function reads": (
         "varargs", lambda: s2s.grad(varargs)(1.0)),
-    "**kwargs": (S2S, lambda: s2s.grad(keywords)(1.0)),
+    "**kwargs with a keyword that is no identifier": (
+        S2S, lambda: s2s.grad(keywords)(1.0, **{"not-a-name": 2.0})),
+    "**kwargs: too many positional arguments": (S2S, lambda: s2s.grad(keywords)(1.0, 2.0)),
     "a generator function": (S2S, lambda: s2s.grad(generator)(1.0)),
     "a C function without a rule": (S2S, lambda: s2s.grad(math.lgamma)(0.5)),
     "a ufunc without a rule": (S2S, lambda: s2s.grad(np.nextafter)(0.5, 1.0)),

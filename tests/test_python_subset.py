@@ -441,3 +441,74 @@ def test_jumps_out_of_a_with_block_exit_the_manager_first(function):
     assert np.geterr() == before                      # the manager was exited
     assert_close(gradient, numerical_gradient(function, [x], 0))
     assert "__exit__" in derivative.source
+
+
+# --- dicts built from active values: comprehensions, dict(pairs), item writes; tables of
+# functions called through a key
+
+def dict_comprehension(x):
+    terms = {f"t{i}": (i + 1.0) * np.sin(v) for i, v in enumerate(x) if i != 1}
+    return sum(terms.values()) + terms["t2"] ** 2
+
+
+def dict_of_pairs_with_a_repeated_key(x):
+    d = dict([("a", x[0] * 2.0), ("a", x[1] ** 2), ("b", np.exp(x[2]))])
+    return d["a"] * d["b"]
+
+
+def dict_item_writes(x):
+    out = {"a": x[0]}
+    for i in range(3):
+        out[f"k{i}"] = np.sin(x[i]) * (i + 1)
+    out["k1"] = out["k1"] * x[0]          # an overwrite, read before and after
+    out["b"] = np.exp(x[1])               # a new key, never read back
+    return out["a"] * sum(out.values()) + out["k1"] ** 2
+
+
+def dispatch_table(x, name="swish"):
+    activations = {"tanh": np.tanh,
+                   "relu": lambda z: np.maximum(z, 0.0),
+                   "swish": lambda z: z / (1 + np.exp(-z))}
+    hidden = activations[name](x * 1.5)
+    return np.sum(hidden ** 2) + np.sum(activations["tanh"](x))
+
+
+DICT_CASES = [dict_comprehension, dict_of_pairs_with_a_repeated_key, dict_item_writes,
+              dispatch_table]
+
+
+@pytest.mark.parametrize("function", DICT_CASES, ids=[f.__name__ for f in DICT_CASES])
+def test_dicts_of_active_values_in_generated_code(function):
+    test_gradient_in_generated_code_matches_finite_differences(function)
+    test_gradient_matches_the_tape(function)
+    v = np.array([0.5, -1.0, 0.25])
+    _, tangent = s2s.jvp(function, (X,), (v,))
+    assert_close(tangent, numerical_gradient(function, [X], 0) @ v)
+    f = s2s.differentiate(function, fallback="error")
+    _, pullback = f.vjp(X)
+    for _ in range(2):                  # the pullback leaves the dicts as it found them
+        assert_close(pullback(1.0), numerical_gradient(function, [X], 0))
+    assert_close(s2s.jacobian(function)(X), numerical_gradient(function, [X], 0))
+
+
+@pytest.mark.parametrize("name", ["tanh", "relu", "swish"])
+def test_dispatch_table_branches_on_the_key(name):
+    f = s2s.differentiate(dispatch_table, fallback="error")
+    assert f.mode == "source" and "== 'relu'" in f.source and "raise KeyError" in f.source
+    assert_close(f.grad(X, name), numerical_gradient(lambda x: dispatch_table(x, name), [X], 0))
+    with pytest.raises(KeyError, match="gelu"):       # the user's error, as Python raises it
+        f.grad(X, "gelu")
+
+
+def test_a_table_of_functions_used_otherwise_is_refused_clearly():
+    def table_passed_on(x):
+        activations = {"relu": lambda z: np.maximum(z, 0.0)}
+        return np.sum(sorted(activations)[0] == "relu" and activations["relu"](x))
+
+    with pytest.raises(s2s.UnsupportedError, match="Lambda"):
+        s2s.differentiate(table_passed_on, fallback="error").grad(X)
+
+
+def test_second_derivative_through_dict_item_writes_is_refused_clearly():
+    with pytest.raises(s2s.UnsupportedError, match="writes into a dict"):
+        s2s.hessian(dict_item_writes)(X)

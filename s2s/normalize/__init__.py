@@ -24,7 +24,9 @@ Passes, in order (:data:`PASSES`), one module each; each is a function
 ``pass(state) -> None`` over the :class:`~s2s.normalize.core.NormalState` they share
 (``core.py`` also holds the AST helpers):
 
-1. ``check_supported`` (``fence.py``): reject what s2s cannot differentiate, with file:line:col
+1. ``lower_dispatch_tables`` (``dispatch_tables.py``): a call through a local dict of
+   functions -> branches: ``acts[k](x)`` -> ``if k == 'tanh': _call0 = np.tanh(x) elif ...``
+   ``check_supported`` (``fence.py``): reject what s2s cannot differentiate, with file:line:col
    ``lower_with_blocks`` (``with_blocks.py``): ``with np.errstate(...): body`` ->
    ``_with0 = np.errstate(...)`` / ``_with0.__enter__()`` / body / ``_with0.__exit__(...)``
    ``lower_comprehensions`` (``comprehensions.py``): comprehensions, ``map`` and
@@ -42,10 +44,17 @@ Passes, in order (:data:`PASSES`), one module each; each is a function
    ``if c: break``  ->  ``if c: _break0 = True`` / ``if not _break0: ...`` / ``if _break0: break``
 6. ``lower_to_three_address`` (``three_address.py``):
    ``z = y * y * 3``  ->  ``_t0 = y * y; z = _t0 * 3``
+   ``lower_index_tricks`` (``index_tricks.py``): ``y = np.r_[a, b]``  ->
+   ``_t0 = np.atleast_1d(a)`` / ``_t1 = np.atleast_1d(b)`` / ``_t2 = [_t0, _t1]`` /
+   ``y = np.concatenate(_t2, axis=0)`` (and ``np.c_`` along the last axis)
 7. ``split_self_updates`` (``self_updates.py``):
    ``s = s * x`` in a loop  ->  ``_t0 = s * x; s = _t0``
 8. ``rename_reassignments`` (``reassignments.py``):
    ``y = f(y)``  ->  ``y_1 = f(y)`` (top level only)
+9. ``resolve_frozen_distributions`` (``frozen_distributions.py``):
+   ``d = st.norm(mu, s)`` / ``y = d.logpdf(x)``  ->  ``y = st.norm.logpdf(x, mu, s)``
+10. ``merge_common_reads`` (``common_reads.py``): a temporary recomputing a value of its
+    block is that value: ``_t3 = x[i]`` / ``_t4 = x[i]`` / ``_t3 * _t4``  ->  ``_t3 * _t3``
 """
 from __future__ import annotations
 
@@ -54,11 +63,15 @@ import ast
 from ..naming import Namer, names_in
 from ..parse import ParsedFunction
 from .augmented_assignments import lower_augmented_assignments
+from .common_reads import merge_common_reads
 from .comprehensions import lower_comprehensions
+from .dispatch_tables import lower_dispatch_tables
 from .core import (BINARY_OPERATORS, COMPOUND, UNARY_OPERATORS, NormalForm, NormalState,
                    assign, assigned_in, is_global_path, name, rebound_in, walk_statements)
 from .fence import check_supported
 from .for_loops import lower_for_loops
+from .frozen_distributions import resolve_frozen_distributions
+from .index_tricks import lower_index_tricks
 from .jumps import lower_jumps
 from .local_functions import lift_local_functions
 from .multiple_assignments import lower_multiple_assignments
@@ -72,6 +85,7 @@ __all__ = ["BINARY_OPERATORS", "COMPOUND", "MANAGERS", "PASSES", "UNARY_OPERATOR
            "rebound_in", "walk_statements"]
 
 PASSES = (
+    lower_dispatch_tables,      # before the fence, which accepts lambdas only when assigned
     check_supported,
     lower_with_blocks,
     lower_comprehensions,
@@ -81,8 +95,11 @@ PASSES = (
     lower_for_loops,
     lower_jumps,
     lower_to_three_address,
+    lower_index_tricks,
     split_self_updates,
     rename_reassignments,
+    resolve_frozen_distributions,
+    merge_common_reads,
 )
 
 

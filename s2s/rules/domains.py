@@ -79,3 +79,31 @@ class NotDifferentiated(Domain):
     it, so a differentiated value there is refused (:class:`s2s.MissingRuleError`) by the
     analysis and by the tape instead of getting a zero derivative.
     """
+
+
+@dataclass(frozen=True)
+class BooleanList(Domain):
+    """A list of random boolean masks of ``shapes`` (the conditions of ``np.select``)."""
+
+    shapes: tuple[tuple[int, ...], ...] = ()
+    integer: bool = True
+
+    def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> list[np.ndarray]:
+        return [rng.random(size=item) < 0.4 for item in self.shapes]
+
+
+@dataclass(frozen=True)
+class WithNaN(Domain):
+    """Values uniform in ``(low, high)`` with about a ``fraction`` of them NaN (never a
+    whole row), for the ``nan*`` reductions."""
+
+    fraction: float = 0.25
+
+    def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        values = rng.uniform(self.low, self.high, size=shape)
+        missing = rng.random(size=shape) < self.fraction
+        if values.ndim:
+            missing[..., 0] = False         # no lane of NaNs along the last axis
+        if values.ndim > 1:
+            missing[0] = False              # nor along the others
+        return np.where(missing, np.nan, values)

@@ -184,7 +184,8 @@ def nansum_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False):
 
 
 def nansum_jvp(t, ans, x, axis=None, dtype=None, out=None, keepdims=False):
-    return np.sum(t * ~np.isnan(x), axis=axis, keepdims=keepdims)
+    # np.where, not t * mask: a NaN entry's tangent may be NaN itself
+    return np.sum(np.where(np.isnan(x), 0.0, t), axis=axis, keepdims=keepdims)
 
 
 define(np.nansum, vjp=nansum_vjp, jvp=nansum_jvp, display="Nansum", examples=AXES, complex_ok=True)
@@ -198,7 +199,8 @@ def nanmean_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False):
 
 
 def nanmean_jvp(t, ans, x, axis=None, dtype=None, out=None, keepdims=False):
-    return np.sum(t * split_evenly(~np.isnan(x), x, axis), axis=axis, keepdims=keepdims)
+    finite = np.where(np.isnan(x), 0.0, t)       # a NaN entry's tangent may be NaN itself
+    return np.sum(finite * split_evenly(~np.isnan(x), x, axis), axis=axis, keepdims=keepdims)
 
 
 define(np.nanmean, vjp=nanmean_vjp, jvp=nanmean_jvp, display="Nanmean", domains=POSITIVE,

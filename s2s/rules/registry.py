@@ -41,6 +41,7 @@ from __future__ import annotations
 import inspect
 import operator
 import sys
+import types
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -86,6 +87,7 @@ class Rule:
     complex_ok: bool = False                    # right for complex values (module docstring)
     holomorphic: bool = False                   # complex-analytic: VJP g * f'(z), JVP t * f'(z)
     complex_result: bool = False                # may make complex values of real ones (fft)
+    several_outputs: bool = False               # may return a tuple: tangents add per entry
 
     @property
     def arity(self) -> int:
@@ -130,25 +132,45 @@ class Rule:
         return f"{self.display or self.name.capitalize()}Backward0"
 
 
+def _key(primal: Any) -> Any:
+    """What identifies a primal: the object itself, but for a bound method the pair
+    (instance, function), since each attribute read (``scipy.stats.norm.logpdf``) makes a
+    new bound-method object for the same instance and function."""
+    if isinstance(primal, types.MethodType):
+        return id(primal.__self__), id(primal.__func__)
+    return id(primal)
+
+
+def _same(primal: Any, other: Any) -> bool:
+    if primal is other:
+        return True
+    return isinstance(primal, types.MethodType) and isinstance(other, types.MethodType) \
+        and primal.__self__ is other.__self__ and primal.__func__ is other.__func__
+
+
 class Registry:
-    """Rules keyed by the primal callable, plus the views code generation needs."""
+    """Rules keyed by the primal callable, plus the views code generation needs.
+
+    A bound method (a ``scipy.stats`` distribution's ``logpdf``) is keyed by its instance
+    and function, so any read of ``norm.logpdf`` finds the rule registered for it.
+    """
 
     def __init__(self) -> None:
-        self._by_primal: dict[int, Rule] = {}
+        self._by_primal: dict[Any, Rule] = {}
         self._by_name: dict[str, Rule] = {}
         self.methods: dict[str, Rule] = {}      # "sum" in x.sum() -> the rule for np.sum
         self.attributes: dict[str, Rule] = {}   # "T" in x.T -> the rule for np.transpose
 
     def add(self, rule: Rule) -> Rule:
-        self._by_primal[id(rule.primal)] = rule
+        self._by_primal[_key(rule.primal)] = rule
         named = self._by_name.get(rule.name)
-        if named is None or named.primal is rule.primal:     # new, or a re-registration
+        if named is None or _same(named.primal, rule.primal):     # new, or a re-registration
             self._by_name[rule.name] = rule
         return rule
 
     def lookup(self, primal: Any) -> Rule | None:
-        rule = self._by_primal.get(id(primal))
-        return rule if rule is not None and rule.primal is primal else None
+        rule = self._by_primal.get(_key(primal))
+        return rule if rule is not None and _same(rule.primal, primal) else None
 
     def named(self, name: str) -> Rule:
         return self._by_name[name]
@@ -191,6 +213,7 @@ def define(
     complex_ok: bool = False,
     holomorphic: bool = False,
     complex_result: bool = False,
+    several_outputs: bool = False,
 ) -> Rule:
     """Declare the derivative of ``primal`` (and of its ``aliases``, e.g. ``math.sin``).
 
@@ -222,6 +245,7 @@ def define(
         complex_ok=complex_ok or holomorphic,
         holomorphic=holomorphic,
         complex_result=complex_result,
+        several_outputs=several_outputs or getattr(primal, "nout", 1) > 1,
     )
     REGISTRY.add(rule)
     for alias in aliases:

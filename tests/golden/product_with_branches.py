@@ -4,7 +4,7 @@ from s2s.runtime import index_accumulate, unbroadcast, zeros_like
 
 def vjp_product_with_branches(x):
     # forward sweep
-    _t5 = _t6 = _t7 = i = None
+    _t5 = _t7 = i = None
     _saved = []
     p = 1.0
     _t0 = len(x)
@@ -20,7 +20,6 @@ def vjp_product_with_branches(x):
             _saved.append(p)
             p = _t8
         else:
-            _saved.append(_t6)
             _t6 = x[i]
             _saved.append(_t7)
             _t7 = np.cos(_t6)
@@ -28,7 +27,7 @@ def vjp_product_with_branches(x):
             _saved.append(p)
             p = _t9
 
-    def pullback(p_b, _t5=_t5, _t6=_t6, _t7=_t7, i=i, p=p):
+    def pullback(p_b, _t5=_t5, _t7=_t7, i=i, p=p):
         # reverse sweep
         _stack = list(_saved)
         x_b = zeros_like(x)
@@ -46,6 +45,7 @@ def vjp_product_with_branches(x):
                 _t5 = _stack.pop()
                 x_b = index_accumulate(x_b, _t4_b, x, i)
             else:
+                _t6 = x[i]
                 # grad of line 60: p = p * np.cos(x[i])
                 _t9_b = p_b
                 p = _stack.pop()
@@ -54,6 +54,5 @@ def vjp_product_with_branches(x):
                 _t6_b = -_t7_b * np.sin(_t6)
                 _t7 = _stack.pop()
                 x_b = index_accumulate(x_b, _t6_b, x, i)
-                _t6 = _stack.pop()
         return x_b
     return (p, pullback)
