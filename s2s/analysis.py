@@ -85,6 +85,9 @@ class Analysis:
     mappings: set[str] = field(default_factory=set)  # every binding a dict display or dict()
     integers: set[str] = field(default_factory=set)  # names holding only Python ints
     index_bounds: dict[str, tuple[int, int]] = field(default_factory=dict)   # specialized
+    # whether rules for real values only guard against complex ones (complex_guard): set by
+    # the pipeline where complex values can arrive (complex arguments, may_be_complex)
+    guard_complex: bool = True
 
     def operation(self, statement: ast.stmt) -> Operation:
         return self.operations[id(statement)]
@@ -201,9 +204,10 @@ def complex_guard(analysis: Analysis, operation: Operation,
     an operation whose rule is for real values only (see ``Rule.refuses_complex``) when a
     derivative goes through it: a rule whose target is in ``differentiated`` (the active
     names in reverse mode, the varied ones in forward mode), or a declared zero, true for
-    real values only (``np.sign``), of a varied value.  None when no guard is needed."""
+    real values only (``np.sign``), of a varied value.  None when no guard is needed: no
+    complex value can arrive (``analysis.guard_complex`` is False) or the rule takes them."""
     rule = operation.rule
-    if rule is None or not rule.refuses_complex:
+    if rule is None or not analysis.guard_complex or not rule.refuses_complex:
         return None
     if operation.kind == "rule" and operation.target in differentiated:
         names = [arg.id for arg in operation.args if isinstance(arg, ast.Name)]

@@ -13,6 +13,7 @@ import warnings
 import linecache
 import os
 import traceback
+import types
 import weakref
 from typing import Any, Callable, Sequence, Union
 
@@ -38,24 +39,38 @@ _MAX_SPECIALIZATIONS = 16      # per function; beyond, calls with new shapes sha
 
 
 def _derivation(function: Callable[..., Any], wrt: tuple[str, ...], single: bool,
-                mode: str = "reverse", shapes: tuple | None = None) -> Derivation:
-    """The (cached) generated code; ``shapes``: specialize it to these argument shapes."""
+                mode: str = "reverse", shapes: tuple | None = None,
+                complex_arguments: bool | None = None) -> Derivation:
+    """The (cached) generated code; ``shapes``: specialize it to these argument shapes (keys
+    of :func:`argument_shape`).  ``complex_arguments``: the arguments may hold complex
+    values, so rules for real values only check for them (:func:`s2s.pipeline.derive`);
+    None: decided from ``shapes`` (a complex key, or a value of no shape that may hold
+    some), False without them (the code ``f.source`` shows: for real arguments)."""
+    if complex_arguments is None:
+        complex_arguments = shapes is not None and _may_hold_complex(shapes)
     try:
         per_function = _DERIVATIONS.setdefault(function, {})
     except TypeError:
         per_function = _BUILTIN_DERIVATIONS.setdefault(function, {})
-    key = (wrt, single, mode, shapes)
+    key = (wrt, single, mode, shapes, complex_arguments)
     if key not in per_function:
         if shapes is not None and (all(shape is None for shape in shapes) or sum(
                 1 for other in per_function if other[:3] == key[:3] and other[3] is not None)
                 >= _MAX_SPECIALIZATIONS):
-            return _derivation(function, wrt, single, mode)
+            return _derivation(function, wrt, single, mode, None, complex_arguments)
         plain = None if shapes is None else tuple(map(key_shape, shapes))
-        if plain != shapes and (wrt, single, mode, plain) in per_function:
-            per_function[key] = per_function[(wrt, single, mode, plain)]   # same code
+        same = (wrt, single, mode, plain, complex_arguments)
+        if plain != shapes and same in per_function:
+            per_function[key] = per_function[same]              # the same code
         else:
-            per_function[key] = derive(function, wrt, single, mode, plain)
+            per_function[key] = derive(function, wrt, single, mode, plain, complex_arguments)
     return per_function[key]
+
+
+def _may_hold_complex(shapes: Sequence[Any]) -> bool:
+    """Whether arguments with these keys (:func:`argument_shape`) may hold complex values:
+    a complex one, or one of no shape (a list, a pytree, an object)."""
+    return any(shape is None or is_complex_key(shape) for shape in shapes)
 
 
 def _fixed_arity(function: Callable[..., Any], signature: inspect.Signature,
@@ -539,6 +554,18 @@ def _conjugated(tree: Any) -> Any:
     return tree
 
 
+def _plain_atoms(values: Sequence[Any], shapes: Sequence[Any]) -> bool:
+    """Whether the arguments without a shape key hold no numbers (strings, None, functions,
+    modules, classes): code for real arguments is right for them.  Lists, pytrees and other
+    objects may hold complex values."""
+    return all(shape is not None or value is None or isinstance(value, _ATOMS)
+               for value, shape in zip(values, shapes))
+
+
+_ATOMS = (str, bytes, type, types.FunctionType, types.BuiltinFunctionType, types.ModuleType,
+          np.ufunc)
+
+
 def _is_complex(value: Any) -> bool:
     """Is ``value`` a complex number or array (cheap: no conversion of other values)?"""
     return isinstance(value, (complex, np.complexfloating)) \
@@ -650,7 +677,7 @@ class Differentiable:
             return None
         try:
             return _derivation(self.function, self.wrt_names, self.single, "reverse",
-                               tuple(map(argument_shape, values)))
+                               tuple(map(argument_shape, values)))     # complex: from keys
         except UnsupportedError as error:
             self._fall_back(error)
             return None
@@ -677,9 +704,12 @@ class Differentiable:
                     f"differentiated on the runtime tape.\n# Reason:\n{reason}\n")
         return self.derivation.source
 
-    def forward_derivation(self, wrt: tuple[str, ...] | None = None) -> Derivation:
-        """The forward-mode (tangent) code's stages, for ``wrt`` (default: this wrt)."""
-        return _derivation(self.function, wrt or self.wrt_names, False, "forward")
+    def forward_derivation(self, wrt: tuple[str, ...] | None = None,
+                           complex_arguments: bool = False) -> Derivation:
+        """The forward-mode (tangent) code's stages, for ``wrt`` (default: this wrt);
+        ``complex_arguments``: for arguments that may hold complex values."""
+        return _derivation(self.function, wrt or self.wrt_names, False, "forward", None,
+                           complex_arguments)
 
     def gradient_function(self, *args: Any, **kwargs: Any) -> Callable[..., Any]:
         """The closure-free generated gradient ``grad_<name>(params, seed=1.0)``; given
@@ -835,7 +865,7 @@ class Differentiable:
                 gradient = self._gradient_functions.get(shapes, False)
                 if gradient is False:
                     gradient = self._gradient_function(values)
-                if gradient is not None:
+                if gradient is not None and (None not in shapes or _plain_atoms(values, shapes)):
                     return self._gradients(values, gradient(*values))
             return self.value_and_grad(*args, **kwargs)[1]
         except (S2SError, Warning):
@@ -856,13 +886,13 @@ class Differentiable:
         function = None
         if self.fallback_reason is None and len(self._gradient_functions) < 4 * \
                 _MAX_SPECIALIZATIONS and any(shape is not None for shape in shapes) \
-                and not any(map(is_complex_key, shapes)):
+                and not any(map(is_complex_key, shapes)):    # real arguments (grad checks)
             if self.single and shapes[self.wrt_positions[0]] == ():
                 function = self._forward_gradient(shapes)
             if function is None:
                 try:
                     derivation = _derivation(self.function, self.wrt_names, self.single,
-                                             "gradient", shapes)
+                                             "gradient", shapes, complex_arguments=False)
                 except UnsupportedError:
                     derivation = None           # value_and_grad falls back, and says why
                 if derivation is not None and _proves_scalar_output(derivation) \
@@ -875,7 +905,8 @@ class Differentiable:
         """For one scalar input, forward mode is the cheaper gradient: one sweep, nothing
         saved for a reverse one (``jvp_<name>`` with the tangent 1.0)."""
         try:
-            derivation = _derivation(self.function, self.wrt_names, False, "forward", shapes)
+            derivation = _derivation(self.function, self.wrt_names, False, "forward", shapes,
+                                     complex_arguments=False)
         except S2SError:
             return None                         # no forward rule somewhere: reverse mode
         if not _proves_scalar_output(derivation):
@@ -949,7 +980,8 @@ class Differentiable:
             tangent_values = [_prepare_tangent(self.params[p], tangents[p], values[p])
                               for p in positions]
             wrt = tuple(self.params[p] for p in positions)
-            derivation = self.forward_derivation(wrt)
+            derivation = self.forward_derivation(
+                wrt, _may_hold_complex(tuple(map(argument_shape, values))))
             value, tangent = derivation.module.function(*values, *tangent_values)
             return value, _finish_tangent(tangent, value)
 
@@ -1008,14 +1040,16 @@ def grad(function: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
     return gradient
 
 
-def _derivative_levels(base: Differentiable, order: int) -> list[Derivation]:
+def _derivative_levels(base: Differentiable, order: int,
+                       complex_arguments: bool = False) -> list[Derivation]:
     """The generated code of each level of ``grad(...grad(f))``: the closure-free gradient,
     then forward mode over the previous level, ``order - 1`` times."""
     name = base.params[base.wrt_positions[0]]
-    levels = [_derivation(base.function, base.wrt_names, base.single, "gradient")]
+    levels = [_derivation(base.function, base.wrt_names, base.single, "gradient", None,
+                          complex_arguments)]
     for _ in range(order - 1):
         levels.append(Differentiable(levels[-1].module.function, wrt=name)
-                      .forward_derivation((name,)))
+                      .forward_derivation((name,), complex_arguments))
     return levels
 
 
@@ -1044,7 +1078,8 @@ def _evaluate_higher(base: Differentiable, order: int, args: tuple, kwargs: dict
         raise NonScalarOutputError(
             f"grad(grad({_name(base.function)})): the gradient of a function of an array "
             f"is an array, not a scalar; use s2s.hessian or s2s.hvp instead")
-    function = _derivative_levels(base, order)[-1].module.function
+    complex_arguments = _may_hold_complex(tuple(map(argument_shape, values)))
+    function = _derivative_levels(base, order, complex_arguments)[-1].module.function
     call = list(values) + [1.0] * order           # the reverse seed, then d x / d x
     result = function(*call)
     for _ in range(order - 1):
@@ -1139,7 +1174,9 @@ def _evaluate_hessian_tree(differentiable: Differentiable, values: list[Any], x:
 def _hvp(differentiable: Differentiable, values: list[Any], direction: Any) -> Any:
     position = differentiable.wrt_positions[0]
     name = differentiable.params[position]
-    gradient = differentiable.gradient_function()
+    gradient = _derivation(differentiable.function, differentiable.wrt_names,
+                           differentiable.single, "gradient", None,
+                           _may_hold_complex(tuple(map(argument_shape, values)))).module.function
     level = Differentiable(gradient, wrt=name)
     tangents: list[Any] = [None] * (len(values) + 1)
     tangents[position] = direction

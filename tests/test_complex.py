@@ -372,13 +372,38 @@ def real_only_rules_on_reals(x):
                          ids=lambda f: f.__name__)
 def test_rules_for_real_values_refuse_complex_ones(function):
     differentiable = s2s.differentiate(function, fallback="error")
-    assert "refuse_complex" in differentiable.source
+    # the code for complex arguments checks; the code for real ones (f.source) need not
+    assert "refuse_complex" in differentiable.source_for(Z)
+    assert "refuse_complex" not in differentiable.source
+    assert "refuse_complex" not in differentiable.source_for(X)
     with pytest.raises(s2s.MissingRuleError, match="complex"):
         differentiable.grad(Z)
     with pytest.raises(s2s.MissingRuleError, match="complex"):
         s2s.jvp(function, (Z,), (np.ones(3, dtype=complex),))
     with pytest.raises(s2s.MissingRuleError, match="complex"):
         vjp_with_tape(function, (Z,), {}, (0,))
+
+
+def cholesky_of_a_complex_intermediate(x):
+    a = np.outer(x, x) + 3 * np.eye(3) * (1.0 + 0.1j)
+    return np.sum(np.abs(np.linalg.cholesky(a)))
+
+
+def test_complex_values_made_in_the_code_are_checked_for_real_arguments():
+    differentiable = s2s.differentiate(cholesky_of_a_complex_intermediate, fallback="error")
+    assert "refuse_complex" in differentiable.source      # a complex constant: checked
+    with pytest.raises(s2s.MissingRuleError, match="cholesky"):
+        differentiable.grad(X)
+
+
+def test_a_complex_array_inside_a_list_argument_is_checked():
+    def function(x, arrays):
+        return np.sum(np.sign(x * arrays[0]) * x)
+    differentiable = s2s.differentiate(function, fallback="error")
+    assert_close(differentiable.grad(X, [np.ones(3)]), np.sign(X))
+    for _ in range(2):                                   # the cached fast path too
+        with pytest.raises(s2s.MissingRuleError, match="sign"):
+            differentiable.grad(X, [np.ones(3) * 1j])
 
 
 def test_the_same_rules_work_on_real_values():
