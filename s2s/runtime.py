@@ -61,6 +61,7 @@ __all__ = [
     "gradient_of",
     "gradient_stencil",
     "half_spectrum",
+    "holds_complex",
     "hstack_adjoint",
     "index_accumulate",
     "index_adjoint",
@@ -143,11 +144,22 @@ class ComplexValueError(TypeError):
     :class:`s2s.MissingRuleError`)."""
 
 
+def holds_complex(value):
+    """Whether ``value`` is, or holds in its lists, tuples and dicts, a complex number or
+    array (ragged lists included; other values are not converted)."""
+    if isinstance(value, (list, tuple)):
+        return any(holds_complex(item) for item in value)
+    if isinstance(value, dict):
+        return any(holds_complex(item) for item in value.values())
+    return isinstance(value, (complex, np.complexfloating)) \
+        or isinstance(value, np.ndarray) and value.dtype.kind == "c"
+
+
 def refuse_complex(name, *values):
     """Raise :class:`ComplexValueError` if one of ``values`` is complex: generated code
     calls this before the derivative of ``name``, a rule without complex support."""
     for value in values:
-        if np.iscomplexobj(value):
+        if holds_complex(value):
             raise ComplexValueError(
                 f"{name} received a complex value, and its derivative rule is for real "
                 "values only")

@@ -56,7 +56,7 @@ from .library import scipy_caller
 from .rules import REGISTRY, Rule
 from .rules.domains import NotDifferentiated
 from .rules.operators import DUNDERS
-from .runtime import unbroadcast
+from .runtime import holds_complex, unbroadcast
 
 __all__ = [
     "AccumulateGrad",
@@ -1015,7 +1015,7 @@ def _record(rule: Rule, args: Sequence[Any], raw_args: tuple, params: dict,
     if data.dtype.kind not in "fc":
         return Tensor._result(data)
     if rule.refuses_complex and (data.dtype.kind == "c" or any(
-            np.iscomplexobj(value) for value in raw_args[:arity])):
+            holds_complex(value) for value in raw_args[:arity])):
         raise _complex_refused(_function_name(rule.primal))
     inputs = []
     next_functions = []

@@ -59,7 +59,8 @@ def get_jvp_default(t, ans, mapping, key, default=None):
 
 
 define(dict_get, methods=("get",), vjp=(get_vjp_mapping, None, get_vjp_default),
-       jvp=(get_jvp_mapping, None, get_jvp_default), display="Get", linear=True)
+       jvp=(get_jvp_mapping, None, get_jvp_default), display="Get", linear=True,
+       complex_ok=True)
 
 
 def dict_vjp(g, ans, pairs):
@@ -71,7 +72,7 @@ def dict_jvp(t, ans, pairs):
 
 
 # dict(pairs): a dict comprehension lowers to a list of (key, value) pairs passed to dict
-define(dict, vjp=dict_vjp, jvp=dict_jvp, display="Dict", linear=True)
+define(dict, vjp=dict_vjp, jvp=dict_jvp, display="Dict", linear=True, complex_ok=True)
 
 # checked on pytrees by tests/test_pytrees.py, not on the arrays tests/test_rules.py draws
 CONTAINER_RULES = frozenset({"field", "dict_items", "dict_values", "dict", "dict_get"})
