@@ -210,19 +210,27 @@ PROGRAMS = [
 
 def best_time(call: Callable[[], Any], rounds: int, budget: float = 0.02) -> float:
     """Best time per call over ``rounds``, each repeating ``call`` for about ``budget`` s."""
-    call()
-    start = time.perf_counter()
-    call()
-    once = max(time.perf_counter() - start, 1e-7)
-    repeat = max(1, int(budget / once))
-    best = float("inf")
+    return best_times([call], rounds, budget)[0]
+
+
+def best_times(calls: list[Callable[[], Any]], rounds: int, budget: float = 0.02) -> list[float]:
+    """Best time per call of each of ``calls``, timed in interleaved rounds (so that a busy
+    machine slows them alike), each round repeating a call for about ``budget`` s."""
+    repeats = []
+    for call in calls:
+        call()
+        start = time.perf_counter()
+        call()
+        repeats.append(max(1, int(budget / max(time.perf_counter() - start, 1e-7))))
+    best = [float("inf")] * len(calls)
     gc.disable()
     try:
         for _ in range(rounds):
-            start = time.perf_counter()
-            for _ in range(repeat):
-                call()
-            best = min(best, (time.perf_counter() - start) / repeat)
+            for index, (call, repeat) in enumerate(zip(calls, repeats)):
+                start = time.perf_counter()
+                for _ in range(repeat):
+                    call()
+                best[index] = min(best[index], (time.perf_counter() - start) / repeat)
     finally:
         gc.enable()
     return best
@@ -314,7 +322,7 @@ class _TorchNumPy:
 # --- the run --------------------------------------------------------------------------------
 
 def run(quick: bool, with_peers: bool) -> list[dict]:
-    rounds = 3 if quick else 5
+    rounds = 5 if quick else 9
     found = peers() if with_peers else {}
     rows = []
     for program in PROGRAMS:
@@ -325,9 +333,11 @@ def run(quick: bool, with_peers: bool) -> list[dict]:
             x = np.random.default_rng(n).uniform(-1.0, 1.0, size=n)
             expected = program.hand(x)
             check(program.name, derivative.grad(x), expected)
-            primal = best_time(lambda: program.function(x), rounds)
-            row["ratios"][n] = best_time(lambda: derivative.grad(x), rounds) / primal
-            row["hand"][n] = best_time(lambda: program.hand(x), rounds) / primal
+            primal, ours, hand = best_times([lambda: program.function(x),
+                                             lambda: derivative.grad(x),
+                                             lambda: program.hand(x)], rounds)
+            row["ratios"][n] = ours / primal
+            row["hand"][n] = hand / primal
             for name, make in found.items():
                 # JAX eager only at the smallest size, the others at the peer sizes
                 if n != sizes[0] if name == "JAX eager" else n not in program.peer_sizes:

@@ -83,6 +83,7 @@ class Analysis:
     scalar_names: set[str] = field(default_factory=set)   # bound once, to a number
     shapes: dict[str, tuple] = field(default_factory=dict)   # specialized: name -> shape
     mappings: set[str] = field(default_factory=set)  # every binding a dict display or dict()
+    lists: set[str] = field(default_factory=set)     # every binding a list display or list()
     integers: set[str] = field(default_factory=set)  # names holding only Python ints
     index_bounds: dict[str, tuple[int, int]] = field(default_factory=dict)   # specialized
     # whether rules for real values only guard against complex ones (complex_guard): set by
@@ -186,6 +187,7 @@ def analyze(normal: NormalForm, wrt: tuple[str, ...],
         if op.kind == "constant" and is_scalar_constant(op.statement.value)
         and analysis.assignment_counts.get(op.target) == 1}
     analysis.mappings = _mappings(normal)
+    analysis.lists = _list_names(normal)
     _shape_classes(ordered, analysis)
     if parameter_shapes is not None:
         analysis.shapes = infer_shapes(normal, operations, parameter_shapes)
@@ -483,6 +485,39 @@ def _assignment_counts(normal: NormalForm) -> dict[str, int]:
     return counts
 
 
+def _list_names(normal: NormalForm) -> set[str]:
+    """Names every binding of which is a list: a list display, ``list(...)``, a copy of
+    such a name (a greatest fixpoint); and names appended to or popped from."""
+    appended = {statement.value.func.value.id for statement in walk_statements(normal.body)
+                if isinstance(statement, ast.Expr) and _is_append_call(statement.value)}
+    appended |= {statement.value.func.value.id for statement in walk_statements(normal.body)
+                 if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call)
+                 and isinstance(statement.value.func, ast.Attribute)
+                 and statement.value.func.attr == "pop"
+                 and isinstance(statement.value.func.value, ast.Name)}
+    bindings: dict[str, list[ast.expr | None]] = {}
+    for statement in walk_statements(normal.body):
+        if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
+            bindings.setdefault(statement.targets[0].id, []).append(statement.value)
+        elif isinstance(statement, ast.For):
+            bindings.setdefault(statement.target.id, []).append(None)
+    for name in normal.parsed.params:
+        bindings.setdefault(name, []).append(None)
+    names = set(bindings)
+    changed = True
+    while changed:
+        changed = False
+        for name in sorted(names):
+            if not all(isinstance(value, ast.List) or isinstance(value, ast.Name)
+                       and value.id in names or isinstance(value, ast.Call)
+                       and isinstance(value.func, ast.Name) and value.func.id == "list"
+                       and "list" not in normal.local_names
+                       for value in bindings[name]):
+                names.discard(name)
+                changed = True
+    return names | appended
+
+
 def _mappings(normal: NormalForm) -> set[str]:
     """Names every binding of which is a dict display or a ``dict(...)`` call: their item
     writes may add keys (the reverse sweep then deletes them instead of restoring)."""
@@ -744,7 +779,7 @@ def _classify_call(normal, statement, call: ast.Call, make, local_names) -> Oper
             reason = f"{library.public_name(resolved) or name}: SciPy function without a rule"
         error = source.unsupported(
             call, f"no derivative rule for '{name}' ({reason})",
-            hint=f"use a supported NumPy function (see the README's coverage table), "
+            hint=f"use a supported function (see the README's coverage table), "
                  f"register a rule with s2s.defvjp({name}, vjp), or wrap the argument in "
                  "s2s.stop_gradient(...) if no gradient should flow", error=MissingRuleError)
         keywords = [keyword.value for keyword in call.keywords]

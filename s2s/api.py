@@ -123,9 +123,10 @@ def _fixed_arity(function: Callable[..., Any], signature: inspect.Signature,
 
 
 def _with_source(function: Callable[..., Any]) -> Callable[..., Any]:
-    """A NumPy function with a rule but no Python source (``np.sin``, ``np.linalg.det``) as
-    a one-line Python function calling it, so that ``s2s.grad(np.sin)`` works as in JAX."""
-    if inspect.isfunction(function) or isinstance(function, Differentiable):
+    """A function with a rule (``np.sin``, ``np.linalg.det``, ``scipy.linalg.det``) as a
+    one-line Python function calling it, so that ``s2s.grad(np.sin)`` works as in JAX: the
+    rule, not the library's own Python source where it has one, is its derivative."""
+    if isinstance(function, Differentiable):
         return function
     from .rules import REGISTRY
     rule = REGISTRY.lookup(function)

@@ -55,9 +55,13 @@ class ForwardGenerator:
         return self.tangents[name]
 
     def own(self, name: str) -> ast.Assign:
-        """``x_d = np.copy(x_d)`` before writes into ``x_d`` (``dict(d_d)`` for a dict)."""
+        """``x_d = np.copy(x_d)`` before writes into ``x_d`` (``dict(d_d)`` for a dict, a
+        list copy for a list)."""
         tangent = self.tangent(name)
         copier = "dict" if name in self.analysis.mappings else "np.copy"
+        if name in self.analysis.lists:
+            self.helpers.add("sequence_copy")
+            copier = "sequence_copy"
         return _assign(tangent, _call(copier, _name(tangent)))
 
     def zero(self, name: str) -> ast.Assign:

@@ -149,10 +149,10 @@ class _ShapeFolder(ast.NodeTransformer):
         if not isinstance(function, ast.Name):
             return node
         if function.id == "broadcast_like" and len(args) == 2:
-            shape = self._known(args[1])           # the same values; a view, never written
-            if shape:
-                return ast.copy_location(_np_call("broadcast_to", args[0],
-                                                  ast.Constant(tuple(shape))), node)
+            shape = self._known(args[1])     # a new array: np.broadcast_to's view costs more
+            if shape:                        # to make, and a gradient returned must be copied
+                return ast.copy_location(_np_call("full", ast.Constant(tuple(shape)),
+                                                  args[0]), node)
         if function.id in ("matmul_adjoint_x", "matmul_adjoint_y") and len(args) == 3:
             product = _matmul_adjoint(function.id[-1], *args, self._known(args[1]),
                                       self._known(args[2]))
@@ -217,7 +217,7 @@ _ELEMENTWISE_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 
 
 def use_scalar_cotangents(statements: list[ast.stmt], shapes: dict[str, tuple]) -> list[ast.stmt]:
-    """``n = np.broadcast_to(v, S)`` then ``m = n / x`` with ``x`` of shape ``S``: use ``v``
+    """``n = np.full(S, v)`` then ``m = n / x`` with ``x`` of shape ``S``: use ``v``
     itself (``m = v / x``), the same numbers without a broadcast operand.  ``k = n * 3``
     is a broadcast of ``v * 3`` in turn.
 
@@ -244,14 +244,14 @@ def use_scalar_cotangents(statements: list[ast.stmt], shapes: dict[str, tuple]) 
             return node
 
     def record(statement: ast.stmt) -> None:
-        """A broadcast bound once at top level, by np.broadcast_to or arithmetic on one."""
+        """A broadcast bound once at top level, by np.full or arithmetic on one."""
         if not isinstance(statement, ast.Assign) or not isinstance(statement.targets[0], ast.Name) \
                 or bindings.get(statement.targets[0].id) != 1:
             return
         value = statement.value
-        if _is_np_call(value, "broadcast_to") and len(value.args) == 2 \
-                and isinstance(value.args[1], ast.Constant) and unchanging(value.args[0]):
-            broadcasts[statement.targets[0].id] = (value.args[0], value.args[1].value)
+        if _is_np_call(value, "full") and len(value.args) == 2 \
+                and isinstance(value.args[0], ast.Constant) and unchanging(value.args[1]):
+            broadcasts[statement.targets[0].id] = (value.args[1], value.args[0].value)
             return
         names = _names(value)
         if len(names) == 1 and names[0] in broadcasts and _is_arithmetic(value):

@@ -147,7 +147,7 @@ class ReverseGenerator:
         # lists appended to or popped from: their adjoints are lists, changed in place
         self.sequences = {op.args[0].id for op in analysis.operations.values()
                           if op.kind in ("append", "pop") and isinstance(op.args[0], ast.Name)}
-        self.lists = _list_names(analysis) - self.sequences   # lists of a fixed length
+        self.lists = analysis.lists - self.sequences   # lists of a fixed length
         self.unsaved: set[int] = set()             # statements needing no Save/Restore
         self.recomputed: dict[int, list[ast.stmt]] = {}   # id(loop) -> statements to re-run
         self.enclosing: list[ast.For | ast.While] = []    # loops around the current point
@@ -189,14 +189,19 @@ class ReverseGenerator:
             self.emit(ast.AugAssign(target, ast.Add(), contribution.args[0]), origin)
             return
         if name in self.live and _reads_an_element_of(contribution, name) \
-                and name in self.lists and isinstance(contribution.args[2], ast.Name) \
-                and contribution.args[2].id in self.analysis.integers:
+                and self.selects_list_item(name, contribution.args[2]):
             # xs[i] read from a list: xs_b[i] = xs_b[i] + g, on a list no other name holds
+            # (a list appended to may hold None, a zero, in its adjoint: add_cotangents)
             self.make_private(name)
-            index = contribution.args[2].id
-            item = ast.Subscript(_name(adjoint), _name(index), ast.Load())
-            self.emit(ast.Assign([ast.Subscript(_name(adjoint), _name(index), ast.Store())],
-                                 ast.BinOp(item, ast.Add(), contribution.args[0])), origin)
+            index = contribution.args[2]
+            item = ast.Subscript(_name(adjoint), copy.deepcopy(index), ast.Load())
+            if name in self.sequences:
+                self.helpers.add("add_cotangents")
+                total = _call("add_cotangents", item, contribution.args[0])
+            else:
+                total = ast.BinOp(item, ast.Add(), contribution.args[0])
+            self.emit(ast.Assign([ast.Subscript(_name(adjoint), copy.deepcopy(index),
+                                                ast.Store())], total), origin)
             return
         if name in self.live and _reads_an_element_of(contribution, name):
             # lst[i] read: add at i in the adjoint as it stands at this point of the
@@ -250,6 +255,14 @@ class ReverseGenerator:
             bound is None or self._basic_index(bound)
             for bound in (part.lower, part.upper, part.step))
 
+    def selects_list_item(self, name: str, index: ast.expr) -> bool:
+        """Is ``name[index]`` one item of a list (an integer index)?"""
+        return (name in self.lists or name in self.sequences) and (
+            isinstance(index, ast.Name) and index.id in self.analysis.integers
+            or isinstance(index, ast.Constant) and type(index.value) is int
+            or isinstance(index, ast.UnaryOp) and isinstance(index.op, ast.USub)
+            and isinstance(index.operand, ast.Constant) and type(index.operand.value) is int)
+
     def in_place_reads(self, body: list[ast.stmt]) -> set[str]:
         """Arrays whose element reads in ``body`` accumulate their adjoint in place."""
         names = set()
@@ -260,9 +273,8 @@ class ReverseGenerator:
                     and isinstance(operation.args[0], ast.Name) \
                     and isinstance(statement.value, ast.Subscript) \
                     and (self.selects_elements(operation.args[0].id, statement.value.slice)
-                         or operation.args[0].id in self.lists
-                         and isinstance(statement.value.slice, ast.Name)
-                         and statement.value.slice.id in self.analysis.integers):
+                         or self.selects_list_item(operation.args[0].id,
+                                                   statement.value.slice)):
                 names.add(operation.args[0].id)
         return names
 
@@ -902,8 +914,9 @@ def resolve_markers(code: ReverseCode, params: set[str], fused: bool = False) ->
     top_level = {node.id for s in code.forward if isinstance(s, ast.Assign)
                  for node in ast.walk(s.targets[0]) if isinstance(node, ast.Name)}
     prebound = sorted(name for name in rebinds if name not in params and name not in top_level
-                      and (name in needed or name in stacked))    # saved: read when saved
-    captured = sorted(name for name in rebinds if name in needed)
+                      and (name in needed or name in stacked or name in item_restored))
+    captured = sorted(name for name in rebinds
+                      if name in needed or name in stacked or name in item_restored)
     if prebound:      # names saved before their first assignment need a value to save
         forward_code.insert(0, ast.Assign([_store(name) for name in prebound],
                                           ast.Constant(None)))
@@ -1031,32 +1044,6 @@ def _reads_in(statement: ast.stmt) -> set[str]:
     if isinstance(statement, COMPOUND):
         return _statement_reads(statement)
     return reads_of(statement)
-
-
-def _list_names(analysis: Analysis) -> set[str]:
-    """Names every binding of which is a list: a list display, ``list(...)``, a copy of
-    such a name, or a list appended to (a greatest fixpoint)."""
-    bindings: dict[str, list[ast.expr | None]] = {}
-    for statement in walk_statements(analysis.normal.body):
-        if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
-            bindings.setdefault(statement.targets[0].id, []).append(statement.value)
-        elif isinstance(statement, ast.For):
-            bindings.setdefault(statement.target.id, []).append(None)
-    for name in analysis.normal.parsed.params:
-        bindings.setdefault(name, []).append(None)
-    names = set(bindings)
-    changed = True
-    while changed:
-        changed = False
-        for name in sorted(names):
-            if not all(isinstance(value, ast.List) or isinstance(value, ast.Name)
-                       and value.id in names or isinstance(value, ast.Call)
-                       and isinstance(value.func, ast.Name) and value.func.id == "list"
-                       and "list" not in analysis.normal.local_names
-                       for value in bindings[name]):
-                names.discard(name)
-                changed = True
-    return names
 
 
 def _is_index_expression(node: ast.expr) -> bool:

@@ -12,6 +12,7 @@ __all__ = [
     "ComplexValueError",
     "MappingAdjoint",
     "SequenceAdjoint",
+    "add_cotangents",
     "add_output_tangents",
     "adjoint_copy",
     "adjugate",
@@ -332,6 +333,11 @@ def adjoint_copy(adjoint, like=None):
     if isinstance(adjoint, dict):
         return MappingAdjoint(adjoint)
     return np.copy(adjoint)
+
+
+def add_cotangents(a, g):
+    """``a + g`` for two cotangents of one value, either of which may be None (zero)."""
+    return g if a is None else a if g is None else a + g
 
 
 def index_accumulate(adjoint, g, like, index):

@@ -87,9 +87,30 @@ def infer_shapes(normal: NormalForm, operations: dict[int, Any],
     locals_ = set(state) | {_bound_name(s) for s in statements if _bound_name(s)}
     transfer = _Transfer(state, locals_, integers, ranges, operations)
     transfer.single = _single_bindings(statements, opaque | set(parameter_shapes))
+    transfer.elements = {name: None for name in _plain_lists(statements, operations,
+                                                             opaque | set(parameter_shapes))}
+    entries = [(operation.args[0].id, operation.args[1])       # what goes into a list
+               for operation in operations.values()
+               if operation.kind in ("append", "setitem") and operation.args
+               and isinstance(operation.args[0], ast.Name)
+               and operation.args[0].id in transfer.elements]
+    entries += [(_bound_name(statement), element) for statement in statements
+                if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.List)
+                and _bound_name(statement) in transfer.elements
+                for element in statement.value.elts]
+    entries = [(transfer.list_root(name), value) for name, value in entries]
     changed = True
     while changed:
         changed = False
+        for name, value in entries:             # the shape every element of a list has
+            element = transfer.atom(value)
+            if element is None or name not in transfer.elements:
+                continue
+            known = transfer.elements[name]
+            joined = element if known is None else _join(known, element)
+            if joined != known:
+                transfer.elements[name] = joined
+                changed = True
         for statement in statements:
             name = _bound_name(statement)
             if name is None or state.get(name) == _UNKNOWN:
@@ -158,6 +179,31 @@ def integer_names(normal: NormalForm, parameters: set[str]) -> set[str]:
     statements = list(walk_statements(normal.body))
     excluded = _opaquely_bound(normal, statements) | parameters
     return _integer_names(statements, excluded, _range_names(statements, excluded))
+
+
+def _plain_lists(statements: list[ast.stmt], operations: dict[int, Any],
+                 excluded: set[str]) -> set[str]:
+    """Names every binding of which is a list display (``[]``, ``[y0]``) or another such
+    name, that are never passed to a user's function (which might put anything in them)."""
+    bindings: dict[str, list[ast.expr | None]] = {}
+    for statement in statements:
+        name = _bound_name(statement)
+        if name is not None:
+            bindings.setdefault(name, []).append(
+                statement.value if isinstance(statement, ast.Assign) else None)
+    passed = {arg.id for operation in operations.values() if operation.kind == "call"
+              for arg in operation.args if isinstance(arg, ast.Name)}
+    names = {name for name in bindings if name not in excluded and name not in passed}
+    changed = True
+    while changed:
+        changed = False
+        for name in sorted(names):
+            if not all(isinstance(value, ast.List)
+                       or isinstance(value, ast.Name) and value.id in names
+                       for value in bindings[name]):
+                names.discard(name)
+                changed = True
+    return names
 
 
 def _single_bindings(statements: list[ast.stmt], excluded: set[str]) -> dict[str, ast.expr]:
@@ -275,6 +321,15 @@ class _Transfer:
         self.state, self.locals, self.integers, self.ranges = state, locals_, integers, ranges
         self.operations = operations
         self.single: dict[str, ast.expr] = {}
+        self.elements: dict[str, Any] = {}     # list name -> the shape of its elements
+
+    def list_root(self, name: str) -> str:
+        """The list a name holds, through copies (``terms = _list0``)."""
+        seen = set()
+        while isinstance(self.single.get(name), ast.Name) and name not in seen:
+            seen.add(name)
+            name = self.single[name].id
+        return name
 
     def value(self, node: ast.expr, depth: int = 0) -> Any:
         """The int or tuple of ints ``node`` holds at every call with these argument
@@ -417,8 +472,12 @@ class _Transfer:
         return _UNKNOWN
 
     def getitem(self, operation: Any) -> Any:
-        shape = self.atom(operation.args[0])
         value = operation.statement.value
+        base = operation.args[0]
+        if isinstance(base, ast.Name) and self.list_root(base.id) in self.elements \
+                and isinstance(value, ast.Subscript) and _is_integer(value.slice, self.integers):
+            return self.elements[self.list_root(base.id)]    # xs[i]: None until known
+        shape = self.atom(operation.args[0])
         if not isinstance(value, ast.Subscript) or shape is None or shape == _UNKNOWN:
             return shape if shape is None else _UNKNOWN
         index = value.slice

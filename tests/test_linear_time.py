@@ -47,6 +47,14 @@ def appended(x):
     return np.sum(np.array(out))
 
 
+def list_recurrence(x):
+    """Reading the last element of a list while appending to it."""
+    ys = [np.sin(x[0])]
+    for i in range(1, x.shape[0]):
+        ys.append(0.5 * ys[-1] + np.sin(x[i]))
+    return np.sum(np.array(ys) ** 2)
+
+
 def horner(c):
     acc = 0.0
     for i in range(c.shape[0]):
@@ -113,13 +121,13 @@ def repeated_indices(x):
     return total
 
 
-PROGRAMS = [branchy, recurrence, appended, horner, comprehension, pairwise, time_stepping,
+PROGRAMS = [branchy, recurrence, appended, list_recurrence, horner, comprehension, pairwise, time_stepping,
             windows, matrix_rows_and_elements, aliased, repeated_indices]
 ON_THE_TAPE = [branchy, horner, comprehension, pairwise, windows,
                matrix_rows_and_elements, aliased, repeated_indices]
 # (the tape records neither writes into arrays nor np.array of a list of tensors)
 IN_PLACE = {branchy: "x_b[i] += ", recurrence: "x_b[i] += ", appended: "x_b[i] += ",
-            horner: "c_b[i] += ", comprehension: "terms_b[_i0] = terms_b[_i0] + ",
+            horner: "c_b[i] += ", list_recurrence: "ys_b[-1] = add_cotangents(ys_b[-1], ", comprehension: "terms_b[_i0] = terms_b[_i0] + ",
             pairwise: "x_b[j] += ", time_stepping: "state_b[_t6, 0] += ",
             windows: "x_b[i:_t", matrix_rows_and_elements: "a_b[i, 0] += "}
 

@@ -72,6 +72,17 @@ class Booleans(Domain):
 
 
 @dataclass(frozen=True)
+class Fixed(Domain):
+    """Always the same value, never perturbed: the ``shape`` argument of ``np.full``."""
+
+    value: tuple = ()
+    integer: bool = True
+
+    def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> tuple:
+        return self.value
+
+
+@dataclass(frozen=True)
 class NotDifferentiated(Domain):
     """A real argument whose derivative s2s does not take (a Bessel function's order).
 

@@ -13,7 +13,7 @@ Hessian-vector products and second derivatives.
 """
 import numpy as np
 
-from ..runtime import (adjoint_copy, array_adjoint, array_tangent, broadcast_like, column_stack_adjoint,
+from ..runtime import (add_cotangents, adjoint_copy, array_adjoint, array_tangent, broadcast_like, column_stack_adjoint,
                        concatenate_adjoint, diag_adjoint, diagonal_adjoint, dot_adjoint,
                        double_spectrum, dstack_adjoint, fft_axes, fft_lengths, fit_to,
                        half_spectrum, hstack_adjoint, index_accumulate, index_adjoint,
@@ -409,6 +409,19 @@ def index_accumulate_jvp_x(t, ans, adjoint, x, like, index):
 define(index_accumulate, vjp=(index_accumulate_vjp_adjoint, index_accumulate_vjp_x, None, None),
        jvp=(index_accumulate_jvp_adjoint, index_accumulate_jvp_x, None, None), linear=True,
        display="IndexAccumulate", complex_ok=True)
+
+
+def add_cotangents_vjp(g, ans, a, b):
+    return g
+
+
+def add_cotangents_jvp(t, ans, a, b):
+    return t
+
+
+# xs_b[-1] = add_cotangents(xs_b[-1], g): a list's adjoint entries may be None (zero)
+define(add_cotangents, vjp=(add_cotangents_vjp, add_cotangents_vjp),
+       jvp=(add_cotangents_jvp, add_cotangents_jvp), linear=True, display="AddCotangents")
 
 
 def adjoint_copy_vjp(g, ans, x):

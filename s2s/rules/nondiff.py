@@ -2,8 +2,8 @@
 
 Rounding (floor, round, ...) and sign are piecewise constant; comparisons, logical
 operations, predicates, arg-functions and counts return booleans or integers; the
-``*_like`` constructors read only the shape of their argument.  ``np.full_like`` is
-differentiable in its ``fill_value`` and has a rule below.  Nothing is declared here
+``*_like`` constructors read only the shape of their argument.  ``np.full_like`` and
+``np.full`` are differentiable in their ``fill_value`` and have rules below.  Nothing is declared here
 whose derivative is nonzero anywhere for some floating input: ``np.arange(start, stop)``
 (its start) and ``np.heaviside(x1, x2)`` (x2, where x1 == 0) are refused in
 :mod:`s2s.rules.refused` instead.
@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 
 from ..runtime import sort_order, stop_gradient
+from .domains import Fixed, Shaped
 from .registry import define, define_nondifferentiable
 
 
@@ -91,3 +92,20 @@ def full_like_jvp_fill_value(t, ans, a, fill_value, dtype=None, order="K", subok
 
 define(np.full_like, vjp=(None, full_like_vjp_fill_value), jvp=(None, full_like_jvp_fill_value),
        broadcasting=True, display="FullLike", linear=True, complex_ok=True)
+
+
+def full_vjp_fill_value(g, ans, shape, fill_value, dtype=None, order="C", device=None,
+                        like=None):
+    # every element is fill_value: it collects all of g (summed back to its shape)
+    return g
+
+
+def full_jvp_fill_value(t, ans, shape, fill_value, dtype=None, order="C", device=None,
+                        like=None):
+    return np.full(np.shape(ans), t)
+
+
+# np.full(shape, v): specialized gradient code spreads a scalar cotangent with it
+define(np.full, vjp=(None, full_vjp_fill_value), jvp=(None, full_jvp_fill_value),
+       broadcasting=True, display="Full", linear=True, complex_ok=True,
+       domains=(Fixed(value=(2, 3)), Shaped(shape=())))

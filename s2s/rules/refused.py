@@ -253,9 +253,9 @@ refuse(*_existing(
     # shapes and assembly
     "resize", "block", "bmat", "unstack", "apply_along_axis", "apply_over_axes",
     "fromfunction", "ix_",
-    # constructors whose values come from their arguments: np.full's fill value, the
-    # endpoints of np.logspace, the start of np.arange(start, stop)
-    "full", "logspace", "geomspace", "arange",
+    # constructors whose values come from their arguments: the endpoints of np.logspace,
+    # the start of np.arange(start, stop)
+    "logspace", "geomspace", "arange",
     # zero in x1 wherever it is differentiable, but 1 in x2 where x1 == 0
     "heaviside",
 ), reason=NO_RULE)

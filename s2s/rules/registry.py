@@ -38,6 +38,8 @@ with no complex loop, which refuses them itself.
 """
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import inspect
 import operator
 import sys
@@ -160,6 +162,25 @@ class Registry:
         self._by_name: dict[str, Rule] = {}
         self.methods: dict[str, Rule] = {}      # "sum" in x.sum() -> the rule for np.sum
         self.attributes: dict[str, Rule] = {}   # "T" in x.T -> the rule for np.transpose
+        self._deferred: dict[str, str] = {}     # module -> the rule module for its functions
+
+    def defer(self, module: str, rules: str) -> None:
+        """Import the rule module ``rules`` (which defines the rules for the functions of
+        ``module``) only once ``module`` has been imported, for optional modules that are
+        slow to import (``scipy.signal`` takes most of a second): a lookup that misses
+        imports it then.  Iterating the registry imports every deferred rule module whose
+        module can be imported."""
+        self._deferred[module] = rules
+
+    def _load_deferred(self, importable: bool = False) -> bool:
+        """Import the deferred rule modules whose module is imported (or ``importable``)."""
+        loaded = False
+        for module, rules in list(self._deferred.items()):
+            if module in sys.modules or importable and _findable(module):
+                del self._deferred[module]
+                importlib.import_module(rules)
+                loaded = True
+        return loaded
 
     def add(self, rule: Rule) -> Rule:
         self._by_primal[_key(rule.primal)] = rule
@@ -170,17 +191,32 @@ class Registry:
 
     def lookup(self, primal: Any) -> Rule | None:
         rule = self._by_primal.get(_key(primal))
+        if rule is None and self._deferred and self._load_deferred():
+            rule = self._by_primal.get(_key(primal))
         return rule if rule is not None and _same(rule.primal, primal) else None
 
     def named(self, name: str) -> Rule:
+        if name not in self._by_name and self._deferred:
+            self._load_deferred(importable=True)
         return self._by_name[name]
 
     def __iter__(self):
         """Each rule once (aliases such as ``math.sin`` are not repeated), by name."""
+        if self._deferred:
+            self._load_deferred(importable=True)
         return iter(sorted(self._by_name.values(), key=lambda rule: rule.name))
 
     def __len__(self) -> int:
+        if self._deferred:
+            self._load_deferred(importable=True)
         return len(self._by_name)
+
+
+def _findable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 REGISTRY = Registry()
