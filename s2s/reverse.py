@@ -186,7 +186,11 @@ class ReverseGenerator:
             self.make_private(name)
             target = ast.Subscript(_name(adjoint), _index_syntax(contribution.args[2]),
                                    ast.Store())
-            self.emit(ast.AugAssign(target, ast.Add(), contribution.args[0]), origin)
+            added = contribution.args[0]
+            if self.analysis.guard_complex:     # complex values may come: a real x_b too
+                self.helpers.add("cotangent_for")
+                added = _call("cotangent_for", added, _name(name))
+            self.emit(ast.AugAssign(target, ast.Add(), added), origin)
             return
         if name in self.live and _reads_an_element_of(contribution, name) \
                 and self.selects_list_item(name, contribution.args[2]):

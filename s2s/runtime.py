@@ -28,6 +28,7 @@ __all__ = [
     "cholesky_tangent",
     "column_stack_adjoint",
     "concatenate_adjoint",
+    "cotangent_for",
     "concatenated_length",
     "convolution_padding",
     "count_valid",
@@ -154,6 +155,15 @@ def holds_complex(value):
         return any(holds_complex(item) for item in value.values())
     return isinstance(value, (complex, np.complexfloating)) \
         or isinstance(value, np.ndarray) and value.dtype.kind == "c"
+
+
+def cotangent_for(g, like):
+    """``g`` as the cotangent of ``like``: its real part for a real ``like`` (complex
+    intermediates leave an imaginary part on real values' cotangents, s2s/rules/registry.py),
+    so that it adds in place into a real adjoint."""
+    if np.iscomplexobj(g) and not np.iscomplexobj(like):
+        return np.real(g)
+    return g
 
 
 def refuse_complex(name, *values):

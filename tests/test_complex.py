@@ -99,6 +99,13 @@ def loop_and_branch(z):
     return total
 
 
+def element_loop(x, y):
+    total = 0.0
+    for i in range(3):
+        total = total + np.real(np.exp(1j * x[i]) * y) * x[i]
+    return total
+
+
 def written_array(x):            # generated code only: the tape cannot write tensors in arrays
     c = np.zeros(3, dtype=complex)
     c[0] = x[0] * 1j
@@ -192,6 +199,22 @@ def test_complex_intermediates_of_real_inputs(function):
     tangent = RNG.normal(size=3)
     _, derivative = s2s.jvp(function, (X,), (tangent,))
     assert_close(derivative, complex_numerical_jvp(function, (X,), 0, tangent))
+
+
+@pytest.mark.filterwarnings("error")
+def test_element_reads_in_a_loop_add_real_parts_in_place():
+    """x_b[i] += g in place: a complex g from complex intermediates adds its real part,
+    without NumPy's ComplexWarning (an error here)."""
+    differentiable = s2s.differentiate(element_loop, wrt=(0, 1), fallback="error")
+    assert "cotangent_for(" in differentiable.source_for(X, 0.8)
+    gx, gy = differentiable.grad(X, 0.8)
+    assert_close(gx, complex_numerical_gradient(element_loop, (X, 0.8), 0))
+    assert gy == pytest.approx(complex_numerical_gradient(element_loop, (X, 0.8), 1))
+    direction = RNG.normal(size=3)
+    gradient = s2s.grad(lambda x: element_loop(x, 0.8))
+    expected = (gradient(X + 1e-5 * direction) - gradient(X - 1e-5 * direction)) / 2e-5
+    assert_close(s2s.hvp(lambda x: element_loop(x, 0.8), X, direction), expected,
+                 rtol=1e-5, atol=1e-6)
 
 
 def test_a_real_and_a_complex_input_together():

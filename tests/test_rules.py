@@ -258,6 +258,7 @@ CALLS = {
     "half_spectrum": [([(3, 3)], {"n": 4, "axis": 1}), ([(3, 4)], {"n": 7, "axis": -1}),
                       ([(2, 4)], {"n": 2, "axis": 0})],
     "double_spectrum": [([(3, 3)], {"n": 5, "axis": 1}), ([(4, 3)], {"n": 6, "axis": 0})],
+    "cotangent_for": [([(3, 4), (3, 4)], {}), ([(2,), ()], {})],
 }
 
 
@@ -1089,7 +1090,9 @@ README_EXTRAS = {"absolute", "true_divide", "amax", "amin", "flatten", "logsumex
                  "r_", "c_",
                  # parameters the conventions paragraph names as not differentiated
                  "constant_values", "q", "xp", "left", "right", "period", "w", "fweights",
-                 "aweights", "piecewise"}
+                 "aweights", "piecewise",
+                 # the parameters the numpy.fft row names (the transforms' lengths, spacing)
+                 "s", "axes", "norm", "d"}
 
 
 # per SciPy module: names in its row that are parameters or aliases, not rules

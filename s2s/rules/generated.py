@@ -14,7 +14,8 @@ Hessian-vector products and second derivatives.
 import numpy as np
 
 from ..runtime import (add_cotangents, adjoint_copy, array_adjoint, array_tangent, broadcast_like, column_stack_adjoint,
-                       concatenate_adjoint, diag_adjoint, diagonal_adjoint, dot_adjoint,
+                       concatenate_adjoint, cotangent_for, diag_adjoint, diagonal_adjoint,
+                       dot_adjoint,
                        double_spectrum, dstack_adjoint, fft_axes, fft_lengths, fit_to,
                        half_spectrum, hstack_adjoint, index_accumulate, index_adjoint,
                        inner_adjoint,
@@ -477,3 +478,16 @@ def double_spectrum_jvp(t, ans, x, n, axis):
 define(double_spectrum, vjp=(double_spectrum_vjp, None, None),
        jvp=(double_spectrum_jvp, None, None), linear=True, display="DoubleSpectrum",
        complex_ok=True)
+
+
+def cotangent_for_vjp(g, ans, x, like):
+    # the real part for a real like, else the identity: its own transpose
+    return cotangent_for(g, like)
+
+
+def cotangent_for_jvp(t, ans, x, like):
+    return cotangent_for(t, like)
+
+
+define(cotangent_for, complex_ok=True, vjp=(cotangent_for_vjp, None),
+       jvp=(cotangent_for_jvp, None), linear=True, display="CotangentFor")
