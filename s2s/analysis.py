@@ -760,7 +760,8 @@ def _classify_call(normal, statement, call: ast.Call, make, local_names) -> Oper
         return _frozen_construction(normal, statement, call, resolved, local_names)
     if rule is None and inspect.isfunction(resolved) \
             and getattr(resolved, "__module__", "").startswith("s2s.") \
-            and not resolved.__module__.startswith("s2s.generated"):
+            and not resolved.__module__.startswith("s2s.generated") \
+            and not REGISTRY.reads_source(resolved):     # read like a user's function
         error = source.unsupported(
             call, f"s2s's helper '{name}' has no derivative rule, so code that calls it "
             "cannot be differentiated again", hint="higher derivatives through this operation "

@@ -20,13 +20,14 @@ from typing import Any, Callable, Sequence, Union
 import numpy as np
 
 from .errors import (EvaluationError, FallbackWarning, InputError, MissingRuleError,
-                     NonScalarOutputError, S2SError, UnsupportedError, WrtError)
+                     NonScalarOutputError, S2SError, UnsupportedError, WrtError,
+                     missing_rule_from)
 from .display import Code, ipython_shell
 from .emit import python_name
 from .pipeline import Derivation, derive
 from .pytree import (children, data_fields, is_float_leaf, is_node, is_pytree_argument,
                      ravel_pytree, rebuild, tree_leaves)
-from .runtime import ComplexValueError
+from .runtime import ComplexValueError, RuleDomainError
 from .shapes import argument_shape, is_complex_key, key_shape
 
 Wrt = Union[int, str, Sequence[Union[int, str]]]
@@ -771,13 +772,17 @@ class Differentiable:
         """When generated code (or the tape) raised ``error``, not an s2s error: run the
         function itself on the same arguments; if it raises, that exception propagates,
         from the user's own code; if it does not, the derivative code failed where the
-        function does not, and an :class:`s2s.errors.EvaluationError` says so.  A complex
-        value refused by a rule for real values only is a :class:`MissingRuleError`."""
+        function does not, and an :class:`s2s.errors.EvaluationError` says so.  A rule's
+        helper refusing an input its derivative does not cover (complex eigenvalues, a
+        rank-deficient QR, a complex value where the rule is for real values only) is a
+        :class:`s2s.errors.MissingRuleError`."""
         if isinstance(error, ComplexValueError):
             raise MissingRuleError(
                 f"{_name(self.function)}: {error}",
                 hint="compute it from real values (np.real, np.imag, np.abs of the complex "
                      "ones), or register a rule for complex values") from None
+        if isinstance(error, RuleDomainError):
+            raise missing_rule_from(error) from error
         try:
             values = self._arguments(tuple(args), dict(kwargs))
         except S2SError:

@@ -20,6 +20,7 @@ The generated code has the shape::
 from __future__ import annotations
 
 import ast
+import copy
 import linecache
 import re
 import types
@@ -41,8 +42,23 @@ class GeneratedModule:
     function: Callable[..., Any]
 
 
+class _SignedConstants(ast.NodeTransformer):
+    """A negative number as ``-(number)``: ``ast.unparse`` writes the constant -1 raised to
+    ``n`` as ``-1 ** n``, which Python reads as ``-(1 ** n)``; a unary minus gets its
+    parentheses (``(-1) ** n``).  Folding ``(-1) ** n`` in a rule made the constant."""
+
+    def visit_Constant(self, node: ast.Constant) -> ast.expr:
+        value = node.value
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+            return ast.UnaryOp(ast.USub(), ast.Constant(-value))
+        return node
+
+
 def render(module: ast.Module) -> str:
     """``ast.unparse`` plus comments: marker string statements become ``# ...`` lines."""
+    if any(isinstance(node, ast.Constant) and isinstance(node.value, (int, float))
+           and not isinstance(node.value, bool) and node.value < 0 for node in ast.walk(module)):
+        module = _SignedConstants().visit(copy.deepcopy(module))
     text = ast.unparse(ast.fix_missing_locations(module))
     lines = []
     for line in text.splitlines():

@@ -51,6 +51,15 @@ class MissingRuleError(UnsupportedError):
     """A call to a function that has neither Python source nor a derivative rule."""
 
 
+def missing_rule_from(error: Exception) -> MissingRuleError:
+    """The :class:`MissingRuleError` for a rule helper's refusal of an input its derivative
+    does not cover (``s2s.runtime.RuleDomainError``: complex eigenvalues, a rank-deficient
+    QR...), raised while a derivative runs."""
+    return MissingRuleError(str(error), hint="the rule's derivative covers the inputs its "
+                            "docstring lists (s2s/rules/); pass such inputs, or wrap the value "
+                            "in s2s.stop_gradient(...) if no gradient should flow")
+
+
 class NonScalarOutputError(S2SError, ValueError):
     """``grad`` asked of a function whose output is not a scalar."""
 

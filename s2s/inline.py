@@ -4,8 +4,9 @@ A rule is a plain Python function (``def sin_vjp(g, ans, x): return g * np.cos(x
 :func:`inline` substitutes the call site's atoms for its parameters and returns the
 statements and the expression that compute its value at the call site:
 
-* an ``if`` whose test reads only constant arguments (``axis is None``) is decided now;
-  any other ``if`` is kept, assigning the rule's value on each branch;
+* an ``if`` whose test reads only constant arguments (``axis is None``) is decided now,
+  and so are the constant operands of its ``and`` / ``or``; any other ``if`` is kept,
+  assigning the rule's value on each branch;
 * the rule's local names become fresh temporaries (hygiene);
 * free names must denote ``numpy`` (written ``np``) or a helper of :mod:`s2s.runtime`;
   the helpers used are reported so that the generated module imports them.
@@ -136,6 +137,25 @@ def _decide(test: ast.expr) -> tuple[bool, bool]:
         return False, False
 
 
+def _simplified(test: ast.expr) -> ast.expr:
+    """``test`` with its constant operands of ``and`` / ``or`` decided (rule tests are pure):
+    ``p is None and (-2, -1) is None`` is ``False``; ``p is None or False`` is ``p is None``."""
+    if not isinstance(test, ast.BoolOp):
+        return test
+    conjunction = isinstance(test.op, ast.And)
+    kept = []
+    for value in test.values:
+        value = _simplified(value)
+        decided, outcome = _decide(value)
+        if not decided:
+            kept.append(value)
+        elif outcome != conjunction:               # False in an 'and', True in an 'or'
+            return ast.Constant(outcome)
+    if not kept:
+        return ast.Constant(conjunction)
+    return kept[0] if len(kept) == 1 else ast.BoolOp(test.op, kept)
+
+
 def _lower_returns(body: list[ast.stmt], namer: Namer,
                    bindings: dict[str, ast.expr]) -> tuple[list[ast.stmt], ast.expr]:
     """Turn a body ending in ``return`` (possibly inside ``if``) into statements + value."""
@@ -144,7 +164,8 @@ def _lower_returns(body: list[ast.stmt], namer: Namer,
         if isinstance(statement, ast.Return):
             return statements, statement.value
         if isinstance(statement, ast.If):
-            decided, outcome = _decide(statement.test)
+            test = _simplified(statement.test)
+            decided, outcome = _decide(test)
             rest = body[index + 1:]
             if decided:
                 branch = statement.body if outcome else statement.orelse
@@ -157,7 +178,7 @@ def _lower_returns(body: list[ast.stmt], namer: Namer,
                                                          bindings)
             store = ast.Name(result, ast.Store())
             statements.append(ast.If(
-                statement.test,
+                test,
                 then_statements + [ast.Assign([store], then_value)],
                 else_statements + [ast.Assign([copy.deepcopy(store)], else_value)]))
             return statements, ast.Name(result, ast.Load())

@@ -392,7 +392,12 @@ class ReverseGenerator:
         cheap = operation is not None and (
             operation.kind == "rule" and operation.rule.name == "getitem"
             or operation.kind in ("nondifferentiable", "constant")
-            or target not in self.analysis.varied and isinstance(statement.value, ast.BinOp))
+            or target not in self.analysis.varied and isinstance(statement.value, ast.BinOp)
+            # d = x[i] - x[j] of recomputed reads: one operation again, instead of a value
+            # saved per iteration (the reverse sweep of a double loop stays O(n) in memory)
+            or operation.kind == "rule" and isinstance(statement.value, ast.BinOp)
+            and isinstance(statement.value.op, (ast.Add, ast.Sub, ast.Mult))
+            and self.analysis.shapes.get(target) == ())
         if not cheap:
             return False
         self.unsaved.add(id(statement))

@@ -11,10 +11,12 @@ __all__ = [
     "ABSENT",
     "ComplexValueError",
     "MappingAdjoint",
+    "RuleDomainError",
     "SequenceAdjoint",
     "add_cotangents",
     "add_output_tangents",
     "adjoint_copy",
+    "adjoint_read",
     "adjugate",
     "along_axis_shape",
     "arange_like",
@@ -28,9 +30,11 @@ __all__ = [
     "cholesky_tangent",
     "column_stack_adjoint",
     "concatenate_adjoint",
-    "cotangent_for",
+    "cond_adjoint",
+    "cond_tangent",
     "concatenated_length",
     "convolution_padding",
+    "cotangent_for",
     "count_valid",
     "cov_weights",
     "cross_adjoint",
@@ -47,9 +51,17 @@ __all__ = [
     "dot_adjoint",
     "double_spectrum",
     "dstack_adjoint",
+    "eig_adjoint",
+    "eig_tangent",
     "eigh_adjoint",
     "eigh_tangent",
+    "eigvals_adjoint",
+    "eigvals_tangent",
+    "eigvalsh_adjoint",
+    "eigvalsh_tangent",
     "einsum_adjoint",
+    "einsum_adjoint_cotangents",
+    "einsum_adjoint_tangent",
     "einsum_argument_adjoint",
     "einsum_argument_tangent",
     "entry_cotangent",
@@ -57,6 +69,7 @@ __all__ = [
     "fft_lengths",
     "field",
     "field_adjoint",
+    "field_tangent",
     "fit_to",
     "get_adjoint",
     "gradient_adjoint",
@@ -66,6 +79,7 @@ __all__ = [
     "holds_complex",
     "hstack_adjoint",
     "index_accumulate",
+    "index_accumulate_tangent",
     "index_adjoint",
     "inner_adjoint",
     "insert_positions",
@@ -76,8 +90,14 @@ __all__ = [
     "linspace_weights",
     "list_adjoint",
     "logdet_adjoint",
+    "lstsq_adjoint",
+    "lstsq_tangent",
     "matmul_adjoint_x",
     "matmul_adjoint_y",
+    "matrix_power_adjoint",
+    "matrix_power_tangent",
+    "multi_dot_adjoint",
+    "multi_dot_tangent",
     "meshgrid_shape",
     "norm_adjoint",
     "output_tangent",
@@ -92,6 +112,8 @@ __all__ = [
     "polyfit_weights",
     "powers_of",
     "product_of_others",
+    "qr_adjoint",
+    "qr_tangent",
     "quantile_weights",
     "reduced_axes",
     "refuse_complex",
@@ -118,6 +140,10 @@ __all__ = [
     "take_along_axis_adjoint",
     "tensordot_adjoint",
     "tensordot_subscripts",
+    "tensorinv_adjoint",
+    "tensorinv_tangent",
+    "tensorsolve_adjoint",
+    "tensorsolve_tangent",
     "tile_adjoint",
     "unbroadcast",
     "values_adjoint",
@@ -336,7 +362,7 @@ def add_output_tangents(a, b):
 def adjoint_copy(adjoint, like=None):
     """A copy of an adjoint that nothing else references (a list's: a new list, with zeros
     shaped like the entries of ``like`` for its ``None`` entries when ``like`` is given)."""
-    if isinstance(adjoint, list):
+    if isinstance(adjoint, (list, tuple)):
         if like is not None:
             return SequenceAdjoint(zeros_for_none(adjoint, like))
         return SequenceAdjoint(adjoint)
@@ -371,9 +397,34 @@ def index_accumulate(adjoint, g, like, index):
     return adjoint + index_adjoint(g, like, index)
 
 
+def adjoint_read(g, like, index):
+    """``g[index]`` for the adjoint ``g`` of ``like`` read as ``like[index]``, or as the
+    field ``like.index`` (a namedtuple's adjoint is a list: read at the field's position)."""
+    if isinstance(index, str) and isinstance(like, tuple) and hasattr(like, "_fields"):
+        return g[type(like)._fields.index(index)]
+    return g[index]
+
+
+def index_accumulate_tangent(t, shaped, like, index):
+    """Tangent of ``index_accumulate(adjoint, g, like, index)`` for the tangent ``t`` of
+    ``g``: ``t`` at ``index`` of an adjoint shaped like ``shaped`` (the accumulated adjoint:
+    a list's may be shorter than ``like`` by then), or at the field ``index`` of ``like``."""
+    if isinstance(index, str) and not isinstance(like, dict):
+        return field_adjoint(t, like, index)
+    return index_adjoint(t, shaped, index)
+
+
 def field(x, name):
     """``x.name``: a field of a namedtuple or of a registered dataclass (a pytree node)."""
     return getattr(x, name)
+
+
+def field_tangent(t, like, name):
+    """``t.name`` for the tangent ``t`` of ``like``: a rule's tangent of a named result
+    (``QRResult``, ``EighResult``) is a plain tuple, read at the field's position."""
+    if isinstance(t, tuple) and not hasattr(t, "_fields") and hasattr(like, "_fields"):
+        return t[type(like)._fields.index(name)]
+    return getattr(t, name)
 
 
 def field_adjoint(g, like, name):
@@ -851,9 +902,41 @@ def einsum_argument_adjoint(g, arguments, position):
 
 def einsum_argument_tangent(t, arguments, position):
     """``np.einsum(*arguments)`` with ``arguments[position]`` replaced by its tangent."""
+    return np.einsum(*_replaced(arguments, position, t))
+
+
+def _replaced(arguments, position, value):
+    """``arguments`` as a list, with ``value`` at ``position``."""
     varied = list(arguments)
-    varied[position] = t
-    return np.einsum(*varied)
+    varied[position] = value
+    return varied
+
+
+def einsum_adjoint_tangent(g, arguments, tangents, position):
+    """Tangent of ``einsum_argument_adjoint(g, arguments, position)`` for the tangents of
+    ``arguments`` (None for a zero or a subscript).  The helper is linear in each other
+    operand; the operand at ``position`` gives only its shape."""
+    _, _, positions = _einsum_call(arguments)
+    result = zeros_like(np.asarray(arguments[position]))
+    for k in positions:
+        if k != position and tangents is not None and tangents[k] is not None:
+            result = result + einsum_argument_adjoint(g, _replaced(arguments, k, tangents[k]),
+                                                      position)
+    return result
+
+
+def einsum_adjoint_cotangents(h, g, arguments, position):
+    """Cotangents of the ``arguments`` of ``einsum_argument_adjoint(g, arguments, position)``
+    for its cotangent ``h``: as ``<h, adjoint> = <g, einsum(arguments with h at position)>``,
+    operand ``k`` gets ``einsum_argument_adjoint(g, arguments with h at position, k)``; the
+    operand at ``position`` gets zeros, subscripts None (a :class:`SequenceAdjoint`)."""
+    _, _, positions = _einsum_call(arguments)
+    replaced = _replaced(arguments, position, h)
+    return SequenceAdjoint(
+        None if k not in positions
+        else zeros_like(np.asarray(arguments[k])) if k == position
+        else einsum_argument_adjoint(g, replaced, k)
+        for k in range(len(arguments)))
 
 
 def tensordot_subscripts(a_ndim, b_ndim, axes=2):
@@ -1031,7 +1114,7 @@ def _svd_factors(ans, a, full_matrices, compute_uv):
     """``u, s, vh`` of the reduced SVD behind a call of ``np.linalg.svd``."""
     shape = np.shape(a)
     if full_matrices and compute_uv and shape[-1] != shape[-2]:
-        raise NotImplementedError(
+        raise RuleDomainError(
             "s2s: the derivative of np.linalg.svd with full_matrices=True is defined only "
             "for square matrices (the extra singular vectors are not unique); pass "
             "full_matrices=False")
@@ -1169,6 +1252,425 @@ def double_spectrum(g, n, axis):
     return g * _hermitian_weights(g, n, axis, inverse=True)
 
 
+# --- eig, qr, lstsq, products of several matrices, tensor inverses, condition numbers -------
+# Written in operations that have rules (and declared in s2s/rules/generated.py), so their
+# derivatives are taken from this source at second order.
+
+
+class RuleDomainError(NotImplementedError):
+    """A rule's helper met an input its derivative does not cover: complex eigenvalues of a
+    real matrix (``np.linalg.eig``), a rank-deficient QR or least-squares problem, extra
+    columns that are not unique (``full_matrices``, ``mode="complete"``).  s2s reports it as
+    :class:`s2s.MissingRuleError`; an exported module raises it as it is."""
+
+
+def _real_eigenvalues(w, function):
+    """``w``, refused (:class:`RuleDomainError`) if complex."""
+    if np.iscomplexobj(w):
+        raise RuleDomainError(
+            f"s2s: the derivative of np.linalg.{function} is defined here for matrices with "
+            "real eigenvalues only; this matrix has complex ones (complex derivatives are "
+            "not supported yet)")
+    return w
+
+
+def _matched_eigenvectors(w, a):
+    """The eigenvectors of ``a`` for the eigenvalues ``w`` (those np.linalg.eigvals gave),
+    from np.linalg.eig, put in the order of ``w`` (real eigenvalues)."""
+    values, vectors = np.linalg.eig(a)
+    values = _real_eigenvalues(values, "eigvals")
+    order = np.take_along_axis(np.argsort(values, axis=-1),
+                               np.argsort(np.argsort(w, axis=-1), axis=-1), axis=-1)
+    return values, np.take_along_axis(vectors, order[..., None, :], axis=-1)
+
+
+def eig_adjoint(g, ans, a):
+    """Cotangent of ``a`` in ``w, v = np.linalg.eig(a)`` for ``g = (gw, gv)`` (None: zero).
+
+    Real eigenvalues only (:class:`RuleDomainError` otherwise).  Giles (2008), "An extended
+    collection of matrix derivative results", section 3.1, with the eigenvectors scaled to
+    unit length as NumPy returns them (the normalisation term of Boeddeker et al. (2017),
+    "On the computation of complex-valued gradients with application to statistically
+    optimum beamforming", real case):
+    ``a_b = v^-T (diag(gw) + F * (v^T gv - v^T v diag(diag(v^T gv)))) v^T`` with
+    ``F[i, j] = 1 / (w[j] - w[i])``.  Equal eigenvalues give 0 in ``F``, as for eigh.
+    """
+    w, v = ans
+    w = _real_eigenvalues(w, "eig")
+    gw, gv = g
+    inner = np.zeros(v.shape, dtype=_float_dtype(v))
+    if gw is not None:
+        inner = inner + gw[..., None] * np.eye(w.shape[-1], dtype=inner.dtype)
+    if gv is not None:
+        vt_gv = _transpose(v) @ gv
+        scale = np.diagonal(vt_gv, axis1=-2, axis2=-1)
+        inner = inner + _gaps(w) * (vt_gv - (_transpose(v) @ v) * scale[..., None, :])
+    return np.linalg.solve(_transpose(v), inner @ _transpose(v))
+
+
+def eig_tangent(t, ans, a):
+    """Tangents ``(dw, dv)`` of ``np.linalg.eig(a)`` (real eigenvalues; unit eigenvectors)."""
+    w, v = ans
+    w = _real_eigenvalues(w, "eig")
+    projected = np.linalg.solve(v, t @ v)                       # v^-1 t v
+    mixed = _gaps(w) * projected
+    scale = np.diagonal(_transpose(v) @ v @ mixed, axis1=-2, axis2=-1)
+    return (np.diagonal(projected, axis1=-2, axis2=-1).copy(),
+            v @ mixed - v * scale[..., None, :])
+
+
+def eigvals_adjoint(g, ans, a):
+    """Cotangent of ``a`` in ``w = np.linalg.eigvals(a)`` (real eigenvalues):
+    ``v^-T diag(g) v^T`` (Giles 2008), with ``v`` from np.linalg.eig matched to ``w``."""
+    w = _real_eigenvalues(ans, "eigvals")
+    values, vectors = _matched_eigenvectors(w, a)
+    return eig_adjoint((g, None), (w, vectors), a)
+
+
+def eigvals_tangent(t, ans, a):
+    """Tangent of ``np.linalg.eigvals(a)``: ``diag(v^-1 t v)``."""
+    values, vectors = _matched_eigenvectors(_real_eigenvalues(ans, "eigvals"), a)
+    return np.diagonal(np.linalg.solve(vectors, t @ vectors), axis1=-2, axis2=-1).copy()
+
+
+def eigvalsh_adjoint(g, ans, a, UPLO="L"):  # noqa: N803  (NumPy's name)
+    """Cotangent of ``a`` in ``np.linalg.eigvalsh(a, UPLO)``: ``v diag(g) v^T`` on the
+    triangle read (NumPy's eigh and eigvalsh list the eigenvalues in the same order)."""
+    return eigh_adjoint((g, None), np.linalg.eigh(a, UPLO), UPLO)
+
+
+def eigvalsh_tangent(t, ans, a, UPLO="L"):  # noqa: N803
+    """Tangent of ``np.linalg.eigvalsh(a, UPLO)``."""
+    return eigh_tangent(t, np.linalg.eigh(a, UPLO), UPLO)[0]
+
+
+def _qr_factors(ans, a, mode):
+    """``q, r`` of ``np.linalg.qr(a, mode)``, refusing the modes without a unique derivative."""
+    m, n = np.shape(a)[-2:]
+    if mode == "raw":
+        raise RuleDomainError("s2s: np.linalg.qr with mode='raw' (Householder reflectors) is "
+                              "not differentiated; use mode='reduced'")
+    if mode == "complete" and m > n:
+        raise RuleDomainError(
+            "s2s: the derivative of np.linalg.qr with mode='complete' is defined only when "
+            "a has no more rows than columns (the extra columns of q are not unique); use "
+            "mode='reduced'")
+    if mode == "r":
+        return np.linalg.qr(a)
+    return ans
+
+
+def _full_rank(r, function):
+    """``r``, a triangular factor, refused (:class:`RuleDomainError`) with a zero on its
+    diagonal (relative to its largest entry there): no derivative there."""
+    diagonal = np.abs(np.diagonal(r, axis1=-2, axis2=-1))
+    if np.any(diagonal <= np.finfo(_float_dtype(r)).eps * np.shape(r)[-1]
+              * np.max(diagonal, axis=-1, keepdims=True)):
+        raise RuleDomainError(f"s2s: {function} of a rank-deficient matrix has no derivative "
+                              "(a zero on the diagonal of r)")
+    return r
+
+
+def _qr_adjoint_tall(gq, gr, q, r):
+    """Cotangent of ``a = q r`` (``m >= n``, ``r`` square and invertible) for ``gq, gr``.
+
+    Walter and Lehmann (2018), "Algorithmic differentiation of linear algebra functions
+    with application in optimum experimental design"; Seeger et al. (2017), "Auto-
+    differentiating linear algebra": ``a_b = (gq + q copyltu(M)) r^-T`` with
+    ``M = r gr^T - gq^T q`` and ``copyltu(M) = tril(M) + tril(M, -1)^T``.
+    """
+    r = _full_rank(r, "np.linalg.qr")
+    middle = np.zeros(np.shape(r), dtype=_float_dtype(q, r))
+    left = np.zeros(np.shape(q), dtype=middle.dtype)
+    if gr is not None:
+        middle = middle + r @ _transpose(gr)
+    if gq is not None:
+        middle = middle - _transpose(gq) @ q
+        left = left + gq
+    copied = np.tril(middle) + _transpose(np.tril(middle, -1))
+    return _transpose(np.linalg.solve(r, _transpose(left + q @ copied)))
+
+
+def qr_adjoint(g, ans, a, mode="reduced"):
+    """Cotangent of ``a`` in ``np.linalg.qr(a, mode)``: ``g = (gq, gr)`` (None: zero), or
+    ``gr`` alone for ``mode="r"``.  A wide ``a = [x, y]`` (m < n) is ``x = q r1`` and
+    ``r2 = q^T y`` (Liao et al. (2019), "Differentiable programming tensor networks"), so
+    ``x`` gets the tall cotangent for ``gq + y gr2^T`` and ``y`` gets ``q gr2``.
+    """
+    q, r = _qr_factors(ans, a, mode)
+    gq, gr = (None, g) if mode == "r" else g
+    m, n = np.shape(a)[-2:]
+    if m >= n:
+        return _qr_adjoint_tall(gq, gr, q, r)
+    y = a[..., :, m:]
+    if gr is None:
+        return np.concatenate([_qr_adjoint_tall(gq, None, q, r[..., :, :m]),
+                               np.zeros(np.shape(y), dtype=_float_dtype(q, y))], axis=-1)
+    gr2 = gr[..., :, m:]
+    total = y @ _transpose(gr2) if gq is None else gq + y @ _transpose(gr2)
+    return np.concatenate([_qr_adjoint_tall(total, gr[..., :, :m], q, r[..., :, :m]),
+                           q @ gr2], axis=-1)
+
+
+def _qr_tangent_tall(t, q, r):
+    """Tangents ``(dq, dr)`` of ``a = q r`` (m >= n): with ``c = q^T t r^-1`` and the skew
+    ``o = tril(c, -1) - tril(c, -1)^T``, ``dr = (c - o) r`` and ``dq = t r^-1 - q (c - o)``."""
+    r = _full_rank(r, "np.linalg.qr")
+    t_rinv = _transpose(np.linalg.solve(_transpose(r), _transpose(t)))      # t r^-1
+    c = _transpose(q) @ t_rinv
+    lower = np.tril(c, -1)
+    upper = c - lower + _transpose(lower)
+    return t_rinv - q @ upper, upper @ r
+
+
+def qr_tangent(t, ans, a, mode="reduced"):
+    """Tangents ``(dq, dr)`` of ``np.linalg.qr(a, mode)`` (``dr`` alone for mode 'r')."""
+    q, r = _qr_factors(ans, a, mode)
+    m, n = np.shape(a)[-2:]
+    if m >= n:
+        dq, dr = _qr_tangent_tall(t, q, r)
+    else:
+        dq, dr1 = _qr_tangent_tall(t[..., :, :m], q, r[..., :, :m])
+        dr2 = _transpose(dq) @ a[..., :, m:] + _transpose(q) @ t[..., :, m:]
+        dr = np.concatenate([dr1, dr2], axis=-1)
+    return dr if mode == "r" else (dq, dr)
+
+
+def _lstsq_parts(ans, a, b):
+    """``x, residual vectors, singular values, pinv(a)`` of a full-rank least-squares
+    problem ``np.linalg.lstsq(a, b)``; a rank-deficient one is refused."""
+    x, residuals, rank, s = ans
+    if rank < min(np.shape(a)):
+        raise RuleDomainError(
+            "s2s: np.linalg.lstsq of a rank-deficient matrix has no derivative (its "
+            "solution jumps with the rank); the rule covers full-rank a")
+    column = np.reshape(x, (np.shape(x)[0], -1))
+    return column, np.reshape(b, (np.shape(b)[0], -1)) - a @ column, np.linalg.pinv(a)
+
+
+def lstsq_adjoint(g, ans, a, b, which):
+    """Cotangent of ``a`` (``which`` 0) or ``b`` (1) in ``np.linalg.lstsq(a, b)`` for
+    ``g = (gx, gresiduals, grank, gs)`` (None: zero), full-rank ``a``.
+
+    The solution is ``x = pinv(a) b`` (Golub and Pereyra (1973), "The differentiation of
+    pseudo-inverses and nonlinear least squares problems"): ``b_b = pinv(a)^T gx`` and
+    ``a`` through the pseudo-inverse's adjoint; the residuals ``|b - a x|^2`` are a
+    minimum over ``x``, so ``a_b = -2 r x^T``, ``b_b = 2 r`` per column (``r = b - a x``);
+    the singular values as in ``np.linalg.svd``.
+    """
+    column, residual, pinverse = _lstsq_parts(ans, a, b)
+    gx, gresiduals, _, gs = g
+    residuals = ans[1]
+    if which == 1:
+        result = np.zeros(np.shape(residual), dtype=_float_dtype(a, b))
+        if gx is not None:
+            result = result + _transpose(pinverse) @ np.reshape(gx, np.shape(column))
+        if gresiduals is not None and np.size(residuals) > 0:
+            result = result + 2 * residual * gresiduals
+        return np.reshape(result, np.shape(b))
+    result = np.zeros(np.shape(a), dtype=_float_dtype(a, b))
+    if gx is not None:
+        gp = np.reshape(gx, np.shape(column)) @ _transpose(np.reshape(b, np.shape(residual)))
+        result = result + pinv_adjoint(gp, pinverse, a)
+    if gresiduals is not None and np.size(residuals) > 0:
+        result = result - 2 * (residual * gresiduals) @ _transpose(column)
+    if gs is not None:
+        result = result + svd_adjoint(gs, ans[3], a, False, False)
+    return result
+
+
+def lstsq_tangent(t, ans, a, b, which):
+    """Tangents ``(dx, dresiduals, 0, ds)`` of ``np.linalg.lstsq(a, b)`` for the tangent
+    ``t`` of ``a`` (``which`` 0) or ``b`` (1), full-rank ``a``."""
+    x, residuals, rank, s = ans
+    column, residual, pinverse = _lstsq_parts(ans, a, b)
+    if which == 1:
+        t_column = np.reshape(t, np.shape(residual))
+        dx = pinverse @ t_column
+        dresiduals = 2 * np.sum(residual * t_column, axis=0)
+        ds = np.zeros(np.shape(s), dtype=_float_dtype(s))
+    else:
+        b_column = np.reshape(b, np.shape(residual))
+        dx = pinv_tangent(t, pinverse, a) @ b_column
+        dresiduals = -2 * np.sum(residual * (t @ column), axis=0)
+        ds = svd_tangent(t, s, a, False, False)
+    if np.size(residuals) == 0:
+        dresiduals = np.zeros(np.shape(residuals), dtype=_float_dtype(residuals))
+    return np.reshape(dx, np.shape(x)), dresiduals, 0.0, ds
+
+
+def matrix_power_adjoint(g, a, n):
+    """Cotangent of ``a`` in ``np.linalg.matrix_power(a, n)``: for ``n > 0`` the sum over
+    ``k`` of ``(a^T)^k g (a^T)^(n-1-k)``; for ``n < 0`` the same for ``inv(a)^|n|``, then
+    through the inverse (``-inv(a)^T (.) inv(a)^T``); zero for ``n == 0``."""
+    base = np.linalg.inv(a) if n < 0 else a
+    count = -n if n < 0 else n
+    powers = [np.broadcast_to(np.eye(np.shape(a)[-1], dtype=_float_dtype(a)), np.shape(a))]
+    for _ in range(count - 1):
+        powers.append(powers[-1] @ base)
+    result = np.zeros(np.shape(a), dtype=_float_dtype(g, a))
+    for k in range(count):
+        result = result + _transpose(powers[k]) @ g @ _transpose(powers[count - 1 - k])
+    if n < 0:
+        result = -_transpose(base) @ result @ _transpose(base)
+    return result
+
+
+def matrix_power_tangent(t, a, n):
+    """Tangent of ``np.linalg.matrix_power(a, n)``: the sum of ``a^k t a^(n-1-k)``."""
+    base = np.linalg.inv(a) if n < 0 else a
+    step = -base @ t @ base if n < 0 else t
+    count = -n if n < 0 else n
+    powers = [np.broadcast_to(np.eye(np.shape(a)[-1], dtype=_float_dtype(a)), np.shape(a))]
+    for _ in range(count - 1):
+        powers.append(powers[-1] @ base)
+    result = np.zeros(np.shape(a), dtype=_float_dtype(t, a))
+    for k in range(count):
+        result = result + powers[k] @ step @ powers[count - 1 - k]
+    return result
+
+
+def _multi_dot_matrices(arrays):
+    """The operands of ``np.linalg.multi_dot`` as matrices: a 1-D first one is a row, a 1-D
+    last one a column."""
+    count = len(arrays)
+    matrices = []
+    for index in range(count):
+        item = arrays[index]
+        if index == 0 and np.ndim(item) == 1:
+            item = np.reshape(item, (1, -1))
+        elif index == count - 1 and np.ndim(item) == 1:
+            item = np.reshape(item, (-1, 1))
+        matrices.append(item)
+    return matrices
+
+
+def multi_dot_adjoint(g, arrays):
+    """Cotangents (a :class:`SequenceAdjoint`) of the arrays in ``np.linalg.multi_dot``:
+    operand ``i`` of ``m_0 ... m_(k-1)`` gets ``(m_0...m_(i-1))^T g (m_(i+1)...m_(k-1))^T``."""
+    matrices = _multi_dot_matrices(arrays)
+    count = len(matrices)
+    rows, cols = np.shape(matrices[0])[0], np.shape(matrices[-1])[1]
+    gradient = np.reshape(g, (rows, cols))
+    before = [np.eye(rows, dtype=_float_dtype(g, *arrays))]
+    for index in range(1, count):
+        before.append(before[-1] @ matrices[index - 1])
+    after = [np.eye(cols, dtype=_float_dtype(g, *arrays))]        # after[j]: the last j
+    for index in range(1, count):
+        after.append(matrices[count - index] @ after[-1])
+    result = []
+    for index in range(count):
+        piece = _transpose(before[index]) @ gradient @ _transpose(after[count - 1 - index])
+        result.append(np.reshape(piece, np.shape(arrays[index])))
+    return adjoint_copy(result)
+
+
+def multi_dot_tangent(t, arrays):
+    """Tangent of ``np.linalg.multi_dot(arrays)``: one product per operand with a tangent
+    (None: zero), that operand replaced by its tangent."""
+    result = None
+    for index, tangent in enumerate(t):
+        if tangent is not None:
+            term = np.linalg.multi_dot(_replaced(arrays, index, tangent))
+            result = term if result is None else result + term
+    if result is None:
+        return zeros_like(np.linalg.multi_dot(arrays))
+    return result
+
+
+def _tensorsolve_matrix(a, b, axes):
+    """``a`` of ``np.linalg.tensorsolve(a, b, axes)`` as the square matrix solved."""
+    ndim = np.ndim(a)
+    if axes is not None:
+        a = np.moveaxis(a, axes, tuple(range(ndim - len(axes), ndim)))
+    size = np.size(b)
+    return np.reshape(a, (size, size))
+
+
+def _moved_shape(shape, axes):
+    """``shape`` with the axes ``axes`` moved to the end, as np.linalg.tensorsolve does."""
+    if axes is None:
+        return tuple(shape)
+    axes = [axis % len(shape) for axis in axes]
+    return tuple(size for axis, size in enumerate(shape) if axis not in axes) \
+        + tuple(shape[axis] for axis in axes)
+
+
+def tensorsolve_adjoint(g, ans, a, b, axes, which):
+    """Cotangent of ``a`` (``which`` 0) or ``b`` (1) in ``x = np.linalg.tensorsolve(a, b,
+    axes)``: the solve of the flattened system, ``b_b = A^-T g``, ``A_b = -b_b x^T``
+    (Giles 2008), folded back into ``a``'s shape and axes."""
+    matrix = _tensorsolve_matrix(a, b, axes)
+    gb = np.linalg.solve(_transpose(matrix), np.ravel(g))
+    if which == 1:
+        return np.reshape(gb, np.shape(b))
+    ga = np.reshape(-np.outer(gb, np.ravel(ans)), _moved_shape(np.shape(a), axes))
+    if axes is None:
+        return ga
+    ndim = np.ndim(a)
+    return np.moveaxis(ga, tuple(range(ndim - len(axes), ndim)), axes)
+
+
+def tensorsolve_tangent(t, ans, a, b, axes, which):
+    """Tangent of ``np.linalg.tensorsolve(a, b, axes)`` for the tangent ``t`` of ``a``
+    (``which`` 0: ``-A^-1 dA x``) or of ``b`` (1: ``A^-1 db``)."""
+    matrix = _tensorsolve_matrix(a, b, axes)
+    if which == 1:
+        step = np.ravel(t)
+    else:
+        t_matrix = _tensorsolve_matrix(t, b, axes)
+        step = -t_matrix @ np.ravel(ans)
+    return np.reshape(np.linalg.solve(matrix, step), np.shape(ans))
+
+
+def tensorinv_adjoint(g, ans, a, ind=2):
+    """Cotangent of ``a`` in ``np.linalg.tensorinv(a, ind)``: the inverse's ``-B^T G B^T``
+    (Giles 2008) on the flattened matrices, in ``a``'s shape."""
+    rows = int(np.prod(np.shape(a)[:ind]))
+    inverse = np.reshape(ans, (-1, rows))
+    gradient = np.reshape(g, (-1, rows))
+    return np.reshape(-_transpose(inverse) @ gradient @ _transpose(inverse), np.shape(a))
+
+
+def tensorinv_tangent(t, ans, a, ind=2):
+    """Tangent of ``np.linalg.tensorinv(a, ind)``: ``-B dA B`` on the flattened matrices."""
+    rows = int(np.prod(np.shape(a)[:ind]))
+    inverse = np.reshape(ans, (-1, rows))
+    return np.reshape(-inverse @ np.reshape(t, (rows, -1)) @ inverse, np.shape(ans))
+
+
+def cond_adjoint(g, ans, x, p=None):
+    """Cotangent of ``x`` in ``np.linalg.cond(x, p)``.
+
+    ``p`` None, 2, -2: a ratio of extreme singular values, through the singular values'
+    adjoint (the extreme ones distinct, as in generic matrices); other ``p``:
+    ``norm(x, p) norm(inv(x), p)``, through the norms' adjoints and the inverse's (Giles
+    2008).  A singular ``x`` has an infinite condition number and no derivative.
+    """
+    if p is None or p == 2 or p == -2:
+        s = np.linalg.svd(x, compute_uv=False)
+        count = np.shape(s)[-1]
+        first, last = np.arange(count) == 0, np.arange(count) == count - 1
+        top, bottom = s[..., 0], s[..., -1]
+        if p == -2:
+            gs = (g / top)[..., None] * last - (g * bottom / top ** 2)[..., None] * first
+        else:
+            gs = (g / bottom)[..., None] * first - (g * top / bottom ** 2)[..., None] * last
+        return svd_adjoint(gs, s, x, False, False)
+    inverse = np.linalg.inv(x)
+    norm_x = np.linalg.norm(x, p, axis=(-2, -1))
+    norm_inverse = np.linalg.norm(inverse, p, axis=(-2, -1))
+    direct = norm_adjoint(g * norm_inverse, norm_x, x, p, (-2, -1), False)
+    through = norm_adjoint(g * norm_x, norm_inverse, inverse, p, (-2, -1), False)
+    return direct - _transpose(inverse) @ through @ _transpose(inverse)
+
+
+def cond_tangent(t, ans, x, p=None):
+    """Tangent of ``np.linalg.cond(x, p)``: the gradient (``cond_adjoint`` of ones) against
+    ``t``, matrix by matrix."""
+    return np.sum(cond_adjoint(np.ones_like(ans), ans, x, p) * t, axis=(-2, -1))
+
+
 def sequence_copy(values):
     """``list(values)``: a new list with the same entries (tangents of a copied list)."""
     return list(values)
@@ -1179,7 +1681,7 @@ def list_adjoint(g, like):
     if isinstance(like, np.ndarray):
         return np.stack([np.zeros(like.shape[1:]) if item is None else item for item in g]) \
             if len(g) else np.zeros_like(like)
-    return SequenceAdjoint(g)
+    return adjoint_copy(g)
 
 
 def snapshot(array):

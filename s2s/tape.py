@@ -24,6 +24,11 @@ What follows PyTorch:
   pass through a node whose VJP reads those values raises, while nodes of ``linear``
   rules (add, sum, indexing...) keep only shapes and may be traversed again;
 * ``with no_grad():`` records nothing;
+* a function of several results (``np.linalg.eigh``, ``svd``, ``slogdet``, ``qr``,
+  ``np.divmod``, ``np.split``) is one node: it returns NumPy's own container (the named
+  tuple ``EighResult``, a tuple, a list) of tensors sharing that ``grad_fn``, each with
+  its output number, and its VJPs receive one cotangent per result (None for a result
+  nothing depends on);
 * only floating-point tensors can require a gradient;
 * ``np.asarray(t)`` and ``float(t)`` of a tensor that requires grad raise while
   recording (they would drop its gradient), as ``t.numpy()`` does in PyTorch; here
@@ -51,12 +56,12 @@ from typing import Any
 import numpy as np
 
 from .errors import (ArrayOperationError, InputError, MissingRuleError, TapeError,
-                     UnsupportedError)
+                     UnsupportedError, missing_rule_from)
 from .library import scipy_caller
 from .rules import REGISTRY, Rule
 from .rules.domains import NotDifferentiated
 from .rules.operators import DUNDERS
-from .runtime import holds_complex, unbroadcast
+from .runtime import RuleDomainError, holds_complex, unbroadcast
 
 __all__ = [
     "AccumulateGrad",
@@ -181,19 +186,21 @@ class BackwardNode(Node):
     """
 
     __slots__ = ("rule", "next_functions", "_args", "_params", "_ans", "_inputs",
-                 "_versions", "_freed", "_released")
+                 "_versions", "_freed", "_released", "outputs")
 
-    def __init__(self, rule: Rule, args: tuple, params: dict, ans: np.ndarray,
-                 inputs: list, next_functions: tuple, versions: list) -> None:
+    def __init__(self, rule: Rule, args: tuple, params: dict, ans: Any,
+                 inputs: list, next_functions: tuple, versions: list,
+                 outputs: int | None = None) -> None:
         self.rule = rule
         self._args = args                    # every positional argument, raw NumPy values
         self._params = params                # keyword arguments of the call
-        self._ans = ans
-        self._inputs = inputs                # (position, next node, shape, dtype) per edge
+        self._ans = ans                      # the result, as NumPy returned it
+        self._inputs = inputs                # (position, (node, output), shape, dtype)
         self.next_functions = next_functions
         self._versions = versions            # (version cell, version when saved)
         self._freed = False
         self._released = False
+        self.outputs = outputs               # the number of results, None for one array
 
     def _check_usable(self) -> None:
         """Raise if the values this node's VJPs read are gone or were modified."""
@@ -208,16 +215,25 @@ class BackwardNode(Node):
                     f"modified by an inplace operation: the input of {self.name()} is at "
                     f"version {cell[0]}; expected version {version} instead.")
 
-    def _apply(self, gradient: np.ndarray) -> list[tuple[Node, np.ndarray]]:
-        """Each input's cotangent contribution, through the rule's VJP functions."""
+    def _apply(self, gradient: Any) -> list[tuple[tuple[Node, int], np.ndarray]]:
+        """Each input's cotangent contribution, through the rule's VJP functions.
+
+        For several results, ``gradient`` holds one cotangent per result (None: zero),
+        passed to the VJPs as a tuple, or a list for a list of results (``np.split``).
+        """
         rule = self.rule
         args, params, ans = self._args, self._params, self._ans
+        if self.outputs is not None:
+            gradient = list(gradient) if isinstance(ans, list) else tuple(gradient)
         contributions = []
-        for position, next_node, shape, dtype in self._inputs:
-            contribution = rule.vjps[position](gradient, ans, *args, **params)
+        for position, edge, shape, dtype in self._inputs:
+            try:
+                contribution = rule.vjps[position](gradient, ans, *args, **params)
+            except RuleDomainError as error:          # complex eigenvalues, rank deficiency
+                raise missing_rule_from(error) from error
             if rule.broadcasting:
                 contribution = unbroadcast(contribution, args[position])
-            contributions.append((next_node, _conform(contribution, shape, dtype)))
+            contributions.append((edge, _conform(contribution, shape, dtype)))
         return contributions
 
     def _release(self) -> None:
@@ -239,10 +255,20 @@ class BackwardNode(Node):
 
 
 def _stand_in(value: Any) -> Any:
-    """An array with the shape and dtype of ``value`` and no memory of its own."""
+    """An array with the shape and dtype of ``value`` and no memory of its own (for each
+    result of a function of several results)."""
     if isinstance(value, np.ndarray):
         return np.broadcast_to(np.zeros((), dtype=value.dtype), value.shape)
+    if isinstance(value, (tuple, list)):
+        return _rebuilt(value, [_stand_in(item) for item in value])
     return value
+
+
+def _rebuilt(like: Any, items: list) -> Any:
+    """``items`` in the container type of ``like``: a named tuple, a tuple or a list."""
+    if isinstance(like, tuple) and hasattr(like, "_fields"):
+        return type(like)(*items)
+    return type(like)(items) if isinstance(like, (tuple, list)) else items
 
 
 _NODE_CLASSES: dict[str, type[BackwardNode]] = {}
@@ -323,7 +349,7 @@ class Tensor:
 
     __array_priority__ = 1000.0
     __slots__ = ("data", "_grad", "grad_fn", "_requires_grad", "_accumulator",
-                 "_version_cell", "__weakref__")
+                 "_version_cell", "_output", "__weakref__")
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         self.data = data if isinstance(data, np.ndarray) else np.asarray(data)
@@ -332,14 +358,17 @@ class Tensor:
         self._requires_grad = False
         self._accumulator: AccumulateGrad | None = None
         self._version_cell = [0]                # shared with detached views of the data
+        self._output = 0                        # which result of grad_fn this tensor is
         if requires_grad:
             self.requires_grad_(True)
 
     @classmethod
     def _result(cls, data: np.ndarray, grad_fn: BackwardNode | None = None,
-                version_cell: list[int] | None = None) -> Tensor:
-        """A tensor made by an operation (no checks, no copy)."""
+                version_cell: list[int] | None = None, output: int = 0) -> Tensor:
+        """A tensor made by an operation (no checks, no copy): result ``output`` of
+        ``grad_fn``."""
         result = cls.__new__(cls)
+        result._output = output
         result.data = data
         result._grad = None
         result.grad_fn = grad_fn
@@ -551,10 +580,12 @@ class Tensor:
         """``np.mean(self, axis, keepdims=...)``."""
         return REGISTRY.methods["mean"].primal(self, **_given(axis=axis, keepdims=keepdims))
 
-    def reshape(self, *shape: Any) -> Tensor:
-        """``np.reshape``; takes ``t.reshape(2, 3)`` or ``t.reshape((2, 3))``."""
+    def reshape(self, *shape: Any, order: str = "C") -> Tensor:
+        """``np.reshape``; takes ``t.reshape(2, 3)`` or ``t.reshape((2, 3))``, and ``order``."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
+        if order != "C":
+            return REGISTRY.methods["reshape"].primal(self, shape, order=order)
         return REGISTRY.methods["reshape"].primal(self, shape)
 
     def transpose(self, *axes: Any) -> Tensor:
@@ -1007,14 +1038,19 @@ def _record(rule: Rule, args: Sequence[Any], raw_args: tuple, params: dict,
             f"{_function_name(rule.primal)} passed positionally")
     if params or len(raw_args) != arity:
         _check_parameters(rule, raw_args, params)
-    if not isinstance(raw, (np.ndarray, np.generic)):
+    several = isinstance(raw, (tuple, list))
+    results = list(raw) if several else [raw]
+    if not all(isinstance(item, (np.ndarray, np.generic)) for item in results):
+        shown = next(item for item in results if not isinstance(item, (np.ndarray, np.generic)))
         raise UnsupportedError(
-            f"{_function_name(rule.primal)} returned {type(raw).__name__}, "
-            "not an array: the tape records single-array results only")
-    data = raw if isinstance(raw, np.ndarray) else np.asarray(raw)
-    if data.dtype.kind not in "fc":
-        return Tensor._result(data)
-    if rule.refuses_complex and (data.dtype.kind == "c" or any(
+            f"{_function_name(rule.primal)} returned {type(shown).__name__}, not an array: "
+            "the tape records arrays, and tuples and lists of arrays")
+    datas = [item if isinstance(item, np.ndarray) else np.asarray(item) for item in results]
+    floating = [data.dtype.kind in "fc" for data in datas]
+    if not any(floating):
+        return _rebuilt(raw, [Tensor._result(data) for data in datas]) if several \
+            else Tensor._result(datas[0])
+    if rule.refuses_complex and (any(data.dtype.kind == "c" for data in datas) or any(
             holds_complex(value) for value in raw_args[:arity])):
         raise _complex_refused(_function_name(rule.primal))
     inputs = []
@@ -1033,17 +1069,24 @@ def _record(rule: Rule, args: Sequence[Any], raw_args: tuple, params: dict,
                     f"{_function_name(rule.primal)}, and it requires grad",
                     hint="pass a value that does not require grad there (.detach())")
             if value._requires_grad and rule.vjps[position] is not None:
-                next_node = value._node()
-                inputs.append((position, next_node, value.data.shape, value.data.dtype))
-                next_functions.append((next_node, 0))
+                edge = (value._node(), value._output)
+                inputs.append((position, edge, value.data.shape, value.data.dtype))
+                next_functions.append(edge)
                 continue
         next_functions.append(_NO_EDGE)
-    cell = [0]
+    cells = [[0] for _ in datas]
     if saves_values:
-        versions.append((cell, 0))
-    node = _node_class(rule)(rule, raw_args, params or _NO_PARAMS, data, inputs,
-                             tuple(next_functions), versions)
-    return Tensor._result(data, node, cell)
+        versions.extend((cell, 0) for cell in cells)
+    ans = _rebuilt(raw, datas) if several else datas[0]
+    node = _node_class(rule)(rule, raw_args, params or _NO_PARAMS, ans, inputs,
+                             tuple(next_functions), versions, len(datas) if several else None)
+    if not several:
+        return Tensor._result(datas[0], node, cells[0])
+    # Integer results (lstsq's rank) are not differentiated: plain tensors.
+    return _rebuilt(raw, [Tensor._result(data, node, cell, output) if is_float
+                          else Tensor._result(data)
+                          for output, (data, cell, is_float)
+                          in enumerate(zip(datas, cells, floating))])
 
 
 # --- the backward pass ----------------------------------------------------------------
@@ -1094,7 +1137,7 @@ def _count_consumers(starts: Sequence[Node]) -> dict[Node, int]:
         for next_node, _ in node.next_functions:
             if next_node is None:
                 continue
-            consumers[next_node] = consumers.get(next_node, 0) + 1
+            consumers[next_node] = consumers.get(next_node, 0) + 1     # one per edge
             if next_node not in seen:
                 seen.add(next_node)
                 stack.append(next_node)
@@ -1109,10 +1152,9 @@ def _run_backward(roots: Sequence[tuple[Tensor, np.ndarray]], retain_graph: bool
     over the consumer counts).  Leaves receive their gradient in ``.grad``, or in
     ``capture`` (keyed by AccumulateGrad node) when given.
     """
-    pending: dict[Node, np.ndarray] = {}
+    pending: dict[Node, Any] = {}
     for output, seed in roots:
-        node = output._node()
-        pending[node] = pending[node] + seed if node in pending else seed
+        _add_pending(pending, (output._node(), output._output), seed)
     starts = list(pending)
     consumers = _count_consumers(starts)
     ready = [node for node in starts if consumers.get(node, 0) == 0]
@@ -1125,12 +1167,26 @@ def _run_backward(roots: Sequence[tuple[Tensor, np.ndarray]], retain_graph: bool
         contributions = node._apply(gradient)
         if not retain_graph:
             node._release()
-        for next_node, contribution in contributions:
-            previous = pending.get(next_node)
-            pending[next_node] = contribution if previous is None else previous + contribution
+        for (next_node, output), contribution in contributions:
+            _add_pending(pending, (next_node, output), contribution)
             consumers[next_node] -= 1
             if consumers[next_node] == 0:
                 ready.append(next_node)
+
+
+def _add_pending(pending: dict[Node, Any], edge: tuple[Node, int], gradient: Any) -> None:
+    """Add a cotangent for result ``edge[1]`` of node ``edge[0]``: an array for a node of
+    one result, a list with one entry per result (None until one arrives) otherwise."""
+    node, output = edge
+    outputs = getattr(node, "outputs", None)
+    if outputs is None:
+        previous = pending.get(node)
+        pending[node] = gradient if previous is None else previous + gradient
+        return
+    entries = pending.get(node)
+    if entries is None:
+        entries = pending[node] = [None] * outputs
+    entries[output] = gradient if entries[output] is None else entries[output] + gradient
 
 
 def _deliver(node: AccumulateGrad, gradient: np.ndarray,

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import s2s
-from s2s.errors import MissingRuleError, UnsupportedError
+from s2s.errors import UnsupportedError
 from s2s.tape import vjp_with_tape
 from tests.reference import assert_close, numerical_gradient
 
@@ -197,10 +197,24 @@ def test_more_arguments_than_the_rule_has_positions_are_refused():
         vjp_with_tape(many_operands, (x,), {}, (0,))
 
 
-def test_second_order_through_einsum_is_refused_clearly():
-    """The VJP calls a runtime helper without a rule of its own: an error, not a zero."""
-    with pytest.raises(MissingRuleError, match="einsum_argument_adjoint"):
-        s2s.hvp(lambda_free_quadratic, np.ones((2, 2)), np.ones((2, 2)))
+def test_second_order_through_einsum():
+    """einsum_argument_adjoint has a rule (it is multilinear), so Hessians go through it.
+
+    sum(a @ a) = 1' a a 1 has the gradient J a' + a' J (J = 1 1', all ones), linear in a,
+    so H v = J v' + v' J; a nonlinear case against finite differences of the gradient.
+    """
+    a = np.arange(1.0, 5.0).reshape(2, 2) / 3
+    v = np.array([[0.5, -1.0], [2.0, 0.25]])
+    ones = np.ones((2, 2))
+    expected = ones @ v.T + v.T @ ones          # the gradient 1 a^T + a^T 1 is linear in a
+    assert_close(s2s.hvp(lambda_free_quadratic, a, v), expected, rtol=1e-12, atol=1e-12)
+    f = s2s.differentiate(sublist_three_operands, wrt=(0, 1, 2), fallback="error")
+    x, y, z = arguments([(2, 3), (3, 4), (4, 2)], seed=3)
+    h = 1e-5
+    direction = arguments([(2, 3)], seed=4)[0]
+    finite = (f.grad(x + h * direction, y, z)[0] - f.grad(x - h * direction, y, z)[0]) / (2 * h)
+    second = s2s.hvp(lambda point: sublist_three_operands(point, y, z), x, direction)
+    assert_close(second, finite, rtol=1e-6, atol=1e-8)
 
 
 def lambda_free_quadratic(a):

@@ -196,18 +196,16 @@ def stepped_samples(x):
         + np.sum(np.linspace(x[0], x[1] * 2.0, 4, endpoint=False, axis=1) ** 2)
 
 
+# averages, samples and grids have several outputs (np.average(returned=True),
+# np.linspace(retstep=True), np.meshgrid): their VJPs read the cotangent tuple through
+# s2s.runtime.zeros_for_none, differentiated from its source.
 SECOND_ORDER = [pad_modes, append_insert_delete, differences, gradients, integrals, products,
                 signals, interpolation, polynomials, weighted_averages, order_statistics,
-                covariances, stepped_samples, choices, moved_and_spread, index_tricks]
-# Several outputs (np.average(returned=True), np.linspace(retstep=True), np.meshgrid): their
-# VJPs read the cotangent tuple through s2s.runtime.zeros_for_none, which has no rule yet.
-SEVERAL_OUTPUTS = pytest.mark.xfail(strict=True, raises=s2s.MissingRuleError,
-                                    reason="zeros_for_none has no derivative rule yet")
+                covariances, stepped_samples, choices, moved_and_spread, index_tricks,
+                averages, samples, grids]
 
 
-@pytest.mark.parametrize("function", SECOND_ORDER + [
-    pytest.param(function, marks=SEVERAL_OUTPUTS) for function in (averages, samples, grids)],
-    ids=lambda f: f.__name__)
+@pytest.mark.parametrize("function", SECOND_ORDER, ids=lambda f: f.__name__)
 def test_hessian_vector_product_against_finite_differences_of_the_gradient(function):
     gradient = s2s.grad(function)
     expected = numerical_directional(gradient, X, V, h=1e-5)

@@ -31,9 +31,6 @@ XFAIL_TAPE: dict[str, str] = {
     "conv1d_loss":
         "a tensor written into a NumPy array (out[i] = ...): ValueError: setting an array "
         "element with a sequence.",
-    "gp_negative_log_marginal_likelihood":
-        "np.linalg.slogdet: UnsupportedError: numpy.linalg.slogdet returned SlogdetResult, "
-        "not an array",
     "elbo_gaussian":
         "np.array of a list of tensors: MissingRuleError: converting a tensor that requires "
         "grad to a NumPy array would drop its gradient",

@@ -105,7 +105,7 @@ _refusal_settings = settings(_settings, max_examples=max(_settings.max_examples 
 @_refusal_settings
 @given(drawn=refused_programs(), point=inputs())
 def test_constructs_without_a_rule_are_refused(directory, drawn, point):
-    """A construct with no rule (np.r_, np.c_, x.tobytes(), x.flat, np.linalg.qr, x.tolist())
+    """A construct with no rule (np.r_, np.c_, x.tobytes(), x.flat, np.unwrap, x.tolist())
     on a differentiated value, somewhere in a random program: s2s refuses it with an error
     naming the program's file and the construct's line (reverse and forward mode), and so
     does the tape whenever the construct runs; never a gradient.  The programs are not

@@ -40,7 +40,8 @@ from s2s.inline import inline
 from s2s.rules.containers import CONTAINER_METHODS, CONTAINER_RULES
 from s2s.naming import Namer
 from s2s.rules import REGISTRY, Domain
-from s2s.rules.domains import Invertible, SymmetricPositive
+from s2s.rules.domains import (Diagonalizable, Invertible, InvertibleTensor,
+                               SymmetricPositive)
 from s2s.runtime import unbroadcast
 from s2s.tape import tensor, vjp_with_tape
 
@@ -91,6 +92,28 @@ EXTRA_SHAPES = [
     ("svd", [(3, 3)], {}),
     ("svd", [(2, 4, 3)], {"full_matrices": False}),
     ("pinv", [(3, 4)], {}),
+    ("eigvalsh", [SymmetricPositive(shape=(2, 3, 3))], {}),
+    ("eig", [Diagonalizable(shape=(2, 3, 3))], {}),
+    ("eigvals", [Diagonalizable(shape=(4, 4))], {}),
+    ("qr", [(3, 3)], {"mode": "complete"}),
+    ("qr", [(3, 5)], {}),
+    ("qr", [(3, 5)], {"mode": "complete"}),
+    ("qr", [(3, 5)], {"mode": "r"}),
+    ("qr", [(2, 4, 3)], {}),
+    ("lstsq", [(5, 3), (5, 2)], {"rcond": None}),
+    ("lstsq", [(3, 3), (3,)], {"rcond": None}),
+    ("lstsq", [(3, 5), (3,)], {"rcond": None}),
+    ("matrix_power", [Invertible(shape=(2, 3, 3))], {"n": 2}),
+    ("multi_dot", [[(3,), (3, 4), (4, 2)]], {}),
+    ("multi_dot", [[(3,), (3, 4), (4,)]], {}),
+    ("multi_dot", [[(2, 3), (3,)]], {}),
+    ("tensorsolve", [InvertibleTensor(shape=(2, 3, 6), rows=2, axes=(0,)), (2, 3)],
+     {"axes": (0,)}),
+    ("tensorsolve", [InvertibleTensor(shape=(6, 2, 3), rows=1), (6,)], {}),
+    ("tensorinv", [InvertibleTensor(shape=(6, 2, 3), rows=1)], {"ind": 1}),
+    ("cond", [(4, 3)], {}),
+    ("cond", [(3, 5)], {"p": -2}),
+    ("cond", [Invertible(shape=(2, 3, 3))], {"p": 1}),
     ("sum", [(2, 3, 4)], {"axis": (0, 2)}),
     ("max", [(2, 3, 4)], {"axis": (2, 0), "keepdims": True}),
     ("prod", [(2, 3, 4)], {"axis": (2, 0)}),
@@ -154,10 +177,15 @@ EXTRA_SHAPES = [
 
 
 def leaves(value):
-    """The arrays in ``value`` (an array or nested lists/tuples), None entries included."""
+    """The arrays in ``value`` (an array or nested lists/tuples), None entries included; a
+    list holding no floats (an einsum sublist, or its cotangent) is one None leaf."""
     if isinstance(value, (list, tuple)):
-        return [leaf for item in value for leaf in leaves(item)]
-    return [value]
+        found = [leaf for item in value for leaf in leaves(item)]
+        if value and not any(is_float_leaf(leaf) for leaf in found):
+            return [None]
+        return found
+    return [value] if is_float_leaf(value) or value is None or isinstance(value, np.ndarray) \
+        else [None]
 
 
 def tree_map(function, value, *others):
@@ -182,14 +210,26 @@ def _float64(value):
 
 
 def random_like(value, rng):
-    """Normal values shaped like ``value``'s leaves (complex for a complex leaf: the FFTs)."""
-    return tree_map(lambda leaf: rng.normal(size=np.shape(leaf)) + 1j * rng.normal(
-        size=np.shape(leaf)) if np.iscomplexobj(leaf) else rng.normal(size=np.shape(leaf)),
-        value)
+    """Random normal values shaped like the float leaves of ``value`` (None elsewhere: a
+    subscript, an integer such as lstsq's rank); complex for a complex leaf (the FFTs)."""
+    def draw(leaf):
+        if isinstance(leaf, (np.ndarray, np.generic)) and leaf.dtype.kind == "c":
+            return rng.normal(size=np.shape(leaf)) + 1j * rng.normal(size=np.shape(leaf))
+        return rng.normal(size=np.shape(leaf)) if is_float_leaf(leaf) else None
+    return tree_map(draw, value)
 
 
 def is_float(value) -> bool:
     return isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind == "f"
+
+
+def is_float_leaf(value) -> bool:
+    return is_float(value) or isinstance(value, float)
+
+
+def zeros_or_none(value):
+    """Zeros like a float leaf, None for anything else (None stands for zero)."""
+    return np.zeros(np.shape(value)) if is_float_leaf(value) else None
 
 
 def cast(value, dtype):
@@ -203,6 +243,10 @@ def assert_tree_close(actual, expected, rtol=1e-5, atol=1e-6):
     actual_leaves, expected_leaves = leaves(actual), leaves(expected)
     assert len(actual_leaves) == len(expected_leaves)
     for got, want in zip(actual_leaves, expected_leaves):
+        if want is None:                           # a subscript or an integer: no value
+            continue
+        if got is None:                            # None stands for a zero cotangent
+            got = np.zeros(np.shape(want))
         assert np.shape(got) == np.shape(want)
         scale = max(1.0, float(np.max(np.abs(want), initial=0.0)))
         np.testing.assert_allclose(_float64(got), want, rtol=rtol, atol=atol * scale)
@@ -229,7 +273,13 @@ CALLS = {
     "matmul_adjoint_y": [([(3, 2), (3, 4), (4, 2)], {})],
     "index_accumulate": [([(3, 4), (4,), (3, 4)], {"index": 1}),
                          ([(3, 4), (3, 3), (3, 4)], {"index": (slice(None), [0, 0, 2])})],
-    "adjoint_copy": [([(3, 4)], {}), ([[(3,), (2,)]], {})],
+    "adjoint_read": [([(3, 4), (3, 4)], {"index": 1}),
+                     ([(3, 3), (3, 4)], {"index": (slice(None), [0, 0, 2])})],
+    "index_accumulate_tangent": [([(4,), (3, 4), (3, 4)], {"index": 1}),
+                                 ([(3, 3), (3, 4), (3, 4)],
+                                  {"index": (slice(None), [0, 0, 2])})],
+    "adjoint_copy": [([(3, 4)], {"like": None}), ([[(3,), (2,)]], {"like": None}),
+                     ([[(3,), (2,)], [(3,), (2,)]], {})],
     "array_adjoint": [([(2, 3), [(3,), (3,)]], {})],
     "array_tangent": [([[(3,), (3,)], [(3,), (3,)]], {})],
     "concatenate_adjoint": [([(5, 3), [(2, 3), (3, 3)]], {"axis": 0}),
@@ -252,6 +302,13 @@ CALLS = {
                     ([(3, 2), (3, 4), (4, 2)], {"which": 1})],
     "inner_adjoint": [([(3, 5), (3, 4), (5, 4)], {"which": 0}),
                       ([(3, 5), (3, 4), (5, 4)], {"which": 1})],
+    "einsum_argument_adjoint": [
+        ([(3, 2), ["ij,jk->ik", (3, 4), (4, 2)]], {"position": 1}),
+        ([(3, 2), ["ij,jk->ik", (3, 4), (4, 2)]], {"position": 2}),
+        ([(3,), ["ii->i", (3, 3)]], {"position": 1}),
+        ([(2, 3), ["...j,jk->...k", (2, 4), (4, 3)]], {"position": 1}),
+        ([(3, 2), [(3, 4), [0, 1], (4, 2), [1, 2], [0, 2]]], {"position": 0}),
+        ([(3, 2), [(3, 4), [0, 1], (4, 2), [1, 2], [0, 2]]], {"position": 2})],
     "tensordot_adjoint": [([(3, 2), (3, 4), (4, 2)], {"axes": 1, "which": 0}),
                           ([(3, 2), (3, 4), (4, 2)], {"axes": 1, "which": 1})],
     "fit_to": [([(3, 5), (3, 4)], {"axes": (1,)}), ([(2, 3), (3, 4)], {"axes": (0, 1)})],
@@ -298,8 +355,9 @@ def sample(rule, position, spec, rng):
     domain = rule.domains[position]
     if isinstance(spec, Domain):
         return spec.sample(rng, ())
-    if isinstance(spec, list):
-        return [rng.uniform(domain.low, domain.high, size=shape) for shape in spec]
+    if isinstance(spec, list):             # a tuple is the shape of an array, else a constant
+        return [rng.uniform(domain.low, domain.high, size=item) if isinstance(item, tuple)
+                else item for item in spec]
     if isinstance(spec, tuple):
         return rng.uniform(domain.low, domain.high, size=spec)
     return domain.sample(rng, default_shape(rule, position))
@@ -366,7 +424,7 @@ class Case:
         """``f`` with argument ``position`` moved by ``step * direction`` (integer and
         boolean leaves stay: the pivots of ``(lu, piv)``, the flag of ``(c, lower)``)."""
         args = list(self.args)
-        args[position] = tree_map(lambda x, d: x if np.asarray(x).dtype.kind in "iub"
+        args[position] = tree_map(lambda x, d: x if d is None or np.asarray(x).dtype.kind in "iub"
                                   else x + step * d, args[position], direction)
         if isinstance(self.args[position], tuple):
             args[position] = tuple(args[position])
@@ -376,11 +434,13 @@ class Case:
 def numeric_vjp(case, position):
     """Central differences of ``<g, f>`` with respect to every element of one argument."""
     argument = case.args[position]
-    gradient = tree_map(lambda leaf: np.zeros(np.shape(leaf)), argument)
+    gradient = tree_map(zeros_or_none, argument)
     gradient_leaves = leaves(gradient)
     for leaf_number, leaf in enumerate(leaves(argument)):
+        if not is_float_leaf(leaf):
+            continue
         for index in np.ndindex(np.shape(leaf)):
-            direction = tree_map(lambda x: np.zeros(np.shape(x)), argument)
+            direction = tree_map(zeros_or_none, argument)
             leaves(direction)[leaf_number][index] = 1.0
             plus = inner(case.g, case.shifted(position, direction, EPS))
             minus = inner(case.g, case.shifted(position, direction, -EPS))
@@ -416,8 +476,6 @@ def tape_refusal(case):
     """The error the tape raises for this call instead of recording it, if any."""
     if any(isinstance(case.args[p], (list, tuple)) for p in case.positions):
         return UnsupportedError          # the tape records arrays passed directly
-    if isinstance(case.ans, (list, tuple)):
-        return UnsupportedError          # the tape records single-array results
     return None
 
 
@@ -482,7 +540,12 @@ def test_float32_in_float32_out(rule, specs, example):
              for p in case32.positions] \
         + [(f"jvp {p}", case32.jvp(p), case64.jvp(p), case32.ans) for p in case32.jvp_positions]
     for which, result32, result64, like in pairs:
-        for leaf32, leaf64, kind in zip(leaves(result32), leaves(result64), leaf_kinds(like)):
+        kinds = leaf_kinds(like)
+        for index, (leaf32, leaf64) in enumerate(zip(leaves(result32), leaves(result64))):
+            kind = kinds[index] if index < len(kinds) else "f"
+            if leaf64 is None:                     # a subscript's cotangent
+                assert leaf32 is None, which
+                continue
             assert relative_error(leaf32, leaf64) < 1e-3, which
             if single and kind in "fc":    # not an integer leaf's zero (lu's pivots); single
                 assert np.result_type(leaf32) in (np.float32, np.complex64), which   # or FFTs
@@ -716,14 +779,15 @@ def test_none_entries_mean_zero(rule, specs, example):
     if isinstance(case.ans, (list, tuple)):        # a cotangent per output
         for keep in range(len(case.ans)):
             sparse = [g if i == keep else None for i, g in enumerate(case.g)]
-            dense = [g if i == keep else np.zeros_like(g) for i, g in enumerate(case.g)]
+            dense = [g if i == keep else tree_map(zeros_or_none, g)
+                     for i, g in enumerate(case.g)]
             for position in case.positions:
                 assert_tree_close(case.vjp(position, sparse), case.vjp(position, dense))
     for position in case.jvp_positions:            # a tangent per element of a list argument
         tangent = case.tangents[position]
         if isinstance(tangent, list):
             sparse = [None] + tangent[1:]
-            dense = [np.zeros_like(tangent[0])] + tangent[1:]
+            dense = [tree_map(zeros_or_none, case.args[position][0])] + tangent[1:]
             assert_tree_close(case.jvp(position, sparse), case.jvp(position, dense))
 
 
@@ -852,6 +916,9 @@ DIFFERENTIABLE = [
     # linear algebra
     np.dot, np.vdot, np.matmul, np.linalg.inv, np.linalg.solve, np.linalg.det,
     np.linalg.slogdet, np.linalg.cholesky, np.linalg.eigh, np.linalg.svd, np.linalg.pinv,
+    np.linalg.eig, np.linalg.eigvals, np.linalg.eigvalsh, np.linalg.qr, np.linalg.lstsq,
+    np.linalg.matrix_power, np.linalg.multi_dot, np.linalg.tensorsolve, np.linalg.tensorinv,
+    np.linalg.cond,
     # complex values and numpy.fft
     np.angle, np.fft.fft, np.fft.ifft, np.fft.rfft, np.fft.irfft, np.fft.hfft, np.fft.ihfft,
     np.fft.fft2, np.fft.ifft2, np.fft.fftn, np.fft.ifftn, np.fft.rfft2, np.fft.irfft2,
@@ -1091,6 +1158,8 @@ README_EXTRAS = {"absolute", "true_divide", "amax", "amin", "flatten", "logsumex
                  # parameters the conventions paragraph names as not differentiated
                  "constant_values", "q", "xp", "left", "right", "period", "w", "fweights",
                  "aweights", "piecewise",
+                 # modes and orders named in the numpy.linalg row
+                 "complete", "p", "r", "reduced",
                  # the parameters the numpy.fft row names (the transforms' lengths, spacing)
                  "s", "axes", "norm", "d"}
 

@@ -1099,3 +1099,13 @@ def test_stop_gradient_on_the_tape():
         assert_close(pullback(1.0)[0], [1.0, 2.0])
     else:
         pytest.skip("s2s.runtime.stop_gradient does not detach tensors yet")
+
+
+def test_reshape_method_takes_numpys_order():
+    x0 = np.arange(6.0).reshape(2, 3)
+    weights = np.arange(6.0).reshape(3, 2) - 2.0
+    x = tensor(x0, requires_grad=True)
+    assert_close(x.reshape(3, 2, order="F"), np.reshape(x0, (3, 2), order="F"))
+    np.sum(x.reshape((3, 2), order="F") ** 2 * weights).backward()
+    assert_close(x.grad, numeric_gradient(
+        lambda u: np.sum(np.reshape(u, (3, 2), order="F") ** 2 * weights), x0))

@@ -2,8 +2,8 @@
 dataclass, and a dict's ``.items()``, ``.values()`` and ``.keys()`` (looped over as lists;
 see :mod:`s2s.pytree`).  Subscripts (``p["w"]``, ``p[0][1]``) are ``getitem``'s."""
 from ..runtime import (default_adjoint, dict_get, dict_items, dict_keys, dict_values, field,
-                       get_adjoint, index_adjoint, items_adjoint, pairs_adjoint, pairs_mapping,
-                       values_adjoint, zeros_like)
+                       field_tangent, get_adjoint, index_adjoint, items_adjoint, pairs_adjoint,
+                       pairs_mapping, values_adjoint, zeros_like)
 from .registry import define, define_nondifferentiable
 
 
@@ -12,7 +12,8 @@ def field_vjp(g, ans, x, name):
 
 
 def field_jvp(t, ans, x, name):
-    return field(t, name)
+    # A named result's tangent (QRResult's) is a plain tuple: read by the field's position.
+    return field_tangent(t, x, name)
 
 
 define(field, vjp=(field_vjp, None), jvp=(field_jvp, None), display="Field", linear=True,

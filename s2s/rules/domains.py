@@ -62,6 +62,44 @@ class SymmetricPositive(Domain):
 
 
 @dataclass(frozen=True)
+class Diagonalizable(Domain):
+    """Real matrices with real, well-separated eigenvalues (for eig, eigvals): ``q d q^-1``
+    for a random well-conditioned ``q`` and eigenvalues ``1, 2, ..., n`` plus noise."""
+
+    low: float = -0.3
+    high: float = 0.3
+    shape: tuple[int, ...] = (3, 3)
+
+    def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        size = self.shape[-1]
+        basis = rng.uniform(-0.5, 0.5, size=self.shape) + np.eye(size)
+        values = np.arange(1.0, size + 1.0) + rng.uniform(self.low, self.high, size=size)
+        return basis @ (values[:, None] * np.linalg.inv(basis))
+
+
+@dataclass(frozen=True)
+class InvertibleTensor(Domain):
+    """Arrays of ``shape`` whose first ``rows`` axes, flattened against the others, form a
+    well-conditioned square matrix (for tensorinv, tensorsolve); with ``axes``, the array
+    that np.linalg.tensorsolve(a, b, axes) turns into one, by moving ``axes`` to the end."""
+
+    low: float = -1.0
+    high: float = 1.0
+    shape: tuple[int, ...] = (2, 3, 6)
+    rows: int = 2
+    axes: tuple[int, ...] | None = None
+
+    def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        size = int(np.prod(self.shape[:self.rows]))
+        matrix = Invertible(self.low, self.high, shape=(size, size)).sample(rng, ())
+        array = matrix.reshape(self.shape)
+        if self.axes is None:
+            return array
+        ndim = len(self.shape)
+        return np.moveaxis(array, tuple(range(ndim - len(self.axes), ndim)), self.axes)
+
+
+@dataclass(frozen=True)
 class Booleans(Domain):
     """Random boolean masks of the requested shape (the condition of ``np.where``)."""
 

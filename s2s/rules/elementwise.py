@@ -766,19 +766,19 @@ define(np.fabs, elementwise=True, vjp=fabs_vjp, jvp=fabs_jvp, display="Abs",
 
 def fmax_vjp_x(g, ans, x, y):
     # As maximum (ties 1/2 each); a NaN argument is ignored, so the other one gets all.
-    return g * ((x > y) | np.isnan(y)) + 0.5 * g * (x == y)
+    return g * np.logical_or(x > y, np.isnan(y)) + 0.5 * g * (x == y)
 
 
 def fmax_vjp_y(g, ans, x, y):
-    return g * ((y > x) | np.isnan(x)) + 0.5 * g * (x == y)
+    return g * np.logical_or(y > x, np.isnan(x)) + 0.5 * g * (x == y)
 
 
 def fmax_jvp_x(t, ans, x, y):
-    return t * ((x > y) | np.isnan(y)) + 0.5 * t * (x == y)
+    return t * np.logical_or(x > y, np.isnan(y)) + 0.5 * t * (x == y)
 
 
 def fmax_jvp_y(t, ans, x, y):
-    return t * ((y > x) | np.isnan(x)) + 0.5 * t * (x == y)
+    return t * np.logical_or(y > x, np.isnan(x)) + 0.5 * t * (x == y)
 
 
 define(np.fmax, vjp=(fmax_vjp_x, fmax_vjp_y), jvp=(fmax_jvp_x, fmax_jvp_y), broadcasting=True,
@@ -787,19 +787,19 @@ define(np.fmax, vjp=(fmax_vjp_x, fmax_vjp_y), jvp=(fmax_jvp_x, fmax_jvp_y), broa
 
 def fmin_vjp_x(g, ans, x, y):
     # As minimum (ties 1/2 each); a NaN argument is ignored, so the other one gets all.
-    return g * ((x < y) | np.isnan(y)) + 0.5 * g * (x == y)
+    return g * np.logical_or(x < y, np.isnan(y)) + 0.5 * g * (x == y)
 
 
 def fmin_vjp_y(g, ans, x, y):
-    return g * ((y < x) | np.isnan(x)) + 0.5 * g * (x == y)
+    return g * np.logical_or(y < x, np.isnan(x)) + 0.5 * g * (x == y)
 
 
 def fmin_jvp_x(t, ans, x, y):
-    return t * ((x < y) | np.isnan(y)) + 0.5 * t * (x == y)
+    return t * np.logical_or(x < y, np.isnan(y)) + 0.5 * t * (x == y)
 
 
 def fmin_jvp_y(t, ans, x, y):
-    return t * ((y < x) | np.isnan(x)) + 0.5 * t * (x == y)
+    return t * np.logical_or(y < x, np.isnan(x)) + 0.5 * t * (x == y)
 
 
 define(np.fmin, vjp=(fmin_vjp_x, fmin_vjp_y), jvp=(fmin_jvp_x, fmin_jvp_y), broadcasting=True,

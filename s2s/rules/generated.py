@@ -6,26 +6,53 @@ adjoints of shape operations (``stack_adjoint``, ``take_adjoint``...), of produc
 and copies lists of saved values with ``list``.  Each of these is linear in the cotangent
 it moves (the product adjoints are bilinear), so its derivatives are again such helpers.
 The adjoints of nonlinear operations (``norm_adjoint``, ``cumprod_adjoint``, the
-decompositions of linear algebra, ``einsum_adjoint``) have no rule yet: differentiating
-code that calls them raises :class:`s2s.MissingRuleError` naming the helper.  With these
+decompositions of linear algebra) are written in operations that have rules: they are
+declared with :func:`~s2s.rules.registry.define_from_source`, and code generation reads
+their source like a user's function.  Helpers that compute only dtypes, shapes or masks
+(``split_evenly``'s tie weights) are declared zero.  ``einsum_argument_adjoint``, whose
+subscripts are computed from its arguments, has a rule of its own (it is multilinear).
+Any other helper is refused with :class:`s2s.MissingRuleError` naming it.  With these
 rules the gradient code can be differentiated like user code: forward-over-reverse gives
-Hessian-vector products and second derivatives.
+Hessian-vector products and second derivatives, for every rule of the registry
+(``tests/test_second_order_rules.py``).
 """
 import numpy as np
 
-from ..runtime import (add_cotangents, adjoint_copy, array_adjoint, array_tangent, broadcast_like, column_stack_adjoint,
-                       concatenate_adjoint, cotangent_for, diag_adjoint, diagonal_adjoint,
-                       dot_adjoint,
-                       double_spectrum, dstack_adjoint, fft_axes, fft_lengths, fit_to,
-                       half_spectrum, hstack_adjoint, index_accumulate, index_adjoint,
-                       inner_adjoint,
-                       list_adjoint, matmul_adjoint_x, matmul_adjoint_y, repeat_adjoint,
-                       sequence_copy, stack_adjoint, take_adjoint, take_along_axis_adjoint,
-                       tensordot_adjoint, tile_adjoint, unbroadcast, vstack_adjoint,
-                       zeros_for_none, zeros_like)
-from .registry import define, define_nondifferentiable
+from ..runtime import (add_cotangents, adjoint_copy, adjoint_read, array_adjoint, array_tangent,
+                       broadcast_like, column_stack_adjoint, concatenate_adjoint, cotangent_for,
+                       diag_adjoint, diagonal_adjoint, dot_adjoint, double_spectrum,
+                       dstack_adjoint, fft_axes, fft_lengths, fit_to, half_spectrum,
+                       einsum_adjoint_cotangents, einsum_adjoint_tangent,
+                       einsum_argument_adjoint, einsum_argument_tangent, hstack_adjoint,
+                       index_accumulate, index_accumulate_tangent, index_adjoint,
+                       inner_adjoint, list_adjoint, matmul_adjoint_x, matmul_adjoint_y,
+                       repeat_adjoint, sequence_copy, stack_adjoint, take_adjoint,
+                       take_along_axis_adjoint, tensordot_adjoint, tile_adjoint, unbroadcast,
+                       vstack_adjoint, zeros_for_none, zeros_like)
+from .. import runtime
+from .registry import define, define_from_source, define_nondifferentiable
 
 define_nondifferentiable(zeros_like)
+
+# --- helpers of nonlinear rules: differentiated from their source, or zero -----------------
+# Zero: a dtype (_float_dtype), a flag (_solves_vector), axes and shapes (_axes,
+# _moved_shape), the weights sharing a cotangent among tied entries (split_evenly: a
+# function of a boolean mask).
+define_nondifferentiable(runtime._float_dtype, runtime._solves_vector, runtime._axes,
+                         runtime.split_evenly, runtime._moved_shape)
+define_from_source(
+    runtime._transpose, runtime._gaps, runtime._phi, runtime._read_triangle,
+    runtime._along_first, runtime._svd_factors, runtime._matrix_norm_derivative,
+    runtime.zeros_for_none, runtime.list_adjoint, runtime.product_of_others,
+    runtime.cumprod_adjoint, runtime.norm_adjoint, runtime.solve_adjoint_a,
+    runtime.solve_adjoint_b, runtime.adjugate, runtime.logdet_adjoint,
+    runtime.cholesky_adjoint, runtime.eigh_adjoint, runtime.svd_adjoint,
+    runtime.pinv_adjoint, runtime._real_eigenvalues, runtime._matched_eigenvectors,
+    runtime.eig_adjoint, runtime.eigvals_adjoint, runtime.eigvalsh_adjoint,
+    runtime._qr_factors, runtime._full_rank, runtime._qr_adjoint_tall, runtime.qr_adjoint,
+    runtime._lstsq_parts, runtime.lstsq_adjoint, runtime.matrix_power_adjoint,
+    runtime._multi_dot_matrices, runtime.multi_dot_adjoint, runtime._tensorsolve_matrix,
+    runtime.tensorsolve_adjoint, runtime.tensorinv_adjoint, runtime.cond_adjoint)
 
 
 def unbroadcast_vjp(g, ans, x, like):
@@ -53,7 +80,7 @@ define(broadcast_like, vjp=(broadcast_like_vjp, None), jvp=(broadcast_like_jvp, 
 
 
 def index_adjoint_vjp(g, ans, x, like, index):
-    return g[index]
+    return adjoint_read(g, like, index)
 
 
 def index_adjoint_jvp(t, ans, x, like, index):
@@ -396,7 +423,7 @@ def index_accumulate_vjp_adjoint(g, ans, adjoint, x, like, index):
 
 
 def index_accumulate_vjp_x(g, ans, adjoint, x, like, index):
-    return g[index]
+    return adjoint_read(g, like, index)
 
 
 def index_accumulate_jvp_adjoint(t, ans, adjoint, x, like, index):
@@ -404,7 +431,36 @@ def index_accumulate_jvp_adjoint(t, ans, adjoint, x, like, index):
 
 
 def index_accumulate_jvp_x(t, ans, adjoint, x, like, index):
-    return index_adjoint(t, ans, index)
+    return index_accumulate_tangent(t, ans, like, index)
+
+
+# Reading an adjoint at an index or a field, and placing a tangent there: each the other's
+# transpose (linear in the first argument; the rest give the structure).
+
+
+def adjoint_read_vjp(g, ans, x, like, index):
+    return index_accumulate_tangent(g, x, like, index)
+
+
+def adjoint_read_jvp(t, ans, x, like, index):
+    return adjoint_read(t, like, index)
+
+
+define(adjoint_read, vjp=(adjoint_read_vjp, None, None), jvp=(adjoint_read_jvp, None, None),
+       linear=True, display="AdjointRead")
+
+
+def index_accumulate_tangent_vjp(g, ans, x, shaped, like, index):
+    return adjoint_read(g, like, index)
+
+
+def index_accumulate_tangent_jvp(t, ans, x, shaped, like, index):
+    return index_accumulate_tangent(t, shaped, like, index)
+
+
+define(index_accumulate_tangent, vjp=(index_accumulate_tangent_vjp, None, None, None),
+       jvp=(index_accumulate_tangent_jvp, None, None, None), linear=True,
+       display="IndexAccumulateTangent")
 
 
 define(index_accumulate, vjp=(index_accumulate_vjp_adjoint, index_accumulate_vjp_x, None, None),
@@ -425,16 +481,46 @@ define(add_cotangents, vjp=(add_cotangents_vjp, add_cotangents_vjp),
        jvp=(add_cotangents_jvp, add_cotangents_jvp), linear=True, display="AddCotangents")
 
 
-def adjoint_copy_vjp(g, ans, x):
-    return adjoint_copy(g, x)
+def adjoint_copy_vjp(g, ans, adjoint, like=None):
+    return adjoint_copy(g, adjoint)
 
 
-def adjoint_copy_jvp(t, ans, x):
-    return adjoint_copy(t, x)
+def adjoint_copy_jvp(t, ans, adjoint, like=None):
+    return adjoint_copy(t, adjoint)
 
 
-define(adjoint_copy, vjp=adjoint_copy_vjp, jvp=adjoint_copy_jvp, linear=True,
+# ``like`` gives the shapes of the zeros for None entries only: no derivative.
+define(adjoint_copy, vjp=(adjoint_copy_vjp, None), jvp=(adjoint_copy_jvp, None), linear=True,
        display="AdjointCopy", complex_ok=True)
+
+
+# ``einsum_argument_adjoint(x, arguments, position)``: the cotangent of operand ``position``
+# of ``np.einsum(*arguments)`` for the cotangent ``x``, one einsum of ``x`` with the other
+# operands.  Linear in ``x`` and in each other operand (``<h, r> = <x, einsum(arguments with
+# h at position)>``); the operand at ``position`` gives its shape only, the subscripts none.
+
+
+def einsum_argument_adjoint_vjp_x(g, ans, x, arguments, position):
+    return einsum_argument_tangent(g, arguments, position)
+
+
+def einsum_argument_adjoint_vjp_arguments(g, ans, x, arguments, position):
+    return einsum_adjoint_cotangents(g, x, arguments, position)
+
+
+def einsum_argument_adjoint_jvp_x(t, ans, x, arguments, position):
+    return einsum_argument_adjoint(t, arguments, position)
+
+
+def einsum_argument_adjoint_jvp_arguments(t, ans, x, arguments, position):
+    return einsum_adjoint_tangent(x, arguments, t, position)
+
+
+define(einsum_argument_adjoint,
+       vjp=(einsum_argument_adjoint_vjp_x, einsum_argument_adjoint_vjp_arguments, None),
+       jvp=(einsum_argument_adjoint_jvp_x, einsum_argument_adjoint_jvp_arguments, None),
+       display="EinsumAdjoint")
+
 
 
 # --- the adjoints of the FFTs (s2s/rules/fft.py): linear in the cotangent they move ---------

@@ -1,11 +1,21 @@
 """Rules for products and ``numpy.linalg`` (``dot``, ``einsum``, ``solve``, ``svd``...).
 
-Multi-output convention: ``slogdet``, ``eigh`` and ``svd`` return tuples.  Their VJP
-receives ``g`` as a tuple with one entry per output, in the same order (``(g_sign,
-g_logabsdet)``, ``(g_w, g_v)``, ``(g_u, g_s, g_vh)``); an entry may be None, meaning a
-zero cotangent.  Their JVP returns a tuple with one tangent per output (zeros for an
-output that does not vary, such as the sign of ``slogdet``).  ``svd`` with
-``compute_uv=False`` returns the singular values only: ``g`` is then one array.
+Multi-output convention: ``slogdet``, ``eigh``, ``eig``, ``svd``, ``qr`` and ``lstsq``
+return tuples (NumPy's named results).  Their VJP receives ``g`` as a tuple with one entry
+per output, in the same order (``(g_sign, g_logabsdet)``, ``(g_w, g_v)``, ``(g_u, g_s,
+g_vh)``, ``(g_q, g_r)``, ``(g_x, g_residuals, g_rank, g_s)``); an entry may be None,
+meaning a zero cotangent.  Their JVP returns a tuple with one tangent per output (zeros for
+an output that does not vary, such as the sign of ``slogdet``).  ``svd`` with
+``compute_uv=False`` and ``qr`` with ``mode="r"`` return one array: ``g`` is then one array.
+
+Where a derivative does not exist or is not unique, the helper raises
+:class:`~s2s.runtime.RuleDomainError`, reported as :class:`s2s.MissingRuleError`: complex
+eigenvalues of ``eig``/``eigvals`` (real eigenvalues only, until complex numbers are
+differentiated), a rank-deficient ``qr`` or ``lstsq``, the extra columns of
+``svd(full_matrices=True)`` and ``qr(mode="complete")`` of a non-square matrix,
+``qr(mode="raw")``.  Repeated eigenvalues (``eigh``, ``eig``) and repeated singular values
+are not detected: the eigenvector terms that would divide by zero are taken as 0, which is
+right for losses that do not depend on the choice of basis of the eigenspace.
 
 Functions that read one triangle of a symmetric input (``cholesky``, ``eigh``) get the
 exact derivative of what NumPy computes: the cotangent lives on the triangle read (the
@@ -24,26 +34,47 @@ from ..runtime import (
     adjugate,
     cholesky_adjoint,
     cholesky_tangent,
+    cond_adjoint,
+    cond_tangent,
     dot_adjoint,
+    eig_adjoint,
+    eig_tangent,
     eigh_adjoint,
     eigh_tangent,
+    eigvals_adjoint,
+    eigvals_tangent,
+    eigvalsh_adjoint,
+    eigvalsh_tangent,
     einsum_argument_adjoint,
     einsum_argument_tangent,
     inner_adjoint,
     logdet_adjoint,
+    lstsq_adjoint,
+    lstsq_tangent,
     matmul_adjoint_x,
     matmul_adjoint_y,
+    matrix_power_adjoint,
+    matrix_power_tangent,
+    multi_dot_adjoint,
+    multi_dot_tangent,
     norm_adjoint,
     pinv_adjoint,
     pinv_tangent,
+    qr_adjoint,
+    qr_tangent,
     solve_adjoint_a,
     solve_adjoint_b,
     solve_tangent_a,
     svd_adjoint,
     svd_tangent,
     tensordot_adjoint,
+    tensorinv_adjoint,
+    tensorinv_tangent,
+    tensorsolve_adjoint,
+    tensorsolve_tangent,
 )
-from .domains import Invertible, Shaped, SymmetricPositive
+from .domains import (ArrayList, Diagonalizable, Invertible, InvertibleTensor, Shaped,
+                      SymmetricPositive)
 from .registry import define
 
 _HAS_UPPER = "upper" in inspect.signature(np.linalg.cholesky).parameters  # NumPy >= 2
@@ -422,7 +453,7 @@ define(np.linalg.eigh, name="eigh", vjp=eigh_vjp, jvp=eigh_jvp, display="LinalgE
 
 def svd_vjp(g, ans, a, full_matrices=True, compute_uv=True, hermitian=False):
     # g = (g_u, g_s, g_vh), entries None for zero; g_s alone if not compute_uv.
-    # full_matrices=True is refused (NotImplementedError) unless ``a`` is square.
+    # full_matrices=True is refused (RuleDomainError: MissingRuleError) unless ``a`` is square.
     return svd_adjoint(g, ans, a, full_matrices, compute_uv)
 
 
@@ -434,3 +465,154 @@ def svd_jvp(t, ans, a, full_matrices=True, compute_uv=True, hermitian=False):
 define(np.linalg.svd, name="svd", vjp=svd_vjp, jvp=svd_jvp, display="LinalgSvd",
        domains=(Shaped(shape=(4, 3)),),
        examples=({"full_matrices": False}, {"compute_uv": False}))
+
+
+
+def eigvalsh_vjp(g, ans, a, UPLO="L"):  # noqa: N803
+    # On the triangle NumPy reads, as eigh.
+    return eigvalsh_adjoint(g, ans, a, UPLO)
+
+
+def eigvalsh_jvp(t, ans, a, UPLO="L"):  # noqa: N803
+    return eigvalsh_tangent(t, ans, a, UPLO)
+
+
+define(np.linalg.eigvalsh, name="eigvalsh", vjp=eigvalsh_vjp, jvp=eigvalsh_jvp,
+       display="LinalgEigvalsh", domains=(SymmetricPositive(),),
+       examples=({}, {"UPLO": "U"}))
+
+
+def eig_vjp(g, ans, a):
+    # g = (g_w, g_v); real eigenvalues only (complex ones: MissingRuleError).
+    return eig_adjoint(g, ans, a)
+
+
+def eig_jvp(t, ans, a):
+    return eig_tangent(t, ans, a)
+
+
+define(np.linalg.eig, name="eig", vjp=eig_vjp, jvp=eig_jvp, display="LinalgEig",
+       domains=(Diagonalizable(),))
+
+
+def eigvals_vjp(g, ans, a):
+    return eigvals_adjoint(g, ans, a)
+
+
+def eigvals_jvp(t, ans, a):
+    return eigvals_tangent(t, ans, a)
+
+
+define(np.linalg.eigvals, name="eigvals", vjp=eigvals_vjp, jvp=eigvals_jvp,
+       display="LinalgEigvals", domains=(Diagonalizable(),))
+
+
+def qr_vjp(g, ans, a, mode="reduced"):
+    # g = (g_q, g_r), or g_r alone for mode="r"; a of full column rank (of its first
+    # min(m, n) columns); mode="complete" only if m <= n, mode="raw" refused.
+    return qr_adjoint(g, ans, a, mode)
+
+
+def qr_jvp(t, ans, a, mode="reduced"):
+    return qr_tangent(t, ans, a, mode)
+
+
+define(np.linalg.qr, name="qr", vjp=qr_vjp, jvp=qr_jvp, display="LinalgQr",
+       domains=(Shaped(shape=(4, 3)),), examples=({}, {"mode": "r"}))
+
+
+def lstsq_vjp_a(g, ans, a, b, rcond=None):
+    # g = (g_x, g_residuals, g_rank, g_s); full-rank a (rank-deficient: MissingRuleError).
+    return lstsq_adjoint(g, ans, a, b, 0)
+
+
+def lstsq_vjp_b(g, ans, a, b, rcond=None):
+    return lstsq_adjoint(g, ans, a, b, 1)
+
+
+def lstsq_jvp_a(t, ans, a, b, rcond=None):
+    return lstsq_tangent(t, ans, a, b, 0)
+
+
+def lstsq_jvp_b(t, ans, a, b, rcond=None):
+    return lstsq_tangent(t, ans, a, b, 1)
+
+
+define(np.linalg.lstsq, name="lstsq", vjp=(lstsq_vjp_a, lstsq_vjp_b),
+       jvp=(lstsq_jvp_a, lstsq_jvp_b), display="LinalgLstsq",
+       domains=(Shaped(shape=(5, 3)), Shaped(shape=(5,))), examples=({"rcond": None},))
+
+
+def matrix_power_vjp(g, ans, a, n):
+    return matrix_power_adjoint(g, a, n)
+
+
+def matrix_power_jvp(t, ans, a, n):
+    return matrix_power_tangent(t, a, n)
+
+
+define(np.linalg.matrix_power, name="matrix_power", vjp=matrix_power_vjp,
+       jvp=matrix_power_jvp, display="LinalgMatrixPower", domains=(Invertible(),),
+       examples=({"n": 3}, {"n": 1}, {"n": 0}, {"n": -2}))
+
+
+def multi_dot_vjp(g, ans, arrays, out=None):
+    # A 1-D first operand is a row, a 1-D last one a column (as NumPy reads them).
+    return multi_dot_adjoint(g, arrays)
+
+
+def multi_dot_jvp(t, ans, arrays, out=None):
+    return multi_dot_tangent(t, arrays)
+
+
+define(np.linalg.multi_dot, name="multi_dot", vjp=multi_dot_vjp, jvp=multi_dot_jvp,
+       display="LinalgMultiDot", domains=(ArrayList(shapes=((2, 3), (3, 4), (4, 2))),))
+
+
+def tensorsolve_vjp_a(g, ans, a, b, axes=None):
+    return tensorsolve_adjoint(g, ans, a, b, axes, 0)
+
+
+def tensorsolve_vjp_b(g, ans, a, b, axes=None):
+    return tensorsolve_adjoint(g, ans, a, b, axes, 1)
+
+
+def tensorsolve_jvp_a(t, ans, a, b, axes=None):
+    return tensorsolve_tangent(t, ans, a, b, axes, 0)
+
+
+def tensorsolve_jvp_b(t, ans, a, b, axes=None):
+    return tensorsolve_tangent(t, ans, a, b, axes, 1)
+
+
+define(np.linalg.tensorsolve, name="tensorsolve", vjp=(tensorsolve_vjp_a, tensorsolve_vjp_b),
+       jvp=(tensorsolve_jvp_a, tensorsolve_jvp_b), display="LinalgTensorsolve",
+       domains=(InvertibleTensor(shape=(2, 3, 6), rows=2), Shaped(shape=(2, 3))))
+
+
+def tensorinv_vjp(g, ans, a, ind=2):
+    return tensorinv_adjoint(g, ans, a, ind)
+
+
+def tensorinv_jvp(t, ans, a, ind=2):
+    return tensorinv_tangent(t, ans, a, ind)
+
+
+define(np.linalg.tensorinv, name="tensorinv", vjp=tensorinv_vjp, jvp=tensorinv_jvp,
+       display="LinalgTensorinv", domains=(InvertibleTensor(shape=(2, 3, 6), rows=2),),
+       examples=({"ind": 2},))
+
+
+def cond_vjp(g, ans, x, p=None):
+    # The extreme singular values distinct (p None, 2, -2); x invertible (other p).
+    return cond_adjoint(g, ans, x, p)
+
+
+def cond_jvp(t, ans, x, p=None):
+    return cond_tangent(t, ans, x, p)
+
+
+define(np.linalg.cond, name="cond", vjp=cond_vjp, jvp=cond_jvp, display="LinalgCond",
+       domains=(Invertible(),),
+       examples=({}, {"p": 2}, {"p": -2}, {"p": "fro"}, {"p": "nuc"}, {"p": 1}, {"p": -1},
+                 {"p": np.inf}, {"p": -np.inf}))

@@ -163,6 +163,7 @@ class Registry:
         self.methods: dict[str, Rule] = {}      # "sum" in x.sum() -> the rule for np.sum
         self.attributes: dict[str, Rule] = {}   # "T" in x.T -> the rule for np.transpose
         self._deferred: dict[str, str] = {}     # module -> the rule module for its functions
+        self._from_source: dict[int, Callable[..., Any]] = {}   # helpers read as source
 
     def defer(self, module: str, rules: str) -> None:
         """Import the rule module ``rules`` (which defines the rules for the functions of
@@ -199,6 +200,15 @@ class Registry:
         if name not in self._by_name and self._deferred:
             self._load_deferred(importable=True)
         return self._by_name[name]
+
+    def reads_source(self, function: Any) -> bool:
+        """Whether ``function`` is an s2s helper differentiated from its own source."""
+        return self._from_source.get(id(function)) is function
+
+    @property
+    def from_source(self) -> tuple[Callable[..., Any], ...]:
+        """The helpers declared with :func:`define_from_source`, by name."""
+        return tuple(sorted(self._from_source.values(), key=lambda f: f.__name__))
 
     def __iter__(self):
         """Each rule once (aliases such as ``math.sin`` are not repeated), by name."""
@@ -319,6 +329,20 @@ def define_nondifferentiable(*primals: Callable[..., Any], methods: tuple[str, .
             REGISTRY.methods.setdefault(method, rule)
         for attribute in attributes:
             REGISTRY.attributes.setdefault(attribute, rule)
+
+
+def define_from_source(*helpers: Callable[..., Any]) -> None:
+    """Declare helpers of :mod:`s2s.runtime` whose derivative s2s takes from their source.
+
+    Rule bodies call helpers (``svd_adjoint``, ``norm_adjoint``...) to keep generated code
+    short.  A helper declared here is written in operations that have rules (or in other
+    helpers declared here, or declared zero), so code generation reads it like a user's
+    function when it meets a call to it in code being differentiated: the gradient code,
+    which calls it, can be differentiated again (``s2s.hessian``, ``grad(grad(f))``).
+    Other s2s helpers without a rule are refused there with :class:`s2s.MissingRuleError`.
+    """
+    for helper in helpers:
+        REGISTRY._from_source[id(helper)] = helper
 
 
 def define_nondifferentiable_attributes(*names: str) -> None:

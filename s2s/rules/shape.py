@@ -33,16 +33,21 @@ from .registry import define, define_nondifferentiable_attributes
 # --- one array in, the same elements out ----------------------------------------------------
 
 
-def reshape_vjp(g, ans, x, shape):
-    return np.reshape(g, np.shape(x))
+def reshape_vjp(g, ans, x, shape, order="C"):
+    if order == "C":
+        return np.reshape(g, np.shape(x))
+    return np.reshape(g, np.shape(x), order=order)
 
 
-def reshape_jvp(t, ans, x, shape):
-    return np.reshape(t, np.shape(ans))
+def reshape_jvp(t, ans, x, shape, order="C"):
+    if order == "C":
+        return np.reshape(t, np.shape(ans))
+    return np.reshape(t, np.shape(ans), order=order)
 
 
 define(np.reshape, methods=("reshape",), vjp=reshape_vjp, jvp=reshape_jvp, display="Reshape",
-       linear=True, examples=({"shape": (-1,)}, {"shape": (2, 1, 6)}), complex_ok=True)
+       linear=True, examples=({"shape": (-1,)}, {"shape": (2, 1, 6)},
+                              {"shape": (6, 2), "order": "F"}), complex_ok=True)
 
 
 def ravel_vjp(g, ans, x, order="C"):
