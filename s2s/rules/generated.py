@@ -42,7 +42,7 @@ define_nondifferentiable(runtime._float_dtype, runtime._solves_vector, runtime._
                          runtime.split_evenly, runtime._moved_shape)
 define_from_source(
     runtime._transpose, runtime._gaps, runtime._phi, runtime._read_triangle,
-    runtime._along_first, runtime._svd_factors, runtime._matrix_norm_derivative,
+    runtime._along_first, runtime._svd_factors, runtime._matrix_norm_derivative, runtime._unit,
     runtime.zeros_for_none, runtime.list_adjoint, runtime.product_of_others,
     runtime.cumprod_adjoint, runtime.norm_adjoint, runtime.solve_adjoint_a,
     runtime.solve_adjoint_b, runtime.adjugate, runtime.logdet_adjoint,
