@@ -202,7 +202,7 @@ _PURE_EFFECTS = (print, warnings.warn, repr, str, format, refuse_complex)
 
 def complex_guard(analysis: Analysis, operation: Operation,
                   differentiated: set[str]) -> ast.Expr | None:
-    """``refuse_complex('numpy.linalg.cholesky', a, _t0)``, to follow the primal statement of
+    """``refuse_complex('numpy.linalg.cholesky', a)``, to follow the primal statement of
     an operation whose rule is for real values only (see ``Rule.refuses_complex``) when a
     derivative goes through it: a rule whose target is in ``differentiated`` (the active
     names in reverse mode, the varied ones in forward mode), or a declared zero, true for
@@ -212,8 +212,8 @@ def complex_guard(analysis: Analysis, operation: Operation,
     if rule is None or not analysis.guard_complex or not rule.refuses_complex:
         return None
     if operation.kind == "rule" and operation.target in differentiated:
+        # its inputs: a complex result of real ones (np.linalg.eig) is the rule's own case
         names = [arg.id for arg in operation.args if isinstance(arg, ast.Name)]
-        names.append(operation.target)
     elif operation.kind == "nondifferentiable" and operation.target in analysis.useful:
         names = sorted({node.id for node in ast.walk(operation.statement.value)
                         if isinstance(node, ast.Name) and node.id in analysis.varied})
