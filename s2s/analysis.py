@@ -34,6 +34,7 @@ from .rules import REGISTRY, Rule
 from .rules.domains import NotDifferentiated
 from .rules.operators import function_of
 from .rules.refused import REFUSED
+from .runtime import refuse_complex
 from .shapes import index_bounds, infer_shapes, integer_names
 
 VARARG_METHODS = {"reshape": "shape", "transpose": "axes"}
@@ -85,9 +86,39 @@ class Analysis:
     lists: set[str] = field(default_factory=set)     # every binding a list display or list()
     integers: set[str] = field(default_factory=set)  # names holding only Python ints
     index_bounds: dict[str, tuple[int, int]] = field(default_factory=dict)   # specialized
+    # whether rules for real values only guard against complex ones (complex_guard): set by
+    # the pipeline where complex values can arrive (complex arguments, may_be_complex)
+    guard_complex: bool = True
 
     def operation(self, statement: ast.stmt) -> Operation:
         return self.operations[id(statement)]
+
+    def may_be_complex(self) -> bool:
+        """Could some value here be complex although every argument is real?  Conservative:
+        a complex constant, a ``dtype=`` argument, a global holding a complex value or a
+        complex type, a rule that makes complex values (``np.fft.fft``), a call of another
+        function or an operation without a rule all say yes.  ``grad`` skips computing
+        the value (to check it is real) only when this is False."""
+        normal = self.normal
+        local_names = normal.local_names | set(normal.parsed.params)
+        for operation in self.operations.values():
+            if operation.kind in ("call", "unknown") \
+                    or operation.rule is not None and operation.rule.complex_result:
+                return True
+        for node in ast.walk(ast.Module(body=list(normal.body), type_ignores=[])):
+            if isinstance(node, ast.Constant) and isinstance(node.value, complex) \
+                    or isinstance(node, ast.keyword) and node.arg == "dtype":
+                return True
+            if isinstance(node, (ast.Name, ast.Attribute)) and is_global_path(node, local_names):
+                value = normal.parsed.scope.resolve_path(node)
+                if value is MISSING or callable(value) and not isinstance(value, type):
+                    continue
+                if isinstance(value, type) and issubclass(value, (complex, np.complexfloating)) \
+                        or isinstance(value, np.dtype) and value.kind == "c" \
+                        or isinstance(value, (complex, np.ndarray, np.generic)) \
+                        and np.iscomplexobj(value):
+                    return True
+        return False
 
     def same_shape(self, a: str, b: str) -> bool:
         return self._find(a) == self._find(b)
@@ -145,14 +176,6 @@ def analyze(normal: NormalForm, wrt: tuple[str, ...],
             _refuse_varied_parameters(normal, operation, varied)
         if operation.kind in ("rule", "call") and operation.target in useful:
             _refuse_varied_expressions(normal, operation, varied)
-        if operation.kind == "rule" and operation.target in varied and operation.target in useful \
-                and any(isinstance(a, ast.Constant) and isinstance(a.value, complex)
-                        for a in operation.args):
-            raise normal.parsed.source.unsupported(
-                operation.statement, "complex intermediates are not differentiated yet (the "
-                "rules' conjugates for complex values are incomplete)",
-                hint="split the computation into real and imaginary parts",
-                error=MissingRuleError)
     if not normal.parsed.source.filename.startswith("<s2s:"):
         # generated code reads views after in-place restores on purpose: they restore the
         # values the view saw (checked by the Hessian-vector products over the zoo)
@@ -174,7 +197,34 @@ def analyze(normal: NormalForm, wrt: tuple[str, ...],
 
 
 #: callees of discarded calls known not to change their arguments
-_PURE_EFFECTS = (print, warnings.warn, repr, str, format)
+_PURE_EFFECTS = (print, warnings.warn, repr, str, format, refuse_complex)
+
+
+def complex_guard(analysis: Analysis, operation: Operation,
+                  differentiated: set[str]) -> ast.Expr | None:
+    """``refuse_complex('numpy.linalg.cholesky', a)``, to follow the primal statement of
+    an operation whose rule is for real values only (see ``Rule.refuses_complex``) when a
+    derivative goes through it: a rule whose target is in ``differentiated`` (the active
+    names in reverse mode, the varied ones in forward mode), or a declared zero, true for
+    real values only (``np.sign``), of a varied value.  None when no guard is needed: no
+    complex value can arrive (``analysis.guard_complex`` is False) or the rule takes them."""
+    rule = operation.rule
+    if rule is None or not analysis.guard_complex or not rule.refuses_complex:
+        return None
+    if operation.kind == "rule" and operation.target in differentiated:
+        # its inputs: a complex result of real ones (np.linalg.eig) is the rule's own case
+        names = [arg.id for arg in operation.args if isinstance(arg, ast.Name)]
+    elif operation.kind == "nondifferentiable" and operation.target in analysis.useful:
+        names = sorted({node.id for node in ast.walk(operation.statement.value)
+                        if isinstance(node, ast.Name) and node.id in analysis.varied})
+    else:
+        return None
+    if not names:
+        return None
+    call = ast.Call(ast.Name("refuse_complex", ast.Load()),
+                    [ast.Constant(rule.qualified_name)]
+                    + [ast.Name(name, ast.Load()) for name in dict.fromkeys(names)], [])
+    return ast.Expr(call)
 
 
 def _refuse_mutating_calls(normal: NormalForm, varied: set[str]) -> None:

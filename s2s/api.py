@@ -13,20 +13,22 @@ import warnings
 import linecache
 import os
 import traceback
+import types
 import weakref
 from typing import Any, Callable, Sequence, Union
 
 import numpy as np
 
-from .errors import (EvaluationError, FallbackWarning, InputError, NonScalarOutputError,
-                     S2SError, UnsupportedError, WrtError, missing_rule_from)
+from .errors import (EvaluationError, FallbackWarning, InputError, MissingRuleError,
+                     NonScalarOutputError, S2SError, UnsupportedError, WrtError,
+                     missing_rule_from)
 from .display import Code, ipython_shell
 from .emit import python_name
 from .pipeline import Derivation, derive
 from .pytree import (children, data_fields, is_float_leaf, is_node, is_pytree_argument,
                      ravel_pytree, rebuild, tree_leaves)
-from .runtime import RuleDomainError
-from .shapes import argument_shape
+from .runtime import ComplexValueError, RuleDomainError
+from .shapes import argument_shape, is_complex_key, key_shape
 
 Wrt = Union[int, str, Sequence[Union[int, str]]]
 
@@ -38,20 +40,38 @@ _MAX_SPECIALIZATIONS = 16      # per function; beyond, calls with new shapes sha
 
 
 def _derivation(function: Callable[..., Any], wrt: tuple[str, ...], single: bool,
-                mode: str = "reverse", shapes: tuple | None = None) -> Derivation:
-    """The (cached) generated code; ``shapes``: specialize it to these argument shapes."""
+                mode: str = "reverse", shapes: tuple | None = None,
+                complex_arguments: bool | None = None) -> Derivation:
+    """The (cached) generated code; ``shapes``: specialize it to these argument shapes (keys
+    of :func:`argument_shape`).  ``complex_arguments``: the arguments may hold complex
+    values, so rules for real values only check for them (:func:`s2s.pipeline.derive`);
+    None: decided from ``shapes`` (a complex key, or a value of no shape that may hold
+    some), False without them (the code ``f.source`` shows: for real arguments)."""
+    if complex_arguments is None:
+        complex_arguments = shapes is not None and _may_hold_complex(shapes)
     try:
         per_function = _DERIVATIONS.setdefault(function, {})
     except TypeError:
         per_function = _BUILTIN_DERIVATIONS.setdefault(function, {})
-    key = (wrt, single, mode, shapes)
+    key = (wrt, single, mode, shapes, complex_arguments)
     if key not in per_function:
         if shapes is not None and (all(shape is None for shape in shapes) or sum(
                 1 for other in per_function if other[:3] == key[:3] and other[3] is not None)
                 >= _MAX_SPECIALIZATIONS):
-            return _derivation(function, wrt, single, mode)
-        per_function[key] = derive(function, wrt, single, mode, shapes)
+            return _derivation(function, wrt, single, mode, None, complex_arguments)
+        plain = None if shapes is None else tuple(map(key_shape, shapes))
+        same = (wrt, single, mode, plain, complex_arguments)
+        if plain != shapes and same in per_function:
+            per_function[key] = per_function[same]              # the same code
+        else:
+            per_function[key] = derive(function, wrt, single, mode, plain, complex_arguments)
     return per_function[key]
+
+
+def _may_hold_complex(shapes: Sequence[Any]) -> bool:
+    """Whether arguments with these keys (:func:`argument_shape`) may hold complex values:
+    a complex one, or one of no shape (a list, a pytree, an object)."""
+    return any(shape is None or is_complex_key(shape) for shape in shapes)
 
 
 def _fixed_arity(function: Callable[..., Any], signature: inspect.Signature,
@@ -247,7 +267,7 @@ def _prepare(name: str, value: Any, function_name: str) -> Any:
                          "with respect to float values")
     if isinstance(value, int):
         return float(value)
-    if isinstance(value, float):
+    if isinstance(value, (float, complex)):
         return value
     if is_pytree_argument(value):
         return _prepare_tree(name, value, function_name)
@@ -269,16 +289,17 @@ def _prepare(name: str, value: Any, function_name: str) -> Any:
                 "pass a float array")
     if isinstance(value, (np.ndarray, np.generic)):
         kind = value.dtype.kind
-        if kind == "f":
+        if kind in "fc":
             return value
         if kind in "iub":
             raise InputError(
                 f"{function_name}: argument '{name}' has integer dtype {value.dtype}; gradients "
                 f"are defined for floating-point inputs: pass {name}.astype(float)")
         raise InputError(f"{function_name}: argument '{name}' has dtype {value.dtype}, which "
-                         "s2s does not differentiate (use float32 or float64)")
+                         "s2s does not differentiate (use float32, float64 or complex)")
     raise InputError(f"{function_name}: argument '{name}' is a {type(value).__name__}; s2s "
-                     "differentiates with respect to floats and NumPy float arrays")
+                     "differentiates with respect to floats, complex numbers and NumPy float "
+                     "and complex arrays")
 
 
 def _prepare_tree(name: str, tree: Any, function_name: str) -> Any:
@@ -293,7 +314,8 @@ def _prepare_tree(name: str, tree: Any, function_name: str) -> Any:
         elif isinstance(value, complex) or isinstance(value, (np.ndarray, np.generic)) \
                 and value.dtype.kind == "c":
             raise InputError(f"{function_name}: the leaf {path} of argument '{name}' is "
-                             "complex; s2s differentiates float32 and float64 values")
+                             "complex; s2s differentiates the float leaves of a pytree "
+                             "(pass a complex array as an argument of its own)")
     check(tree, name)
     return tree
 
@@ -343,15 +365,27 @@ def _finish_tree(gradient: Any, primal: Any, name: str) -> Any:
 
 
 def _finish(gradient: Any, primal: Any, name: str) -> Any:
-    """Give a gradient the shape and float dtype of its input (a pytree's: its structure)."""
+    """Give a gradient the shape and float dtype of its input (a pytree's: its structure).
+
+    The cotangent of a complex input is carried as the conjugate of its gradient
+    (registry.py), so the gradient is its conjugate; a real input's cotangent may have
+    picked up an imaginary part from complex intermediates, and its gradient is the real
+    part."""
     if isinstance(primal, float):
-        return gradient if gradient.__class__ is float else float(gradient)
+        return gradient if gradient.__class__ is float else float(np.real(gradient))
     if is_node(primal):
         return _finish_tree(gradient, primal, name)
     if gradient.__class__ is np.ndarray and primal.__class__ is np.ndarray \
             and gradient.shape == primal.shape and (gradient.dtype is primal.dtype or
-                                                    gradient.dtype == primal.dtype):
+                                                    gradient.dtype == primal.dtype) \
+            and gradient.dtype.kind == "f":
         return gradient if gradient.flags.writeable else gradient.copy()   # a broadcast
+    if isinstance(primal, complex):
+        return complex(np.conj(gradient))
+    if np.iscomplexobj(primal):
+        gradient = np.conj(gradient)
+    elif np.iscomplexobj(gradient):
+        gradient = np.real(gradient)
     shape, dtype = np.shape(primal), primal.dtype
     if np.shape(gradient) != shape:
         raise S2SError(f"internal error: the gradient for '{name}' has shape "
@@ -379,6 +413,13 @@ def _prepare_tangent(name: str, tangent: Any, primal: Any) -> Any:
             raise InputError(f"the tangent for '{name}' has shape {np.shape(tangent)}, but "
                              f"'{name}' is a scalar")
         return float(tangent)
+    if isinstance(primal, complex):
+        if np.ndim(tangent) != 0 or not isinstance(tangent, (int, float, complex, np.number)):
+            raise InputError(f"the tangent for '{name}' is not a number like '{name}'")
+        return complex(tangent)
+    if np.iscomplexobj(tangent) and not np.iscomplexobj(primal):
+        raise InputError(f"the tangent for '{name}' is complex, but '{name}' is real: a real "
+                         "input has real tangents")
     try:
         tangent = np.asarray(tangent, dtype=primal.dtype)
     except (ValueError, TypeError):
@@ -494,7 +535,43 @@ def _check_cotangent(cotangent: Any, value: Any, name: str) -> Any:
     if np.shape(cotangent) != np.shape(value):
         raise InputError(f"the cotangent has shape {np.shape(cotangent)}, but {name}'s output "
                          f"has shape {np.shape(value)}")
+    if isinstance(cotangent, complex) or getattr(cotangent, "dtype", None) is not None \
+            and cotangent.dtype.kind == "c":
+        if not np.iscomplexobj(value):
+            raise InputError(f"the cotangent for {name}'s output is complex, but the output "
+                             "is real: give a real cotangent")
+        return np.conj(cotangent)       # carried as its conjugate (s2s/rules/registry.py)
     return cotangent
+
+
+def _conjugated(tree: Any) -> Any:
+    """``tree`` with its complex leaves conjugated (cotangents and gradients of the tape,
+    which follows the user's convention, into the registry's, registry.py, and back)."""
+    if isinstance(tree, complex):
+        return tree.conjugate()
+    if isinstance(tree, (np.ndarray, np.generic)):
+        return np.conj(tree) if tree.dtype.kind == "c" else tree
+    if type(tree) in (list, tuple):     # pytrees hold no complex leaves
+        return type(tree)(_conjugated(item) for item in tree)
+    return tree
+
+
+def _plain_atoms(values: Sequence[Any], shapes: Sequence[Any]) -> bool:
+    """Whether the arguments without a shape key hold no numbers (strings, None, functions,
+    modules, classes): code for real arguments is right for them.  Lists, pytrees and other
+    objects may hold complex values."""
+    return all(shape is not None or value is None or isinstance(value, _ATOMS)
+               for value, shape in zip(values, shapes))
+
+
+_ATOMS = (str, bytes, type, types.FunctionType, types.BuiltinFunctionType, types.ModuleType,
+          np.ufunc)
+
+
+def _is_complex(value: Any) -> bool:
+    """Is ``value`` a complex number or array (cheap: no conversion of other values)?"""
+    return isinstance(value, (complex, np.complexfloating)) \
+        or isinstance(value, np.ndarray) and value.dtype.kind == "c"
 
 
 def _proves_scalar_output(derivation: Derivation) -> bool:
@@ -602,7 +679,7 @@ class Differentiable:
             return None
         try:
             return _derivation(self.function, self.wrt_names, self.single, "reverse",
-                               tuple(map(argument_shape, values)))
+                               tuple(map(argument_shape, values)))     # complex: from keys
         except UnsupportedError as error:
             self._fall_back(error)
             return None
@@ -629,13 +706,21 @@ class Differentiable:
                     f"differentiated on the runtime tape.\n# Reason:\n{reason}\n")
         return self.derivation.source
 
-    def forward_derivation(self, wrt: tuple[str, ...] | None = None) -> Derivation:
-        """The forward-mode (tangent) code's stages, for ``wrt`` (default: this wrt)."""
-        return _derivation(self.function, wrt or self.wrt_names, False, "forward")
+    def forward_derivation(self, wrt: tuple[str, ...] | None = None,
+                           complex_arguments: bool = False) -> Derivation:
+        """The forward-mode (tangent) code's stages, for ``wrt`` (default: this wrt);
+        ``complex_arguments``: for arguments that may hold complex values."""
+        return _derivation(self.function, wrt or self.wrt_names, False, "forward", None,
+                           complex_arguments)
 
     def gradient_function(self, *args: Any, **kwargs: Any) -> Callable[..., Any]:
         """The closure-free generated gradient ``grad_<name>(params, seed=1.0)``; given
-        arguments, the one specialized to their shapes (what ``grad`` runs for them)."""
+        arguments, the one specialized to their shapes (what ``grad`` runs for them).
+
+        It returns the raw cotangents of the registry's convention (s2s/rules/registry.py):
+        for a complex argument the conjugate of its gradient, for a real one the gradient
+        as the real part (complex intermediates may add an imaginary part); ``grad``
+        converts them."""
         if self._variants is not None:
             return self._variant(len(args), kwargs).gradient_function(*args, **kwargs)
         shapes = None
@@ -689,7 +774,13 @@ class Differentiable:
         from the user's own code; if it does not, the derivative code failed where the
         function does not, and an :class:`s2s.errors.EvaluationError` says so.  A rule's
         helper refusing an input its derivative does not cover (complex eigenvalues, a
-        rank-deficient QR) is a :class:`s2s.errors.MissingRuleError`."""
+        rank-deficient QR, a complex value where the rule is for real values only) is a
+        :class:`s2s.errors.MissingRuleError`."""
+        if isinstance(error, ComplexValueError):
+            raise MissingRuleError(
+                f"{_name(self.function)}: {error}",
+                hint="compute it from real values (np.real, np.imag, np.abs of the complex "
+                     "ones), or register a rule for complex values") from None
         if isinstance(error, RuleDomainError):
             raise missing_rule_from(error) from error
         try:
@@ -724,7 +815,8 @@ class Differentiable:
                                                  self.wrt_positions)
 
             def pullback(cotangent):
-                gradients = tape_pullback(cotangent)
+                # the tape takes and gives them as the user does: conjugates of ours
+                gradients = _conjugated(tape_pullback(_conjugated(cotangent)))
                 return gradients[0] if self.single else gradients
             return values, value, pullback
         value, pullback = function(*values)
@@ -737,6 +829,13 @@ class Differentiable:
                       in zip(raw, self.wrt_positions, self.wrt_names)])
 
     def _check_scalar(self, value: Any) -> None:
+        if _is_complex(value):
+            raise InputError(
+                f"{_name(self.function)} returns a complex value, and grad needs a real "
+                "scalar output (the gradient of a complex function is not defined). Take a "
+                "real part or a magnitude (np.real(z), np.abs(z) ** 2), or use f.vjp(...) and "
+                "call the pullback with a complex cotangent v: it gives the gradient of "
+                "Re(sum(conj(v) * f))")
         if not _is_scalar(value):
             shape = np.shape(value)
             raise NonScalarOutputError(
@@ -772,7 +871,7 @@ class Differentiable:
                 gradient = self._gradient_functions.get(shapes, False)
                 if gradient is False:
                     gradient = self._gradient_function(values)
-                if gradient is not None:
+                if gradient is not None and (None not in shapes or _plain_atoms(values, shapes)):
                     return self._gradients(values, gradient(*values))
             return self.value_and_grad(*args, **kwargs)[1]
         except (S2SError, Warning):
@@ -792,17 +891,19 @@ class Differentiable:
             pass
         function = None
         if self.fallback_reason is None and len(self._gradient_functions) < 4 * \
-                _MAX_SPECIALIZATIONS and any(shape is not None for shape in shapes):
+                _MAX_SPECIALIZATIONS and any(shape is not None for shape in shapes) \
+                and not any(map(is_complex_key, shapes)):    # real arguments (grad checks)
             if self.single and shapes[self.wrt_positions[0]] == ():
                 function = self._forward_gradient(shapes)
             if function is None:
                 try:
                     derivation = _derivation(self.function, self.wrt_names, self.single,
-                                             "gradient", shapes)
+                                             "gradient", shapes, complex_arguments=False)
                 except UnsupportedError:
                     derivation = None           # value_and_grad falls back, and says why
-                if derivation is not None and _proves_scalar_output(derivation):
-                    function = derivation.module.function
+                if derivation is not None and _proves_scalar_output(derivation) \
+                        and not derivation.analysis.may_be_complex():
+                    function = derivation.module.function   # the value is never computed
             self._gradient_functions[shapes] = function
         return function
 
@@ -810,7 +911,8 @@ class Differentiable:
         """For one scalar input, forward mode is the cheaper gradient: one sweep, nothing
         saved for a reverse one (``jvp_<name>`` with the tangent 1.0)."""
         try:
-            derivation = _derivation(self.function, self.wrt_names, False, "forward", shapes)
+            derivation = _derivation(self.function, self.wrt_names, False, "forward", shapes,
+                                     complex_arguments=False)
         except S2SError:
             return None                         # no forward rule somewhere: reverse mode
         if not _proves_scalar_output(derivation):
@@ -818,7 +920,10 @@ class Differentiable:
         jvp = derivation.module.function
 
         def forward_gradient(*values: Any) -> Any:
-            return jvp(*values, 1.0)[1]
+            value, tangent = jvp(*values, 1.0)
+            if _is_complex(value):
+                self._check_scalar(value)
+            return tangent
 
         forward_gradient.derivation = derivation
         return forward_gradient
@@ -881,7 +986,8 @@ class Differentiable:
             tangent_values = [_prepare_tangent(self.params[p], tangents[p], values[p])
                               for p in positions]
             wrt = tuple(self.params[p] for p in positions)
-            derivation = self.forward_derivation(wrt)
+            derivation = self.forward_derivation(
+                wrt, _may_hold_complex(tuple(map(argument_shape, values))))
             value, tangent = derivation.module.function(*values, *tangent_values)
             return value, _finish_tangent(tangent, value)
 
@@ -940,14 +1046,16 @@ def grad(function: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
     return gradient
 
 
-def _derivative_levels(base: Differentiable, order: int) -> list[Derivation]:
+def _derivative_levels(base: Differentiable, order: int,
+                       complex_arguments: bool = False) -> list[Derivation]:
     """The generated code of each level of ``grad(...grad(f))``: the closure-free gradient,
     then forward mode over the previous level, ``order - 1`` times."""
     name = base.params[base.wrt_positions[0]]
-    levels = [_derivation(base.function, base.wrt_names, base.single, "gradient")]
+    levels = [_derivation(base.function, base.wrt_names, base.single, "gradient", None,
+                          complex_arguments)]
     for _ in range(order - 1):
         levels.append(Differentiable(levels[-1].module.function, wrt=name)
-                      .forward_derivation((name,)))
+                      .forward_derivation((name,), complex_arguments))
     return levels
 
 
@@ -968,11 +1076,16 @@ def _evaluate_higher(base: Differentiable, order: int, args: tuple, kwargs: dict
     """``grad(...grad(f))`` of order ``order`` at ``args``."""
     values = base._arguments(args, kwargs)
     position = base.wrt_positions[0]
+    if _is_complex(values[position]):
+        raise InputError(f"grad(grad({_name(base.function)})): the gradient with respect to a "
+                         "complex argument is complex, and grad needs a real output; use "
+                         "s2s.hvp for second derivatives")
     if not isinstance(values[position], float) and np.ndim(values[position]) != 0:
         raise NonScalarOutputError(
             f"grad(grad({_name(base.function)})): the gradient of a function of an array "
             f"is an array, not a scalar; use s2s.hessian or s2s.hvp instead")
-    function = _derivative_levels(base, order)[-1].module.function
+    complex_arguments = _may_hold_complex(tuple(map(argument_shape, values)))
+    function = _derivative_levels(base, order, complex_arguments)[-1].module.function
     call = list(values) + [1.0] * order           # the reverse seed, then d x / d x
     result = function(*call)
     for _ in range(order - 1):
@@ -998,6 +1111,12 @@ def _evaluate_hessian(differentiable: Differentiable, args: tuple, kwargs: dict)
     """The Hessian at ``args``, one Hessian-vector product per input element."""
     values = differentiable._arguments(args, kwargs)
     x = values[differentiable.wrt_positions[0]]
+    if not is_node(x) and _is_complex(x):
+        raise InputError(f"hessian: the argument of {_name(differentiable.function)} is "
+                         "complex; its Hessian is not a complex matrix unless the function is "
+                         "holomorphic. Use s2s.hvp(f, z, v): the derivative of the gradient "
+                         "along v, in the gradient's convention")
+    _refuse_complex_output(differentiable, values, "hessian")
     if is_node(x):
         return _evaluate_hessian_tree(differentiable, values, x)
     shape = np.shape(x)
@@ -1061,12 +1180,27 @@ def _evaluate_hessian_tree(differentiable: Differentiable, values: list[Any], x:
 def _hvp(differentiable: Differentiable, values: list[Any], direction: Any) -> Any:
     position = differentiable.wrt_positions[0]
     name = differentiable.params[position]
-    gradient = differentiable.gradient_function()
+    gradient = _derivation(differentiable.function, differentiable.wrt_names,
+                           differentiable.single, "gradient", None,
+                           _may_hold_complex(tuple(map(argument_shape, values)))).module.function
     level = Differentiable(gradient, wrt=name)
     tangents: list[Any] = [None] * (len(values) + 1)
     tangents[position] = direction
     _, product = level.jvp(list(values) + [1.0], tangents)
-    return product
+    x = values[position]
+    if not is_node(x) and _is_complex(x):    # the tangent of the conjugated gradient
+        return np.conj(product)
+    return np.real(product) if _is_complex(product) else product
+
+
+def _refuse_complex_output(differentiable: Differentiable, values: list[Any], what: str) -> None:
+    """Second derivatives are taken of a real scalar function: a complex output is refused
+    (the generated gradient code does not compute the value to check it)."""
+    value = differentiable.primal(*values)
+    if _is_complex(value):
+        raise InputError(f"{what}: {_name(differentiable.function)} returns a complex value; "
+                         "second derivatives are of real-valued functions (take np.real(...) "
+                         "or np.abs(...) ** 2)")
 
 
 def hvp(function: Callable[..., Any], x: Any, v: Any, *args: Any) -> Any:
@@ -1076,6 +1210,7 @@ def hvp(function: Callable[..., Any], x: Any, v: Any, *args: Any) -> Any:
     with differentiable._user_errors_first((x, *args), {}):
         values = differentiable._arguments((x, *args), {})
         direction = _prepare_tangent(differentiable.params[0], v, values[0])
+        _refuse_complex_output(differentiable, values, "hvp")
         return _hvp(differentiable, values, direction)
 
 
@@ -1121,17 +1256,28 @@ def jacobian(function: Callable[..., Any], wrt: Wrt = 0,
         with differentiable._user_errors_first(args, kwargs):
             values = differentiable._arguments(args, kwargs)
             inputs = [values[p] for p in differentiable.wrt_positions]
+            if any(not is_node(x) and _is_complex(x) for x in inputs):
+                raise InputError(
+                    f"jacobian: an argument of {_name(differentiable.function)} is complex: "
+                    "the Jacobian of a function of complex arguments is a complex matrix "
+                    "only if it is holomorphic; use s2s.jvp and s2s.vjp")
             value = differentiable.primal(*values)
             out_shape = np.shape(value)
             if any(is_node(x) for x in inputs):
                 blocks = _jacobian_trees(differentiable, values, out_shape)
                 return blocks[0] if differentiable.single else tuple(blocks)
             chosen = mode
+            if _is_complex(value):
+                if mode == "reverse":
+                    raise InputError("jacobian: the output is complex; mode='reverse' "
+                                     "computes Jacobians of real outputs (use 'forward')")
+                chosen = "forward"          # a complex Jacobian, one column per real input
             if chosen == "auto":
                 chosen = "forward" if sum(np.size(x) for x in inputs) < np.prod(out_shape) \
                     else "reverse"
             blocks = _jacobian_reverse(differentiable, values, out_shape) if chosen == "reverse" \
-                else _jacobian_forward(differentiable, values, inputs, out_shape)
+                else _jacobian_forward(differentiable, values, inputs, out_shape,
+                                       np.result_type(value, np.float64))
             return blocks[0] if differentiable.single else tuple(blocks)
 
     return jacobian_function
@@ -1183,11 +1329,11 @@ def _jacobian_trees(differentiable: Differentiable, values: list[Any],
 
 
 def _jacobian_forward(differentiable: Differentiable, values: list[Any], inputs: list[Any],
-                      out_shape: tuple[int, ...]) -> list[np.ndarray]:
+                      out_shape: tuple[int, ...], dtype: Any = np.float64) -> list[np.ndarray]:
     blocks = []
     for position, x in zip(differentiable.wrt_positions, inputs):
         in_shape = np.shape(x)
-        block = np.zeros(out_shape + in_shape)
+        block = np.zeros(out_shape + in_shape, dtype=dtype)
         for index in np.ndindex(*in_shape):
             tangents: list[Any] = [None] * len(values)
             tangents[position] = _basis(in_shape, index)

@@ -101,7 +101,8 @@ def _s2s_argument(value, name):
 
 def _s2s_gradient(gradient, like):
     """A gradient with the shape and float dtype of its argument ``like``; for a pytree,
-    a tree of the same structure (None for leaves that are not floats)."""
+    a tree of the same structure (None for leaves that are not floats).  A real argument's
+    gradient is the real part of the cotangent complex intermediates may leave on it."""
     if _s2s_is_tree(like) or isinstance(like, (dict, list, tuple)):
         if not isinstance(gradient, (dict, list, tuple)) and gradient is not None \
                 and np.ndim(gradient) == 0 and not np.any(gradient):
@@ -122,6 +123,7 @@ def _s2s_gradient(gradient, like):
         return None
     if gradient is None:
         gradient = np.zeros(np.shape(like))
+    gradient = np.real(gradient)
     if isinstance(like, float):
         return float(gradient)
     if np.ndim(gradient) == 0 and np.ndim(like) != 0:
@@ -139,6 +141,9 @@ def _s2s_scalar(value, name):
     if isinstance(value, (bool, tuple, list)) or np.ndim(value) != 0:
         raise ValueError(f"{name} returns a value of shape {np.shape(value)}, and a gradient "
                          "needs a scalar output; reduce it to a scalar, e.g. with .sum()")
+    if np.iscomplexobj(value):
+        raise ValueError(f"{name} returns a complex value, and a gradient needs a real "
+                         "output; take np.real(...) or np.abs(...) ** 2 of it")
     return value
 
 

@@ -18,7 +18,7 @@ import ast
 import copy
 from dataclasses import dataclass, field
 
-from .analysis import Analysis, Operation
+from .analysis import Analysis, Operation, complex_guard
 from .inline import inline
 from .naming import Namer
 from .normalize import assigned_in
@@ -92,7 +92,12 @@ class ForwardGenerator:
         for statement in body:
             if isinstance(statement, ast.Assign):
                 operation = self.analysis.operation(statement)
-                out.extend(self.assign(operation))
+                statements = self.assign(operation)
+                guard = complex_guard(self.analysis, operation, self.varied)
+                if guard is not None:       # right after the primal statement
+                    self.helpers.add("refuse_complex")
+                    statements.insert(1 if statements[0] is statement else 0, guard)
+                out.extend(statements)
             elif isinstance(statement, ast.Expr) and id(statement) in self.analysis.operations:
                 out.extend(self.append(self.analysis.operations[id(statement)]))
             elif isinstance(statement, ast.If):

@@ -53,12 +53,14 @@ class _Module:
     in_progress: list[Any] = field(default_factory=list)
     names: Namer = field(default_factory=Namer)
     mode: str = "reverse"
+    guarded: bool = False       # complex values may arrive: rules for reals guard (analysis)
     aliases: dict[tuple[str, int], str] = field(default_factory=dict)  # (name, id) -> name
     callees: list[Any] = field(default_factory=list)   # keeps the objects of the keys alive
 
 
 def derive(function: Callable[..., Any], wrt: tuple[str, ...], single: bool,
-           mode: str = "reverse", shapes: tuple | None = None) -> Derivation:
+           mode: str = "reverse", shapes: tuple | None = None,
+           complex_arguments: bool = False) -> Derivation:
     """Generate the derivative of ``function`` with respect to ``wrt``.
 
     ``mode="reverse"``: a ``vjp_<name>`` function returning ``(value, pullback)``.
@@ -68,10 +70,15 @@ def derive(function: Callable[..., Any], wrt: tuple[str, ...], single: bool,
 
     ``shapes``: one shape per parameter (:func:`s2s.shapes.argument_shape`, None where
     unknown) to specialize the reverse-mode code to; None for code valid for any shapes.
+
+    ``complex_arguments``: the arguments may hold complex values.  Then, and wherever the
+    code itself may make complex values (``Analysis.may_be_complex``), the derivatives of
+    rules for real values only refuse complex ones at run time (``refuse_complex``); code
+    for real arguments without such sources carries no such checks.
     """
     parsed = parse_function(function)
     _check_reserved_names(parsed)
-    module = _Module(mode=mode)
+    module = _Module(mode=mode, guarded=complex_arguments)
     name = module.names.unique(f"{_PREFIX[mode]}_{python_name(parsed.name)}")
     module.in_progress.append(_key(function))
     parameter_shapes = None if shapes is None else dict(zip(parsed.params, shapes))
@@ -93,6 +100,8 @@ def _derive(parsed: ParsedFunction, wrt: tuple[str, ...], single: bool, name: st
     normal = normalize(parsed)
     _gather_globals(parsed, normal, module)
     analysis = analyze(normal, wrt, parameter_shapes)
+    analysis.guard_complex = module.guarded or analysis.may_be_complex()
+    module.guarded = analysis.guard_complex      # the callees, derived next, get its values
     defaults = [ast.Expr(argument) for operation in analysis.operations.values()
                 if operation.kind == "call" for argument in operation.args]
     _gather_globals(parsed, normal, module, defaults)     # a local def's default: SCALE

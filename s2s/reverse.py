@@ -36,7 +36,8 @@ import ast
 import copy
 from dataclasses import dataclass, field
 
-from .analysis import Analysis, Operation, index_value, is_scalar_constant, may_alias
+from .analysis import (Analysis, Operation, complex_guard, index_value, is_scalar_constant,
+                       may_alias)
 from .errors import MissingRuleError, S2SError
 from .inline import inline
 from .naming import Namer
@@ -185,7 +186,11 @@ class ReverseGenerator:
             self.make_private(name)
             target = ast.Subscript(_name(adjoint), _index_syntax(contribution.args[2]),
                                    ast.Store())
-            self.emit(ast.AugAssign(target, ast.Add(), contribution.args[0]), origin)
+            added = contribution.args[0]
+            if self.analysis.guard_complex:     # complex values may come: a real x_b too
+                self.helpers.add("cotangent_for")
+                added = _call("cotangent_for", added, _name(name))
+            self.emit(ast.AugAssign(target, ast.Add(), added), origin)
             return
         if name in self.live and _reads_an_element_of(contribution, name) \
                 and self.selects_list_item(name, contribution.args[2]):
@@ -335,6 +340,11 @@ class ReverseGenerator:
                 elif nested and not self.needs_no_save(statement, body):
                     out.append(Save(target.id, None))
                 out.append(statement)
+                guard = operation and complex_guard(self.analysis, operation,
+                                                    self.analysis.active)
+                if guard is not None:
+                    self.helpers.add("refuse_complex")
+                    out.append(guard)
             elif isinstance(statement, ast.If):
                 out.append(ast.If(statement.test,
                                   self.forward_block(statement.body, True, loop_depth) or

@@ -9,6 +9,7 @@ import numpy as np
 
 __all__ = [
     "ABSENT",
+    "ComplexValueError",
     "MappingAdjoint",
     "RuleDomainError",
     "SequenceAdjoint",
@@ -33,6 +34,7 @@ __all__ = [
     "cond_tangent",
     "concatenated_length",
     "convolution_padding",
+    "cotangent_for",
     "count_valid",
     "cov_weights",
     "cross_adjoint",
@@ -47,6 +49,7 @@ __all__ = [
     "dict_keys",
     "dict_values",
     "dot_adjoint",
+    "double_spectrum",
     "dstack_adjoint",
     "eig_adjoint",
     "eig_tangent",
@@ -62,13 +65,18 @@ __all__ = [
     "einsum_argument_adjoint",
     "einsum_argument_tangent",
     "entry_cotangent",
+    "fft_axes",
+    "fft_lengths",
     "field",
     "field_adjoint",
     "field_tangent",
+    "fit_to",
     "get_adjoint",
     "gradient_adjoint",
     "gradient_of",
     "gradient_stencil",
+    "half_spectrum",
+    "holds_complex",
     "hstack_adjoint",
     "index_accumulate",
     "index_accumulate_tangent",
@@ -108,6 +116,7 @@ __all__ = [
     "qr_tangent",
     "quantile_weights",
     "reduced_axes",
+    "refuse_complex",
     "repeat_adjoint",
     "replace_axis",
     "restore",
@@ -155,6 +164,42 @@ def stop_gradient(x):
     """
     detach = getattr(x, "detach", None)
     return detach() if detach is not None else x
+
+
+class ComplexValueError(TypeError):
+    """A complex value reached an operation whose derivative rule is for real values only
+    (plain, not an s2s error: exported modules carry no s2s errors; s2s reports it as
+    :class:`s2s.MissingRuleError`)."""
+
+
+def holds_complex(value):
+    """Whether ``value`` is, or holds in its lists, tuples and dicts, a complex number or
+    array (ragged lists included; other values are not converted)."""
+    if isinstance(value, (list, tuple)):
+        return any(holds_complex(item) for item in value)
+    if isinstance(value, dict):
+        return any(holds_complex(item) for item in value.values())
+    return isinstance(value, (complex, np.complexfloating)) \
+        or isinstance(value, np.ndarray) and value.dtype.kind == "c"
+
+
+def cotangent_for(g, like):
+    """``g`` as the cotangent of ``like``: its real part for a real ``like`` (complex
+    intermediates leave an imaginary part on real values' cotangents, s2s/rules/registry.py),
+    so that it adds in place into a real adjoint."""
+    if np.iscomplexobj(g) and not np.iscomplexobj(like):
+        return np.real(g)
+    return g
+
+
+def refuse_complex(name, *values):
+    """Raise :class:`ComplexValueError` if one of ``values`` is complex: generated code
+    calls this before the derivative of ``name``, a rule without complex support."""
+    for value in values:
+        if holds_complex(value):
+            raise ComplexValueError(
+                f"{name} received a complex value, and its derivative rule is for real "
+                "values only")
 
 
 def sort_order(items, reverse=False):
@@ -553,12 +598,22 @@ def cumprod_tangent(t, x, axis=None):
     return d if axis is None else np.moveaxis(d, 0, axis)
 
 
+def _unit(x):
+    """``sign(x)``, and ``conj(x) / |x|`` (0 at 0) for complex ``x``: the cotangent of ``x``
+    in ``|x|`` per unit cotangent (the registry's convention for complex values)."""
+    if np.iscomplexobj(x):
+        magnitude = np.abs(x)
+        return np.conj(x) / np.where(magnitude == 0, 1.0, magnitude)
+    return np.sign(x)
+
+
 def _matrix_norm_derivative(x, ans, ord, rows, cols):
-    """d norm / dx for the matrix norms 1, -1, inf, -inf, 2, -2 and 'nuc' (``ans`` kept)."""
+    """d norm / dx for the matrix norms 1, -1, inf, -inf, 2, -2 and 'nuc' (``ans`` kept);
+    the conjugate for complex ``x`` (the registry's convention)."""
     if ord in (1, -1, np.inf, -np.inf):
         summed, chosen = (rows, cols) if ord in (1, -1) else (cols, rows)
         sums = np.sum(np.abs(x), axis=summed, keepdims=True)
-        return np.sign(x) * split_evenly(sums == ans, x, axis=chosen)
+        return _unit(x) * split_evenly(sums == ans, x, axis=chosen)
     if ord not in (2, -2, "nuc"):
         raise ValueError(f"invalid norm order {ord!r} for matrices")
     moved = np.moveaxis(x, (rows, cols), (-2, -1))
@@ -569,7 +624,7 @@ def _matrix_norm_derivative(x, ans, ord, rows, cols):
         extreme = s[..., :1] if ord == 2 else s[..., -1:]
         weights = split_evenly(s == extreme, s, axis=-1)
         derivative = (u * weights[..., None, :]) @ vh
-    return np.moveaxis(derivative, (-2, -1), (rows, cols))
+    return np.moveaxis(np.conj(derivative), (-2, -1), (rows, cols))
 
 
 def norm_adjoint(g, ans, x, ord=None, axis=None, keepdims=False):
@@ -579,9 +634,11 @@ def norm_adjoint(g, ans, x, ord=None, axis=None, keepdims=False):
     a vector or over one axis) and matrix norms (None, 'fro', 'nuc', 1, -1, 2, -2, inf,
     -inf, on a 2-D ``x`` or over a pair of axes).  Ties (inf-norms, equal extreme
     singular values) share the cotangent evenly; at ``x == 0`` the subgradient 0 is used
-    for every ``ord``.
+    for every ``ord``.  For complex ``x`` the norm is of ``|x|``: the cotangent is
+    ``Re(g)`` times the conjugate of the derivative (the registry's convention).
     """
     x = np.asarray(x)
+    g = np.real(g)
     matrix = (axis is None and x.ndim == 2 and ord is not None
               or isinstance(axis, (tuple, list)) and len(axis) == 2)
     axes = _axes(axis, x.ndim)
@@ -590,19 +647,19 @@ def norm_adjoint(g, ans, x, ord=None, axis=None, keepdims=False):
         ans = np.expand_dims(ans, axes)
     safe = np.where(ans == 0, 1.0, ans)
     if ord in (None, "fro") or ord == 2 and not matrix:
-        return g * x / safe
+        return g * np.conj(x) / safe
     if matrix:
         rows, cols = axes if axis is not None else (0, 1)
         return g * _matrix_norm_derivative(x, ans, ord, rows, cols) * (ans != 0)
     if ord in (np.inf, -np.inf):
-        return g * np.sign(x) * split_evenly(np.abs(x) == ans, x, axis=axis)
+        return g * _unit(x) * split_evenly(np.abs(x) == ans, x, axis=axis)
     if ord == 0:
         return np.zeros(np.broadcast_shapes(np.shape(g), x.shape), dtype=_float_dtype(g, x))
     if ord == 1:
-        return g * np.sign(x)
+        return g * _unit(x)
     magnitude = np.abs(x)
     ratio = np.where(magnitude > 0, magnitude / safe, 1.0)
-    return g * np.sign(x) * ratio ** (ord - 1)
+    return g * _unit(x) * ratio ** (ord - 1)
 
 
 def tile_adjoint(g, x, reps):
@@ -957,14 +1014,16 @@ def solve_tangent_a(t, ans, a):
 def adjugate(x):
     """The adjugate of a (stack of) square matrices: ``det(x) * inv(x)``, also if singular.
 
-    Computed from the SVD ``x = u s vh`` as ``det(u) det(vh) vh.T diag(p) u.T`` where
-    ``p[i]`` is the product of the singular values other than ``s[i]``.
+    Computed from the SVD ``x = u s vh`` as ``det(u) det(vh) vh^H diag(p) u^H`` where
+    ``p[i]`` is the product of the singular values other than ``s[i]`` (``^H``: the
+    conjugate transpose, the transpose for real ``x``).
     """
     x = np.asarray(x)
     u, s, vh = np.linalg.svd(x)
     sign = np.linalg.det(u) * np.linalg.det(vh)
     others = product_of_others(s, axis=-1)
-    return (sign[..., None, None] * _transpose(vh) * others[..., None, :]) @ _transpose(u)
+    return (sign[..., None, None] * np.conj(_transpose(vh)) * others[..., None, :]) \
+        @ np.conj(_transpose(u))
 
 
 def logdet_adjoint(g, x):
@@ -1131,6 +1190,66 @@ def pinv_tangent(t, ans, a):
     left = np.eye(np.shape(a)[-2], dtype=_float_dtype(a)) - a @ p
     right = np.eye(np.shape(a)[-1], dtype=_float_dtype(a)) - p @ a
     return -p @ t @ p + p @ pt @ tt @ left + right @ tt @ pt @ p
+
+
+# --- the discrete Fourier transforms -------------------------------------------------------
+
+
+def fft_axes(x, s=None, axes=None):
+    """The axes ``np.fft.fftn(x, s, axes)`` transforms: ``axes``; without them every axis,
+    or the last ``len(s)`` ones when ``s`` is given (a tuple of non-negative axes)."""
+    ndim = np.ndim(x)
+    if axes is None:
+        axes = range(ndim) if s is None else range(ndim - len(s), ndim)
+    return tuple(axis % ndim for axis in axes)
+
+
+def fft_lengths(x, axes):
+    """The sizes of ``x`` along ``axes`` (a tuple of ints)."""
+    shape = np.shape(x)
+    return tuple(shape[axis] for axis in axes)
+
+
+def fit_to(g, like, axes):
+    """``g`` cut or padded with zeros at the end of each of ``axes`` to the size ``like`` has
+    there: the transpose of the padding and cutting ``n=`` and ``s=`` do to an FFT's input."""
+    g = np.asarray(g)
+    for axis in axes:
+        size, target = g.shape[axis], np.shape(like)[axis]
+        if size > target:
+            g = np.take(g, np.arange(target), axis=axis)
+        elif size < target:
+            shape = list(g.shape)
+            shape[axis] = target - size
+            g = np.concatenate([g, np.zeros(shape, dtype=g.dtype)], axis=axis)
+    return g
+
+
+def _hermitian_weights(g, n, axis, inverse):
+    """The weights of the half spectrum ``rfft`` keeps of a length-``n`` signal, along
+    ``axis`` of ``g``: bin 0 and, for even ``n``, bin ``n / 2`` stand for one bin of the
+    full spectrum, every other for two (a pair of conjugates)."""
+    g = np.asarray(g)
+    size = g.shape[axis]
+    twice = np.ones(size, dtype=np.real(g).dtype if g.dtype.kind in "fc" else np.float64)
+    last = size if n % 2 else min(size, n // 2)       # bins 1 .. n/2 - 1, or .. (n-1)/2
+    twice[1:last] = 2.0
+    weights = 1.0 / twice if not inverse else twice
+    shape = [1] * g.ndim
+    shape[axis] = size
+    return np.reshape(weights, shape)
+
+
+def half_spectrum(g, n, axis):
+    """``g`` (a half spectrum of a length-``n`` transform) with every bin that stands for a
+    pair of conjugates halved: the weights in the adjoints of ``rfft`` and ``ihfft``."""
+    return g * _hermitian_weights(g, n, axis, inverse=False)
+
+
+def double_spectrum(g, n, axis):
+    """``g`` with every bin that stands for a pair of conjugates doubled (the adjoints of
+    ``irfft`` and ``hfft``, which read such a bin twice)."""
+    return g * _hermitian_weights(g, n, axis, inverse=True)
 
 
 # --- eig, qr, lstsq, products of several matrices, tensor inverses, condition numbers -------

@@ -40,17 +40,36 @@ _SHAPED_LIKE = {"zeros_like", "ones_like", "empty_like", "full_like", "copy"}
 _INTEGER_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)
 
 
-def argument_shape(value: Any) -> Shape | None:
+COMPLEX = "complex"     # first entry of the key of a complex argument: ("complex", 3, 4)
+
+
+def argument_shape(value: Any) -> tuple | None:
     """The shape a specialization is keyed on: ``()`` for numbers, an exact ``ndarray``'s
-    shape; ``None`` for every other value (subclasses such as ``np.matrix`` included)."""
+    shape; ``None`` for every other value (subclasses such as ``np.matrix`` included).  A
+    complex value's key starts with :data:`COMPLEX` (its code is specialized to the shape
+    all the same, :func:`key_shape`), so that real and complex calls never share an entry
+    of a cache that depends on the kind of value (``grad``'s closure-free fast path)."""
     kind = value.__class__
     if kind is float or kind is int:
         return ()
     if kind is np.ndarray:
-        return value.shape
-    if isinstance(value, (np.floating, np.integer)) or kind is bool or kind is complex:
+        return value.shape if value.dtype.kind != "c" else (COMPLEX, *value.shape)
+    if isinstance(value, (np.floating, np.integer)) or kind is bool:
         return ()
+    if kind is complex or isinstance(value, np.complexfloating):
+        return (COMPLEX,)
     return None
+
+
+def key_shape(key: tuple | None) -> Shape | None:
+    """The shape in a key of :func:`argument_shape` (without the complex mark)."""
+    if key and key[0] == COMPLEX:
+        return key[1:]
+    return key
+
+
+def is_complex_key(key: tuple | None) -> bool:
+    return bool(key) and key[0] == COMPLEX
 
 
 def infer_shapes(normal: NormalForm, operations: dict[int, Any],
@@ -579,4 +598,5 @@ def _constant_int(node: ast.expr | None) -> Any:
     return _UNKNOWN
 
 
-__all__ = ["Shape", "argument_shape", "broadcast_shapes", "infer_shapes"]
+__all__ = ["COMPLEX", "Shape", "argument_shape", "broadcast_shapes", "infer_shapes",
+           "is_complex_key", "key_shape"]

@@ -61,7 +61,7 @@ from .library import scipy_caller
 from .rules import REGISTRY, Rule
 from .rules.domains import NotDifferentiated
 from .rules.operators import DUNDERS
-from .runtime import RuleDomainError, unbroadcast
+from .runtime import RuleDomainError, holds_complex, unbroadcast
 
 __all__ = [
     "AccumulateGrad",
@@ -84,7 +84,7 @@ _FREED_MESSAGE = (
 )
 _NO_GRAD_MESSAGE = "element 0 of tensors does not require grad and does not have a grad_fn"
 _SCALAR_MESSAGE = "grad can be implicitly created only for scalar outputs"
-_FLOAT_MESSAGE = "Only Tensors of floating point dtype can require gradients"
+_FLOAT_MESSAGE = "Only Tensors of floating point and complex dtype can require gradients"
 _LEAF_IN_PLACE_MESSAGE = (
     "a leaf Variable that requires grad is being used in an in-place operation.")
 _IN_PLACE_MESSAGE = (
@@ -286,9 +286,12 @@ def _node_class(rule: Rule) -> type[BackwardNode]:
 
 
 def _conform(value: Any, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """``value`` as an array of the given shape and dtype (the input's)."""
+    """``value`` as an array of the given shape and dtype (the input's): a real input's
+    cotangent is the real part of a complex one (registry.py)."""
     value = np.asarray(value)
     if value.dtype != dtype:
+        if value.dtype.kind == "c" and dtype.kind != "c":
+            value = value.real
         value = value.astype(dtype)
     if value.shape != shape:
         value = np.broadcast_to(value, shape)
@@ -410,7 +413,7 @@ class Tensor:
                     "to use a computed variable in a subgraph that doesn't require "
                     "differentiation use var_no_grad = var.detach().")
             return self
-        if flag and not np.issubdtype(self.data.dtype, np.floating):
+        if flag and self.data.dtype.kind not in "fc":
             raise TapeError(_FLOAT_MESSAGE)
         self._requires_grad = flag
         if not flag:
@@ -732,7 +735,7 @@ class Tensor:
             return _differentiate_unruled(f"{_ufunc_name(ufunc)}.{method}", raw)
         rule = REGISTRY.lookup(ufunc)
         if rule is None or rule.nondifferentiable:
-            return _differentiate_unruled(_ufunc_name(ufunc), raw, rule)
+            return _differentiate_unruled(_ufunc_name(ufunc), raw, rule, found)
         return _record(rule, inputs, raw_inputs, kwargs, raw)
 
     def __array_function__(self, func: Callable[..., Any], types: Any, args: tuple,
@@ -751,7 +754,7 @@ class Tensor:
             return _wrap_plain(raw)
         rule = REGISTRY.lookup(func)
         if rule is None or rule.nondifferentiable:
-            return _differentiate_unruled(_function_name(func), raw, rule)
+            return _differentiate_unruled(_function_name(func), raw, rule, found)
         # Gradients flow only into tensors given directly at the rule's positions.
         elsewhere = [value for position, value in enumerate(args)
                      if position >= rule.arity or not isinstance(value, Tensor)]
@@ -928,15 +931,28 @@ def _missing_attribute(name: str) -> MissingRuleError:
              "s2s.stop_gradient(...)")
 
 
-def _differentiate_unruled(name: str, raw: Any, rule: Rule | None = None) -> Any:
-    """A call with tracked inputs and no VJP: fine only for a declared zero derivative.
+def _differentiate_unruled(name: str, raw: Any, rule: Rule | None = None,
+                           found: Sequence[Tensor] = ()) -> Any:
+    """A call with tracked inputs and no VJP: fine only for a declared zero derivative
+    (and, for one that holds for real values only, ``np.sign``, on real inputs).
 
     A function without a rule raises even when nothing floating comes out of it: it may
     have written the tensor's values somewhere else (``np.copyto(out, x)``, ``np.put``).
     """
     if rule is not None and rule.nondifferentiable:
+        if rule.refuses_complex and any(value._requires_grad and value.data.dtype.kind == "c"
+                                        for value in found):
+            raise _complex_refused(name)
         return _wrap_plain(raw)
     raise _missing_rule(name)
+
+
+def _complex_refused(name: str) -> MissingRuleError:
+    return MissingRuleError(
+        f"{name} received a complex tensor being recorded, and its derivative rule is for "
+        "real values only",
+        hint="compute it from real values (np.real, np.imag, np.abs of the complex ones), "
+             "or register a rule for complex values")
 
 
 def _in_place_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, raw_inputs: tuple,
@@ -1034,12 +1050,9 @@ def _record(rule: Rule, args: Sequence[Any], raw_args: tuple, params: dict,
     if not any(floating):
         return _rebuilt(raw, [Tensor._result(data) for data in datas]) if several \
             else Tensor._result(datas[0])
-    for data in datas:
-        if data.dtype.kind == "c" and rule.name not in ("real", "imag", "abs", "conj"):
-            raise MissingRuleError(
-                f"{_function_name(rule.primal)} made a complex value from a tensor being "
-                "recorded: complex intermediates are not differentiated yet",
-                hint="split the computation into real and imaginary parts")
+    if rule.refuses_complex and any(holds_complex(value) for value in raw_args[:arity]):
+        # its inputs: a complex result of real ones (np.linalg.eig) is the rule's own case
+        raise _complex_refused(_function_name(rule.primal))
     inputs = []
     next_functions = []
     versions = []
@@ -1086,12 +1099,24 @@ def _seed_gradient(output: Tensor, gradient: Any) -> np.ndarray:
     if gradient is None:
         if output.data.size != 1:
             raise TapeError(_SCALAR_MESSAGE)
+        if output.data.dtype.kind == "c":
+            raise TapeError("grad can be implicitly created only for real scalar outputs")
         return np.ones_like(output.data)
     seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient)
     if seed.shape != output.data.shape:
         raise TapeError(
             f"Mismatch in shape: grad_output[0] has a shape of {seed.shape} and "
             f"output[0] has a shape of {output.data.shape}.")
+    return _internal_seed(seed, output, TapeError)
+
+
+def _internal_seed(seed: np.ndarray, output: Tensor, error: type) -> np.ndarray:
+    """A cotangent given for ``output`` as it travels the graph: the conjugate of a complex
+    one (the registry's convention, registry.py); complex for a real output is refused."""
+    if seed.dtype.kind == "c":
+        if output.data.dtype.kind != "c":
+            raise error(f"the gradient given for a real output is complex ({seed.dtype})")
+        seed = np.conj(seed)
     return seed.astype(output.data.dtype, copy=False)
 
 
@@ -1169,6 +1194,8 @@ def _deliver(node: AccumulateGrad, gradient: np.ndarray,
     """Accumulate a leaf's gradient, in its dtype, into ``.grad`` (or ``capture``)."""
     leaf = node.variable
     gradient = _conform(gradient, leaf.data.shape, leaf.data.dtype)
+    if gradient.dtype.kind == "c":     # carried as the conjugate of the gradient
+        gradient = np.conj(gradient)
     if capture is not None:
         previous = capture.get(node)
         capture[node] = gradient if previous is None else previous + gradient
@@ -1257,10 +1284,11 @@ def _make_leaves(value: Any) -> Any:
         return type(value)(_make_leaves(item) for item in value)
     if isinstance(value, Tensor):
         value = value.data
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.ndarray, np.generic)):
+    if isinstance(value, bool) or not isinstance(value, (int, float, complex, np.ndarray,
+                                                         np.generic)):
         raise InputError(f"cannot differentiate with respect to a {type(value).__name__}")
     array = np.asarray(value)
-    if not np.issubdtype(array.dtype, np.floating):
+    if array.dtype.kind not in "fc":
         if not np.issubdtype(array.dtype, np.integer):
             raise InputError(f"cannot differentiate with respect to {array.dtype} data")
         array = array.astype(np.float64)
@@ -1306,6 +1334,8 @@ def _gradient_like(original: Any, wrapped: Any, captured: dict) -> Any:
         gradient = np.zeros_like(wrapped.data)
     if isinstance(original, (int, float)):
         return float(gradient)
+    if isinstance(original, complex):
+        return complex(gradient)
     if isinstance(original, np.generic):
         return gradient.dtype.type(gradient)
     return np.array(gradient, copy=True)
@@ -1354,9 +1384,11 @@ def _cotangent_seed(output: Tensor, cotangent: Any) -> np.ndarray:
     if cotangent is None:
         if output.data.size != 1:
             raise InputError("a cotangent is needed for an output with more than one element")
+        if output.data.dtype.kind == "c":
+            raise InputError("a cotangent is needed for a complex output")
         return np.ones_like(output.data)
-    seed = np.asarray(cotangent.data if isinstance(cotangent, Tensor) else cotangent,
-                      dtype=output.data.dtype)
+    seed = _internal_seed(np.asarray(cotangent.data if isinstance(cotangent, Tensor)
+                                     else cotangent), output, InputError)
     if seed.shape != output.data.shape:
         try:
             seed = np.broadcast_to(seed, output.data.shape)

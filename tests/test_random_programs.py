@@ -33,10 +33,6 @@ KNOWN_BUGS = {
     # a limitation: writing to an array a loop iterates over, then rebinding its name, is
     # refused conservatively (never a wrong gradient)
     "rebind iterated": ("write_then_rebind_an_iterated_array.py",),
-    # complex intermediates: the rules lack the conjugate, so s2s refuses them
-    # (MissingRuleError in generated code and on the tape) until issue 15's convention lands
-    "complex": ("complex_product_missing_conjugate.py", "complex_imag_of_a_square.py",
-                "complex_gradient_of_a_real_input.py"),
 }
 
 # constructs of grammar.REFUSED that the tape does not refuse yet (source mode does)

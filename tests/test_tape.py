@@ -36,7 +36,7 @@ from s2s.tape import (
 FREED = "Trying to backward through the graph a second time"
 NO_GRAD = "element 0 of tensors does not require grad and does not have a grad_fn"
 NOT_SCALAR = "grad can be implicitly created only for scalar outputs"
-NOT_FLOAT = "Only Tensors of floating point dtype can require gradients"
+NOT_FLOAT = "Only Tensors of floating point and complex dtype can require gradients"
 
 
 def numeric_gradient(f, x, eps: float = 1e-6) -> np.ndarray:
@@ -636,8 +636,8 @@ UNRULED_CALLS = [
     ("numpy.interp", lambda a: np.interp(a, [-3.0, 3.0], [0.0, 1.0])),
     ("numpy.polyval", lambda a: np.polyval([1.0, 2.0], a)),
     ("numpy.unique", lambda a: np.unique(a)),
-    ("numpy.fft.fft", lambda a: np.fft.fft(a)),
-    ("numpy.fft.rfft", lambda a: np.fft.rfft(a)),
+    ("numpy.unwrap", lambda a: np.unwrap(a)),
+    ("numpy.nextafter", lambda a: np.nextafter(a, 0.0)),
 ]
 
 

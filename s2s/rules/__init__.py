@@ -2,7 +2,7 @@
 import importlib.util
 
 from . import (assembly, calculus, containers, descriptive, elementwise,  # noqa: F401
-               generated, indexing, linalg, nondiff, operators, reductions, shape)
+               fft, generated, indexing, linalg, nondiff, operators, reductions, shape)
 
 if importlib.util.find_spec("scipy") is not None:       # SciPy is optional
     from . import scipy_linalg, scipy_special  # noqa: F401

@@ -82,7 +82,7 @@ define(np.pad, vjp=pad_vjp, jvp=pad_jvp, display="ConstantPadNd", linear=True,
                  {"pad_width": ((4, 5), (2, 7)), "mode": "reflect"},
                  {"pad_width": (1, 2), "mode": "symmetric"},
                  {"pad_width": ((5, 2), (9, 1)), "mode": "symmetric"},
-                 {"pad_width": ((5, 7), (1, 6)), "mode": "wrap"}))
+                 {"pad_width": ((5, 7), (1, 6)), "mode": "wrap"}), complex_ok=True)
 
 
 def append_vjp_arr(g, ans, arr, values, axis=None):
@@ -109,7 +109,7 @@ def append_jvp_values(t, ans, arr, values, axis=None):
 define(np.append, vjp=(append_vjp_arr, append_vjp_values),
        jvp=(append_jvp_arr, append_jvp_values), display="Cat", linear=True,
        domains=(Shaped(shape=(2, 3)), Shaped(shape=(2, 3))),
-       examples=({}, {"axis": 0}, {"axis": -1}))
+       examples=({}, {"axis": 0}, {"axis": -1}), complex_ok=True)
 
 
 def insert_vjp_arr(g, ans, arr, obj, values, axis=None):
@@ -136,7 +136,7 @@ define(np.insert, vjp=(insert_vjp_arr, None, insert_vjp_values),
        jvp=(insert_jvp_arr, None, insert_jvp_values), display="Insert", linear=True,
        domains=(Shaped(shape=(3, 4)), INTEGER, Shaped(shape=(3,))),
        examples=({"obj": 2}, {"obj": 1, "axis": 1}, {"obj": [0, 2, 2], "axis": 1},
-                 {"obj": [4, 0, 7]}, {"obj": slice(1, 4)}))
+                 {"obj": [4, 0, 7]}, {"obj": slice(1, 4)}), complex_ok=True)
 
 
 def delete_vjp(g, ans, arr, obj, axis=None):
@@ -150,7 +150,7 @@ def delete_jvp(t, ans, arr, obj, axis=None):
 
 define(np.delete, vjp=delete_vjp, jvp=delete_jvp, display="Delete", linear=True,
        examples=({"obj": 2}, {"obj": [0, 5, 11]}, {"obj": 1, "axis": 0},
-                 {"obj": [0, 2], "axis": 1}, {"obj": slice(0, 4, 2), "axis": -1}))
+                 {"obj": [0, 2], "axis": 1}, {"obj": slice(0, 4, 2), "axis": -1}), complex_ok=True)
 
 # --- moving axes, diagonals, products of entries --------------------------------------------
 
@@ -167,7 +167,7 @@ def rollaxis_jvp(t, ans, a, axis, start=0):
 define(np.rollaxis, vjp=rollaxis_vjp, jvp=rollaxis_jvp, display="Movedim", linear=True,
        domains=(Shaped(shape=(2, 3, 4)),),
        examples=({"axis": 2}, {"axis": 0, "start": 3}, {"axis": -1, "start": 1},
-                 {"axis": 1, "start": -1}, {"axis": 1, "start": 1}))
+                 {"axis": 1, "start": -1}, {"axis": 1, "start": 1}), complex_ok=True)
 
 
 def diagflat_vjp(g, ans, v, k=0):
@@ -180,7 +180,7 @@ def diagflat_jvp(t, ans, v, k=0):
 
 
 define(np.diagflat, vjp=diagflat_vjp, jvp=diagflat_jvp, display="DiagEmbed", linear=True,
-       domains=(Shaped(shape=(2, 3)),), examples=({}, {"k": 1}, {"k": -2}))
+       domains=(Shaped(shape=(2, 3)),), examples=({}, {"k": 1}, {"k": -2}), complex_ok=True)
 
 
 def kron_vjp_a(g, ans, a, b):
@@ -206,7 +206,7 @@ def kron_jvp_b(t, ans, a, b):
 
 
 define(np.kron, vjp=(kron_vjp_a, kron_vjp_b), jvp=(kron_jvp_a, kron_jvp_b), display="Kron",
-       domains=(Shaped(shape=(2, 3)), Shaped(shape=(3, 2))))
+       domains=(Shaped(shape=(2, 3)), Shaped(shape=(3, 2))), complex_ok=True)
 
 
 def vander_vjp(g, ans, x, N=None, increasing=False):  # noqa: N803  (NumPy's name)
@@ -286,7 +286,7 @@ define(np.meshgrid, vjp=(meshgrid_vjp_0, meshgrid_vjp_1, meshgrid_vjp_2, meshgri
        examples=({"xi": ((3,), (4,))}, {"xi": ((3,), (2, 2)), "indexing": "ij"},
                  {"xi": ((2,), (3,), (4,))}, {"xi": ((3,), (2,)), "sparse": True},
                  {"xi": ((2,), (3,), (2,), (2,)), "indexing": "ij", "sparse": True},
-                 {"xi": ((4,),)}))
+                 {"xi": ((4,),)}), complex_ok=True)
 
 
 def broadcast_arrays_vjp_0(g, ans, *args, subok=False):
@@ -330,7 +330,8 @@ define(np.broadcast_arrays,
        several_outputs=True, display="BroadcastTensors", linear=True,
        domains=(Shaped(),) * 4,
        examples=({"args": ((3, 1), (4,))}, {"args": ((2, 3),)},
-                 {"args": ((2, 1, 3), (4, 1), ())}, {"args": ((1,), (3, 1), (1, 2), (3, 2))}))
+                 {"args": ((2, 1, 3), (4, 1), ())}, {"args": ((1,), (3, 1), (1, 2), (3, 2))}),
+       complex_ok=True)
 
 
 def linspace_vjp_start(g, ans, start, stop, num=50, endpoint=True, retstep=False, dtype=None,
@@ -382,7 +383,7 @@ define(np.linspace, vjp=(linspace_vjp_start, linspace_vjp_stop),
        domains=(Shaped(shape=()), Shaped(shape=(3,))),
        examples=({"num": 5}, {"num": 4, "endpoint": False}, {"num": 3, "axis": -1},
                  {"num": 1}, {"num": 4, "retstep": True},
-                 {"num": 3, "endpoint": False, "retstep": True, "axis": 1}))
+                 {"num": 3, "endpoint": False, "retstep": True, "axis": 1}), complex_ok=True)
 
 # --- choosing among arrays --------------------------------------------------------------------
 
@@ -409,7 +410,7 @@ def select_jvp_default(t, ans, condlist, choicelist, default=0):
 define(np.select, vjp=(None, select_vjp_choicelist, select_vjp_default),
        jvp=(None, select_jvp_choicelist, select_jvp_default), display="Select", linear=True,
        domains=(BooleanList(shapes=((3, 4), (4,))), ArrayList(shapes=((3, 4), (3, 1))),
-                Shaped(shape=(4,))))
+                Shaped(shape=(4,))), complex_ok=True)
 
 
 def select_adjoint_vjp_g(g, ans, h, condlist, choicelist):
@@ -424,7 +425,7 @@ def select_adjoint_jvp_g(t, ans, h, condlist, choicelist):
 define(select_adjoint, vjp=(select_adjoint_vjp_g, None, None),
        jvp=(select_adjoint_jvp_g, None, None), display="SelectAdjoint", linear=True,
        domains=(Shaped(shape=(3, 4)), BooleanList(shapes=((3, 4), (4,))),
-                ArrayList(shapes=((3, 4), (3, 1)))))
+                ArrayList(shapes=((3, 4), (3, 1)))), complex_ok=True)
 
 # --- cleaning conversions ----------------------------------------------------------------------
 

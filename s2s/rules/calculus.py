@@ -112,7 +112,7 @@ define(np.diff, vjp=(diff_vjp_a, None, None, diff_vjp_prepend, diff_vjp_append),
        jvp=(diff_jvp_a, None, None, diff_jvp_prepend, diff_jvp_append), display="Diff",
        linear=True, domains=(REAL, INTEGER, INTEGER, Shaped(shape=(3, 2)), Shaped(shape=(3, 1))),
        examples=({"n": 1, "axis": -1}, {"n": 2, "axis": 1}, {"n": 3, "axis": -1},
-                 {"n": 0, "axis": 1}))
+                 {"n": 0, "axis": 1}), complex_ok=True)
 
 
 def ediff1d_vjp_ary(g, ans, ary, to_end=None, to_begin=None):
@@ -144,7 +144,7 @@ def ediff1d_jvp_to_begin(t, ans, ary, to_end=None, to_begin=None):
 
 define(np.ediff1d, vjp=(ediff1d_vjp_ary, ediff1d_vjp_to_end, ediff1d_vjp_to_begin),
        jvp=(ediff1d_jvp_ary, ediff1d_jvp_to_end, ediff1d_jvp_to_begin), display="Diff",
-       linear=True, domains=(REAL, Shaped(shape=(2,)), Shaped(shape=())))
+       linear=True, domains=(REAL, Shaped(shape=(2,)), Shaped(shape=())), complex_ok=True)
 
 
 # np.gradient(f, *spacings): one rule position per positional argument, as for np.einsum;
@@ -284,7 +284,8 @@ define(_TRAPEZOID, name="trapezoid", aliases=_existing("trapz"),
        vjp=(trapezoid_vjp_y, trapezoid_vjp_x, trapezoid_vjp_dx),
        jvp=(trapezoid_jvp_y, trapezoid_jvp_x, trapezoid_jvp_dx), display="Trapezoid",
        domains=(REAL, REAL, Shaped(shape=())),
-       examples=({"axis": -1}, {"axis": 0}, {"x": None, "axis": 1}, {"x": None, "dx": 0.25}))
+       examples=({"axis": -1}, {"axis": 0}, {"x": None, "axis": 1}, {"x": None, "dx": 0.25}),
+       complex_ok=True)
 
 # --- products of vectors ------------------------------------------------------------------------
 
@@ -309,7 +310,7 @@ def cross_jvp_b(t, ans, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
 
 define(np.cross, vjp=(cross_vjp_a, cross_vjp_b), jvp=(cross_jvp_a, cross_jvp_b),
        display="LinalgCross", domains=(Shaped(shape=(4, 3)), Shaped(shape=(4, 3))),
-       examples=({}, {"axisc": 0}))
+       examples=({}, {"axisc": 0}), complex_ok=True)
 
 
 def cross_adjoint_vjp_g(g, ans, h, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None, which=0):
@@ -352,7 +353,7 @@ def cross_adjoint_jvp_b(t, ans, h, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None
 define(cross_adjoint, vjp=(cross_adjoint_vjp_g, cross_adjoint_vjp_a, cross_adjoint_vjp_b),
        jvp=(cross_adjoint_jvp_g, cross_adjoint_jvp_a, cross_adjoint_jvp_b),
        display="CrossAdjoint", domains=(Shaped(shape=(4, 3)),) * 3,
-       examples=({"which": 0}, {"which": 1}))
+       examples=({"which": 0}, {"which": 1}), complex_ok=True)
 
 # --- convolution and correlation ---------------------------------------------------------------
 
@@ -487,11 +488,11 @@ def powers_of_jvp(t, ans, x, count):
 
 
 define(powers_of, vjp=powers_of_vjp, jvp=powers_of_jvp, display="Powers",
-       examples=({"count": 4}, {"count": 1}))
+       examples=({"count": 4}, {"count": 1}), complex_ok=True)
 
 
 define(np.polyval, vjp=(polyval_vjp_p, polyval_vjp_x), jvp=(polyval_jvp_p, polyval_jvp_x),
-       display="Polyval", domains=(Shaped(shape=(4,)), REAL))
+       display="Polyval", domains=(Shaped(shape=(4,)), REAL), complex_ok=True)
 
 
 def polyfit_vjp_x(g, ans, x, y, deg, rcond=None, full=False, w=None, cov=False):

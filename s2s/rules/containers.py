@@ -16,7 +16,8 @@ def field_jvp(t, ans, x, name):
     return field_tangent(t, x, name)
 
 
-define(field, vjp=(field_vjp, None), jvp=(field_jvp, None), display="Field", linear=True)
+define(field, vjp=(field_vjp, None), jvp=(field_jvp, None), display="Field", linear=True,
+       complex_ok=True)
 
 
 def items_vjp(g, ans, mapping):
@@ -36,9 +37,9 @@ def values_jvp(t, ans, mapping):
 
 
 define(dict_items, methods=("items",), vjp=items_vjp, jvp=items_jvp, display="Items",
-       linear=True)
+       linear=True, complex_ok=True)
 define(dict_values, methods=("values",), vjp=values_vjp, jvp=values_jvp, display="Values",
-       linear=True)
+       linear=True, complex_ok=True)
 define_nondifferentiable(dict_keys, methods=("keys",))
 
 
@@ -59,7 +60,8 @@ def get_jvp_default(t, ans, mapping, key, default=None):
 
 
 define(dict_get, methods=("get",), vjp=(get_vjp_mapping, None, get_vjp_default),
-       jvp=(get_jvp_mapping, None, get_jvp_default), display="Get", linear=True)
+       jvp=(get_jvp_mapping, None, get_jvp_default), display="Get", linear=True,
+       complex_ok=True)
 
 
 def dict_vjp(g, ans, pairs):
@@ -71,7 +73,7 @@ def dict_jvp(t, ans, pairs):
 
 
 # dict(pairs): a dict comprehension lowers to a list of (key, value) pairs passed to dict
-define(dict, vjp=dict_vjp, jvp=dict_jvp, display="Dict", linear=True)
+define(dict, vjp=dict_vjp, jvp=dict_jvp, display="Dict", linear=True, complex_ok=True)
 
 # checked on pytrees by tests/test_pytrees.py, not on the arrays tests/test_rules.py draws
 CONTAINER_RULES = frozenset({"field", "dict_items", "dict_values", "dict", "dict_get"})

@@ -55,7 +55,7 @@ def _arity(primal: Callable[..., Any], given: int) -> int:
 
 def defvjp(primal: Callable[..., Any], *vjps: Callable[..., Any] | None,
            jvps: tuple[Callable[..., Any] | None, ...] | None = None,
-           broadcasting: bool | None = None) -> Rule:
+           broadcasting: bool | None = None, complex_ok: bool | None = None) -> Rule:
     """Register derivatives of ``primal``: one VJP per positional argument (None: no
     derivative there), and optionally the matching JVPs.
 
@@ -63,7 +63,11 @@ def defvjp(primal: Callable[..., Any], *vjps: Callable[..., Any] | None,
 
     ``broadcasting=True`` says the primal broadcasts its arguments like a ufunc; s2s then
     sums each cotangent back to its argument's shape (None: keep what an earlier
-    registration for ``primal`` said, else False).  Returns the registry record.
+    registration for ``primal`` said, else False).  ``complex_ok=True`` says the rules are
+    right for complex values too, in the registry's convention (s2s/rules/registry.py: for
+    a holomorphic function, ``g * f'(z)`` as for reals); otherwise complex values reaching
+    ``primal`` are refused (None: keep an earlier registration's, else False).  Returns the
+    registry record.
     """
     if not callable(primal):
         raise S2SError(f"defvjp: {primal!r} is not a function")
@@ -93,9 +97,12 @@ def defvjp(primal: Callable[..., Any], *vjps: Callable[..., Any] | None,
         name = f"custom.{short}"
     if broadcasting is None:
         broadcasting = existing is not None and existing.broadcasting
+    if complex_ok is None:
+        complex_ok = existing is not None and existing.complex_ok
     return define(primal, vjp=merged(tuple(vjps), old_vjps, "vjp"),
                   jvp=merged(jvps, old_jvps, "jvp"), broadcasting=broadcasting, name=name,
-                  display=getattr(primal, "__name__", "Custom").title().replace("_", ""))
+                  display=getattr(primal, "__name__", "Custom").title().replace("_", ""),
+                  complex_ok=complex_ok)
 
 
 def defjvp(primal: Callable[..., Any], *jvps: Callable[..., Any] | None,

@@ -6,6 +6,12 @@ Broadcasting is undone by the framework (``broadcasting=True``), never inside a 
 The ``math`` functions (``math.sin``, ``math.atan2``, ``math.pow``...) are aliases of the
 NumPy rules.  Conventions where a derivative does not exist are noted next to each rule
 (one subgradient is chosen, never NaN where one exists); ``np.sign`` is in nondiff.py.
+
+Complex values (the convention is in registry.py): the holomorphic functions' VJPs are
+``g * f'(z)`` as for reals (``holomorphic=True``); ``abs``, ``angle``, ``real``, ``imag``
+and ``conj`` are not holomorphic and have their own complex VJPs; the selections
+(``maximum``, ``where``, ``clip``...) pass cotangents through unchanged.  The ufuncs
+without complex loops (``arctan2``, ``hypot``, ``fabs``...) refuse complex values themselves.
 """
 import math
 
@@ -41,7 +47,7 @@ def add_jvp_y(t, ans, x, y):
 
 
 define(np.add, vjp=(add_vjp_x, add_vjp_y), jvp=(add_jvp_x, add_jvp_y), broadcasting=True,
-       display="Add", linear=True, sympy=lambda sp, x, y: x + y)
+       display="Add", linear=True, holomorphic=True, sympy=lambda sp, x, y: x + y)
 
 
 def subtract_vjp_x(g, ans, x, y):
@@ -61,7 +67,8 @@ def subtract_jvp_y(t, ans, x, y):
 
 
 define(np.subtract, vjp=(subtract_vjp_x, subtract_vjp_y), jvp=(subtract_jvp_x, subtract_jvp_y),
-       broadcasting=True, display="Sub", linear=True, sympy=lambda sp, x, y: x - y)
+       broadcasting=True, display="Sub", linear=True, holomorphic=True,
+       sympy=lambda sp, x, y: x - y)
 
 
 def multiply_vjp_x(g, ans, x, y):
@@ -81,7 +88,7 @@ def multiply_jvp_y(t, ans, x, y):
 
 
 define(np.multiply, vjp=(multiply_vjp_x, multiply_vjp_y), jvp=(multiply_jvp_x, multiply_jvp_y),
-       broadcasting=True, display="Mul", sympy=lambda sp, x, y: x * y)
+       broadcasting=True, display="Mul", holomorphic=True, sympy=lambda sp, x, y: x * y)
 
 
 def divide_vjp_x(g, ans, x, y):
@@ -102,7 +109,7 @@ def divide_jvp_y(t, ans, x, y):
 
 define(np.true_divide, name="divide", vjp=(divide_vjp_x, divide_vjp_y),
        jvp=(divide_jvp_x, divide_jvp_y), broadcasting=True, display="Div",
-       domains=(REAL, Domain(0.5, 2.0)), sympy=lambda sp, x, y: x / y)
+       domains=(REAL, Domain(0.5, 2.0)), holomorphic=True, sympy=lambda sp, x, y: x / y)
 
 
 def negative_vjp(g, ans, x):
@@ -114,7 +121,7 @@ def negative_jvp(t, ans, x):
 
 
 define(np.negative, elementwise=True, vjp=negative_vjp, jvp=negative_jvp, display="Neg",
-       linear=True, sympy=lambda sp, x: -x)
+       linear=True, holomorphic=True, sympy=lambda sp, x: -x)
 
 
 def positive_vjp(g, ans, x):
@@ -126,7 +133,7 @@ def positive_jvp(t, ans, x):
 
 
 define(np.positive, elementwise=True, vjp=positive_vjp, jvp=positive_jvp, display="Pos",
-       linear=True, sympy=lambda sp, x: x)
+       linear=True, holomorphic=True, sympy=lambda sp, x: x)
 
 
 def power_vjp_x(g, ans, x, y):
@@ -134,7 +141,10 @@ def power_vjp_x(g, ans, x, y):
 
 
 def power_vjp_y(g, ans, x, y):
-    # d/dy x**y = x**y log x, defined for x > 0; taken as 0 where x <= 0.
+    # d/dy x**y = x**y log x: for a real power defined for x > 0 and taken as 0 where
+    # x <= 0; for a complex one the principal log x, taken as 0 at x == 0.
+    if np.iscomplexobj(ans):
+        return g * ans * np.log(np.where(x == 0, 1.0, x) + 0j)
     return g * ans * np.log(np.where(x > 0, x, 1.0))
 
 
@@ -143,12 +153,14 @@ def power_jvp_x(t, ans, x, y):
 
 
 def power_jvp_y(t, ans, x, y):
+    if np.iscomplexobj(ans):
+        return t * ans * np.log(np.where(x == 0, 1.0, x) + 0j)
     return t * ans * np.log(np.where(x > 0, x, 1.0))
 
 
 define(np.power, aliases=(math.pow, pow), vjp=(power_vjp_x, power_vjp_y),
        jvp=(power_jvp_x, power_jvp_y), broadcasting=True, display="Pow", domains=(POSITIVE, REAL),
-       sympy=lambda sp, x, y: x ** y)
+       holomorphic=True, sympy=lambda sp, x, y: x ** y)
 
 # --- elementwise functions --------------------------------------------------------------
 
@@ -162,7 +174,7 @@ def sin_jvp(t, ans, x):
 
 
 define(np.sin, elementwise=True, aliases=(math.sin,), vjp=sin_vjp, jvp=sin_jvp,
-       sympy=lambda sp, x: sp.sin(x))
+       holomorphic=True, sympy=lambda sp, x: sp.sin(x))
 
 
 def cos_vjp(g, ans, x):
@@ -174,7 +186,7 @@ def cos_jvp(t, ans, x):
 
 
 define(np.cos, elementwise=True, aliases=(math.cos,), vjp=cos_vjp, jvp=cos_jvp,
-       sympy=lambda sp, x: sp.cos(x))
+       holomorphic=True, sympy=lambda sp, x: sp.cos(x))
 
 
 def tan_vjp(g, ans, x):
@@ -186,7 +198,7 @@ def tan_jvp(t, ans, x):
 
 
 define(np.tan, elementwise=True, aliases=(math.tan,), vjp=tan_vjp, jvp=tan_jvp,
-       domains=Domain(-1.2, 1.2), sympy=lambda sp, x: sp.tan(x))
+       domains=Domain(-1.2, 1.2), holomorphic=True, sympy=lambda sp, x: sp.tan(x))
 
 
 def exp_vjp(g, ans, x):
@@ -198,7 +210,7 @@ def exp_jvp(t, ans, x):
 
 
 define(np.exp, elementwise=True, aliases=(math.exp,), vjp=exp_vjp, jvp=exp_jvp,
-       sympy=lambda sp, x: sp.exp(x))
+       holomorphic=True, sympy=lambda sp, x: sp.exp(x))
 
 
 def log_vjp(g, ans, x):
@@ -210,7 +222,7 @@ def log_jvp(t, ans, x):
 
 
 define(np.log, elementwise=True, aliases=(math.log,), vjp=log_vjp, jvp=log_jvp,
-       domains=POSITIVE, sympy=lambda sp, x: sp.log(x))
+       domains=POSITIVE, holomorphic=True, sympy=lambda sp, x: sp.log(x))
 
 
 def sqrt_vjp(g, ans, x):
@@ -223,7 +235,7 @@ def sqrt_jvp(t, ans, x):
 
 
 define(np.sqrt, elementwise=True, aliases=(math.sqrt,), vjp=sqrt_vjp, jvp=sqrt_jvp,
-       domains=POSITIVE, sympy=lambda sp, x: sp.sqrt(x))
+       domains=POSITIVE, holomorphic=True, sympy=lambda sp, x: sp.sqrt(x))
 
 
 def tanh_vjp(g, ans, x):
@@ -235,20 +247,25 @@ def tanh_jvp(t, ans, x):
 
 
 define(np.tanh, elementwise=True, aliases=(math.tanh,), vjp=tanh_vjp, jvp=tanh_jvp,
-       sympy=lambda sp, x: sp.tanh(x))
+       holomorphic=True, sympy=lambda sp, x: sp.tanh(x))
 
 
 def absolute_vjp(g, ans, x):
-    # Subgradient 0 at x == 0.
+    # Subgradient 0 at x == 0; for complex x (not holomorphic) Re(g) conj(x) / |x|.
+    if np.iscomplexobj(x):
+        return np.real(g) * np.conj(x) / np.where(ans == 0, 1.0, ans)
     return g * np.sign(x)
 
 
 def absolute_jvp(t, ans, x):
+    if np.iscomplexobj(x):
+        return np.real(np.conj(x) * t) / np.where(ans == 0, 1.0, ans)
     return t * np.sign(x)
 
 
 define(np.absolute, elementwise=True, name="abs", aliases=(abs, math.fabs), vjp=absolute_vjp,
-       jvp=absolute_jvp, display="Abs", domains=Domain(0.1, 2.0), sympy=lambda sp, x: sp.Abs(x))
+       jvp=absolute_jvp, display="Abs", domains=Domain(0.1, 2.0), complex_ok=True,
+       sympy=lambda sp, x: sp.Abs(x))
 
 
 def maximum_vjp_x(g, ans, x, y):
@@ -269,7 +286,7 @@ def maximum_jvp_y(t, ans, x, y):
 
 
 define(np.maximum, vjp=(maximum_vjp_x, maximum_vjp_y), jvp=(maximum_jvp_x, maximum_jvp_y),
-       broadcasting=True, display="Maximum", sympy=lambda sp, x, y: sp.Max(x, y))
+       broadcasting=True, display="Maximum", complex_ok=True, sympy=lambda sp, x, y: sp.Max(x, y))
 
 
 def minimum_vjp_x(g, ans, x, y):
@@ -290,7 +307,7 @@ def minimum_jvp_y(t, ans, x, y):
 
 
 define(np.minimum, vjp=(minimum_vjp_x, minimum_vjp_y), jvp=(minimum_jvp_x, minimum_jvp_y),
-       broadcasting=True, display="Minimum", sympy=lambda sp, x, y: sp.Min(x, y))
+       broadcasting=True, display="Minimum", complex_ok=True, sympy=lambda sp, x, y: sp.Min(x, y))
 
 
 def where_vjp_x(g, ans, condition, x, y):
@@ -311,7 +328,8 @@ def where_jvp_y(t, ans, condition, x, y):
 
 
 define(np.where, vjp=(None, where_vjp_x, where_vjp_y), jvp=(None, where_jvp_x, where_jvp_y),
-       broadcasting=True, display="Where", linear=True, domains=(Booleans(), REAL, REAL))
+       broadcasting=True, display="Where", linear=True, domains=(Booleans(), REAL, REAL),
+       complex_ok=True)
 
 # --- more arithmetic ------------------------------------------------------------------------
 
@@ -321,7 +339,9 @@ def float_power_vjp_x(g, ans, x, y):
 
 
 def float_power_vjp_y(g, ans, x, y):
-    # As for power: taken as 0 where x <= 0.
+    # As for power: taken as 0 where x <= 0 (0 at x == 0 for a complex power).
+    if np.iscomplexobj(ans):
+        return g * ans * np.log(np.where(x == 0, 1.0, x) + 0j)
     return g * ans * np.log(np.where(x > 0, x, 1.0))
 
 
@@ -330,12 +350,14 @@ def float_power_jvp_x(t, ans, x, y):
 
 
 def float_power_jvp_y(t, ans, x, y):
+    if np.iscomplexobj(ans):
+        return t * ans * np.log(np.where(x == 0, 1.0, x) + 0j)
     return t * ans * np.log(np.where(x > 0, x, 1.0))
 
 
 define(np.float_power, vjp=(float_power_vjp_x, float_power_vjp_y),
        jvp=(float_power_jvp_x, float_power_jvp_y), broadcasting=True, display="FloatPower",
-       domains=(POSITIVE, REAL), sympy=lambda sp, x, y: x ** y)
+       domains=(POSITIVE, REAL), holomorphic=True, sympy=lambda sp, x, y: x ** y)
 
 
 def remainder_vjp_x(g, ans, x, y):
@@ -415,7 +437,7 @@ def reciprocal_jvp(t, ans, x):
 
 
 define(np.reciprocal, elementwise=True, vjp=reciprocal_vjp, jvp=reciprocal_jvp,
-       display="Reciprocal", domains=Domain(0.5, 2.0), sympy=lambda sp, x: 1 / x)
+       display="Reciprocal", domains=Domain(0.5, 2.0), holomorphic=True, sympy=lambda sp, x: 1 / x)
 
 
 def square_vjp(g, ans, x):
@@ -427,7 +449,7 @@ def square_jvp(t, ans, x):
 
 
 define(np.square, elementwise=True, vjp=square_vjp, jvp=square_jvp, display="Square",
-       sympy=lambda sp, x: x ** 2)
+       holomorphic=True, sympy=lambda sp, x: x ** 2)
 
 
 def cbrt_vjp(g, ans, x):
@@ -454,7 +476,7 @@ def exp2_jvp(t, ans, x):
 
 
 define(np.exp2, elementwise=True, aliases=_math("exp2"), vjp=exp2_vjp, jvp=exp2_jvp,
-       display="Exp2", sympy=lambda sp, x: 2 ** x)
+       display="Exp2", holomorphic=True, sympy=lambda sp, x: 2 ** x)
 
 
 def expm1_vjp(g, ans, x):
@@ -466,7 +488,7 @@ def expm1_jvp(t, ans, x):
 
 
 define(np.expm1, elementwise=True, aliases=_math("expm1"), vjp=expm1_vjp, jvp=expm1_jvp,
-       display="Expm1", sympy=lambda sp, x: sp.exp(x) - 1)
+       display="Expm1", holomorphic=True, sympy=lambda sp, x: sp.exp(x) - 1)
 
 
 def log2_vjp(g, ans, x):
@@ -478,7 +500,7 @@ def log2_jvp(t, ans, x):
 
 
 define(np.log2, elementwise=True, aliases=_math("log2"), vjp=log2_vjp, jvp=log2_jvp,
-       display="Log2", domains=POSITIVE, sympy=lambda sp, x: sp.log(x, 2))
+       display="Log2", domains=POSITIVE, holomorphic=True, sympy=lambda sp, x: sp.log(x, 2))
 
 
 def log10_vjp(g, ans, x):
@@ -490,7 +512,7 @@ def log10_jvp(t, ans, x):
 
 
 define(np.log10, elementwise=True, aliases=_math("log10"), vjp=log10_vjp, jvp=log10_jvp,
-       display="Log10", domains=POSITIVE, sympy=lambda sp, x: sp.log(x, 10))
+       display="Log10", domains=POSITIVE, holomorphic=True, sympy=lambda sp, x: sp.log(x, 10))
 
 
 def log1p_vjp(g, ans, x):
@@ -502,7 +524,8 @@ def log1p_jvp(t, ans, x):
 
 
 define(np.log1p, elementwise=True, aliases=_math("log1p"), vjp=log1p_vjp, jvp=log1p_jvp,
-       display="Log1p", domains=Domain(-0.5, 2.0), sympy=lambda sp, x: sp.log(1 + x))
+       display="Log1p", domains=Domain(-0.5, 2.0), holomorphic=True,
+       sympy=lambda sp, x: sp.log(1 + x))
 
 
 def logaddexp_vjp_x(g, ans, x, y):
@@ -558,7 +581,7 @@ def arcsin_jvp(t, ans, x):
 
 
 define(np.arcsin, elementwise=True, aliases=(math.asin,), vjp=arcsin_vjp, jvp=arcsin_jvp,
-       display="Asin", domains=UNIT, sympy=lambda sp, x: sp.asin(x))
+       display="Asin", domains=UNIT, holomorphic=True, sympy=lambda sp, x: sp.asin(x))
 
 
 def arccos_vjp(g, ans, x):
@@ -570,7 +593,7 @@ def arccos_jvp(t, ans, x):
 
 
 define(np.arccos, elementwise=True, aliases=(math.acos,), vjp=arccos_vjp, jvp=arccos_jvp,
-       display="Acos", domains=UNIT, sympy=lambda sp, x: sp.acos(x))
+       display="Acos", domains=UNIT, holomorphic=True, sympy=lambda sp, x: sp.acos(x))
 
 
 def arctan_vjp(g, ans, x):
@@ -582,7 +605,7 @@ def arctan_jvp(t, ans, x):
 
 
 define(np.arctan, elementwise=True, aliases=(math.atan,), vjp=arctan_vjp, jvp=arctan_jvp,
-       display="Atan", sympy=lambda sp, x: sp.atan(x))
+       display="Atan", holomorphic=True, sympy=lambda sp, x: sp.atan(x))
 
 
 def arctan2_vjp_y(g, ans, y, x):
@@ -638,7 +661,7 @@ def sinh_jvp(t, ans, x):
 
 
 define(np.sinh, elementwise=True, aliases=(math.sinh,), vjp=sinh_vjp, jvp=sinh_jvp,
-       display="Sinh", sympy=lambda sp, x: sp.sinh(x))
+       display="Sinh", holomorphic=True, sympy=lambda sp, x: sp.sinh(x))
 
 
 def cosh_vjp(g, ans, x):
@@ -650,7 +673,7 @@ def cosh_jvp(t, ans, x):
 
 
 define(np.cosh, elementwise=True, aliases=(math.cosh,), vjp=cosh_vjp, jvp=cosh_jvp,
-       display="Cosh", sympy=lambda sp, x: sp.cosh(x))
+       display="Cosh", holomorphic=True, sympy=lambda sp, x: sp.cosh(x))
 
 
 def arcsinh_vjp(g, ans, x):
@@ -662,7 +685,7 @@ def arcsinh_jvp(t, ans, x):
 
 
 define(np.arcsinh, elementwise=True, aliases=(math.asinh,), vjp=arcsinh_vjp, jvp=arcsinh_jvp,
-       display="Asinh", sympy=lambda sp, x: sp.asinh(x))
+       display="Asinh", holomorphic=True, sympy=lambda sp, x: sp.asinh(x))
 
 
 def arccosh_vjp(g, ans, x):
@@ -674,7 +697,7 @@ def arccosh_jvp(t, ans, x):
 
 
 define(np.arccosh, elementwise=True, aliases=(math.acosh,), vjp=arccosh_vjp, jvp=arccosh_jvp,
-       display="Acosh", domains=ABOVE_ONE, sympy=lambda sp, x: sp.acosh(x))
+       display="Acosh", domains=ABOVE_ONE, holomorphic=True, sympy=lambda sp, x: sp.acosh(x))
 
 
 def arctanh_vjp(g, ans, x):
@@ -686,7 +709,7 @@ def arctanh_jvp(t, ans, x):
 
 
 define(np.arctanh, elementwise=True, aliases=(math.atanh,), vjp=arctanh_vjp, jvp=arctanh_jvp,
-       display="Atanh", domains=UNIT, sympy=lambda sp, x: sp.atanh(x))
+       display="Atanh", domains=UNIT, holomorphic=True, sympy=lambda sp, x: sp.atanh(x))
 
 
 def sinc_vjp(g, ans, x):
@@ -699,7 +722,7 @@ def sinc_jvp(t, ans, x):
 
 
 define(np.sinc, elementwise=True, vjp=sinc_vjp, jvp=sinc_jvp, display="Sinc",
-       sympy=lambda sp, x: sp.sin(sp.pi * x) / (sp.pi * x))
+       holomorphic=True, sympy=lambda sp, x: sp.sin(sp.pi * x) / (sp.pi * x))
 
 
 def deg2rad_vjp(g, ans, x):
@@ -759,7 +782,7 @@ def fmax_jvp_y(t, ans, x, y):
 
 
 define(np.fmax, vjp=(fmax_vjp_x, fmax_vjp_y), jvp=(fmax_jvp_x, fmax_jvp_y), broadcasting=True,
-       display="Fmax", sympy=lambda sp, x, y: sp.Max(x, y))
+       display="Fmax", complex_ok=True, sympy=lambda sp, x, y: sp.Max(x, y))
 
 
 def fmin_vjp_x(g, ans, x, y):
@@ -780,7 +803,7 @@ def fmin_jvp_y(t, ans, x, y):
 
 
 define(np.fmin, vjp=(fmin_vjp_x, fmin_vjp_y), jvp=(fmin_jvp_x, fmin_jvp_y), broadcasting=True,
-       display="Fmin", sympy=lambda sp, x, y: sp.Min(x, y))
+       display="Fmin", complex_ok=True, sympy=lambda sp, x, y: sp.Min(x, y))
 
 
 def clip_vjp_a(g, ans, a, a_min, a_max):
@@ -811,10 +834,10 @@ def clip_jvp_a_max(t, ans, a, a_min, a_max):
 define(np.clip, methods=("clip",), vjp=(clip_vjp_a, clip_vjp_a_min, clip_vjp_a_max),
        jvp=(clip_jvp_a, clip_jvp_a_min, clip_jvp_a_max), broadcasting=True, display="Clamp",
        domains=(REAL, Domain(-1.5, -0.5), Domain(0.5, 1.5)),
-       sympy=lambda sp, a, a_min, a_max: sp.Min(sp.Max(a, a_min), a_max))
+       complex_ok=True, sympy=lambda sp, a, a_min, a_max: sp.Min(sp.Max(a, a_min), a_max))
 
-# --- complex parts (on real input: identity, zero, identity) ----------------------------------
-# Complex values are treated as pairs of reals: the cotangent of z is dL/dRe z + i dL/dIm z.
+# --- complex parts: not holomorphic (on real input: identity, zero, identity, zero) ---------
+# The cotangent of a complex value is carried as 2 dL/dz = dL/dRe z - i dL/dIm z (registry.py).
 
 
 def real_vjp(g, ans, val):
@@ -826,12 +849,13 @@ def real_jvp(t, ans, val):
 
 
 define(np.real, attributes=("real",), elementwise=True, vjp=real_vjp, jvp=real_jvp,
-       display="Real", linear=True)
+       display="Real", linear=True, complex_ok=True)
 
 
 def imag_vjp(g, ans, val):
+    # Im z grows along the imaginary direction: dL/dIm z = g, so the cotangent is -i g.
     if np.iscomplexobj(val):
-        return 1j * np.real(g)
+        return -1j * np.real(g)
     return np.zeros_like(g)
 
 
@@ -840,7 +864,7 @@ def imag_jvp(t, ans, val):
 
 
 define(np.imag, attributes=("imag",), elementwise=True, vjp=imag_vjp, jvp=imag_jvp,
-       display="Imag", linear=True)
+       display="Imag", linear=True, complex_ok=True)
 
 
 def conjugate_vjp(g, ans, x):
@@ -853,4 +877,32 @@ def conjugate_jvp(t, ans, x):
 
 define(np.conjugate, name="conj", methods=("conj", "conjugate"), elementwise=True,
        vjp=conjugate_vjp, jvp=conjugate_jvp, display="Conj", linear=True,
-       sympy=lambda sp, x: sp.conjugate(x))
+       complex_ok=True, sympy=lambda sp, x: sp.conjugate(x))
+
+
+def angle_vjp(g, ans, z, deg=False):
+    # d angle(z) = Im(conj(z) dz) / |z|^2, taken as 0 at z == 0; piecewise constant (0 or
+    # pi) on real z.  In degrees, times 180 / pi.
+    if deg:
+        scale = 57.29577951308232
+    else:
+        scale = 1.0
+    if np.iscomplexobj(z):
+        squared = np.real(z * np.conj(z))
+        return -1j * scale * np.real(g) * np.conj(z) / np.where(squared == 0, 1.0, squared)
+    return np.zeros_like(np.real(g))
+
+
+def angle_jvp(t, ans, z, deg=False):
+    if deg:
+        scale = 57.29577951308232
+    else:
+        scale = 1.0
+    if np.iscomplexobj(z):
+        squared = np.real(z * np.conj(z))
+        return scale * np.imag(np.conj(z) * t) / np.where(squared == 0, 1.0, squared)
+    return np.zeros_like(np.real(t))
+
+
+define(np.angle, elementwise=True, vjp=angle_vjp, jvp=angle_jvp, display="Angle",
+       examples=({}, {"deg": True}), complex_ok=True)

@@ -19,8 +19,9 @@ Hessian-vector products and second derivatives, for every rule of the registry
 import numpy as np
 
 from ..runtime import (add_cotangents, adjoint_copy, adjoint_read, array_adjoint, array_tangent,
-                       broadcast_like, column_stack_adjoint, concatenate_adjoint, diag_adjoint,
-                       diagonal_adjoint, dot_adjoint, dstack_adjoint,
+                       broadcast_like, column_stack_adjoint, concatenate_adjoint, cotangent_for,
+                       diag_adjoint, diagonal_adjoint, dot_adjoint, double_spectrum,
+                       dstack_adjoint, fft_axes, fft_lengths, fit_to, half_spectrum,
                        einsum_adjoint_cotangents, einsum_adjoint_tangent,
                        einsum_argument_adjoint, einsum_argument_tangent, hstack_adjoint,
                        index_accumulate, index_accumulate_tangent, index_adjoint,
@@ -41,7 +42,7 @@ define_nondifferentiable(runtime._float_dtype, runtime._solves_vector, runtime._
                          runtime.split_evenly, runtime._moved_shape)
 define_from_source(
     runtime._transpose, runtime._gaps, runtime._phi, runtime._read_triangle,
-    runtime._along_first, runtime._svd_factors, runtime._matrix_norm_derivative,
+    runtime._along_first, runtime._svd_factors, runtime._matrix_norm_derivative, runtime._unit,
     runtime.zeros_for_none, runtime.list_adjoint, runtime.product_of_others,
     runtime.cumprod_adjoint, runtime.norm_adjoint, runtime.solve_adjoint_a,
     runtime.solve_adjoint_b, runtime.adjugate, runtime.logdet_adjoint,
@@ -63,7 +64,7 @@ def unbroadcast_jvp(t, ans, x, like):
 
 
 define(unbroadcast, vjp=(unbroadcast_vjp, None), jvp=(unbroadcast_jvp, None), linear=True,
-       display="Unbroadcast")
+       display="Unbroadcast", complex_ok=True)
 
 
 def broadcast_like_vjp(g, ans, x, like):
@@ -75,7 +76,7 @@ def broadcast_like_jvp(t, ans, x, like):
 
 
 define(broadcast_like, vjp=(broadcast_like_vjp, None), jvp=(broadcast_like_jvp, None),
-       linear=True, display="BroadcastLike")
+       linear=True, display="BroadcastLike", complex_ok=True)
 
 
 def index_adjoint_vjp(g, ans, x, like, index):
@@ -87,7 +88,7 @@ def index_adjoint_jvp(t, ans, x, like, index):
 
 
 define(index_adjoint, vjp=(index_adjoint_vjp, None, None),
-       jvp=(index_adjoint_jvp, None, None), linear=True, display="IndexAdjoint")
+       jvp=(index_adjoint_jvp, None, None), linear=True, display="IndexAdjoint", complex_ok=True)
 
 
 def matmul_adjoint_x_jvp_g(t, ans, h, x, y):
@@ -107,7 +108,8 @@ def matmul_adjoint_x_vjp_y(g, ans, h, x, y):
 
 
 define(matmul_adjoint_x, vjp=(matmul_adjoint_x_vjp_g, None, matmul_adjoint_x_vjp_y),
-       jvp=(matmul_adjoint_x_jvp_g, None, matmul_adjoint_x_jvp_y), display="MatmulAdjointX")
+       jvp=(matmul_adjoint_x_jvp_g, None, matmul_adjoint_x_jvp_y), display="MatmulAdjointX",
+       complex_ok=True)
 
 
 def matmul_adjoint_y_jvp_g(t, ans, h, x, y):
@@ -127,7 +129,8 @@ def matmul_adjoint_y_vjp_x(g, ans, h, x, y):
 
 
 define(matmul_adjoint_y, vjp=(matmul_adjoint_y_vjp_g, matmul_adjoint_y_vjp_x, None),
-       jvp=(matmul_adjoint_y_jvp_g, matmul_adjoint_y_jvp_x, None), display="MatmulAdjointY")
+       jvp=(matmul_adjoint_y_jvp_g, matmul_adjoint_y_jvp_x, None), display="MatmulAdjointY",
+       complex_ok=True)
 
 
 def list_vjp(g, ans, x):
@@ -139,7 +142,7 @@ def list_jvp(t, ans, x):
 
 
 # list(saved) in generated code copies a list; list(array) splits an array into rows
-define(list, vjp=list_vjp, jvp=list_jvp, linear=True, display="List")
+define(list, vjp=list_vjp, jvp=list_jvp, linear=True, display="List", complex_ok=True)
 
 
 # --- the adjoints of linear shape operations ------------------------------------------------
@@ -156,7 +159,7 @@ def array_adjoint_jvp(t, ans, x, like):
 
 
 define(array_adjoint, vjp=(array_adjoint_vjp, None), jvp=(array_adjoint_jvp, None),
-       linear=True, display="ArrayAdjoint")
+       linear=True, display="ArrayAdjoint", complex_ok=True)
 
 
 def array_tangent_vjp(g, ans, x, like):
@@ -168,7 +171,7 @@ def array_tangent_jvp(t, ans, x, like):
 
 
 define(array_tangent, vjp=(array_tangent_vjp, None), jvp=(array_tangent_jvp, None),
-       linear=True, display="ArrayTangent")
+       linear=True, display="ArrayTangent", complex_ok=True)
 
 
 def concatenate_adjoint_vjp(g, ans, x, xs, axis=0):
@@ -182,7 +185,8 @@ def concatenate_adjoint_jvp(t, ans, x, xs, axis=0):
 
 
 define(concatenate_adjoint, vjp=(concatenate_adjoint_vjp, None, None),
-       jvp=(concatenate_adjoint_jvp, None, None), linear=True, display="CatAdjoint")
+       jvp=(concatenate_adjoint_jvp, None, None), linear=True, display="CatAdjoint",
+       complex_ok=True)
 
 
 def stack_adjoint_vjp(g, ans, x, xs, axis=0):
@@ -194,7 +198,7 @@ def stack_adjoint_jvp(t, ans, x, xs, axis=0):
 
 
 define(stack_adjoint, vjp=(stack_adjoint_vjp, None, None),
-       jvp=(stack_adjoint_jvp, None, None), linear=True, display="StackAdjoint")
+       jvp=(stack_adjoint_jvp, None, None), linear=True, display="StackAdjoint", complex_ok=True)
 
 
 def hstack_adjoint_vjp(g, ans, x, xs):
@@ -206,7 +210,7 @@ def hstack_adjoint_jvp(t, ans, x, xs):
 
 
 define(hstack_adjoint, vjp=(hstack_adjoint_vjp, None), jvp=(hstack_adjoint_jvp, None),
-       linear=True, display="CatAdjoint")
+       linear=True, display="CatAdjoint", complex_ok=True)
 
 
 def vstack_adjoint_vjp(g, ans, x, xs):
@@ -218,7 +222,7 @@ def vstack_adjoint_jvp(t, ans, x, xs):
 
 
 define(vstack_adjoint, vjp=(vstack_adjoint_vjp, None), jvp=(vstack_adjoint_jvp, None),
-       linear=True, display="CatAdjoint")
+       linear=True, display="CatAdjoint", complex_ok=True)
 
 
 def dstack_adjoint_vjp(g, ans, x, xs):
@@ -230,7 +234,7 @@ def dstack_adjoint_jvp(t, ans, x, xs):
 
 
 define(dstack_adjoint, vjp=(dstack_adjoint_vjp, None), jvp=(dstack_adjoint_jvp, None),
-       linear=True, display="CatAdjoint")
+       linear=True, display="CatAdjoint", complex_ok=True)
 
 
 def column_stack_adjoint_vjp(g, ans, x, xs):
@@ -242,7 +246,7 @@ def column_stack_adjoint_jvp(t, ans, x, xs):
 
 
 define(column_stack_adjoint, vjp=(column_stack_adjoint_vjp, None),
-       jvp=(column_stack_adjoint_jvp, None), linear=True, display="CatAdjoint")
+       jvp=(column_stack_adjoint_jvp, None), linear=True, display="CatAdjoint", complex_ok=True)
 
 
 def tile_adjoint_vjp(g, ans, x, like, reps):
@@ -254,7 +258,7 @@ def tile_adjoint_jvp(t, ans, x, like, reps):
 
 
 define(tile_adjoint, vjp=(tile_adjoint_vjp, None, None), jvp=(tile_adjoint_jvp, None, None),
-       linear=True, display="TileAdjoint")
+       linear=True, display="TileAdjoint", complex_ok=True)
 
 
 def repeat_adjoint_vjp(g, ans, x, like, repeats, axis=None):
@@ -266,7 +270,7 @@ def repeat_adjoint_jvp(t, ans, x, like, repeats, axis=None):
 
 
 define(repeat_adjoint, vjp=(repeat_adjoint_vjp, None, None),
-       jvp=(repeat_adjoint_jvp, None, None), linear=True, display="RepeatAdjoint")
+       jvp=(repeat_adjoint_jvp, None, None), linear=True, display="RepeatAdjoint", complex_ok=True)
 
 
 def diagonal_adjoint_vjp(g, ans, x, like, offset=0, axis1=0, axis2=1):
@@ -278,7 +282,7 @@ def diagonal_adjoint_jvp(t, ans, x, like, offset=0, axis1=0, axis2=1):
 
 
 define(diagonal_adjoint, vjp=(diagonal_adjoint_vjp, None), jvp=(diagonal_adjoint_jvp, None),
-       linear=True, display="DiagonalAdjoint")
+       linear=True, display="DiagonalAdjoint", complex_ok=True)
 
 
 def diag_adjoint_vjp(g, ans, x, like, k=0):
@@ -290,7 +294,7 @@ def diag_adjoint_jvp(t, ans, x, like, k=0):
 
 
 define(diag_adjoint, vjp=(diag_adjoint_vjp, None), jvp=(diag_adjoint_jvp, None),
-       linear=True, display="DiagAdjoint")
+       linear=True, display="DiagAdjoint", complex_ok=True)
 
 
 def take_adjoint_vjp(g, ans, x, like, indices, axis=None, mode="raise"):
@@ -302,7 +306,7 @@ def take_adjoint_jvp(t, ans, x, like, indices, axis=None, mode="raise"):
 
 
 define(take_adjoint, vjp=(take_adjoint_vjp, None, None), jvp=(take_adjoint_jvp, None, None),
-       linear=True, display="TakeAdjoint")
+       linear=True, display="TakeAdjoint", complex_ok=True)
 
 
 def take_along_axis_adjoint_vjp(g, ans, x, like, indices, axis=-1):
@@ -315,7 +319,7 @@ def take_along_axis_adjoint_jvp(t, ans, x, like, indices, axis=-1):
 
 define(take_along_axis_adjoint, vjp=(take_along_axis_adjoint_vjp, None, None),
        jvp=(take_along_axis_adjoint_jvp, None, None), linear=True,
-       display="TakeAlongAxisAdjoint")
+       display="TakeAlongAxisAdjoint", complex_ok=True)
 
 # --- the adjoints of bilinear products ---------------------------------------------------------
 # ``r = helper(g, a, b, which)`` is the cotangent of operand ``which`` of a product P(a, b):
@@ -350,7 +354,7 @@ def dot_adjoint_jvp_b(t, ans, x, a, b, which):
 
 define(dot_adjoint, vjp=(dot_adjoint_vjp_g, dot_adjoint_vjp_a, dot_adjoint_vjp_b, None),
        jvp=(dot_adjoint_jvp_g, dot_adjoint_jvp_a, dot_adjoint_jvp_b, None),
-       display="DotAdjoint")
+       display="DotAdjoint", complex_ok=True)
 
 
 def inner_adjoint_vjp_g(g, ans, x, a, b, which):
@@ -379,7 +383,7 @@ def inner_adjoint_jvp_b(t, ans, x, a, b, which):
 
 define(inner_adjoint, vjp=(inner_adjoint_vjp_g, inner_adjoint_vjp_a, inner_adjoint_vjp_b, None),
        jvp=(inner_adjoint_jvp_g, inner_adjoint_jvp_a, inner_adjoint_jvp_b, None),
-       display="InnerAdjoint")
+       display="InnerAdjoint", complex_ok=True)
 
 
 def tensordot_adjoint_vjp_g(g, ans, x, a, b, axes, which):
@@ -411,7 +415,7 @@ define(tensordot_adjoint,
             None),
        jvp=(tensordot_adjoint_jvp_g, tensordot_adjoint_jvp_a, tensordot_adjoint_jvp_b, None,
             None),
-       display="TensordotAdjoint")
+       display="TensordotAdjoint", complex_ok=True)
 
 
 def index_accumulate_vjp_adjoint(g, ans, adjoint, x, like, index):
@@ -461,7 +465,7 @@ define(index_accumulate_tangent, vjp=(index_accumulate_tangent_vjp, None, None, 
 
 define(index_accumulate, vjp=(index_accumulate_vjp_adjoint, index_accumulate_vjp_x, None, None),
        jvp=(index_accumulate_jvp_adjoint, index_accumulate_jvp_x, None, None), linear=True,
-       display="IndexAccumulate")
+       display="IndexAccumulate", complex_ok=True)
 
 
 def add_cotangents_vjp(g, ans, a, b):
@@ -487,7 +491,7 @@ def adjoint_copy_jvp(t, ans, adjoint, like=None):
 
 # ``like`` gives the shapes of the zeros for None entries only: no derivative.
 define(adjoint_copy, vjp=(adjoint_copy_vjp, None), jvp=(adjoint_copy_jvp, None), linear=True,
-       display="AdjointCopy")
+       display="AdjointCopy", complex_ok=True)
 
 
 # ``einsum_argument_adjoint(x, arguments, position)``: the cotangent of operand ``position``
@@ -516,3 +520,60 @@ define(einsum_argument_adjoint,
        vjp=(einsum_argument_adjoint_vjp_x, einsum_argument_adjoint_vjp_arguments, None),
        jvp=(einsum_argument_adjoint_jvp_x, einsum_argument_adjoint_jvp_arguments, None),
        display="EinsumAdjoint")
+
+
+
+# --- the adjoints of the FFTs (s2s/rules/fft.py): linear in the cotangent they move ---------
+
+define_nondifferentiable(fft_axes, fft_lengths)           # functions of shapes
+
+
+def fit_to_vjp(g, ans, x, like, axes):
+    return fit_to(g, x, axes)
+
+
+def fit_to_jvp(t, ans, x, like, axes):
+    return fit_to(t, like, axes)
+
+
+define(fit_to, vjp=(fit_to_vjp, None, None), jvp=(fit_to_jvp, None, None),
+       linear=True, display="FitTo", complex_ok=True)
+
+
+def half_spectrum_vjp(g, ans, x, n, axis):
+    # a real diagonal scaling: its own transpose
+    return half_spectrum(g, n, axis)
+
+
+def half_spectrum_jvp(t, ans, x, n, axis):
+    return half_spectrum(t, n, axis)
+
+
+define(half_spectrum, vjp=(half_spectrum_vjp, None, None),
+       jvp=(half_spectrum_jvp, None, None), linear=True, display="HalfSpectrum", complex_ok=True)
+
+
+def double_spectrum_vjp(g, ans, x, n, axis):
+    return double_spectrum(g, n, axis)
+
+
+def double_spectrum_jvp(t, ans, x, n, axis):
+    return double_spectrum(t, n, axis)
+
+
+define(double_spectrum, vjp=(double_spectrum_vjp, None, None),
+       jvp=(double_spectrum_jvp, None, None), linear=True, display="DoubleSpectrum",
+       complex_ok=True)
+
+
+def cotangent_for_vjp(g, ans, x, like):
+    # the real part for a real like, else the identity: its own transpose
+    return cotangent_for(g, like)
+
+
+def cotangent_for_jvp(t, ans, x, like):
+    return cotangent_for(t, like)
+
+
+define(cotangent_for, complex_ok=True, vjp=(cotangent_for_vjp, None),
+       jvp=(cotangent_for_jvp, None), linear=True, display="CotangentFor")

@@ -20,7 +20,8 @@ def getitem_jvp(t, ans, x, index):
 
 
 define(operator.getitem, name="getitem", vjp=(getitem_vjp, None), jvp=(getitem_jvp, None),
-       display="Index", linear=True, examples=({"index": 0}, {"index": (slice(None), 1)}))
+       display="Index", linear=True, examples=({"index": 0}, {"index": (slice(None), 1)}),
+       complex_ok=True)
 
 
 def take_vjp(g, ans, x, indices, axis=None, out=None, mode="raise"):
@@ -33,7 +34,7 @@ def take_jvp(t, ans, x, indices, axis=None, out=None, mode="raise"):
 
 define(np.take, methods=("take",), vjp=take_vjp, jvp=take_jvp, display="Take", linear=True,
        examples=({"indices": [0, 5, 5, -1]}, {"indices": [[2, 0], [2, 2]], "axis": 1},
-                 {"indices": [3, -4], "axis": 0, "mode": "wrap"}))
+                 {"indices": [3, -4], "axis": 0, "mode": "wrap"}), complex_ok=True)
 
 
 def take_along_axis_vjp(g, ans, x, indices, axis=-1):
@@ -47,7 +48,7 @@ def take_along_axis_jvp(t, ans, x, indices, axis=-1):
 define(np.take_along_axis, vjp=take_along_axis_vjp, jvp=take_along_axis_jvp, display="Gather",
        linear=True,
        examples=({"indices": np.array([[0, 3, 3], [1, 1, 0], [2, 0, 1]]), "axis": 1},
-                 {"indices": np.array([[2, 0, 1, 1]]), "axis": 0}))
+                 {"indices": np.array([[2, 0, 1, 1]]), "axis": 0}), complex_ok=True)
 
 
 def sort_vjp(g, ans, x, axis=-1, kind=None, order=None):
@@ -65,4 +66,4 @@ def sort_jvp(t, ans, x, axis=-1, kind=None, order=None):
 
 
 define(np.sort, vjp=sort_vjp, jvp=sort_jvp, display="Sort",
-       examples=({}, {"axis": 0}, {"axis": None}))
+       examples=({}, {"axis": 0}, {"axis": None}), complex_ok=True)

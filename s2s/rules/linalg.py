@@ -21,7 +21,10 @@ Functions that read one triangle of a symmetric input (``cholesky``, ``eigh``) g
 exact derivative of what NumPy computes: the cotangent lives on the triangle read (the
 lower one by default), an off-diagonal entry standing for both of its mirror entries.
 For an input built symmetric (``a @ a.T``), the chain rule gives the usual result.
-Complex inputs are not covered by these rules' tests (real arrays only).
+The products, ``inv``, ``solve`` and ``det`` are holomorphic (their VJPs are plain
+transposes, registry.py), ``vdot`` conjugates its first argument and the norms are norms
+of ``|x|`` (real-valued: ``Re(g)`` and the conjugate); ``slogdet``, ``pinv`` and the
+factorizations are for real arrays only (complex ones are refused).
 """
 import inspect
 
@@ -96,7 +99,7 @@ def matmul_jvp_y(t, ans, x, y):
 
 
 define(np.matmul, vjp=(matmul_vjp_x, matmul_vjp_y), jvp=(matmul_jvp_x, matmul_jvp_y),
-       display="Mm", domains=(Shaped(shape=(3, 4)), Shaped(shape=(4, 2))))
+       display="Mm", complex_ok=True, domains=(Shaped(shape=(3, 4)), Shaped(shape=(4, 2))))
 
 
 def dot_vjp_x(g, ans, x, y):
@@ -116,16 +119,16 @@ def dot_jvp_y(t, ans, x, y):
 
 
 define(np.dot, methods=("dot",), vjp=(dot_vjp_x, dot_vjp_y), jvp=(dot_jvp_x, dot_jvp_y),
-       display="Dot", domains=(Shaped(shape=(3, 4)), Shaped(shape=(4,))))
+       display="Dot", complex_ok=True, domains=(Shaped(shape=(3, 4)), Shaped(shape=(4,))))
 
 
 def vdot_vjp_a(g, ans, a, b):
-    # Both arguments are flattened (real arrays: no conjugation).
-    return g * np.reshape(b, np.shape(a))
+    # Both arguments are flattened; vdot(a, b) = sum(conj(a) * b) is antilinear in a.
+    return np.conj(g * np.reshape(b, np.shape(a)))
 
 
 def vdot_vjp_b(g, ans, a, b):
-    return g * np.reshape(a, np.shape(b))
+    return g * np.reshape(np.conj(a), np.shape(b))
 
 
 def vdot_jvp_a(t, ans, a, b):
@@ -137,6 +140,7 @@ def vdot_jvp_b(t, ans, a, b):
 
 
 define(np.vdot, vjp=(vdot_vjp_a, vdot_vjp_b), jvp=(vdot_jvp_a, vdot_jvp_b), display="Dot",
+       complex_ok=True,
        domains=(Shaped(shape=(2, 3)), Shaped(shape=(3, 2))))
 
 
@@ -157,7 +161,7 @@ def inner_jvp_b(t, ans, a, b):
 
 
 define(np.inner, vjp=(inner_vjp_a, inner_vjp_b), jvp=(inner_jvp_a, inner_jvp_b),
-       display="Inner", domains=(Shaped(shape=(2, 3)), Shaped(shape=(4, 3))))
+       display="Inner", complex_ok=True, domains=(Shaped(shape=(2, 3)), Shaped(shape=(4, 3))))
 
 
 def outer_vjp_a(g, ans, a, b, out=None):
@@ -178,7 +182,7 @@ def outer_jvp_b(t, ans, a, b, out=None):
 
 
 define(np.outer, vjp=(outer_vjp_a, outer_vjp_b), jvp=(outer_jvp_a, outer_jvp_b),
-       display="Outer", domains=(Shaped(shape=(3,)), Shaped(shape=(2, 2))))
+       display="Outer", complex_ok=True, domains=(Shaped(shape=(3,)), Shaped(shape=(2, 2))))
 
 
 def tensordot_vjp_a(g, ans, a, b, axes=2):
@@ -198,7 +202,7 @@ def tensordot_jvp_b(t, ans, a, b, axes=2):
 
 
 define(np.tensordot, vjp=(tensordot_vjp_a, tensordot_vjp_b),
-       jvp=(tensordot_jvp_a, tensordot_jvp_b), display="Tensordot",
+       jvp=(tensordot_jvp_a, tensordot_jvp_b), display="Tensordot", complex_ok=True,
        domains=(Shaped(shape=(2, 3, 4)), Shaped(shape=(3, 4, 2))),
        examples=({"axes": 2}, {"axes": ([1], [0])}, {"axes": ([0, 2], [2, 1])}))
 
@@ -296,7 +300,7 @@ define(np.einsum,
             einsum_vjp_6, einsum_vjp_7),
        jvp=(einsum_jvp_0, einsum_jvp_1, einsum_jvp_2, einsum_jvp_3, einsum_jvp_4, einsum_jvp_5,
             einsum_jvp_6, einsum_jvp_7),
-       display="Einsum", domains=(Shaped(),) * EINSUM_ARGUMENTS,
+       display="Einsum", complex_ok=True, domains=(Shaped(),) * EINSUM_ARGUMENTS,
        examples=({"operands": ("ij,jk->ik", (3, 4), (4, 2))},
                  {"operands": ("ij,jk", (3, 4), (4, 2))},
                  {"operands": ("ij,ij->", (3, 4), (3, 4))},
@@ -315,19 +319,24 @@ define(np.einsum,
 
 def norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False):
     # Subgradient 0 at x == 0 for every ord; ties (inf-norms, 2-norm of a matrix) share g.
+    # Complex x: Re(g) times the conjugate of the derivative (not holomorphic).
     if ord is None and axis is None:
+        if np.iscomplexobj(x):
+            return np.real(g) * np.conj(x) / np.where(ans == 0, 1.0, ans)
         return g * x / np.where(ans == 0, 1.0, ans)
     return norm_adjoint(g, ans, x, ord, axis, keepdims)
 
 
 def norm_jvp(t, ans, x, ord=None, axis=None, keepdims=False):
     if ord is None and axis is None:
+        if np.iscomplexobj(x):
+            return np.real(np.sum(t * np.conj(x))) / np.where(ans == 0, 1.0, ans)
         return np.sum(t * x) / np.where(ans == 0, 1.0, ans)
-    return np.sum(norm_adjoint(np.ones_like(ans), ans, x, ord, axis, keepdims) * t, axis=axis,
-                  keepdims=keepdims)
+    return np.real(np.sum(norm_adjoint(np.ones_like(ans), ans, x, ord, axis, keepdims) * t,
+                          axis=axis, keepdims=keepdims))
 
 
-define(np.linalg.norm, name="norm", vjp=norm_vjp, jvp=norm_jvp, display="Norm",
+define(np.linalg.norm, name="norm", vjp=norm_vjp, jvp=norm_jvp, display="Norm", complex_ok=True,
        examples=({}, {"ord": "fro"}, {"ord": "nuc"}, {"ord": 1}, {"ord": -1}, {"ord": 2},
                  {"ord": -2}, {"ord": np.inf}, {"ord": -np.inf}, {"keepdims": True},
                  {"axis": 1}, {"ord": 2, "axis": 0, "keepdims": True}, {"ord": 1, "axis": 1},
@@ -346,7 +355,7 @@ def inv_jvp(t, ans, a):
     return -ans @ t @ ans
 
 
-define(np.linalg.inv, name="inv", vjp=inv_vjp, jvp=inv_jvp, display="LinalgInv",
+define(np.linalg.inv, name="inv", vjp=inv_vjp, jvp=inv_jvp, display="LinalgInv", complex_ok=True,
        domains=(Invertible(),))
 
 
@@ -367,7 +376,7 @@ def solve_jvp_b(t, ans, a, b):
 
 
 define(np.linalg.solve, name="solve", vjp=(solve_vjp_a, solve_vjp_b),
-       jvp=(solve_jvp_a, solve_jvp_b), display="LinalgSolve",
+       jvp=(solve_jvp_a, solve_jvp_b), display="LinalgSolve", complex_ok=True,
        domains=(Invertible(), Shaped(shape=(3, 2))))
 
 
@@ -380,7 +389,7 @@ def det_jvp(t, ans, a):
     return np.sum(np.swapaxes(adjugate(a), -1, -2) * t, axis=(-2, -1))
 
 
-define(np.linalg.det, name="det", vjp=det_vjp, jvp=det_jvp, display="LinalgDet",
+define(np.linalg.det, name="det", vjp=det_vjp, jvp=det_jvp, display="LinalgDet", complex_ok=True,
        domains=(Invertible(),))
 
 

@@ -30,7 +30,7 @@ define_nondifferentiable(
     bool, any, all,      # the builtins: truth values of the elements
     sort_order,          # the positions sorted(xs) puts xs's elements in (integers)
     # piecewise constant
-    np.floor, np.ceil, np.trunc, np.rint, np.sign, np.floor_divide,
+    np.floor, np.ceil, np.trunc, np.rint, np.floor_divide,
     math.floor, math.ceil, math.trunc, *_existing("around", "round_", "fix"),
     # comparisons, logic, predicates
     np.greater, np.less, np.equal, np.not_equal, np.greater_equal, np.less_equal,
@@ -42,6 +42,8 @@ define_nondifferentiable(
     # indices and counts
     np.flatnonzero, np.argwhere, np.count_nonzero,
 )
+# sign(z) is z / |z| for complex z (NumPy 2): a zero derivative on reals only
+define_nondifferentiable(np.sign, complex_ok=False)
 for _function, _method in ((np.round, "round"), (np.argmax, "argmax"), (np.argmin, "argmin"),
                            (np.all, "all"), (np.any, "any"), (np.argsort, "argsort"),
                            (np.nonzero, "nonzero")):
@@ -82,11 +84,14 @@ def full_like_vjp_fill_value(g, ans, a, fill_value, dtype=None, order="K", subok
 
 def full_like_jvp_fill_value(t, ans, a, fill_value, dtype=None, order="K", subok=True,
                              shape=None):
-    return np.broadcast_to(t, np.shape(ans))
+    # a complex fill value in a real array keeps its real part (NumPy casts it)
+    if np.iscomplexobj(ans):
+        return np.broadcast_to(t, np.shape(ans))
+    return np.broadcast_to(np.real(t), np.shape(ans))
 
 
 define(np.full_like, vjp=(None, full_like_vjp_fill_value), jvp=(None, full_like_jvp_fill_value),
-       broadcasting=True, display="FullLike", linear=True)
+       broadcasting=True, display="FullLike", linear=True, complex_ok=True)
 
 
 def full_vjp_fill_value(g, ans, shape, fill_value, dtype=None, order="C", device=None,
@@ -102,5 +107,5 @@ def full_jvp_fill_value(t, ans, shape, fill_value, dtype=None, order="C", device
 
 # np.full(shape, v): specialized gradient code spreads a scalar cotangent with it
 define(np.full, vjp=(None, full_vjp_fill_value), jvp=(None, full_jvp_fill_value),
-       broadcasting=True, display="Full", linear=True,
+       broadcasting=True, display="Full", linear=True, complex_ok=True,
        domains=(Fixed(value=(2, 3)), Shaped(shape=())))

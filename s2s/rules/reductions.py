@@ -35,7 +35,7 @@ def sum_jvp(t, ans, x, axis=None, dtype=None, out=None, keepdims=False):
 
 define(np.sum, methods=("sum",), vjp=sum_vjp, jvp=sum_jvp, display="Sum", linear=True,
        examples=({}, {"axis": 0}, {"axis": 1, "keepdims": True}),
-       sympy=lambda sp, x: x)
+       sympy=lambda sp, x: x, complex_ok=True)
 
 
 def mean_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False):
@@ -52,7 +52,7 @@ def mean_jvp(t, ans, x, axis=None, dtype=None, out=None, keepdims=False):
 
 define(np.mean, methods=("mean",), vjp=mean_vjp, jvp=mean_jvp, display="Mean", linear=True,
        examples=({}, {"axis": 0}, {"axis": 1, "keepdims": True}),
-       sympy=lambda sp, x: x)
+       sympy=lambda sp, x: x, complex_ok=True)
 
 
 def prod_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False):
@@ -67,7 +67,7 @@ def prod_jvp(t, ans, x, axis=None, dtype=None, out=None, keepdims=False):
 
 
 define(np.prod, methods=("prod",), vjp=prod_vjp, jvp=prod_jvp, display="Prod",
-       domains=Domain(0.5, 1.5), examples=AXES, sympy=lambda sp, x: x)
+       domains=Domain(0.5, 1.5), examples=AXES, sympy=lambda sp, x: x, complex_ok=True)
 
 
 def max_vjp(g, ans, x, axis=None, out=None, keepdims=False):
@@ -85,7 +85,7 @@ def max_jvp(t, ans, x, axis=None, out=None, keepdims=False):
 
 
 define(np.max, name="max", aliases=(np.amax,), methods=("max",), vjp=max_vjp,
-       jvp=max_jvp, display="Max", examples=AXES, sympy=lambda sp, x: x)
+       jvp=max_jvp, display="Max", examples=AXES, sympy=lambda sp, x: x, complex_ok=True)
 
 
 def min_vjp(g, ans, x, axis=None, out=None, keepdims=False):
@@ -103,46 +103,49 @@ def min_jvp(t, ans, x, axis=None, out=None, keepdims=False):
 
 
 define(np.min, name="min", aliases=(np.amin,), methods=("min",), vjp=min_vjp,
-       jvp=min_jvp, display="Min", examples=AXES, sympy=lambda sp, x: x)
+       jvp=min_jvp, display="Min", examples=AXES, sympy=lambda sp, x: x, complex_ok=True)
 
 
 def var_vjp(g, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    centred = x - np.mean(x, axis=axis, keepdims=True)
+    # var = mean(|x - mean(x)|**2): for complex x, Re(g) and the conjugate (not holomorphic).
+    centred = np.conj(x - np.mean(x, axis=axis, keepdims=True))
     count = np.size(x) / np.size(ans) - ddof
     if axis is None or keepdims:
-        return 2 * g * centred / count
-    return 2 * np.expand_dims(g, axis) * centred / count
+        return 2 * np.real(g) * centred / count
+    return 2 * np.expand_dims(np.real(g), axis) * centred / count
 
 
 def var_jvp(t, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    centred = x - np.mean(x, axis=axis, keepdims=True)
+    centred = np.conj(x - np.mean(x, axis=axis, keepdims=True))
     count = np.size(x) / np.size(ans) - ddof
-    return 2 * np.sum(t * centred, axis=axis, keepdims=keepdims) / count
+    return 2 * np.real(np.sum(t * centred, axis=axis, keepdims=keepdims)) / count
 
 
 define(np.var, methods=("var",), vjp=var_vjp, jvp=var_jvp, display="Var",
-       examples=({}, {"ddof": 1}, {"axis": 0}, {"axis": 1, "ddof": 1, "keepdims": True}))
+       examples=({}, {"ddof": 1}, {"axis": 0}, {"axis": 1, "ddof": 1, "keepdims": True}),
+       complex_ok=True)
 
 
 def std_vjp(g, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    # Subgradient 0 where the standard deviation is 0 (all values equal).
-    centred = x - np.mean(x, axis=axis, keepdims=True)
+    # Subgradient 0 where the standard deviation is 0 (all values equal).  Complex x: as var.
+    centred = np.conj(x - np.mean(x, axis=axis, keepdims=True))
     count = np.size(x) / np.size(ans) - ddof
     if axis is None or keepdims:
-        return g * centred / (count * np.where(ans == 0, 1.0, ans))
+        return np.real(g) * centred / (count * np.where(ans == 0, 1.0, ans))
     kept = np.expand_dims(ans, axis)
-    return np.expand_dims(g, axis) * centred / (count * np.where(kept == 0, 1.0, kept))
+    return np.expand_dims(np.real(g), axis) * centred / (count * np.where(kept == 0, 1.0, kept))
 
 
 def std_jvp(t, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    centred = x - np.mean(x, axis=axis, keepdims=True)
+    centred = np.conj(x - np.mean(x, axis=axis, keepdims=True))
     count = np.size(x) / np.size(ans) - ddof
-    spread = np.sum(t * centred, axis=axis, keepdims=keepdims)
+    spread = np.real(np.sum(t * centred, axis=axis, keepdims=keepdims))
     return spread / (count * np.where(ans == 0, 1.0, ans))
 
 
 define(np.std, methods=("std",), vjp=std_vjp, jvp=std_jvp, display="Std",
-       examples=({}, {"ddof": 1}, {"axis": 0}, {"axis": 1, "ddof": 1, "keepdims": True}))
+       examples=({}, {"ddof": 1}, {"axis": 0}, {"axis": 1, "ddof": 1, "keepdims": True}),
+       complex_ok=True)
 
 
 def cumsum_vjp(g, ans, x, axis=None, dtype=None, out=None):
@@ -157,7 +160,7 @@ def cumsum_jvp(t, ans, x, axis=None, dtype=None, out=None):
 
 
 define(np.cumsum, methods=("cumsum",), vjp=cumsum_vjp, jvp=cumsum_jvp, display="Cumsum",
-       linear=True, examples=({}, {"axis": 0}, {"axis": -1}))
+       linear=True, examples=({}, {"axis": 0}, {"axis": -1}), complex_ok=True)
 
 
 def cumprod_vjp(g, ans, x, axis=None, dtype=None, out=None):
@@ -170,7 +173,7 @@ def cumprod_jvp(t, ans, x, axis=None, dtype=None, out=None):
 
 
 define(np.cumprod, methods=("cumprod",), vjp=cumprod_vjp, jvp=cumprod_jvp, display="Cumprod",
-       domains=Domain(0.5, 1.5), examples=({}, {"axis": 0}, {"axis": -1}))
+       domains=Domain(0.5, 1.5), examples=({}, {"axis": 0}, {"axis": -1}), complex_ok=True)
 
 
 def nansum_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False):
@@ -185,7 +188,7 @@ def nansum_jvp(t, ans, x, axis=None, dtype=None, out=None, keepdims=False):
     return np.sum(np.where(np.isnan(x), 0.0, t), axis=axis, keepdims=keepdims)
 
 
-define(np.nansum, vjp=nansum_vjp, jvp=nansum_jvp, display="Nansum", examples=AXES)
+define(np.nansum, vjp=nansum_vjp, jvp=nansum_jvp, display="Nansum", examples=AXES, complex_ok=True)
 
 
 def nanmean_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False):
@@ -201,4 +204,4 @@ def nanmean_jvp(t, ans, x, axis=None, dtype=None, out=None, keepdims=False):
 
 
 define(np.nanmean, vjp=nanmean_vjp, jvp=nanmean_jvp, display="Nanmean", domains=POSITIVE,
-       examples=AXES)
+       examples=AXES, complex_ok=True)

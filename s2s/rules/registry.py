@@ -17,6 +17,24 @@ the functions, and ``tests/test_rules.py`` checks each rule on its declared doma
 
 Rule bodies may use ``np`` and the helpers of :mod:`s2s.runtime` only, so that their
 text can be inlined into generated code.
+
+Complex values.  The gradient s2s returns for a complex input ``z`` of a real-valued ``L``
+is ``dL/dRe z + i dL/dIm z`` (PyTorch's convention: the direction of steepest ascent).
+Inside the registry a cotangent is carried as the *conjugate* of that, ``2 dL/dz`` (the
+Wirtinger derivative; JAX's and autograd's cotangent), so that a VJP of a holomorphic
+function is ``g * f'(z)``, the same expression as for real ``z``, and the VJP of a
+complex-linear map is its plain transpose.  :mod:`s2s.api` and the tape conjugate at the
+boundary: the cotangent a user gives for a complex output, and the gradient of a
+complex input.  A real value's cotangent may come with an imaginary part (a real ``x``
+in ``x * 1j``); its real part is the cotangent, and the framework drops the rest where
+it meets the real input (the tape at every edge, generated code in the gradient it
+returns).  So a rule whose output is real while an input is complex (``abs``,
+``real``, ``angle``) reads only ``np.real(g)``.  ``complex_ok`` marks the rules that are
+right for complex values; ``holomorphic`` those whose VJP and JVP are the complex
+derivative (``tests/test_rules.py`` checks both on complex samples).  A rule without
+``complex_ok`` refuses complex values with :class:`s2s.MissingRuleError` (generated code
+calls ``refuse_complex``, the tape checks when recording), unless its primal is a ufunc
+with no complex loop, which refuses them itself.
 """
 from __future__ import annotations
 
@@ -68,6 +86,9 @@ class Rule:
     examples: tuple[dict[str, Any], ...] = field(default=())  # extra test parameters
     linear: bool = False                        # VJP does not read the primal values
     elementwise: bool = False                   # output shape = broadcast of input shapes
+    complex_ok: bool = False                    # right for complex values (module docstring)
+    holomorphic: bool = False                   # complex-analytic: VJP g * f'(z), JVP t * f'(z)
+    complex_result: bool = False                # may make complex values of real ones (fft)
     several_outputs: bool = False               # may return a tuple: tangents add per entry
 
     @property
@@ -82,6 +103,31 @@ class Rule:
                 parameters = list(inspect.signature(function).parameters.values())[2:]
                 return inspect.Signature(parameters)
         raise S2SError(f"rule {self.name!r} has no derivative function")
+
+    @property
+    def refuses_complex(self) -> bool:
+        """Whether complex values must be refused here: the rule is not right for them and
+        its primal may take them (a ufunc without complex loops refuses them itself)."""
+        if self.complex_ok:
+            return False
+        types = getattr(self.primal, "types", None)
+        if isinstance(self.primal, np.ufunc) and types is not None:
+            return any(any(code in "FDG" for code in signature.split("->")[0])
+                       for signature in types)
+        return True
+
+    @property
+    def qualified_name(self) -> str:
+        """``numpy.linalg.cholesky``, ``scipy.special.gamma``: the primal where users find it."""
+        name = getattr(self.primal, "__name__", self.name)
+        if isinstance(self.primal, np.ufunc):
+            for module in ("numpy", "scipy.special"):
+                namespace = sys.modules.get(module)
+                if namespace is not None and getattr(namespace, name, None) is self.primal:
+                    return f"{module}.{name}"
+            return name
+        module = getattr(self.primal, "__module__", None)
+        return f"{module}.{name}" if module else name
 
     @property
     def backward_name(self) -> str:
@@ -210,12 +256,19 @@ def define(
     examples: tuple[dict[str, Any], ...] = (),
     linear: bool = False,
     elementwise: bool = False,
+    complex_ok: bool = False,
+    holomorphic: bool = False,
+    complex_result: bool = False,
     several_outputs: bool = False,
 ) -> Rule:
     """Declare the derivative of ``primal`` (and of its ``aliases``, e.g. ``math.sin``).
 
     ``methods`` and ``attributes`` name the ndarray methods (``x.sum()``) and attribute
-    reads (``x.T``) that call it with the array as first argument.
+    reads (``x.T``) that call it with the array as first argument.  ``complex_ok``: the
+    VJPs and JVPs are right for complex values under the convention of the module
+    docstring; ``holomorphic`` (implies ``complex_ok``): they are the complex derivative;
+    ``complex_result``: the primal may return complex values for real arguments
+    (``np.fft.fft``; a ``dtype=`` argument is noticed without it).
     """
     vjps = _as_tuple(vjp)
     jvps = _as_tuple(jvp) or (None,) * len(vjps)
@@ -235,6 +288,9 @@ def define(
         examples=tuple(examples),
         linear=linear,
         elementwise=elementwise or broadcasting,
+        complex_ok=complex_ok or holomorphic,
+        holomorphic=holomorphic,
+        complex_result=complex_result,
         several_outputs=several_outputs or getattr(primal, "nout", 1) > 1,
     )
     REGISTRY.add(rule)
@@ -252,11 +308,12 @@ def _alias(rule: Rule, primal: Callable[..., Any]) -> Rule:
 
 
 def define_nondifferentiable(*primals: Callable[..., Any], methods: tuple[str, ...] = (),
-                             attributes: tuple[str, ...] = ()) -> None:
+                             attributes: tuple[str, ...] = (), complex_ok: bool = True) -> None:
     """Declare functions whose derivative is zero everywhere it exists (floor, argmax...).
 
     ``methods`` and ``attributes`` name ndarray methods and attribute reads that compute
-    the (first) function: ``x.argmax()``, ``x.shape``.
+    the (first) function: ``x.argmax()``, ``x.shape``.  ``complex_ok=False``: the zero
+    holds for real values only (``np.sign(z)`` is ``z / |z|``), so complex ones are refused.
     """
     for primal in primals:
         rule = Rule(
@@ -265,6 +322,7 @@ def define_nondifferentiable(*primals: Callable[..., Any], methods: tuple[str, .
             vjps=(),
             jvps=(),
             nondifferentiable=True,
+            complex_ok=complex_ok,
         )
         REGISTRY.add(rule)
         for method in methods:

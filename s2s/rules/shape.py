@@ -47,7 +47,7 @@ def reshape_jvp(t, ans, x, shape, order="C"):
 
 define(np.reshape, methods=("reshape",), vjp=reshape_vjp, jvp=reshape_jvp, display="Reshape",
        linear=True, examples=({"shape": (-1,)}, {"shape": (2, 1, 6)},
-                              {"shape": (6, 2), "order": "F"}))
+                              {"shape": (6, 2), "order": "F"}), complex_ok=True)
 
 
 def ravel_vjp(g, ans, x, order="C"):
@@ -62,7 +62,7 @@ def ravel_jvp(t, ans, x, order="C"):
 
 # x.flatten() is x.ravel() that always copies: the same derivative.
 define(np.ravel, methods=("ravel", "flatten"), vjp=ravel_vjp, jvp=ravel_jvp, display="View",
-       linear=True, examples=({}, {"order": "F"}))
+       linear=True, examples=({}, {"order": "F"}), complex_ok=True)
 
 
 def transpose_vjp(g, ans, x, axes=None):
@@ -76,7 +76,8 @@ def transpose_jvp(t, ans, x, axes=None):
 
 
 define(np.transpose, methods=("transpose",), attributes=("T",), vjp=transpose_vjp,
-       jvp=transpose_jvp, display="Transpose", linear=True, examples=({}, {"axes": (1, 0)}))
+       jvp=transpose_jvp, display="Transpose", linear=True, examples=({}, {"axes": (1, 0)}),
+       complex_ok=True)
 
 # Attributes that describe an array, not its values: no gradient flows through them.
 define_nondifferentiable_attributes("shape", "ndim", "size", "dtype", "itemsize", "nbytes",
@@ -92,7 +93,7 @@ def swapaxes_jvp(t, ans, x, axis1, axis2):
 
 
 define(np.swapaxes, methods=("swapaxes",), vjp=swapaxes_vjp, jvp=swapaxes_jvp,
-       display="Transpose", linear=True, examples=({"axis1": 0, "axis2": -1},))
+       display="Transpose", linear=True, examples=({"axis1": 0, "axis2": -1},), complex_ok=True)
 
 
 def moveaxis_vjp(g, ans, x, source, destination):
@@ -105,7 +106,8 @@ def moveaxis_jvp(t, ans, x, source, destination):
 
 define(np.moveaxis, vjp=moveaxis_vjp, jvp=moveaxis_jvp, display="Movedim", linear=True,
        domains=(Shaped(shape=(2, 3, 4)),),
-       examples=({"source": 0, "destination": -1}, {"source": (0, 1), "destination": (2, 0)}))
+       examples=({"source": 0, "destination": -1}, {"source": (0, 1), "destination": (2, 0)}),
+       complex_ok=True)
 
 
 def expand_dims_vjp(g, ans, x, axis):
@@ -117,7 +119,7 @@ def expand_dims_jvp(t, ans, x, axis):
 
 
 define(np.expand_dims, vjp=expand_dims_vjp, jvp=expand_dims_jvp, display="Unsqueeze",
-       linear=True, examples=({"axis": 0}, {"axis": (0, 3)}))
+       linear=True, examples=({"axis": 0}, {"axis": (0, 3)}), complex_ok=True)
 
 
 def squeeze_vjp(g, ans, x, axis=None):
@@ -129,7 +131,8 @@ def squeeze_jvp(t, ans, x, axis=None):
 
 
 define(np.squeeze, methods=("squeeze",), vjp=squeeze_vjp, jvp=squeeze_jvp, display="Squeeze",
-       linear=True, domains=(Shaped(shape=(3, 1, 4, 1)),), examples=({}, {"axis": 1}))
+       linear=True, domains=(Shaped(shape=(3, 1, 4, 1)),), examples=({}, {"axis": 1}),
+       complex_ok=True)
 
 
 def atleast_vjp(g, ans, x):
@@ -150,11 +153,11 @@ def atleast_3d_jvp(t, ans, x):
 
 # One array at a time (np.atleast_2d(x), not np.atleast_2d(x, y)).
 define(np.atleast_1d, vjp=atleast_vjp, jvp=atleast_1d_jvp, display="View", linear=True,
-       domains=(Shaped(shape=()),))
+       domains=(Shaped(shape=()),), complex_ok=True)
 define(np.atleast_2d, vjp=atleast_vjp, jvp=atleast_2d_jvp, display="View", linear=True,
-       domains=(Shaped(shape=(3,)),))
+       domains=(Shaped(shape=(3,)),), complex_ok=True)
 define(np.atleast_3d, vjp=atleast_vjp, jvp=atleast_3d_jvp, display="View", linear=True,
-       domains=(Shaped(shape=(3,)),))
+       domains=(Shaped(shape=(3,)),), complex_ok=True)
 
 
 def broadcast_to_vjp(g, ans, x, shape, subok=False):
@@ -166,7 +169,8 @@ def broadcast_to_jvp(t, ans, x, shape, subok=False):
 
 
 define(np.broadcast_to, vjp=broadcast_to_vjp, jvp=broadcast_to_jvp, display="Expand",
-       linear=True, domains=(Shaped(shape=(3, 1)),), examples=({"shape": (2, 3, 4)},))
+       linear=True, domains=(Shaped(shape=(3, 1)),), examples=({"shape": (2, 3, 4)},),
+       complex_ok=True)
 
 
 def flip_vjp(g, ans, x, axis=None):
@@ -178,7 +182,7 @@ def flip_jvp(t, ans, x, axis=None):
 
 
 define(np.flip, vjp=flip_vjp, jvp=flip_jvp, display="Flip", linear=True,
-       examples=({}, {"axis": 0}, {"axis": (0, 1)}))
+       examples=({}, {"axis": 0}, {"axis": (0, 1)}), complex_ok=True)
 
 
 def fliplr_vjp(g, ans, x):
@@ -189,7 +193,7 @@ def fliplr_jvp(t, ans, x):
     return np.fliplr(t)
 
 
-define(np.fliplr, vjp=fliplr_vjp, jvp=fliplr_jvp, display="Flip", linear=True)
+define(np.fliplr, vjp=fliplr_vjp, jvp=fliplr_jvp, display="Flip", linear=True, complex_ok=True)
 
 
 def flipud_vjp(g, ans, x):
@@ -200,7 +204,7 @@ def flipud_jvp(t, ans, x):
     return np.flipud(t)
 
 
-define(np.flipud, vjp=flipud_vjp, jvp=flipud_jvp, display="Flip", linear=True)
+define(np.flipud, vjp=flipud_vjp, jvp=flipud_jvp, display="Flip", linear=True, complex_ok=True)
 
 
 def rot90_vjp(g, ans, x, k=1, axes=(0, 1)):
@@ -212,7 +216,7 @@ def rot90_jvp(t, ans, x, k=1, axes=(0, 1)):
 
 
 define(np.rot90, vjp=rot90_vjp, jvp=rot90_jvp, display="Rot90", linear=True,
-       examples=({}, {"k": 3}, {"k": 1, "axes": (1, 0)}))
+       examples=({}, {"k": 3}, {"k": 1, "axes": (1, 0)}), complex_ok=True)
 
 
 def roll_vjp(g, ans, x, shift, axis=None):
@@ -224,7 +228,8 @@ def roll_jvp(t, ans, x, shift, axis=None):
 
 
 define(np.roll, vjp=roll_vjp, jvp=roll_jvp, display="Roll", linear=True,
-       examples=({"shift": 1}, {"shift": -2, "axis": 1}, {"shift": (1, 2), "axis": (0, 1)}))
+       examples=({"shift": 1}, {"shift": -2, "axis": 1}, {"shift": (1, 2), "axis": (0, 1)}),
+       complex_ok=True)
 
 
 def tile_vjp(g, ans, x, reps):
@@ -237,7 +242,7 @@ def tile_jvp(t, ans, x, reps):
 
 
 define(np.tile, vjp=tile_vjp, jvp=tile_jvp, display="Repeat", linear=True,
-       examples=({"reps": 2}, {"reps": (2, 1, 3)}))
+       examples=({"reps": 2}, {"reps": (2, 1, 3)}), complex_ok=True)
 
 
 def repeat_vjp(g, ans, x, repeats, axis=None):
@@ -252,7 +257,7 @@ def repeat_jvp(t, ans, x, repeats, axis=None):
 define(np.repeat, methods=("repeat",), vjp=repeat_vjp, jvp=repeat_jvp,
        display="RepeatInterleave", linear=True,
        examples=({"repeats": 2}, {"repeats": [1, 0, 2], "axis": 0},
-                 {"repeats": 2, "axis": -1}))
+                 {"repeats": 2, "axis": -1}), complex_ok=True)
 
 # --- diagonals and triangles ------------------------------------------------------------------
 
@@ -267,7 +272,7 @@ def diag_jvp(t, ans, x, k=0):
 
 
 define(np.diag, vjp=diag_vjp, jvp=diag_jvp, display="Diag", linear=True,
-       examples=({}, {"k": 1}, {"k": -2}))
+       examples=({}, {"k": 1}, {"k": -2}), complex_ok=True)
 
 
 def diagonal_vjp(g, ans, x, offset=0, axis1=0, axis2=1):
@@ -280,7 +285,7 @@ def diagonal_jvp(t, ans, x, offset=0, axis1=0, axis2=1):
 
 define(np.diagonal, methods=("diagonal",), vjp=diagonal_vjp, jvp=diagonal_jvp,
        display="Diagonal", linear=True,
-       examples=({}, {"offset": 1}, {"offset": -1, "axis1": 1, "axis2": 0}))
+       examples=({}, {"offset": 1}, {"offset": -1, "axis1": 1, "axis2": 0}), complex_ok=True)
 
 
 def trace_vjp(g, ans, x, offset=0, axis1=0, axis2=1, dtype=None, out=None):
@@ -294,7 +299,7 @@ def trace_jvp(t, ans, x, offset=0, axis1=0, axis2=1, dtype=None, out=None):
 
 
 define(np.trace, methods=("trace",), vjp=trace_vjp, jvp=trace_jvp, display="Trace",
-       linear=True, examples=({}, {"offset": 1}))
+       linear=True, examples=({}, {"offset": 1}), complex_ok=True)
 
 
 def triu_vjp(g, ans, x, k=0):
@@ -306,7 +311,7 @@ def triu_jvp(t, ans, x, k=0):
 
 
 define(np.triu, vjp=triu_vjp, jvp=triu_jvp, display="Triu", linear=True,
-       examples=({}, {"k": 1}, {"k": -1}))
+       examples=({}, {"k": 1}, {"k": -1}), complex_ok=True)
 
 
 def tril_vjp(g, ans, x, k=0):
@@ -318,7 +323,7 @@ def tril_jvp(t, ans, x, k=0):
 
 
 define(np.tril, vjp=tril_vjp, jvp=tril_jvp, display="Tril", linear=True,
-       examples=({}, {"k": 1}, {"k": -1}))
+       examples=({}, {"k": 1}, {"k": -1}), complex_ok=True)
 
 # --- sequences of arrays in: one list argument, a list of cotangents out ----------------------
 
@@ -334,7 +339,8 @@ def concatenate_jvp(t, ans, arrays, axis=0, out=None, dtype=None, casting="same_
 
 
 define(np.concatenate, vjp=concatenate_vjp, jvp=concatenate_jvp, display="Cat", linear=True,
-       domains=(ArrayList(shapes=((2, 3), (1, 3))),), examples=({}, {"axis": None}, {"axis": -2}))
+       domains=(ArrayList(shapes=((2, 3), (1, 3))),), examples=({}, {"axis": None}, {"axis": -2}),
+       complex_ok=True)
 
 
 def stack_vjp(g, ans, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
@@ -349,7 +355,7 @@ def stack_jvp(t, ans, arrays, axis=0, out=None, dtype=None, casting="same_kind")
 
 define(np.stack, vjp=stack_vjp, jvp=stack_jvp, display="Stack", linear=True,
        domains=(ArrayList(shapes=((2, 3), (2, 3), (2, 3))),),
-       examples=({}, {"axis": 1}, {"axis": -1}))
+       examples=({}, {"axis": 1}, {"axis": -1}), complex_ok=True)
 
 
 def hstack_vjp(g, ans, tup, dtype=None, casting="same_kind"):
@@ -363,7 +369,7 @@ def hstack_jvp(t, ans, tup, dtype=None, casting="same_kind"):
 
 
 define(np.hstack, vjp=hstack_vjp, jvp=hstack_jvp, display="Cat", linear=True,
-       domains=(ArrayList(shapes=((2, 3), (2, 1))),))
+       domains=(ArrayList(shapes=((2, 3), (2, 1))),), complex_ok=True)
 
 
 def vstack_vjp(g, ans, tup, dtype=None, casting="same_kind"):
@@ -377,7 +383,7 @@ def vstack_jvp(t, ans, tup, dtype=None, casting="same_kind"):
 
 
 define(np.vstack, vjp=vstack_vjp, jvp=vstack_jvp, display="Cat", linear=True,
-       domains=(ArrayList(shapes=((3,), (2, 3))),))
+       domains=(ArrayList(shapes=((3,), (2, 3))),), complex_ok=True)
 
 
 def dstack_vjp(g, ans, tup):
@@ -391,7 +397,7 @@ def dstack_jvp(t, ans, tup):
 
 
 define(np.dstack, vjp=dstack_vjp, jvp=dstack_jvp, display="Cat", linear=True,
-       domains=(ArrayList(shapes=((2, 3), (2, 3, 2))),))
+       domains=(ArrayList(shapes=((2, 3), (2, 3, 2))),), complex_ok=True)
 
 
 def column_stack_vjp(g, ans, tup):
@@ -405,7 +411,7 @@ def column_stack_jvp(t, ans, tup):
 
 
 define(np.column_stack, vjp=column_stack_vjp, jvp=column_stack_jvp, display="Cat",
-       linear=True, domains=(ArrayList(shapes=((3,), (3, 2))),))
+       linear=True, domains=(ArrayList(shapes=((3,), (3, 2))),), complex_ok=True)
 
 # --- a list of arrays out: g is a list (None entries: zero) -----------------------------------
 
@@ -421,7 +427,8 @@ def split_jvp(t, ans, x, indices_or_sections, axis=0):
 
 
 define(np.split, vjp=split_vjp, jvp=split_jvp, display="Split", linear=True,
-       examples=({"indices_or_sections": 3}, {"indices_or_sections": [1, 3], "axis": 1}))
+       examples=({"indices_or_sections": 3}, {"indices_or_sections": [1, 3], "axis": 1}),
+       complex_ok=True)
 
 
 def array_split_vjp(g, ans, x, indices_or_sections, axis=0):
@@ -435,7 +442,8 @@ def array_split_jvp(t, ans, x, indices_or_sections, axis=0):
 
 
 define(np.array_split, vjp=array_split_vjp, jvp=array_split_jvp, display="Split", linear=True,
-       examples=({"indices_or_sections": 2}, {"indices_or_sections": 3, "axis": 1}))
+       examples=({"indices_or_sections": 2}, {"indices_or_sections": 3, "axis": 1}),
+       complex_ok=True)
 
 
 def hsplit_vjp(g, ans, x, indices_or_sections):
@@ -449,7 +457,7 @@ def hsplit_jvp(t, ans, x, indices_or_sections):
 
 
 define(np.hsplit, vjp=hsplit_vjp, jvp=hsplit_jvp, display="Split", linear=True,
-       examples=({"indices_or_sections": 2}, {"indices_or_sections": [1]}))
+       examples=({"indices_or_sections": 2}, {"indices_or_sections": [1]}), complex_ok=True)
 
 
 def vsplit_vjp(g, ans, x, indices_or_sections):
@@ -463,7 +471,7 @@ def vsplit_jvp(t, ans, x, indices_or_sections):
 
 
 define(np.vsplit, vjp=vsplit_vjp, jvp=vsplit_jvp, display="Split", linear=True,
-       examples=({"indices_or_sections": 3}, {"indices_or_sections": [2]}))
+       examples=({"indices_or_sections": 3}, {"indices_or_sections": [2]}), complex_ok=True)
 
 
 def dsplit_vjp(g, ans, x, indices_or_sections):
@@ -477,7 +485,7 @@ def dsplit_jvp(t, ans, x, indices_or_sections):
 
 
 define(np.dsplit, vjp=dsplit_vjp, jvp=dsplit_jvp, display="Split", linear=True,
-       domains=(Shaped(shape=(2, 2, 4)),), examples=({"indices_or_sections": 2},))
+       domains=(Shaped(shape=(2, 2, 4)),), examples=({"indices_or_sections": 2},), complex_ok=True)
 
 # --- copies and conversions -------------------------------------------------------------------
 
@@ -493,7 +501,7 @@ def array_jvp(t, ans, x, dtype=None):
 
 
 define(np.array, aliases=(np.asarray,), vjp=array_vjp, jvp=array_jvp, display="Copy",
-       linear=True, elementwise=True)
+       linear=True, elementwise=True, complex_ok=True)
 
 
 def copy_vjp(g, ans, x, order="K", subok=False):
@@ -506,19 +514,25 @@ def copy_jvp(t, ans, x, order="K", subok=False):
 
 
 define(np.copy, methods=("copy",), vjp=copy_vjp, jvp=copy_jvp, display="Clone", linear=True,
-       elementwise=True)
+       elementwise=True, complex_ok=True)
 
 
 def astype_vjp(g, ans, x, dtype, copy=True):
-    # The identity, back in x's float dtype.  Casts to integers make no float result, so
-    # nothing is recorded for them (the tape) and they are constants (generated code).
-    return np.asarray(g).astype(np.result_type(np.asarray(x), np.float32))
+    # The identity, back in x's float dtype (the real part for a real x cast to complex).
+    # Casts to integers make no float result, so nothing is recorded for them (the tape)
+    # and they are constants (generated code).
+    if np.iscomplexobj(x):
+        return np.asarray(g).astype(np.result_type(np.asarray(x), np.float32))
+    return np.asarray(np.real(g)).astype(np.result_type(np.asarray(x), np.float32))
 
 
 def astype_jvp(t, ans, x, dtype, copy=True):
-    return np.asarray(t).astype(np.result_type(ans))
+    # the real part for a complex x cast to a real dtype (NumPy drops the imaginary part)
+    if np.iscomplexobj(ans):
+        return np.asarray(t).astype(np.result_type(ans))
+    return np.asarray(np.real(t)).astype(np.result_type(ans))
 
 
 if hasattr(np, "astype"):                              # NumPy >= 2.1 only
     define(np.astype, methods=("astype",), vjp=astype_vjp, jvp=astype_jvp, display="ToCopy",
-           linear=True, elementwise=True, examples=({"dtype": np.float64},))
+           linear=True, elementwise=True, examples=({"dtype": np.float64},), complex_ok=True)

@@ -31,7 +31,8 @@ from ..pytree import (is_float_leaf, is_pytree_argument, ravel_pytree, tree_flat
 from .numeric import numerical_grad, numerical_vjp
 
 #: relative tolerance by the lowest floating precision among the inputs
-TOLERANCE = {np.dtype(np.float64): 1e-5, np.dtype(np.float32): 2e-2}
+TOLERANCE = {np.dtype(np.float64): 1e-5, np.dtype(np.float32): 2e-2,
+             np.dtype(np.complex128): 1e-5, np.dtype(np.complex64): 2e-2}
 
 
 class GradientMismatch(S2SError, AssertionError):
@@ -65,8 +66,9 @@ class CheckReport:
             error = self.errors.get(method)
             mark = "" if error is None else ("  ok" if error <= self.limit(method)
                                              else "  MISMATCH")
-            shown = np.array2string(np.asarray(value, dtype=float), precision=6,
-                                    threshold=8, separator=", ")
+            value = np.asarray(value)
+            shown = np.array2string(value if value.dtype.kind == "c" else value.astype(float),
+                                    precision=6, threshold=8, separator=", ")
             text = "reference" if error is None else f"max rel. error {error:.1e}"
             lines.append(f"  {method:<20} {text:<24}{mark}  {shown}")
         for method, reason in self.skipped.items():
@@ -75,8 +77,8 @@ class CheckReport:
 
 
 def _relative_error(value: Any, reference: Any) -> float:
-    value = np.asarray(value, dtype=np.float64)
-    reference = np.asarray(reference, dtype=np.float64)
+    value = np.asarray(value, dtype=np.complex128)
+    reference = np.asarray(reference, dtype=np.complex128)
     if value.shape != reference.shape:
         return float("inf")
     scale = max(1.0, float(np.max(np.abs(reference))) if reference.size else 1.0)
@@ -84,7 +86,17 @@ def _relative_error(value: Any, reference: Any) -> float:
 
 
 def _flatten(parts: Sequence[Any]) -> np.ndarray:
-    return np.concatenate([np.ravel(np.asarray(p, dtype=np.float64)) for p in parts])
+    flat = np.concatenate([np.ravel(np.asarray(p)) for p in parts])
+    return flat.astype(np.complex128 if flat.dtype.kind == "c" else np.float64)
+
+
+def _random_like(rng: np.random.Generator, value: Any) -> Any:
+    """A random direction (or cotangent) shaped like ``value``: complex for a complex one."""
+    if np.iscomplexobj(value):
+        draw = rng.normal(size=np.shape(value)) + 1j * rng.normal(size=np.shape(value))
+        return complex(draw) if np.ndim(value) == 0 else draw
+    return float(rng.normal()) if np.ndim(value) == 0 and not isinstance(value, np.ndarray) \
+        else rng.normal(size=np.shape(value))
 
 
 class _FlatTrees:
@@ -130,16 +142,15 @@ def check(function: Callable[..., Any], *args: Any, wrt: Any = 0,
     output = primal(*values)
     flat = _FlatTrees(primal, values, positions)    # the references' view of pytrees
     rng = np.random.default_rng(seed)
-    scalar = np.ndim(output) == 0
-    cotangent = 1.0 if scalar else rng.normal(size=np.shape(output))
+    scalar = np.ndim(output) == 0 and not np.iscomplexobj(output)
+    cotangent = 1.0 if scalar else _random_like(rng, np.asarray(output))
     dtypes = [np.asarray(flat.values[p]).dtype for p in positions]
     tolerance = max(TOLERANCE.get(np.dtype(d), 1e-5) for d in dtypes)
     report = CheckReport(getattr(base, "__qualname__", repr(base)), tolerance)
 
-    reference = numerical_vjp(flat.primal, tuple(np.asarray(v, dtype=np.float64)
-                                               if isinstance(v, np.ndarray) else v
-                                               for v in flat.values),
-                              cotangent, wrt=positions)
+    reference = numerical_vjp(flat.primal, tuple(
+        np.asarray(v, dtype=np.complex128 if v.dtype.kind == "c" else np.float64)
+        if isinstance(v, np.ndarray) else v for v in flat.values), cotangent, wrt=positions)
     report.values["finite differences"] = _flatten(reference)
 
     def record(method: str, computation: Callable[[], Any]) -> None:
@@ -162,19 +173,19 @@ def check(function: Callable[..., Any], *args: Any, wrt: Any = 0,
         from ..tape import vjp_with_tape
         record("tape", lambda: as_tuple(vjp_with_tape(flat.primal, flat.values, {},
                                                       positions)[1](cotangent)))
-    directions = [float(rng.normal()) if isinstance(flat.values[p], float)
-                  else rng.normal(size=np.shape(flat.values[p])) for p in positions]
+    directions = [_random_like(rng, flat.values[p]) for p in positions]
 
-    def forward_dot() -> tuple:
+    def forward_dot() -> tuple:      # Re <u, J v>, against Re <u J, v> (conj: complex ones)
         _, tangent = differentiable.jvp(values, [
             ravel_pytree(values[p])[1](d) if p in flat.trees else d
             for p, d in zip(positions, directions)])
-        return (np.sum(np.asarray(cotangent) * np.asarray(tangent)),)
+        return (np.real(np.sum(np.conj(cotangent) * np.asarray(tangent))),)
 
     record_forward = "forward (u.Jv)"
     try:
         report.values[record_forward] = _flatten(forward_dot())
-        expected = sum(float(np.sum(np.asarray(r) * d)) for r, d in zip(reference, directions))
+        expected = sum(float(np.real(np.sum(np.conj(r) * d)))
+                       for r, d in zip(reference, directions))
         report.errors[record_forward] = _relative_error(report.values[record_forward],
                                                         np.array([expected]))
     except (UnsupportedError, NotImplementedError) as error:

@@ -13,6 +13,10 @@ float64 whatever their dtype.
 ``args`` is the tuple of positional arguments; any other value is the single argument
 (``numerical_grad(np.sin, 0.5)``).  ``wrt`` takes a position (negative too), a parameter
 name, or a tuple of them, in which case a tuple of results comes back.
+
+Complex values, in s2s's convention (s2s/rules/registry.py): for a complex argument ``z``
+the gradient is ``dL/dRe z + i dL/dIm z`` (each part moved on its own), where ``L`` is
+the real ``Re(sum(conj(cotangent) * f))``; complex arguments are evaluated in complex128.
 """
 from __future__ import annotations
 
@@ -53,23 +57,27 @@ def numerical_vjp(f: Callable[..., Any], args: Any, cotangent: Any, wrt: Wrt = 0
     args = _as_args(args)
     positions, several = _positions(f, wrt, len(args))
     eps = DEFAULT_EPS if eps is None else float(eps)
-    cotangent = np.asarray(cotangent, dtype=np.float64)
+    cotangent = np.asarray(cotangent)
+    cotangent = cotangent.astype(np.complex128 if cotangent.dtype.kind == "c" else np.float64)
     output_shape = np.shape(_call(f, args, kwargs))
     if cotangent.shape != output_shape:
         raise ValueError(f"the cotangent has shape {cotangent.shape}, the output of f has "
                          f"shape {output_shape}")
     results = []
     for position in positions:
-        point = np.array(args[position], dtype=np.float64)
-        gradient = np.zeros(point.shape)
+        point = _point(args[position])
+        units = (1.0, 1j) if point.dtype.kind == "c" else (1.0,)
+        gradient = np.zeros(point.shape, dtype=point.dtype)
         for index in np.ndindex(*point.shape):
-            plus, minus = point.copy(), point.copy()
-            step = eps * max(1.0, abs(point[index]))
-            plus[index] += step
-            minus[index] -= step
-            difference = (_evaluate(f, args, kwargs, {position: plus})
-                          - _evaluate(f, args, kwargs, {position: minus}))
-            gradient[index] = np.sum(cotangent * difference) / (plus[index] - minus[index])
+            for unit in units:
+                plus, minus = point.copy(), point.copy()
+                step = eps * max(1.0, abs(point[index]))
+                plus[index] += step * unit
+                minus[index] -= step * unit
+                difference = (_evaluate(f, args, kwargs, {position: plus})
+                              - _evaluate(f, args, kwargs, {position: minus}))
+                gradient[index] += unit * np.real(np.sum(np.conj(cotangent) * difference)) \
+                    / (2 * step)
         results.append(_like(gradient, args[position]))
     return tuple(results) if several else results[0]
 
@@ -89,8 +97,8 @@ def numerical_jvp(f: Callable[..., Any], args: Any, tangents: Any, wrt: Wrt = 0,
         raise InputError(f"{len(positions)} arguments to move but {len(tangents)} tangents")
     points, directions = {}, {}
     for position, tangent in zip(positions, tangents):
-        points[position] = np.array(args[position], dtype=np.float64)
-        directions[position] = np.asarray(tangent, dtype=np.float64)
+        points[position] = _point(args[position])
+        directions[position] = np.asarray(tangent, dtype=points[position].dtype)
         if directions[position].shape != points[position].shape:
             raise ValueError(f"the tangent for argument {position} has shape "
                              f"{directions[position].shape}, the argument "
@@ -118,24 +126,31 @@ def _call(f: Callable[..., Any], args: list[Any], kwargs: dict | None) -> Any:
     return f(*args, **(kwargs or {}))
 
 
+def _point(value: Any) -> np.ndarray:
+    """A differentiated argument in float64 (complex128 if it is complex)."""
+    return np.array(value, dtype=np.complex128 if np.iscomplexobj(value) else np.float64)
+
+
 def _evaluate(f: Callable[..., Any], args: list[Any], kwargs: dict | None,
               replacements: dict[int, np.ndarray]) -> np.ndarray:
     """``f`` with some arguments replaced (0-d arrays given back as Python floats)."""
     shifted = list(args)
     for position, value in replacements.items():
         shifted[position] = _like(value, args[position])
-    return np.asarray(_call(f, shifted, kwargs), dtype=np.float64)
+    return _point(_call(f, shifted, kwargs))
 
 
 def _like(value: np.ndarray, original: Any) -> Any:
-    """``value`` as the kind of thing ``original`` is: a Python float or a float64 array."""
+    """``value`` as the kind of thing ``original`` is: a Python float (complex) or an array."""
     if isinstance(original, np.ndarray):
         return value
-    return float(value)
+    return complex(value) if np.iscomplexobj(value) else float(value)
 
 
 def _output_like(value: np.ndarray, output: Any) -> Any:
-    return float(value) if np.ndim(output) == 0 else np.asarray(value, dtype=np.float64)
+    if np.ndim(output) == 0:
+        return complex(value) if np.iscomplexobj(value) else float(value)
+    return _point(value)
 
 
 def _positions(f: Callable[..., Any], wrt: Wrt, count: int) -> tuple[tuple[int, ...], bool]:

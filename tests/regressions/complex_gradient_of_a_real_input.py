@@ -9,9 +9,6 @@ import math
 
 import numpy as np
 
-# Remove XFAIL once the bug is fixed; tests/test_regressions.py then checks the program.
-XFAIL = "complex intermediates: a real input's gradient is complex in the generic pullback"
-
 
 def f(x, y):
     return np.sum(np.real(np.exp(1j * x) * y))

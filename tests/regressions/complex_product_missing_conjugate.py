@@ -12,9 +12,6 @@ import math
 
 import numpy as np
 
-# Remove XFAIL once the bug is fixed; tests/test_regressions.py then checks the program.
-XFAIL = "complex intermediates: rules (multiply, exp...) omit the conjugate of the convention's VJP"
-
 
 def f(x, y):
     return np.sum(np.abs(x + 1j * y))
