@@ -1269,8 +1269,8 @@ def _real_eigenvalues(w, function):
     if np.iscomplexobj(w):
         raise RuleDomainError(
             f"s2s: the derivative of np.linalg.{function} is defined here for matrices with "
-            "real eigenvalues only; this matrix has complex ones (complex derivatives are "
-            "not supported yet)")
+            "real eigenvalues only; this matrix has complex ones (complex eigenvalues are "
+            "not differentiated)")
     return w
 
 
