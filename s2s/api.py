@@ -11,6 +11,7 @@ import functools
 import inspect
 import warnings
 import linecache
+import math
 import os
 import traceback
 import types
@@ -22,13 +23,14 @@ import numpy as np
 from .errors import (EvaluationError, FallbackWarning, InputError, MissingRuleError,
                      NonScalarOutputError, S2SError, UnsupportedError, WrtError,
                      missing_rule_from)
+from .arrays import array_type_name, is_dispatched_array
 from .display import Code, ipython_shell
 from .emit import python_name
 from .pipeline import Derivation, derive
 from .pytree import (children, data_fields, is_float_leaf, is_node, is_pytree_argument,
                      ravel_pytree, rebuild, tree_leaves)
 from .runtime import ComplexValueError, RuleDomainError
-from .shapes import argument_shape, is_complex_key, key_shape
+from .shapes import argument_shape, is_complex_key, is_dispatched_key, key_shape
 
 Wrt = Union[int, str, Sequence[Union[int, str]]]
 
@@ -41,30 +43,38 @@ _MAX_SPECIALIZATIONS = 16      # per function; beyond, calls with new shapes sha
 
 def _derivation(function: Callable[..., Any], wrt: tuple[str, ...], single: bool,
                 mode: str = "reverse", shapes: tuple | None = None,
-                complex_arguments: bool | None = None) -> Derivation:
+                complex_arguments: bool | None = None,
+                dispatched: bool | None = None) -> Derivation:
     """The (cached) generated code; ``shapes``: specialize it to these argument shapes (keys
     of :func:`argument_shape`).  ``complex_arguments``: the arguments may hold complex
     values, so rules for real values only check for them (:func:`s2s.pipeline.derive`);
     None: decided from ``shapes`` (a complex key, or a value of no shape that may hold
-    some), False without them (the code ``f.source`` shows: for real arguments)."""
+    some), False without them (the code ``f.source`` shows: for real arguments).
+    ``dispatched``: for arguments that include Dask, CuPy... arrays (``pipeline.derive``);
+    None: decided from ``shapes``."""
     if complex_arguments is None:
         complex_arguments = shapes is not None and _may_hold_complex(shapes)
     try:
         per_function = _DERIVATIONS.setdefault(function, {})
     except TypeError:
         per_function = _BUILTIN_DERIVATIONS.setdefault(function, {})
-    key = (wrt, single, mode, shapes, complex_arguments)
+    if dispatched is None:
+        dispatched = shapes is not None and any(map(is_dispatched_key, shapes))
+    key = (wrt, single, mode, shapes, complex_arguments) + (("dispatched",) if dispatched
+                                                             else ())
     if key not in per_function:
         if shapes is not None and (all(shape is None for shape in shapes) or sum(
                 1 for other in per_function if other[:3] == key[:3] and other[3] is not None)
                 >= _MAX_SPECIALIZATIONS):
-            return _derivation(function, wrt, single, mode, None, complex_arguments)
+            return _derivation(function, wrt, single, mode, None, complex_arguments,
+                               dispatched)
         plain = None if shapes is None else tuple(map(key_shape, shapes))
         same = (wrt, single, mode, plain, complex_arguments)
-        if plain != shapes and same in per_function:
+        if plain != shapes and same in per_function and not dispatched:
             per_function[key] = per_function[same]              # the same code
         else:
-            per_function[key] = derive(function, wrt, single, mode, plain, complex_arguments)
+            per_function[key] = derive(function, wrt, single, mode, plain, complex_arguments,
+                                       dispatched)
     return per_function[key]
 
 
@@ -271,6 +281,8 @@ def _prepare(name: str, value: Any, function_name: str) -> Any:
         return value
     if is_pytree_argument(value):
         return _prepare_tree(name, value, function_name)
+    if is_dispatched_array(value):
+        return _prepare_dispatched(name, value, function_name)
     if isinstance(value, (list, tuple)):
         container = type(value).__name__
         try:
@@ -300,6 +312,23 @@ def _prepare(name: str, value: Any, function_name: str) -> Any:
     raise InputError(f"{function_name}: argument '{name}' is a {type(value).__name__}; s2s "
                      "differentiates with respect to floats, complex numbers and NumPy float "
                      "and complex arrays")
+
+
+def _prepare_dispatched(name: str, value: Any, function_name: str) -> Any:
+    """A Dask, CuPy or other array NumPy's functions dispatch to: differentiated as it is
+    (generated code calls NumPy, which hands the work to the array's library), if its dtype
+    is a float or complex one."""
+    kind = np.dtype(value.dtype).kind
+    if kind in "fc":
+        return value
+    if kind in "iub":
+        raise InputError(
+            f"{function_name}: argument '{name}' is a {array_type_name(value)} of integer "
+            f"dtype {value.dtype}; gradients are defined for floating-point inputs: pass "
+            f"{name}.astype(float)")
+    raise InputError(f"{function_name}: argument '{name}' is a {array_type_name(value)} of "
+                     f"dtype {value.dtype}, which s2s does not differentiate (use float32, "
+                     "float64 or complex)")
 
 
 def _prepare_tree(name: str, tree: Any, function_name: str) -> Any:
@@ -387,6 +416,8 @@ def _finish(gradient: Any, primal: Any, name: str) -> Any:
     elif np.iscomplexobj(gradient):
         gradient = np.real(gradient)
     shape, dtype = np.shape(primal), primal.dtype
+    if is_dispatched_array(primal) or is_dispatched_array(gradient):
+        return _finish_dispatched(gradient, primal, name)
     if np.shape(gradient) != shape:
         raise S2SError(f"internal error: the gradient for '{name}' has shape "
                        f"{np.shape(gradient)}, not {shape}; please report this function")
@@ -420,6 +451,8 @@ def _prepare_tangent(name: str, tangent: Any, primal: Any) -> Any:
     if np.iscomplexobj(tangent) and not np.iscomplexobj(primal):
         raise InputError(f"the tangent for '{name}' is complex, but '{name}' is real: a real "
                          "input has real tangents")
+    if is_dispatched_array(tangent) or is_dispatched_array(primal):
+        return _prepare_dispatched_tangent(name, tangent, primal)
     try:
         tangent = np.asarray(tangent, dtype=primal.dtype)
     except (ValueError, TypeError):
@@ -429,6 +462,19 @@ def _prepare_tangent(name: str, tangent: Any, primal: Any) -> Any:
         raise InputError(f"the tangent for '{name}' has shape {tangent.shape}, but '{name}' "
                          f"has shape {np.shape(primal)}")
     return tangent
+
+
+def _prepare_dispatched_tangent(name: str, tangent: Any, primal: Any) -> Any:
+    """A tangent or cotangent where the primal or it is a Dask, CuPy... array: checked by
+    shape and cast to the primal's dtype lazily (``astype``), never computed."""
+    if not hasattr(tangent, "shape") or not hasattr(tangent, "dtype"):
+        tangent = np.asarray(tangent)
+    if np.dtype(tangent.dtype).kind not in "fciub":
+        raise InputError(f"the tangent for '{name}' has dtype {tangent.dtype}, not numbers")
+    if tuple(tangent.shape) != tuple(np.shape(primal)):
+        raise InputError(f"the tangent for '{name}' has shape {tuple(tangent.shape)}, but "
+                         f"'{name}' has shape {tuple(np.shape(primal))}")
+    return tangent if tangent.dtype == primal.dtype else tangent.astype(primal.dtype)
 
 
 def _prepare_tangent_tree(name: str, tangent: Any, primal: Any) -> Any:
@@ -568,10 +614,27 @@ _ATOMS = (str, bytes, type, types.FunctionType, types.BuiltinFunctionType, types
           np.ufunc)
 
 
+def _finish_dispatched(gradient: Any, primal: Any, name: str) -> Any:
+    """The gradient of a Dask, CuPy... array, of its type, shape and dtype, never computed:
+    a gradient that is a number or a NumPy array (a zero, a constant) is spread onto an
+    array of the primal's type (``zeros_like`` dispatches), so it stays lazy or on the GPU.
+    A NumPy argument's gradient that depends on such arrays (parameters in memory, data in
+    Dask) stays of their type too, with the argument's shape and dtype: computing it is the
+    caller's ``dask.compute``."""
+    if is_dispatched_array(primal) and (not is_dispatched_array(gradient)
+                                        or type(gradient) is not type(primal)):
+        gradient = np.zeros_like(primal) + gradient
+    if tuple(gradient.shape) != tuple(primal.shape):
+        raise S2SError(f"internal error: the gradient for '{name}' has shape "
+                       f"{gradient.shape}, not {primal.shape}; please report this function")
+    return gradient if gradient.dtype == primal.dtype else gradient.astype(primal.dtype)
+
+
 def _is_complex(value: Any) -> bool:
     """Is ``value`` a complex number or array (cheap: no conversion of other values)?"""
     return isinstance(value, (complex, np.complexfloating)) \
-        or isinstance(value, np.ndarray) and value.dtype.kind == "c"
+        or isinstance(value, np.ndarray) and value.dtype.kind == "c" \
+        or is_dispatched_array(value) and np.dtype(value.dtype).kind == "c"
 
 
 def _proves_scalar_output(derivation: Derivation) -> bool:
@@ -581,7 +644,8 @@ def _proves_scalar_output(derivation: Derivation) -> bool:
 
 def _is_scalar(value: Any) -> bool:
     return isinstance(value, (float, int, np.floating, np.integer)) and not isinstance(value, bool) \
-        or isinstance(value, np.ndarray) and value.ndim == 0
+        or isinstance(value, np.ndarray) and value.ndim == 0 \
+        or is_dispatched_array(value) and value.ndim == 0
 
 
 # ``check=True`` runs s2s.check, which s2s.verify installs here when it is imported (the
@@ -707,11 +771,13 @@ class Differentiable:
         return self.derivation.source
 
     def forward_derivation(self, wrt: tuple[str, ...] | None = None,
-                           complex_arguments: bool = False) -> Derivation:
+                           complex_arguments: bool = False,
+                           dispatched: bool = False) -> Derivation:
         """The forward-mode (tangent) code's stages, for ``wrt`` (default: this wrt);
-        ``complex_arguments``: for arguments that may hold complex values."""
+        ``complex_arguments``: for arguments that may hold complex values; ``dispatched``:
+        for Dask, CuPy... arrays among them."""
         return _derivation(self.function, wrt or self.wrt_names, False, "forward", None,
-                           complex_arguments)
+                           complex_arguments, dispatched)
 
     def gradient_function(self, *args: Any, **kwargs: Any) -> Callable[..., Any]:
         """The closure-free generated gradient ``grad_<name>(params, seed=1.0)``; given
@@ -987,7 +1053,8 @@ class Differentiable:
                               for p in positions]
             wrt = tuple(self.params[p] for p in positions)
             derivation = self.forward_derivation(
-                wrt, _may_hold_complex(tuple(map(argument_shape, values))))
+                wrt, _may_hold_complex(tuple(map(argument_shape, values))),
+                _any_dispatched(values) or _any_dispatched(tangent_values))
             value, tangent = derivation.module.function(*values, *tangent_values)
             return value, _finish_tangent(tangent, value)
 
@@ -1120,6 +1187,9 @@ def _evaluate_hessian(differentiable: Differentiable, args: tuple, kwargs: dict)
     if is_node(x):
         return _evaluate_hessian_tree(differentiable, values, x)
     shape = np.shape(x)
+    if _any_dispatched(values):
+        return _stacked([_hvp(differentiable, values, _basis(shape, index))
+                         for index in np.ndindex(*shape)], shape, shape, -1)
     columns = np.zeros(shape + shape)
     for index in np.ndindex(*shape):
         columns[(Ellipsis,) + index] = _hvp(differentiable, values, _basis(shape, index))
@@ -1182,7 +1252,8 @@ def _hvp(differentiable: Differentiable, values: list[Any], direction: Any) -> A
     name = differentiable.params[position]
     gradient = _derivation(differentiable.function, differentiable.wrt_names,
                            differentiable.single, "gradient", None,
-                           _may_hold_complex(tuple(map(argument_shape, values)))).module.function
+                           _may_hold_complex(tuple(map(argument_shape, values))),
+                           _any_dispatched(values)).module.function
     level = Differentiable(gradient, wrt=name)
     tangents: list[Any] = [None] * (len(values) + 1)
     tangents[position] = direction
@@ -1273,7 +1344,8 @@ def jacobian(function: Callable[..., Any], wrt: Wrt = 0,
                                      "computes Jacobians of real outputs (use 'forward')")
                 chosen = "forward"          # a complex Jacobian, one column per real input
             if chosen == "auto":
-                chosen = "forward" if sum(np.size(x) for x in inputs) < np.prod(out_shape) \
+                chosen = "forward" if sum(math.prod(np.shape(x)) for x in inputs) \
+                    < math.prod(out_shape) \
                     else "reverse"
             blocks = _jacobian_reverse(differentiable, values, out_shape) if chosen == "reverse" \
                 else _jacobian_forward(differentiable, values, inputs, out_shape,
@@ -1291,10 +1363,27 @@ def _basis(shape: tuple[int, ...], index: tuple[int, ...]) -> Any:
     return unit
 
 
+def _any_dispatched(values: Sequence[Any]) -> bool:
+    return any(map(is_dispatched_array, values))
+
+
+def _stacked(pieces: list[Any], outer: tuple, inner: tuple, axis: int) -> Any:
+    """Rows (``axis=0``: one per index of ``outer``) or columns (``axis=-1``: one per index
+    of ``inner``) of a Jacobian or Hessian stacked into a block ``outer + inner`` with
+    ``np.stack``, which keeps a Dask or CuPy array its type (and a Dask one lazy)."""
+    return np.reshape(np.stack(pieces, axis=axis), outer + inner)
+
+
 def _jacobian_reverse(differentiable: Differentiable, values: list[Any],
                       out_shape: tuple[int, ...]) -> list[np.ndarray]:
     _, _, pullback = differentiable._run(tuple(values), {})
     inputs = [values[p] for p in differentiable.wrt_positions]
+    if _any_dispatched(values):
+        rows = [differentiable._gradients(values, pullback(_basis(out_shape, index)))
+                for index in np.ndindex(*out_shape)]
+        rows = [(row,) if differentiable.single else row for row in rows]
+        return [_stacked([row[k] for row in rows], out_shape, np.shape(x), 0)
+                for k, x in enumerate(inputs)]
     blocks = [np.zeros(out_shape + np.shape(x)) for x in inputs]
     for index in np.ndindex(*out_shape):
         rows = differentiable._gradients(values, pullback(_basis(out_shape, index)))
@@ -1333,6 +1422,14 @@ def _jacobian_forward(differentiable: Differentiable, values: list[Any], inputs:
     blocks = []
     for position, x in zip(differentiable.wrt_positions, inputs):
         in_shape = np.shape(x)
+        if _any_dispatched(values):
+            columns = []
+            for index in np.ndindex(*in_shape):
+                tangents: list[Any] = [None] * len(values)
+                tangents[position] = _basis(in_shape, index)
+                columns.append(differentiable.jvp(values, tangents)[1])
+            blocks.append(_stacked(columns, out_shape, in_shape, -1))
+            continue
         block = np.zeros(out_shape + in_shape, dtype=dtype)
         for index in np.ndindex(*in_shape):
             tangents: list[Any] = [None] * len(values)

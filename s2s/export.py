@@ -78,6 +78,13 @@ def _s2s_is_float(leaf):
         and leaf.dtype.kind == "f"
 
 
+def _s2s_is_other_array(value):
+    """An array of another library NumPy's functions dispatch to (Dask, CuPy)."""
+    kind = type(value)
+    return kind is not np.ndarray and not isinstance(value, np.generic) \
+        and hasattr(kind, "__array_function__") and hasattr(value, "dtype")
+
+
 def _s2s_argument(value, name):
     """A differentiated argument as a Python float or a float array (ints are promoted);
     a pytree of parameters as it is (its float leaves are differentiated)."""
@@ -95,6 +102,8 @@ def _s2s_argument(value, name):
             value = value.astype(np.float64)
     if isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind == "f":
         return value
+    if _s2s_is_other_array(value) and np.dtype(value.dtype).kind == "f":
+        return value                            # a Dask or CuPy array: NumPy dispatches
     raise TypeError(f"argument {name!r} must be a float or a float array, not "
                     f"{getattr(value, 'dtype', type(value).__name__)} (try .astype(float))")
 
@@ -119,6 +128,11 @@ def _s2s_gradient(gradient, like):
                              f"{type(like).__name__} argument")
         items = [_s2s_gradient(part, item) for part, item in zip(parts, like)]
         return type(like)(*items) if hasattr(like, "_fields") else type(like)(items)
+    if _s2s_is_other_array(like) or _s2s_is_other_array(gradient):
+        if gradient is None or np.shape(gradient) != np.shape(like):
+            gradient = np.zeros_like(like) + (0.0 if gradient is None else gradient)
+        gradient = np.real(gradient)
+        return gradient if gradient.dtype == like.dtype else gradient.astype(like.dtype)
     if not _s2s_is_float(like):
         return None
     if gradient is None:
@@ -205,10 +219,10 @@ def _s2s_forward_gradient(jvp, arguments, positions, single, name):
 
 
 _TREES = (_s2s_is_tree, _s2s_leaves, _s2s_rebuild, _s2s_is_float)
-_SUPPORT = {"reverse": _TREES + (_s2s_argument, _s2s_gradient, _s2s_scalar,
-                                 _s2s_reverse_gradient),
-            "forward": _TREES + (_s2s_argument, _s2s_gradient, _s2s_scalar, _s2s_zero_tangent,
-                                 _s2s_forward_gradient)}
+_SUPPORT = {"reverse": _TREES + (_s2s_is_other_array, _s2s_argument, _s2s_gradient,
+                                 _s2s_scalar, _s2s_reverse_gradient),
+            "forward": _TREES + (_s2s_is_other_array, _s2s_argument, _s2s_gradient, _s2s_scalar,
+                                 _s2s_zero_tangent, _s2s_forward_gradient)}
 
 
 # --- values as source text ---------------------------------------------------------------
@@ -535,17 +549,24 @@ def _signature_text(function: Callable[..., Any]) -> tuple[str, str]:
     return ", ".join(parameters), ", ".join(call)
 
 
-def export_source(function: Callable[..., Any], wrt: Any = None, mode: str = "reverse") -> str:
+def export_source(function: Callable[..., Any], wrt: Any = None, mode: str = "reverse",
+                  dispatch: bool = False) -> str:
     """The text of the standalone module (see :func:`export`)."""
-    from .api import _name
+    from .api import _derivation, _name
     from .emit import python_name
 
     if mode not in ("reverse", "forward"):
         raise S2SError(f"mode must be 'reverse' or 'forward', not {mode!r}")
     differentiable = strict_differentiable(function, wrt)
     base = differentiable.function
-    derivation = differentiable.derivation if mode == "reverse" \
-        else differentiable.forward_derivation()
+    if dispatch and mode == "reverse":
+        derivation = _derivation(base, differentiable.wrt_names, differentiable.single,
+                                 "reverse", None, False, True)
+    elif dispatch:
+        derivation = differentiable.forward_derivation(None, False, True)
+    else:
+        derivation = differentiable.derivation if mode == "reverse" \
+            else differentiable.forward_derivation()
     generated = derivation.module
     parsed = derivation.parsed
     name = python_name(parsed.name)
@@ -660,7 +681,7 @@ def strict_differentiable(function: Any, wrt: Any = None):
 
 
 def export(function: Callable[..., Any], path: Any = None, wrt: Any = None,
-           mode: str = "reverse") -> str:
+           mode: str = "reverse", dispatch: bool = False) -> str:
     """Write the derivative of ``function`` as a standalone module; return its text.
 
     ``mode="reverse"`` exports ``vjp_<name>`` (as in ``f.source``), ``"forward"`` exports
@@ -669,8 +690,10 @@ def export(function: Callable[..., Any], path: Any = None, wrt: Any = None,
     ``@s2s.differentiate`` (default: the decorated function's, or 0).  With ``path``, the
     text is also written there.  Raises :class:`s2s.UnsupportedError` for code s2s cannot
     transform and :class:`ExportError` for globals that cannot be written out.
+    ``dispatch=True``: code for Dask and CuPy arrays as well (NumPy calls those libraries
+    do not implement, such as ``np.copy``, go through helpers that keep the array's type).
     """
-    text = export_source(function, wrt=wrt, mode=mode)
+    text = export_source(function, wrt=wrt, mode=mode, dispatch=dispatch)
     if path is not None:
         with open(path, "w", encoding="utf-8", newline="\n") as file:
             file.write(text)

@@ -130,8 +130,9 @@ def _impure(node: ast.AST) -> bool:
 class _ShapeFolder(ast.NodeTransformer):
     """``np.size(x)``, ``np.shape(x)``, ``np.ndim(x)``, ``x.shape``... -> constants."""
 
-    def __init__(self, shapes: dict[str, tuple]):
+    def __init__(self, shapes: dict[str, tuple], allocate: bool = True):
         self.shapes = shapes
+        self.allocate = allocate        # False for arrays NumPy dispatches to (Dask, CuPy)
 
     def _known(self, node: ast.expr) -> tuple | None:
         return self.shapes.get(node.id) if isinstance(node, ast.Name) else None
@@ -148,7 +149,7 @@ class _ShapeFolder(ast.NodeTransformer):
                 return ast.copy_location(ast.Constant(_query(shape, function.attr)), node)
         if not isinstance(function, ast.Name):
             return node
-        if function.id == "broadcast_like" and len(args) == 2:
+        if function.id == "broadcast_like" and len(args) == 2 and self.allocate:
             shape = self._known(args[1])     # a new array: np.broadcast_to's view costs more
             if shape:                        # to make, and a gradient returned must be copied
                 return ast.copy_location(_np_call("full", ast.Constant(tuple(shape)),
@@ -205,11 +206,15 @@ def _query(shape: tuple, attribute: str):
     return {"size": math.prod(shape), "shape": tuple(shape), "ndim": len(shape)}[attribute]
 
 
-def fold_known_shapes(statements: list[ast.stmt], shapes: dict[str, tuple]) -> list[ast.stmt]:
-    """Shape queries of names whose shape the specialization proved, as constants."""
+def fold_known_shapes(statements: list[ast.stmt], shapes: dict[str, tuple],
+                      allocate: bool = True) -> list[ast.stmt]:
+    """Shape queries of names whose shape the specialization proved, as constants.
+    ``allocate``: a scalar cotangent spread over a known shape may become a new NumPy array
+    (``np.full``); not for arrays of another library (Dask, CuPy), where the runtime's
+    ``broadcast_like`` makes it of the operand's type."""
     if not shapes:
         return statements
-    folder = _ShapeFolder(shapes)
+    folder = _ShapeFolder(shapes, allocate)
     return [folder.visit(statement) for statement in statements]
 
 
@@ -505,10 +510,11 @@ def _drop_orphan_comments(statements: list[ast.stmt]) -> list[ast.stmt]:
     return kept
 
 
-def optimize_forward(code, shapes: dict[str, tuple] | None = None):
+def optimize_forward(code, shapes: dict[str, tuple] | None = None, dispatched: bool = False):
     """Fold constants (and, specialized, shape queries) and drop tangents nothing reads in
-    forward-mode code."""
-    body = fold_constants(fold_known_shapes(code.body, shapes or {}))
+    forward-mode code.  ``dispatched``: for arrays of another library (no NumPy allocation
+    of a known shape)."""
+    body = fold_constants(fold_known_shapes(code.body, shapes or {}, not dispatched))
     live = {code.result} | reads_of(code.tangent)
     code.body = propagate_copies(eliminate_dead_code(body, live),
                                  live | {code.result})
@@ -564,9 +570,12 @@ def _is_name_copy(statement: ast.stmt) -> bool:
         and isinstance(statement.targets[0], ast.Name) and isinstance(statement.value, ast.Name)
 
 
-def optimize(code: ReverseCode, shapes: dict[str, tuple] | None = None) -> ReverseCode:
-    """``shapes``: the names of known shape, in code specialized to argument shapes."""
-    reverse = fold_constants(fold_known_shapes(code.reverse, shapes or {}))
+def optimize(code: ReverseCode, shapes: dict[str, tuple] | None = None,
+             dispatched: bool = False) -> ReverseCode:
+    """``shapes``: the names of known shape, in code specialized to argument shapes.
+    ``dispatched``: the code is for arrays of another library (Dask, CuPy) that NumPy's
+    functions dispatch to, so it allocates no NumPy array of a known shape."""
+    reverse = fold_constants(fold_known_shapes(code.reverse, shapes or {}, not dispatched))
     if shapes:
         reverse = use_scalar_cotangents(reverse, shapes)
     returned = set().union(*(reads_of(gradient) for gradient in code.gradients))

@@ -20,6 +20,7 @@ from .analysis import Analysis, analyze
 from .emit import (GeneratedModule, build_grad_function, build_jvp_function, build_module,
                    build_vjp_function, compile_module, python_name, render)
 from .forward import generate_forward
+from .lower_dispatch import lower_for_dispatch
 from .errors import UnsupportedError
 from .naming import Namer
 from .normalize import NormalForm, normalize
@@ -54,13 +55,14 @@ class _Module:
     names: Namer = field(default_factory=Namer)
     mode: str = "reverse"
     guarded: bool = False       # complex values may arrive: rules for reals guard (analysis)
+    dispatched: bool = False    # for arrays NumPy dispatches to (Dask, CuPy): no NumPy allocation
     aliases: dict[tuple[str, int], str] = field(default_factory=dict)  # (name, id) -> name
     callees: list[Any] = field(default_factory=list)   # keeps the objects of the keys alive
 
 
 def derive(function: Callable[..., Any], wrt: tuple[str, ...], single: bool,
            mode: str = "reverse", shapes: tuple | None = None,
-           complex_arguments: bool = False) -> Derivation:
+           complex_arguments: bool = False, dispatched: bool = False) -> Derivation:
     """Generate the derivative of ``function`` with respect to ``wrt``.
 
     ``mode="reverse"``: a ``vjp_<name>`` function returning ``(value, pullback)``.
@@ -75,16 +77,23 @@ def derive(function: Callable[..., Any], wrt: tuple[str, ...], single: bool,
     code itself may make complex values (``Analysis.may_be_complex``), the derivatives of
     rules for real values only refuse complex ones at run time (``refuse_complex``); code
     for real arguments without such sources carries no such checks.
+
+    ``dispatched``: the arguments include arrays of another library that NumPy's functions
+    dispatch to (Dask, CuPy): specialized code then makes every new array from an operand
+    (``*_like``, through the runtime), never a NumPy array of a known shape.
     """
     parsed = parse_function(function)
     _check_reserved_names(parsed)
-    module = _Module(mode=mode, guarded=complex_arguments)
+    module = _Module(mode=mode, guarded=complex_arguments, dispatched=dispatched)
     name = module.names.unique(f"{_PREFIX[mode]}_{python_name(parsed.name)}")
     module.in_progress.append(_key(function))
     parameter_shapes = None if shapes is None else dict(zip(parsed.params, shapes))
     stages, definition = _derive(parsed, wrt, single, name, module, parameter_shapes)
     functions = [d for _, d in module.functions.values()]
     functions += list(module.primal_definitions.values()) + [definition]
+    if dispatched:
+        functions, lowered_helpers = lower_for_dispatch(functions)
+        module.helpers |= lowered_helpers
     used = {node.id for function in functions for node in ast.walk(function)
             if isinstance(node, ast.Name)}
     helpers = {helper for helper in module.helpers if helper in used}   # some were folded
@@ -135,13 +144,13 @@ def _derive(parsed: ParsedFunction, wrt: tuple[str, ...], single: bool, name: st
         callees[id(operation)] = module.functions[key][0]
     if module.mode == "forward":
         code = optimize_forward(generate_forward(analysis, normal.namer, callees),
-                                analysis.shapes)
+                                analysis.shapes, module.dispatched)
         module.helpers |= code.helpers
         definition = build_jvp_function(parsed, code, name)
         return (parsed, normal, analysis, code, code), definition
     fused = module.mode == "gradient"
     reverse = generate_reverse(analysis, normal.namer, callees, fused=fused)
-    optimized = resolve_markers(optimize(reverse, analysis.shapes), set(parsed.params), fused)
+    optimized = resolve_markers(optimize(reverse, analysis.shapes, module.dispatched), set(parsed.params), fused)
     if fused and analysis.shapes:
         optimized = eliminate_dead_primal(optimized, analysis)
     module.helpers |= optimized.helpers

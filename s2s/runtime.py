@@ -209,6 +209,51 @@ def sort_order(items, reverse=False):
     return sorted(range(len(items)), key=items.__getitem__, reverse=reverse)
 
 
+def is_dispatched_array(value):
+    """Whether ``value`` is an array of another library that NumPy's functions dispatch to
+    (not an ``np.ndarray``, not a NumPy scalar)."""
+    kind = type(value)
+    return (kind is not np.ndarray and not isinstance(value, np.generic)
+            and hasattr(kind, "__array_function__") and hasattr(kind, "__array_ufunc__")
+            and hasattr(value, "shape") and hasattr(value, "dtype"))
+
+
+def as_array(x):
+    """``x`` as an array: an ndarray or an array of another library as it is (``np.asarray``
+    would compute a Dask array, or copy a CuPy array to the host), anything else through
+    ``np.asarray``."""
+    if x.__class__ is np.ndarray or is_dispatched_array(x):
+        return x
+    return np.asarray(x)
+
+
+def copy_value(x):
+    """``np.copy(x)`` that keeps an array of another library its type (``x.copy()``: Dask
+    would compute the array to run NumPy's ``copy``)."""
+    return x.copy() if is_dispatched_array(x) else np.copy(x)
+
+
+def size_of(x, axis=None):
+    """``np.size(x, axis)`` read from the shape (Dask would compute the array to run
+    NumPy's ``size``)."""
+    shape = np.shape(x)
+    if axis is None:
+        size = 1
+        for length in shape:
+            size *= length
+        return size
+    return shape[axis]
+
+
+def _spread(g, like):
+    """``g`` broadcast to the shape of ``like``: a read-only NumPy view, or for an array of
+    another library (Dask, CuPy) an array of that type chunked like it (never a NumPy array
+    of its full size)."""
+    if is_dispatched_array(like):
+        return np.zeros_like(like, dtype=np.result_type(like.dtype, np.float32)) + g
+    return np.broadcast_to(g, np.shape(like))
+
+
 def unbroadcast(g, like):
     """Sum the cotangent ``g`` down to the shape of ``like`` (undoing NumPy broadcasting)."""
     scalars = (float, np.float64, np.float32)             # scalar code: nothing to undo
@@ -223,7 +268,7 @@ def unbroadcast(g, like):
             "s2s does not differentiate list concatenation (xs + ys) or arithmetic between "
             "lists and arrays; build the list with .append, or np.concatenate arrays")
     if len(g_shape) < len(shape) or not shape and not g_shape:
-        return np.broadcast_to(g, shape)
+        return _spread(g, like)
     extra = len(g_shape) - len(shape)
     if extra:
         g = np.sum(g, axis=tuple(range(extra)))
@@ -243,12 +288,12 @@ def broadcast_like(g, like):
     shape = np.shape(like)
     if np.shape(g) == shape:
         return g
-    return np.broadcast_to(g, shape)
+    return _spread(g, like)
 
 
 def zeros_like(x):
     """A zero cotangent for ``x``: ``0.0`` for Python scalars, an array of zeros otherwise."""
-    if isinstance(x, np.ndarray):
+    if isinstance(x, np.ndarray) or is_dispatched_array(x):
         return np.zeros_like(x, dtype=np.result_type(x.dtype, np.float32))
     if isinstance(x, (list, tuple)):
         return SequenceAdjoint(zeros_like(item) for item in x)
@@ -342,11 +387,33 @@ def index_adjoint(g, like, index):
         result = MappingAdjoint((key, zeros_like(item)) for key, item in like.items())
         result[index] = g
         return result
+    if is_dispatched_array(like):
+        return _dispatched_index_adjoint(g, like, index)
     result = np.zeros(np.shape(like), dtype=np.result_type(g, like, np.float32))
     if _is_basic_index(index):
         result[index] = g
     else:
         np.add.at(result, index, g)
+    return result
+
+
+def _dispatched_index_adjoint(g, like, index):
+    """:func:`index_adjoint` for an array of another library (Dask, CuPy): zeros of its
+    type with ``g`` written at a basic index; an advanced index (integer arrays, masks)
+    needs ``np.add.at``, which Dask does not implement, so it is refused there."""
+    dtype = np.result_type(like.dtype, getattr(g, "dtype", g), np.float32)
+    result = np.zeros_like(like, dtype=dtype)
+    if _is_basic_index(index):
+        result[index] = g
+        return result
+    try:
+        np.add.at(result, index, g)
+    except (TypeError, NotImplementedError) as error:
+        raise NotImplementedError(
+            f"s2s: the gradient of an integer-array or boolean index (x[[0, 2]], x[mask]) "
+            f"adds the cotangent at repeated positions with np.add.at, which "
+            f"{type(like).__module__.split('.')[0]} arrays do not support; index with "
+            "slices, or compute the array first") from error
     return result
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .arrays import array_type_name, is_dispatched_array, known_shape
 from .normalize import NormalForm, walk_statements
 
 Shape = tuple[int, ...]
@@ -48,7 +49,10 @@ def argument_shape(value: Any) -> tuple | None:
     shape; ``None`` for every other value (subclasses such as ``np.matrix`` included).  A
     complex value's key starts with :data:`COMPLEX` (its code is specialized to the shape
     all the same, :func:`key_shape`), so that real and complex calls never share an entry
-    of a cache that depends on the kind of value (``grad``'s closure-free fast path)."""
+    of a cache that depends on the kind of value (``grad``'s closure-free fast path).  An
+    array of another library that NumPy dispatches to (Dask, CuPy) has its type's name
+    first (``("dask.array.Array", 1000, 3)``), so a NumPy specialization never runs on it;
+    one of unknown lengths (Dask's ``nan`` chunks) has no key: it runs the generic code."""
     kind = value.__class__
     if kind is float or kind is int:
         return ()
@@ -58,18 +62,38 @@ def argument_shape(value: Any) -> tuple | None:
         return ()
     if kind is complex or isinstance(value, np.complexfloating):
         return (COMPLEX,)
+    if is_dispatched_array(value):
+        shape = known_shape(value)
+        if shape is None:
+            return None
+        marks = (array_type_name(value),) + ((COMPLEX,) if np.dtype(value.dtype).kind == "c"
+                                             else ())
+        return (*marks, *shape)
     return None
 
 
+def _marks(key: tuple) -> int:
+    """How many entries of a key are marks (strings) before its shape."""
+    count = 0
+    while count < len(key) and isinstance(key[count], str):
+        count += 1
+    return count
+
+
 def key_shape(key: tuple | None) -> Shape | None:
-    """The shape in a key of :func:`argument_shape` (without the complex mark)."""
-    if key and key[0] == COMPLEX:
-        return key[1:]
+    """The shape in a key of :func:`argument_shape` (without its marks)."""
+    if key and isinstance(key[0], str):
+        return key[_marks(key):]
     return key
 
 
 def is_complex_key(key: tuple | None) -> bool:
-    return bool(key) and key[0] == COMPLEX
+    return bool(key) and isinstance(key[0], str) and COMPLEX in key[:_marks(key)]
+
+
+def is_dispatched_key(key: tuple | None) -> bool:
+    """Is this the key of an array of another library (Dask, CuPy)?"""
+    return bool(key) and isinstance(key[0], str) and key[0] != COMPLEX
 
 
 def infer_shapes(normal: NormalForm, operations: dict[int, Any],
@@ -599,4 +623,4 @@ def _constant_int(node: ast.expr | None) -> Any:
 
 
 __all__ = ["COMPLEX", "Shape", "argument_shape", "broadcast_shapes", "infer_shapes",
-           "is_complex_key", "key_shape"]
+           "is_complex_key", "is_dispatched_key", "key_shape"]

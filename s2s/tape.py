@@ -61,7 +61,7 @@ from .library import scipy_caller
 from .rules import REGISTRY, Rule
 from .rules.domains import NotDifferentiated
 from .rules.operators import DUNDERS
-from .runtime import RuleDomainError, holds_complex, unbroadcast
+from .runtime import RuleDomainError, holds_complex, is_dispatched_array, unbroadcast
 
 __all__ = [
     "AccumulateGrad",
@@ -309,6 +309,8 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     ``int64``, so ``tensor([1, 2], requires_grad=True)`` raises as in PyTorch.  NumPy
     arrays and tensors keep their dtype (``float64`` stays ``float64``).
     """
+    if is_dispatched_array(data):
+        _refuse_dispatched(data, "s2s.tensor")
     if isinstance(data, Tensor):
         array = np.array(data.data, dtype=dtype, copy=True)
     elif isinstance(data, (np.ndarray, np.generic)):
@@ -1239,6 +1241,8 @@ def vjp_with_tape(fn: Callable[..., Any], args: tuple, kwargs: dict,
     raise :class:`~s2s.errors.MissingRuleError` instead of silently dropping the
     gradient (``math.sin(t)`` calls ``float``), as does any NumPy call without a rule.
     """
+    for value in (*args, *kwargs.values()):
+        _refuse_dispatched(value, getattr(fn, "__qualname__", "the function"))
     arguments = list(args)
     wrapped: dict[int, Any] = {}
     for index in wrt:
@@ -1274,6 +1278,20 @@ def vjp_with_tape(fn: Callable[..., Any], args: tuple, kwargs: dict,
                      for index in wrt)
 
     return value, pullback
+
+
+def _refuse_dispatched(value: Any, where: str) -> None:
+    """The tape records NumPy arrays only: a Dask or CuPy array (or a list of them) is
+    refused, since recording it would compute it or copy it to the host."""
+    items = value if isinstance(value, (list, tuple)) else (value,)
+    for item in items:
+        if is_dispatched_array(item):
+            raise InputError(
+                f"{where} runs on the runtime tape, which records NumPy arrays only, and an "
+                f"argument is a {type(item).__module__.split('.')[0]} array "
+                f"({type(item).__name__}). Generated code runs on such arrays: make the "
+                "function transformable ahead of time (see f.fallback_reason), or pass "
+                "NumPy arrays (x.compute() for Dask, x.get() for CuPy)")
 
 
 def _make_leaves(value: Any) -> Any:

@@ -516,7 +516,8 @@ def test_tape_against_finite_differences(rule, specs, example):
            if (is_float(arg) or isinstance(arg, list)) and p not in case.example_positions]
     try:
         value, pullback = vjp_with_tape(case.f, tuple(case.args), {}, tuple(wrt))
-        gradients = pullback(tree_map(np.conj, case.g))     # the user's cotangent (section 5)
+        gradients = pullback(tree_map(lambda g: None if g is None else np.conj(g), case.g))
+        # ^ the user's cotangent (section 5); None: no cotangent (lstsq's integer rank)
     except (UnsupportedError, MissingRuleError):
         # A clear error rather than a silently missing gradient, and only where expected.
         if tape_refusal(case) is None:

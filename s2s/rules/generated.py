@@ -19,7 +19,8 @@ Hessian-vector products and second derivatives, for every rule of the registry
 import numpy as np
 
 from ..runtime import (add_cotangents, adjoint_copy, adjoint_read, array_adjoint, array_tangent,
-                       broadcast_like, column_stack_adjoint, concatenate_adjoint, cotangent_for,
+                       broadcast_like, column_stack_adjoint, concatenate_adjoint, copy_value,
+                       cotangent_for,
                        diag_adjoint, diagonal_adjoint, dot_adjoint, double_spectrum,
                        dstack_adjoint, fft_axes, fft_lengths, fit_to, half_spectrum,
                        einsum_adjoint_cotangents, einsum_adjoint_tangent,
@@ -77,6 +78,21 @@ def broadcast_like_jvp(t, ans, x, like):
 
 define(broadcast_like, vjp=(broadcast_like_vjp, None), jvp=(broadcast_like_jvp, None),
        linear=True, display="BroadcastLike", complex_ok=True)
+
+
+# --- what the lowering for Dask and CuPy arrays calls instead of np.copy and np.size ------
+
+def copy_value_vjp(g, ans, x):
+    return g
+
+
+def copy_value_jvp(t, ans, x):
+    return copy_value(t)
+
+
+define(copy_value, vjp=copy_value_vjp, jvp=copy_value_jvp, linear=True, display="Clone",
+       elementwise=True, complex_ok=True)
+define_nondifferentiable(runtime.size_of)
 
 
 def index_adjoint_vjp(g, ans, x, like, index):
