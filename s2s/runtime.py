@@ -13,6 +13,7 @@ __all__ = [
     "MappingAdjoint",
     "RuleDomainError",
     "SequenceAdjoint",
+    "SharedViewError",
     "add_cotangents",
     "add_output_tangents",
     "adjoint_copy",
@@ -117,6 +118,7 @@ __all__ = [
     "quantile_weights",
     "reduced_axes",
     "refuse_complex",
+    "refuse_shared_view",
     "repeat_adjoint",
     "replace_axis",
     "restore",
@@ -190,6 +192,24 @@ def cotangent_for(g, like):
     if np.iscomplexobj(g) and not np.iscomplexobj(like):
         return np.real(g)
     return g
+
+
+class SharedViewError(TypeError):
+    """A view of an array written in place is read after the write (or the array after a
+    write through the view), found when the code runs (plain, not an s2s error: exported
+    modules carry no s2s errors; s2s reports it as :class:`s2s.UnsupportedError`)."""
+
+
+def refuse_shared_view(message, view, array):
+    """Raise :class:`SharedViewError` with ``message`` if ``view`` (or an item of it, a list
+    of views from ``np.split``) may share memory with ``array``: generated code calls this
+    after taking what may be a view (``r = A[i]``: a row of a matrix, or an element of a
+    vector) of an array the code writes in place before reading the view."""
+    items = view if isinstance(view, (list, tuple)) else (view,)
+    for item in items:
+        if isinstance(item, np.ndarray) and isinstance(array, np.ndarray) \
+                and np.may_share_memory(item, array):
+            raise SharedViewError(message)
 
 
 def refuse_complex(name, *values):
