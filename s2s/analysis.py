@@ -34,7 +34,7 @@ from .rules import REGISTRY, Rule
 from .rules.domains import NotDifferentiated
 from .rules.operators import function_of
 from .rules.refused import REFUSED
-from .runtime import refuse_complex
+from .runtime import refuse_complex, refuse_shared_view
 from .shapes import index_bounds, infer_shapes, integer_names
 
 VARARG_METHODS = {"reshape": "shape", "transpose": "axes"}
@@ -89,6 +89,9 @@ class Analysis:
     # whether rules for real values only guard against complex ones (complex_guard): set by
     # the pipeline where complex values can arrive (complex arguments, may_be_complex)
     guard_complex: bool = True
+    # refuse_shared_view(...) calls to follow a statement taking what may be a view of an
+    # array written in place (_refuse_stale_views): id(statement) -> guards
+    view_guards: dict[int, list[ast.Expr]] = field(default_factory=dict)
 
     def operation(self, statement: ast.stmt) -> Operation:
         return self.operations[id(statement)]
@@ -176,11 +179,15 @@ def analyze(normal: NormalForm, wrt: tuple[str, ...],
             _refuse_varied_parameters(normal, operation, varied)
         if operation.kind in ("rule", "call") and operation.target in useful:
             _refuse_varied_expressions(normal, operation, varied)
+    shapes = infer_shapes(normal, operations, parameter_shapes) \
+        if parameter_shapes is not None else {}
+    view_guards = {}
     if not normal.parsed.source.filename.startswith("<s2s:"):
         # generated code reads views after in-place restores on purpose: they restore the
         # values the view saw (checked by the Hessian-vector products over the zoo)
-        _refuse_stale_views(normal, operations, active)
+        view_guards = _refuse_stale_views(normal, operations, active, shapes)
     analysis = Analysis(normal, operations, active, varied, useful, {}, wrt, result)
+    analysis.view_guards = view_guards
     analysis.assignment_counts = _assignment_counts(normal)
     analysis.scalar_names = {
         op.target for op in ordered
@@ -190,14 +197,14 @@ def analyze(normal: NormalForm, wrt: tuple[str, ...],
     analysis.lists = _list_names(normal)
     _shape_classes(ordered, analysis)
     if parameter_shapes is not None:
-        analysis.shapes = infer_shapes(normal, operations, parameter_shapes)
+        analysis.shapes = shapes
         analysis.index_bounds = index_bounds(normal, operations, parameter_shapes)
     analysis.integers = integer_names(normal, set(normal.parsed.params))
     return analysis
 
 
 #: callees of discarded calls known not to change their arguments
-_PURE_EFFECTS = (print, warnings.warn, repr, str, format, refuse_complex)
+_PURE_EFFECTS = (print, warnings.warn, repr, str, format, refuse_complex, refuse_shared_view)
 
 
 def complex_guard(analysis: Analysis, operation: Operation,
@@ -334,12 +341,92 @@ def may_alias(statement: ast.Assign) -> str | None:
     return None
 
 
+#: method and NumPy function names whose result may be a view of the array they take first
+#: (``x.reshape(3)``, ``np.transpose(x)``), for :func:`may_view`
+_VIEW_CALLS = frozenset({
+    "transpose", "swapaxes", "moveaxis", "rollaxis", "squeeze", "expand_dims", "flip",
+    "fliplr", "flipud", "rot90", "diagonal", "atleast_1d", "atleast_2d", "atleast_3d",
+    "broadcast_to", "reshape", "ravel", "asarray", "asanyarray", "array", "real", "imag",
+    "conj", "conjugate", "diag", "split", "array_split", "hsplit", "vsplit", "dsplit",
+    "broadcast_arrays", "view", "permute_dims", "matrix_transpose", "astype"})
+
+
+def may_view(statement: ast.Assign) -> tuple[str, ...]:
+    """The arrays ``statement`` may make a view or alias of, read from its syntax alone (for
+    the generated code's restores of array elements): :func:`may_alias`'s, and ``y = x[i]``
+    (a row of a matrix), ``y = x.T``, ``y = x.reshape(3)``, ``y = np.transpose(x)``...
+    (for ``a.f(b)`` both ``a`` and ``b``: a method of an array, or a function of a module)."""
+    array = may_alias(statement)
+    if array is not None:
+        return (array,)
+    value = statement.value
+    if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
+        return (value.value.id,)
+    if isinstance(value, ast.Attribute) and value.attr in ("T", "mT", "real", "imag") \
+            and isinstance(value.value, ast.Name):
+        return (value.value.id,)
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) \
+            and value.func.attr in _VIEW_CALLS:
+        return tuple(node.id for node in (value.func.value, *value.args[:1])
+                     if isinstance(node, ast.Name))
+    return ()
+
+
+#: rules whose result is always a view of (or the very object) their first argument, an
+#: array: ``x.T``, ``np.transpose(x)``, ``np.flip(x)``...
+VIEW_RULES = frozenset({
+    "numpy.transpose", "numpy.swapaxes", "numpy.moveaxis", "numpy.rollaxis", "numpy.squeeze",
+    "numpy.expand_dims", "numpy.flip", "numpy.fliplr", "numpy.flipud", "numpy.rot90",
+    "numpy.diagonal", "numpy.atleast_1d", "numpy.atleast_2d", "numpy.atleast_3d",
+    "numpy.broadcast_to"})
+#: rules whose result may be a view of their first argument, or hold views of it, depending
+#: on the values (``x.reshape(3)`` copies a non-contiguous ``x``; ``x.conj()`` of a real
+#: array is ``x`` itself, ``np.conj(x)`` a copy; ``np.split`` returns a list of views)
+MAYBE_VIEW_RULES = frozenset({
+    "numpy.reshape", "numpy.ravel", "numpy.asarray", "numpy.array", "numpy.real",
+    "numpy.imag", "numpy.conjugate", "numpy.diag", "numpy.split", "numpy.array_split",
+    "numpy.hsplit", "numpy.vsplit", "numpy.dsplit", "numpy.broadcast_arrays",
+    "_operator.getitem"})
+
+
+def view_of(statement: ast.Assign, operation: Operation | None) -> tuple[str, bool] | None:
+    """``(array, certain)`` when ``statement`` may bind its name to a view or alias of the
+    array named ``array`` (or to a list holding views of it): ``certain`` for ``y = x``,
+    ``y = x[1:]``, ``y = x.T``; not for ``y = x[i]`` (a view of a row of a matrix, a copy of
+    an element of a vector), ``y = x.reshape(3)``... whose answer comes when the code runs."""
+    if not isinstance(statement.targets[0], ast.Name):
+        return None
+    array = may_alias(statement)
+    if array is not None:
+        return array, True
+    if operation is None or operation.kind != "rule" or not operation.args \
+            or not isinstance(operation.args[0], ast.Name):
+        return None
+    name = operation.rule.qualified_name
+    if name in VIEW_RULES:
+        return operation.args[0].id, True
+    if name in MAYBE_VIEW_RULES:
+        return operation.args[0].id, False
+    return None
+
+
 def _refuse_stale_views(normal: NormalForm, operations: dict[int, Operation],
-                        active: set[str]) -> None:
-    """Refuse reading a view (or alias) of an array after the array was written in place.
+                        active: set[str], shapes: dict[str, tuple]) -> dict[int, list[ast.Expr]]:
+    """Refuse reading a view (or alias) of an array after the array was written in place,
+    or the array (or another view of it) after the view was written in place.
 
     ``y = x[0:2]; x[0] = v; ... y ...`` reads the written value through ``y``, a dependency
-    on ``v`` that the adjoint of ``y``, sent to ``x`` where ``y`` was taken, would miss.
+    on ``v`` that the adjoint of ``y``, sent to ``x`` where ``y`` was taken, would miss;
+    ``y = x[0:2]; y[0] = v; ... x ...`` the same through ``x``.  Views of views count, and
+    two views of one array are related as well.  A loop over a view (``for r in x.T``) is
+    such a read at each iteration (s2s/normalize/for_loops.py reads ``x.T`` or ``x[::-1]``
+    afresh in the loop where it can).
+
+    Where the name may or may not be a view (``r = A[i]``: a row of a matrix, or an element
+    of a vector; ``x.reshape(3)``), the refusal waits for the code to run: the result is a
+    ``{id(statement): [guard]}`` of ``refuse_shared_view(message, view, array)`` calls to
+    follow the statement that takes the view, raising when the two share memory.  Names
+    whose specialized shape is ``()`` are numbers, never views.
     """
     order: list[tuple[ast.stmt, tuple[int, ...]]] = []     # statements, enclosing loops
     blocks: list[tuple[int, ...]] = []                      # the blocks around each one
@@ -371,7 +458,8 @@ def _refuse_stale_views(normal: NormalForm, operations: dict[int, Operation],
         return False
     indexed = {node.value.id for statement, _ in order for node in ast.walk(statement)
                if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)}
-    views: dict[str, list[tuple[int, str, tuple[int, ...]]]] = {}   # array -> its views
+    # edges: (view, array, position of the statement taking the view, certain)
+    edges: list[tuple[str, str, int, bool]] = []
     writes: dict[str, list[tuple[int, tuple[int, ...]]]] = {}
     for position, (statement, loops) in enumerate(order):
         operation = operations.get(id(statement))
@@ -386,32 +474,88 @@ def _refuse_stale_views(normal: NormalForm, operations: dict[int, Operation],
             # x += e changes an array x in place, which s2s models as x_1 = x + e (a float
             # is rebound, and cannot be indexed: only names indexed somewhere count)
             writes.setdefault(statement.value.left.id, []).append((position, loops))
-        elif isinstance(statement.targets[0], ast.Name):
-            array = may_alias(statement)
-            if array is not None and statement.targets[0].id in active:
-                views.setdefault(array, []).append((position, statement.targets[0].id, loops))
-    for array, taken in views.items():
-        for defined, view, view_loops in taken:
-            for written, write_loops in writes.get(array, []):
-                for position, (statement, loops) in enumerate(order):
-                    if position == defined or isinstance(statement, (ast.For, ast.While,
-                                                                     ast.If)):
+        else:
+            taken = view_of(statement, operation)
+            view = statement.targets[0].id if taken is not None else None
+            if taken is None or view == taken[0] or shapes.get(view) == () \
+                    or view not in active and taken[0] not in active:
+                continue
+            edges.append((view, taken[0], position, taken[1]))
+    if not writes or not edges:
+        return {}
+    # related[(a, b)] = (position, certain, edges): a and b may share memory from that
+    # statement on (a view of a view, two views of one array), through those edges
+    related: dict[tuple[str, str], tuple[int, bool, frozenset[int]]] = {}
+
+    def relate(a: str, b: str, fact: tuple[int, bool, frozenset[int]]) -> bool:
+        if a == b:
+            return False
+        known = related.get((a, b))
+        if known is not None and (known[0], not known[1]) <= (fact[0], not fact[1]):
+            return False
+        related[(a, b)] = related[(b, a)] = fact
+        return True
+    for number, (view, array, position, certain) in enumerate(edges):
+        relate(view, array, (position, certain, frozenset({number})))
+    changed = True
+    while changed:
+        changed = False
+        for (a, b), first in list(related.items()):
+            for (c, d), second in list(related.items()):
+                if c == b and d != a:
+                    changed |= relate(a, d, (max(first[0], second[0]), first[1] and second[1],
+                                             first[2] | second[2]))
+    direct = {(edge[0], edge[1]) for edge in edges}
+    guards: dict[int, list[ast.Expr]] = {}
+    for (read_name, array), (defined, certain, through) in sorted(related.items()):
+        for written, write_loops in writes.get(array, []):
+            if written <= defined or rebound_before(array, defined, written):
+                continue
+            for position, (statement, loops) in enumerate(order):
+                if position == defined or isinstance(statement, (ast.For, ast.While, ast.If)):
+                    continue
+                if read_name not in _reads(statement):
+                    continue
+                later = written < position
+                shared = set(write_loops) & set(loops) - set(order[defined][1])
+                if not later and not shared:
+                    continue
+                view, base = _written_name(read_name), _written_name(array)
+                if view.startswith("_"):          # a temporary: show what it holds
+                    view = ast.unparse(order[defined][0].value) \
+                        if order[defined][0].targets[0].id == read_name else view
+                if base.startswith("_"):
+                    base = ast.unparse(order[defined][0].value) \
+                        if order[defined][0].targets[0].id == array else base
+                line, write_line = order[defined][0].lineno, order[written][0].lineno
+                if (read_name, array) in direct:      # y = x[1:]; x[0] = v; ... y ...
+                    message = f"'{view}' is a view of '{base}' (line {line}), read after " \
+                              f"'{base}' was written in place (line {write_line})"
+                elif (array, read_name) in direct:    # y = x[1:]; y[0] = v; ... x ...
+                    message = f"'{base}' is a view of '{view}' (line {line}), and '{view}' " \
+                              f"is read after '{base}' was written in place (line " \
+                              f"{write_line})"
+                else:                                 # views of one array, or of a view
+                    message = f"'{view}' and '{base}' may be views of one array (line " \
+                              f"{line}), and '{view}' is read after '{base}' was written " \
+                              f"in place (line {write_line})"
+                error = normal.parsed.source.unsupported(
+                    statement, message,
+                    hint="take a copy where the view is made (y = x[...].copy()), or take "
+                         "the view again after the write")
+                if certain:
+                    raise error
+                for number in sorted(through):
+                    view_name, base_name, taken_at, sure = edges[number]
+                    if sure:
                         continue
-                    if view not in _reads(statement):
-                        continue
-                    later = defined < written < position
-                    shared = set(write_loops) & set(loops) - set(view_loops)
-                    if (later or shared and defined < written) \
-                            and not rebound_before(array, defined, written):
-                        view, array = _written_name(view), _written_name(array)
-                        if view.startswith("_"):          # a temporary: show what it holds
-                            view = ast.unparse(order[defined][0].value)
-                        raise normal.parsed.source.unsupported(
-                            statement, f"'{view}' is a view of '{array}' (line "
-                            f"{order[defined][0].lineno}), read after '{array}' was written "
-                            f"in place (line {order[written][0].lineno})",
-                            hint=f"take a copy where the view is made ({view} = "
-                                 f"{array}[...].copy()), or read {array} again after the write")
+                    guard = ast.Expr(ast.Call(ast.Name("refuse_shared_view", ast.Load()), [
+                        ast.Constant(str(error)), ast.Name(view_name, ast.Load()),
+                        ast.Name(base_name, ast.Load())], []))
+                    # one view taken a statement: its first stale read names the lines
+                    guards.setdefault(id(order[taken_at][0]), [guard])
+                break
+    return guards
 
 
 def _written_name(name: str) -> str:

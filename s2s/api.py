@@ -29,7 +29,7 @@ from .emit import python_name
 from .pipeline import Derivation, derive
 from .pytree import (children, data_fields, is_float_leaf, is_node, is_pytree_argument,
                      ravel_pytree, rebuild, tree_leaves)
-from .runtime import ComplexValueError, RuleDomainError
+from .runtime import ComplexValueError, RuleDomainError, SharedViewError
 from .shapes import argument_shape, is_complex_key, is_dispatched_key, key_shape
 
 Wrt = Union[int, str, Sequence[Union[int, str]]]
@@ -849,6 +849,8 @@ class Differentiable:
                      "ones), or register a rule for complex values") from None
         if isinstance(error, RuleDomainError):
             raise missing_rule_from(error) from error
+        if isinstance(error, SharedViewError):
+            raise UnsupportedError(str(error)) from None
         try:
             values = self._arguments(tuple(args), dict(kwargs))
         except S2SError:

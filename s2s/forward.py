@@ -97,6 +97,11 @@ class ForwardGenerator:
                 if guard is not None:       # right after the primal statement
                     self.helpers.add("refuse_complex")
                     statements.insert(1 if statements[0] is statement else 0, guard)
+                view_guards = self.analysis.view_guards.get(id(statement), ())
+                if view_guards:             # right after the primal statement, too
+                    self.helpers.add("refuse_shared_view")
+                    at = 1 if statements[0] is statement else 0
+                    statements[at:at] = copy.deepcopy(view_guards)
                 out.extend(statements)
             elif isinstance(statement, ast.Expr) and id(statement) in self.analysis.operations:
                 out.extend(self.append(self.analysis.operations[id(statement)]))

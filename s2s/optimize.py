@@ -348,7 +348,8 @@ def _binding_counts(statements: list[ast.stmt]) -> dict[str, int]:
 def eliminate_dead_primal(code: ReverseCode, analysis) -> ReverseCode:
     """A closure-free gradient specialized to shapes: drop the primal statements nothing
     reads (the value itself, mostly), when they provably cannot raise."""
-    viewed = set(views_of(code.forward))       # arrays another name may be a view of
+    numbers = frozenset(name for name, shape in analysis.shapes.items() if shape == ())
+    viewed = set(views_of(code.forward, numbers))   # arrays another name may be a view of
     for statement in walk_all(code.forward):       # a mark survives the copies of loop bodies
         statement.s2s_keep = not _cannot_raise(statement, analysis) or (
             isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Subscript)

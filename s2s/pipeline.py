@@ -150,7 +150,9 @@ def _derive(parsed: ParsedFunction, wrt: tuple[str, ...], single: bool, name: st
         return (parsed, normal, analysis, code, code), definition
     fused = module.mode == "gradient"
     reverse = generate_reverse(analysis, normal.namer, callees, fused=fused)
-    optimized = resolve_markers(optimize(reverse, analysis.shapes, module.dispatched), set(parsed.params), fused)
+    numbers = frozenset(name for name, shape in analysis.shapes.items() if shape == ())
+    optimized = resolve_markers(optimize(reverse, analysis.shapes, module.dispatched),
+                                set(parsed.params), fused, numbers)
     if fused and analysis.shapes:
         optimized = eliminate_dead_primal(optimized, analysis)
     module.helpers |= optimized.helpers

@@ -37,7 +37,7 @@ import copy
 from dataclasses import dataclass, field
 
 from .analysis import (Analysis, Operation, complex_guard, index_value, is_scalar_constant,
-                       may_alias)
+                       may_view)
 from .errors import MissingRuleError, S2SError
 from .inline import inline
 from .naming import Namer
@@ -345,6 +345,10 @@ class ReverseGenerator:
                 if guard is not None:
                     self.helpers.add("refuse_complex")
                     out.append(guard)
+                view_guards = self.analysis.view_guards.get(id(statement), ())
+                if view_guards:
+                    self.helpers.add("refuse_shared_view")
+                    out.extend(copy.deepcopy(view_guards))
             elif isinstance(statement, ast.If):
                 out.append(ast.If(statement.test,
                                   self.forward_block(statement.body, True, loop_depth) or
@@ -807,7 +811,8 @@ def upward_exposed(body: list[ast.stmt], defined: set[str] | None = None) -> set
 # --- markers --------------------------------------------------------------------------
 
 
-def resolve_markers(code: ReverseCode, params: set[str], fused: bool = False) -> ReverseCode:
+def resolve_markers(code: ReverseCode, params: set[str], fused: bool = False,
+                    numbers: frozenset[str] = frozenset()) -> ReverseCode:
     """Turn Save/Restore pairs into stack operations where the reverse sweep needs them.
 
     The pullback rebinds every primal name it restores (and loop variables it iterates
@@ -828,7 +833,7 @@ def resolve_markers(code: ReverseCode, params: set[str], fused: bool = False) ->
     # (y in ``while ...: y = y * 2`` is read before the reverse loop, never after a pop)
     stacked = _restored_values_read(code.reverse, set().union(*(reads_of(g) for g in
                                                                 code.gradients)),
-                                    views_of(code.forward))
+                                    views_of(code.forward, numbers))
 
     saved_any = False
     rebinds: set[str] = set()
@@ -934,13 +939,16 @@ def resolve_markers(code: ReverseCode, params: set[str], fused: bool = False) ->
                        saved=code.saved, stack=code.stack, epilogue=epilogue)
 
 
-def views_of(forward: list[ast.stmt]) -> dict[str, set[str]]:
-    """``{array: names that may be views or aliases of it}`` (``t = y[0:3]``, ``u = t``)."""
+def views_of(forward: list[ast.stmt],
+             numbers: frozenset[str] = frozenset()) -> dict[str, set[str]]:
+    """``{array: names that may be views or aliases of it}`` (``t = y[0:3]``, ``u = t``,
+    ``r = y[i]``: a row of a matrix), but for ``numbers``, names whose specialized shape is
+    ``()`` (an element of a vector is a copy)."""
     direct: dict[str, set[str]] = {}
     for statement in walk_all(forward):
-        if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
-            base = may_alias(statement)
-            if base is not None:
+        if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name) \
+                and statement.targets[0].id not in numbers:
+            for base in may_view(statement):
                 direct.setdefault(base, set()).add(statement.targets[0].id)
     views: dict[str, set[str]] = {}
     for base in direct:

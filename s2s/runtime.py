@@ -13,6 +13,7 @@ __all__ = [
     "MappingAdjoint",
     "RuleDomainError",
     "SequenceAdjoint",
+    "SharedViewError",
     "add_cotangents",
     "add_output_tangents",
     "adjoint_copy",
@@ -117,6 +118,7 @@ __all__ = [
     "quantile_weights",
     "reduced_axes",
     "refuse_complex",
+    "refuse_shared_view",
     "repeat_adjoint",
     "replace_axis",
     "restore",
@@ -190,6 +192,24 @@ def cotangent_for(g, like):
     if np.iscomplexobj(g) and not np.iscomplexobj(like):
         return np.real(g)
     return g
+
+
+class SharedViewError(TypeError):
+    """A view of an array written in place is read after the write (or the array after a
+    write through the view), found when the code runs (plain, not an s2s error: exported
+    modules carry no s2s errors; s2s reports it as :class:`s2s.UnsupportedError`)."""
+
+
+def refuse_shared_view(message, view, array):
+    """Raise :class:`SharedViewError` with ``message`` if ``view`` (or an item of it, a list
+    of views from ``np.split``) may share memory with ``array``: generated code calls this
+    after taking what may be a view (``r = A[i]``: a row of a matrix, or an element of a
+    vector) of an array the code writes in place before reading the view."""
+    items = view if isinstance(view, (list, tuple)) else (view,)
+    for item in items:
+        if isinstance(item, np.ndarray) and isinstance(array, np.ndarray) \
+                and np.may_share_memory(item, array):
+            raise SharedViewError(message)
 
 
 def refuse_complex(name, *values):
@@ -1152,29 +1172,70 @@ def _gaps(w):
     return np.where(gaps == 0, 0.0, 1.0 / np.where(gaps == 0, 1.0, gaps))
 
 
+def _ties(w):
+    """``w[..., i] == w[..., j]`` for ``i != j``: the pairs of equal eigenvalues (or
+    singular values) along the last axis."""
+    equal = w[..., None, :] == w[..., :, None]
+    return equal & ~np.eye(w.shape[-1], dtype=bool)
+
+
+def _tied_columns(w):
+    """``(..., 1, n)``: True in the columns of eigenvectors (singular vectors) whose
+    eigenvalue (singular value) equals another one."""
+    return np.any(_ties(w), axis=-2, keepdims=True)
+
+
+def _shared(g, w):
+    """``g`` (cotangents or tangents of the eigenvalues ``w``) shared evenly among equal
+    eigenvalues: at a repeated eigenvalue only the mean of the equal ones is differentiable
+    (their sum, and every symmetric function of them)."""
+    equal = w[..., None, :] == w[..., :, None]
+    counts = np.sum(np.where(equal, np.ones_like(g)[..., None, :], 0.0), axis=-1)  # g's dtype
+    return np.sum(np.where(equal, g[..., None, :], 0.0), axis=-1) / counts
+
+
 def eigh_adjoint(g, ans, UPLO="L"):  # noqa: N803  (NumPy's name)
     """Cotangent of ``a`` in ``w, v = np.linalg.eigh(a, UPLO)`` for ``g = (gw, gv)``.
 
-    ``s = v (diag(gw) + F * (v.T gv)) v.T`` with ``F[i, j] = 1 / (w[j] - w[i])``, read
-    back onto the triangle NumPy reads.  Equal eigenvalues give 0 in ``F``: the
-    eigenvector cotangent is then only meaningful for losses that do not depend on the
-    choice of basis of the eigenspace.
+    ``s = v (diag(gw) + F * (v.T gv)) v.T`` with ``F[i, j] = 1 / (w[j] - w[i])`` (Giles,
+    "An extended collection of matrix derivative results for forward and reverse mode
+    algorithmic differentiation", 2008, section 3.1), read back onto the triangle NumPy
+    reads.  Equal eigenvalues share their cotangents evenly (only their mean is
+    differentiable); their eigenvectors have no derivative (a perturbation turns them by
+    a finite angle in their eigenspace), so a nonzero ``gv`` on one of them raises
+    :class:`RuleDomainError`, even where ``v.T gv`` does not couple equal eigenvalues
+    (``sum(v[:, 0] ** 3)`` at ``diag(1, 1, 2)``) or the loss does not depend on the basis
+    of the eigenspace (the limit of ``F * (v.T gv)`` there is not read from ``gv``).
     """
     w, v = ans
     gw, gv = g
     inner = np.zeros(v.shape, dtype=_float_dtype(v))
     if gw is not None:
-        inner = inner + gw[..., None] * np.eye(w.shape[-1], dtype=inner.dtype)
+        inner = inner + _shared(gw, w)[..., None] * np.eye(w.shape[-1], dtype=inner.dtype)
     if gv is not None:
-        inner = inner + _gaps(w) * (_transpose(v) @ gv)
+        projected = _transpose(v) @ gv
+        if np.any(np.where(_tied_columns(w), gv, 0.0) != 0):
+            raise RuleDomainError(
+                "s2s: the eigenvectors of np.linalg.eigh have no derivative where "
+                "eigenvalues are equal, and the loss depends on them there")
+        inner = inner + _gaps(w) * projected
     return _read_triangle(v @ inner @ _transpose(v), lower=UPLO == "L")
 
 
 def eigh_tangent(t, ans, UPLO="L"):  # noqa: N803
-    """Tangents ``(dw, dv)`` of ``np.linalg.eigh(a, UPLO)`` for the tangent ``t`` of ``a``."""
+    """Tangents ``(dw, dv)`` of ``np.linalg.eigh(a, UPLO)`` for the tangent ``t`` of ``a``.
+
+    Equal eigenvalues share their tangents evenly; where ``t`` moves their eigenspace the
+    eigenvectors have no derivative: their tangent is NaN there, as ``scipy.linalg.eigh``'s
+    (a function of the eigenvalues only is unaffected)."""
     w, v = ans
     projected = _transpose(v) @ _symmetric_tangent(t, lower=UPLO == "L") @ v
-    return np.diagonal(projected, axis1=-2, axis2=-1).copy(), v @ (_gaps(w) * projected)
+    dw = _shared(np.diagonal(projected, axis1=-2, axis2=-1), w)
+    # a tangent touching the eigenspace of equal eigenvalues turns their eigenvectors by an
+    # angle its second-order terms decide: NaN in their columns
+    touched = np.any(np.where(_tied_columns(w), projected, 0.0) != 0, axis=-2, keepdims=True)
+    dv = v @ (_gaps(w) * projected)
+    return dw, np.where(touched & _tied_columns(w), np.nan, dv)
 
 
 def _svd_factors(ans, a, full_matrices, compute_uv):
@@ -1194,8 +1255,11 @@ def svd_adjoint(g, ans, a, full_matrices=True, compute_uv=True):
     """Cotangent of ``a`` in ``np.linalg.svd(a, full_matrices, compute_uv)`` (real ``a``).
 
     ``g`` is ``(gu, gs, gvh)`` (entries None for zero), or ``gs`` alone if not
-    ``compute_uv``.  Cotangents of ``u`` and ``vh`` need distinct nonzero singular values
-    (where they are not, the matching terms are taken as 0).
+    ``compute_uv`` (Townsend, "Differentiating the singular value decomposition", 2016).
+    Equal singular values share their cotangents evenly; a nonzero cotangent of their
+    singular vectors (as for ``eigh_adjoint``), or one outside the span of the vectors of a
+    zero singular value, raises :class:`RuleDomainError`: the singular vectors have no
+    derivative there.
     """
     u, s, vh = _svd_factors(ans, a, full_matrices, compute_uv)
     gu, gs, gvh = g if compute_uv else (None, g, None)
@@ -1203,11 +1267,30 @@ def svd_adjoint(g, ans, a, full_matrices=True, compute_uv=True):
     k = s.shape[-1]
     eye = np.eye(k, dtype=_float_dtype(s))
     middle = np.zeros(s.shape + (k,), dtype=eye.dtype)
-    if gs is not None:
-        middle = middle + gs[..., None] * eye
     result = 0.0
     inverse = np.where(s == 0, 0.0, 1.0 / np.where(s == 0, 1.0, s))
     gaps = _gaps(s * s)
+    # where equal singular values are coupled (or a zero one's vector moved outside the
+    # span) by gu or gvh, the singular vectors have no derivative: refused
+    tied = _tied_columns(s)
+    zero = s[..., None, :] == 0
+    undefined = False
+    if gu is not None:
+        undefined = np.any(np.where(tied, gu, 0.0) != 0) \
+            or np.any(np.where(zero, gu - u @ (_transpose(u) @ gu), 0.0) != 0)
+    if gvh is not None:
+        gv = _transpose(gvh)
+        undefined = undefined or np.any(np.where(tied, gv, 0.0) != 0) \
+            or np.any(np.where(zero, gv - v @ (vh @ gv), 0.0) != 0)
+    if undefined:
+        raise RuleDomainError(
+            "s2s: the singular vectors of np.linalg.svd have no derivative where singular "
+            "values are equal (or zero, for the part outside their span), and the loss "
+            "depends on them there")
+    if gs is not None:
+        gs = _shared(gs, s)
+    if gs is not None:
+        middle = middle + gs[..., None] * eye
     if gu is not None:
         ut_gu = _transpose(u) @ gu
         middle = middle + (gaps * (ut_gu - _transpose(ut_gu))) * s[..., None, :]
@@ -1227,17 +1310,26 @@ def svd_tangent(t, ans, a, full_matrices=True, compute_uv=True):
     u, s, vh = _svd_factors(ans, a, full_matrices, compute_uv)
     v = _transpose(vh)
     projected = _transpose(u) @ t @ v
-    ds = np.diagonal(projected, axis1=-2, axis2=-1).copy()
+    ds = _shared(np.diagonal(projected, axis1=-2, axis2=-1), s)
     if not compute_uv:
         return ds
     inverse = np.where(s == 0, 0.0, 1.0 / np.where(s == 0, 1.0, s))
     gaps = _gaps(s * s)
     ps = projected * s[..., None, :]                              # dP S
     sp = s[..., :, None] * projected                              # S dP
-    du = u @ (gaps * (ps + _transpose(ps))) \
-        + ((t @ v) - u @ projected) * inverse[..., None, :]
-    dv = v @ (gaps * (sp + _transpose(sp))) \
-        + ((_transpose(t) @ u) - v @ _transpose(projected)) * inverse[..., None, :]
+    # where t couples equal singular values (or moves a zero one out of the span) the
+    # singular vectors have no derivative: NaN there, as eigh_tangent's
+    tied = _tied_columns(s)
+    touched = tied & (np.any(np.where(tied, projected, 0.0) != 0, axis=-2, keepdims=True)
+                      | np.any(np.where(tied, _transpose(projected), 0.0) != 0, axis=-2,
+                               keepdims=True))
+    outside_u = (t @ v) - u @ projected
+    outside_v = (_transpose(t) @ u) - v @ _transpose(projected)
+    du = u @ (gaps * (ps + _transpose(ps))) + outside_u * inverse[..., None, :]
+    dv = v @ (gaps * (sp + _transpose(sp))) + outside_v * inverse[..., None, :]
+    zero = s[..., None, :] == 0
+    du = np.where(touched | zero & np.any(outside_u != 0, axis=-2, keepdims=True), np.nan, du)
+    dv = np.where(touched | zero & np.any(outside_v != 0, axis=-2, keepdims=True), np.nan, dv)
     return du, ds, _transpose(dv)
 
 

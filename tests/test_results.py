@@ -262,6 +262,152 @@ def test_degenerate_inputs_are_refused_with_missing_rule_error(function, x, mess
         s2s.hvp(function, x, np.ones_like(x))
 
 
+# --- np.linalg.eigh and svd at equal eigenvalues (singular values): as scipy.linalg.eigh --
+
+TIED = np.diag([1.0, 1.0, 2.0])                            # a repeated eigenvalue
+TIED_WEIGHTS = RNG.normal(size=(3, 3))
+# singular values 3.04..., 1, 1 of a tall matrix, the last two exactly equal in LAPACK's
+# answer (a rotated product is a few ulps off, a near tie whose gradient is large, not wrong)
+TIED_SINGULAR = np.zeros((5, 3))
+TIED_SINGULAR[0, 1], TIED_SINGULAR[1, 1], TIED_SINGULAR[2, 0], TIED_SINGULAR[4, 2] = \
+    3.0, 0.5, 1.0, -1.0
+
+
+def sum_of_cubed_eigenvalues(a):
+    w, v = np.linalg.eigh(a)
+    return np.sum(w ** 3)
+
+
+def smallest_eigenvalue(a):
+    return np.linalg.eigh(a)[0][0]
+
+
+def eigenvector_of_a_tied_eigenvalue(a):
+    w, v = np.linalg.eigh(a)
+    return np.sum(TIED_WEIGHTS[0] * v[:, 0])
+
+
+def eigenvector_cubed(a):
+    # v.T gv couples no two equal eigenvalues here, yet a perturbation turns v[:, 0] by a
+    # finite angle: no derivative (finite differences blow up)
+    w, v = np.linalg.eigh(a)
+    return np.sum(v[:, 0] ** 3)
+
+
+def basis_independent_through_vectors(a):
+    w, v = np.linalg.eigh(a)
+    return np.sum(TIED_WEIGHTS * ((v * w ** 2) @ v.T))      # = sum(TIED_WEIGHTS * a @ a)
+
+
+def basis_independent_directly(a):
+    symmetric = np.tril(a) + np.tril(a, -1).T               # the matrix eigh reads
+    return np.sum(TIED_WEIGHTS * (symmetric @ symmetric))
+
+
+def eigenvector_of_a_distinct_eigenvalue(a):
+    w, v = np.linalg.eigh(a)
+    return np.sum(TIED_WEIGHTS[0] * v[:, 2] ** 2)           # sign-free, eigenvalue 2 alone
+
+
+def sum_of_squared_singular_values(a):
+    return np.sum(np.linalg.svd(a, full_matrices=False)[1] ** 2)
+
+
+def singular_vector_of_a_tied_value(a):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return np.sum(u[:, 1] * np.arange(5.0))
+
+
+def right_singular_vector_of_a_tied_value(a):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return np.sum(vh[2] ** 3)
+
+
+def singular_vector_of_the_distinct_value(a):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return np.sum((u[:, 0] * np.arange(5.0)) ** 2)
+
+
+def test_equal_eigenvalues_of_numpys_eigh_keep_exact_gradients_of_symmetric_functions():
+    expected = np.tril(3 * TIED @ TIED)                  # the lower triangle eigh reads
+    expected = expected + np.tril(expected, -1)
+    for gradient in (s2s.differentiate(sum_of_cubed_eigenvalues, fallback="error").grad(TIED),
+                     vjp_with_tape(sum_of_cubed_eigenvalues, (TIED,), {}, (0,))[1](1.0)[0]):
+        assert_close(gradient, expected, rtol=1e-12, atol=1e-12)
+    assert_close(expected, numerical_gradient(sum_of_cubed_eigenvalues, [TIED], 0),
+                 rtol=1e-6, atol=1e-6)
+
+
+def test_equal_eigenvalues_of_numpys_eigh_share_their_cotangent_evenly():
+    # the smallest of two equal eigenvalues: (v0 v0^T + v1 v1^T) / 2 whatever basis LAPACK
+    # picked in the eigenspace (only the mean of the two is differentiable)
+    for gradient in (s2s.differentiate(smallest_eigenvalue, fallback="error").grad(TIED),
+                     vjp_with_tape(smallest_eigenvalue, (TIED,), {}, (0,))[1](1.0)[0]):
+        assert_close(gradient, np.diag([0.5, 0.5, 0.0]), rtol=1e-12, atol=1e-12)
+    _, tangent = s2s.jvp(smallest_eigenvalue, (TIED,), (np.diag([1.0, 3.0, 5.0]),))
+    assert tangent == pytest.approx(2.0, rel=1e-12)
+
+
+@pytest.mark.parametrize("function", [eigenvector_of_a_tied_eigenvalue, eigenvector_cubed,
+                                      basis_independent_through_vectors],
+                         ids=lambda f: f.__name__)
+def test_eigenvectors_of_numpys_eigh_at_equal_eigenvalues_are_refused_not_wrong(function):
+    """The terms between equal eigenvalues taken as 0 gave a wrong gradient, even for a
+    basis-independent loss: refused in generated code, on the tape and in second order;
+    forward mode gives NaN (as scipy.linalg.eigh's rule), never a wrong number."""
+    nearby = TIED + np.diag([0.0, 1e-7, 0.0])
+    differentiable = s2s.differentiate(function, fallback="error")
+    if function is basis_independent_through_vectors:     # smooth: right just off the tie
+        assert_close(differentiable.grad(nearby), s2s.grad(basis_independent_directly)(TIED),
+                     rtol=1e-5, atol=1e-6)
+    with pytest.raises(MissingRuleError, match="eigenvalues are equal"):
+        differentiable.grad(TIED)
+    with pytest.raises(MissingRuleError, match="eigenvalues are equal"):
+        vjp_with_tape(function, (TIED,), {}, (0,))[1](1.0)
+    with pytest.raises(MissingRuleError, match="eigenvalues are equal"):
+        s2s.hvp(function, TIED, np.ones_like(TIED))
+    _, tangent = s2s.jvp(function, (TIED,), (TIED_WEIGHTS + TIED_WEIGHTS.T,))
+    assert np.isnan(tangent)
+
+
+def test_an_eigenvector_of_a_distinct_eigenvalue_next_to_equal_ones_keeps_its_gradient():
+    function = eigenvector_of_a_distinct_eigenvalue
+    expected = numerical_gradient(function, [TIED], 0)
+    assert_close(s2s.differentiate(function, fallback="error").grad(TIED), expected,
+                 rtol=1e-6, atol=1e-6)
+    assert_close(vjp_with_tape(function, (TIED,), {}, (0,))[1](1.0)[0], expected,
+                 rtol=1e-6, atol=1e-6)
+    tangent = TIED_WEIGHTS + TIED_WEIGHTS.T
+    _, forward = s2s.jvp(function, (TIED,), (tangent,))
+    assert forward == pytest.approx(np.sum(expected * tangent), rel=1e-6, abs=1e-6)
+
+
+@pytest.mark.parametrize("function", [sum_of_squared_singular_values,
+                                      singular_vector_of_the_distinct_value],
+                         ids=lambda f: f.__name__)
+def test_svd_at_equal_singular_values_where_the_derivative_exists(function):
+    expected = numerical_gradient(function, [TIED_SINGULAR], 0)
+    assert_close(s2s.differentiate(function, fallback="error").grad(TIED_SINGULAR), expected,
+                 rtol=1e-6, atol=1e-6)
+    assert_close(vjp_with_tape(function, (TIED_SINGULAR,), {}, (0,))[1](1.0)[0], expected,
+                 rtol=1e-6, atol=1e-6)
+    tangent = RNG.normal(size=TIED_SINGULAR.shape)
+    _, forward = s2s.jvp(function, (TIED_SINGULAR,), (tangent,))
+    assert forward == pytest.approx(np.sum(expected * tangent), rel=1e-6, abs=1e-6)
+
+
+@pytest.mark.parametrize("function", [singular_vector_of_a_tied_value,
+                                      right_singular_vector_of_a_tied_value],
+                         ids=lambda f: f.__name__)
+def test_singular_vectors_at_equal_singular_values_are_refused_not_wrong(function):
+    with pytest.raises(MissingRuleError, match="singular values are equal"):
+        s2s.differentiate(function, fallback="error").grad(TIED_SINGULAR)
+    with pytest.raises(MissingRuleError, match="singular values are equal"):
+        vjp_with_tape(function, (TIED_SINGULAR,), {}, (0,))[1](1.0)
+    _, tangent = s2s.jvp(function, (TIED_SINGULAR,), (RNG.normal(size=TIED_SINGULAR.shape),))
+    assert np.isnan(tangent)
+
+
 def test_complex_eigenvalues_are_refused_in_forward_mode_too():
     with pytest.raises(MissingRuleError, match="real eigenvalues only"):
         s2s.jvp(eig_of, (ROTATION,), (np.ones((3, 3)),))

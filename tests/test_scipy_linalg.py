@@ -390,6 +390,21 @@ def test_eigenvectors_at_equal_eigenvalues_are_refused_not_wrong():
     assert np.isnan(tangent)                             # undefined, never a wrong number
 
 
+def eigenvector_cubed(a):
+    w, v = linalg.eigh(a, driver="evd")
+    return np.sum(v[:, 0] ** 3)
+
+
+def test_an_eigenvector_of_equal_eigenvalues_is_refused_where_no_two_are_coupled():
+    """``V^T gV`` couples no two equal eigenvalues for ``sum(v[:, 0] ** 3)`` at TIED, yet
+    finite differences blow up (the eigenvector turns by a finite angle): refused too."""
+    assert np.max(np.abs(numerical_gradient(eigenvector_cubed, [TIED], 0))) > 1e4
+    with pytest.raises(s2s.EvaluationError, match="eigenvalues are equal"):
+        s2s.differentiate(eigenvector_cubed, fallback="error").grad(TIED)
+    _, tangent = s2s.jvp(eigenvector_cubed, (TIED,), (WEIGHTS + WEIGHTS.T,))
+    assert np.isnan(tangent)
+
+
 def determinant_of(a):
     return linalg.det(a)
 

@@ -58,6 +58,9 @@ def _bind_sequences(state, iterable, statement, before, rebound=frozenset()) -> 
     if isinstance(iterable, ast.Subscript) and isinstance(iterable.value, ast.Name) \
             and iterable.value.id not in rebound and _is_view_index(iterable.slice):
         return iterable      # x[::-1]: a view, read afresh each iteration like Python does
+    if isinstance(iterable, ast.Attribute) and iterable.attr == "T" \
+            and isinstance(iterable.value, ast.Name) and iterable.value.id not in rebound:
+        return iterable      # x.T: a view too (of an array; a transposed copy of nothing)
     if _call_to(iterable, "reversed") and len(iterable.args) == 1:   # reversed(s) -> s[::-1]
         iterable = located(ast.Subscript(iterable.args[0], ast.Slice(None, None,
                                                                       ast.Constant(-1)),

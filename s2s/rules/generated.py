@@ -38,11 +38,12 @@ define_nondifferentiable(zeros_like)
 # --- helpers of nonlinear rules: differentiated from their source, or zero -----------------
 # Zero: a dtype (_float_dtype), a flag (_solves_vector), axes and shapes (_axes,
 # _moved_shape), the weights sharing a cotangent among tied entries (split_evenly: a
-# function of a boolean mask).
+# function of a boolean mask), the pairs of equal eigenvalues (_ties, _tied_columns).
 define_nondifferentiable(runtime._float_dtype, runtime._solves_vector, runtime._axes,
-                         runtime.split_evenly, runtime._moved_shape)
+                         runtime.split_evenly, runtime._moved_shape, runtime._ties,
+                         runtime._tied_columns)
 define_from_source(
-    runtime._transpose, runtime._gaps, runtime._phi, runtime._read_triangle,
+    runtime._transpose, runtime._gaps, runtime._shared, runtime._phi, runtime._read_triangle,
     runtime._along_first, runtime._svd_factors, runtime._matrix_norm_derivative, runtime._unit,
     runtime.zeros_for_none, runtime.list_adjoint, runtime.product_of_others,
     runtime.cumprod_adjoint, runtime.norm_adjoint, runtime.solve_adjoint_a,

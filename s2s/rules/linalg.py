@@ -13,9 +13,11 @@ Where a derivative does not exist or is not unique, the helper raises
 eigenvalues of ``eig``/``eigvals`` (real eigenvalues only, until complex numbers are
 differentiated), a rank-deficient ``qr`` or ``lstsq``, the extra columns of
 ``svd(full_matrices=True)`` and ``qr(mode="complete")`` of a non-square matrix,
-``qr(mode="raw")``.  Repeated eigenvalues (``eigh``, ``eig``) and repeated singular values
-are not detected: the eigenvector terms that would divide by zero are taken as 0, which is
-right for losses that do not depend on the choice of basis of the eigenspace.
+``qr(mode="raw")``; and at equal eigenvalues of ``eigh`` (equal or zero singular values
+of ``svd``) a cotangent of their eigenvectors (singular vectors), which have no derivative
+there: the eigenvalues' cotangents are shared evenly among equal ones, and forward mode
+gives NaN tangents to those vectors (as ``scipy.linalg.eigh``).  Repeated eigenvalues of
+``eig`` are not detected: the eigenvector terms that would divide by zero are taken as 0.
 
 Functions that read one triangle of a symmetric input (``cholesky``, ``eigh``) get the
 exact derivative of what NumPy computes: the cotangent lives on the triangle read (the

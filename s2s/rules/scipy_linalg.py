@@ -44,11 +44,13 @@ Conventions:
   Sylvester equation of the derivative is singular: SciPy returns what LAPACK's trsyl
   gives).  ``eigh`` at equal eigenvalues: their cotangents (and tangents) are shared
   evenly among them, as for tied ``max`` entries; the eigenvectors have no derivative
-  there, so a cotangent coupling two equal eigenvalues (``V^T gV`` not 0 between them)
-  raises ``NotImplementedError`` and such a tangent gives NaN eigenvector tangents: no
-  formula in ``w``, ``V`` and ``gV`` alone is right there, not even for a loss that does
-  not depend on the basis chosen in the eigenspace such as ``V f(w) V^T`` (a formula that
-  takes those terms as 0, as ``numpy.linalg.eigh``'s rule does, gives a wrong gradient).
+  there, so a nonzero cotangent of one of them raises ``NotImplementedError`` (even where
+  ``V^T gV`` does not couple two equal eigenvalues: ``sum(v[:, 0] ** 3)`` at
+  ``diag(1, 1, 2)``), and a tangent moving their eigenspace gives NaN eigenvector
+  tangents: no formula in ``w``, ``V`` and ``gV`` alone is right there, not even for a loss
+  that does not depend on the basis chosen in the eigenspace such as ``V f(w) V^T`` (a
+  formula taking those terms as 0 gives a wrong gradient).  ``numpy.linalg.eigh`` and
+  ``svd`` do the same (s2s/runtime.py's ``eigh_adjoint``, ``svd_adjoint``).
 * References (cited where used): M. B. Giles, "An extended collection of matrix derivative
   results for forward and reverse mode automatic differentiation" (2008); I. Murray,
   "Differentiation of the Cholesky decomposition" (2016, arXiv:1602.07527); F. R. de Hoog,
@@ -696,8 +698,8 @@ def eigh_vjp(g, ans, a, b=None, *, lower=True, eigvals_only=False, overwrite_a=F
     # Giles (2008), eigenvalues of a symmetric matrix: S = V (diag(gw) + F * (V^T gV)) V^T,
     # F[i, j] = 1 / (w[j] - w[i]) off the diagonal, read back onto the triangle SciPy
     # reads.  The same holds with a constant b (type 1, V^T b V = I).  Equal eigenvalues
-    # share their cotangents evenly; eigenvectors have no derivative there, so a V^T gV
-    # coupling two equal eigenvalues is refused.
+    # share their cotangents evenly; their eigenvectors have no derivative, so a nonzero
+    # gV on one of them is refused.
     if subset_by_index is not None or subset_by_value is not None:
         return derivative_not_implemented(
             "s2s: the derivative of scipy.linalg.eigh needs every eigenvector; call it "
@@ -720,8 +722,11 @@ def eigh_vjp(g, ans, a, b=None, *, lower=True, eigvals_only=False, overwrite_a=F
     if not eigvals_only:
         if g[1] is not None:
             projected = np.swapaxes(vectors, -1, -2) @ g[1]
-            coupled = np.where(gaps == 0, projected, 0.0)
-            if np.any(coupled - np.triu(np.tril(coupled)) != 0):
+            # an eigenvector of an eigenvalue equal to another: a perturbation turns it by
+            # a finite angle, whether v^T gV couples the two or not (sum(v[:, 0] ** 3) at
+            # diag(1, 1, 2) does not)
+            tied = np.sum(np.where(gaps == 0, 1.0, 0.0), axis=-2, keepdims=True) > 1
+            if np.any(np.where(tied, g[1], 0.0) != 0):
                 return derivative_not_implemented(
                     "s2s: the eigenvectors of scipy.linalg.eigh have no derivative where "
                     "eigenvalues are equal, and the loss depends on them there")
@@ -758,11 +763,12 @@ def eigh_jvp(t, ans, a, b=None, *, lower=True, eigvals_only=False, overwrite_a=F
     tangent_w = np.sum(np.where(gaps == 0, np.expand_dims(diagonal, -2), 0.0), axis=-1) / ties
     if eigvals_only:
         return tangent_w
-    coupled = np.where(gaps == 0, projected, 0.0)
-    coupled = coupled - np.triu(np.tril(coupled))
+    # a tangent touching the eigenspace of equal eigenvalues turns their eigenvectors by an
+    # angle its second-order terms decide: NaN in their columns
+    tied = np.sum(np.where(gaps == 0, 1.0, 0.0), axis=-2, keepdims=True) > 1
+    touched = tied & np.any(np.where(tied, projected, 0.0) != 0, axis=-2, keepdims=True)
     inverse_gaps = np.where(gaps == 0, 0.0, 1.0 / np.where(gaps == 0, 1.0, gaps))
-    undefined = np.where(coupled == 0, 0.0 * coupled, np.nan)
-    return (tangent_w, vectors @ (inverse_gaps * projected + undefined))
+    return (tangent_w, np.where(touched, np.nan, vectors @ (inverse_gaps * projected)))
 
 
 # SciPy's default driver ("evr") may flip an eigenvector's sign under a perturbation of

@@ -3,13 +3,14 @@ through a view while writing it, so each iteration sees the previous one's write
 value is 17 x[0]); the generated gradient gives d/dx[0] = 1, silently. Found by a long
 random-program run (S2S_RANDOM_PROGRAMS_SEED=23) on the complex-numbers branch, shrunk by
 hand; main (f157144) gives the same wrong gradient, so it is older than complex numbers.
+s2s bound `out.T` to a temporary before the loop; a loop over `x.T` of a name the loop does
+not rebind now reads it afresh each iteration (as `x[::-1]`), and every other view of an
+array written in place that is read after the write is refused (tests/view_cases.py).
 """
 import math
 
 import numpy as np
 
-# Remove XFAIL once the bug is fixed; tests/test_regressions.py then checks the program.
-XFAIL = "a loop over a view of an array written in the loop: the writes are not seen"
 
 
 def f(x, y):
