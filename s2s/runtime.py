@@ -210,6 +210,10 @@ def refuse_shared_view(message, view, array):
         if isinstance(item, np.ndarray) and isinstance(array, np.ndarray) \
                 and np.may_share_memory(item, array):
             raise SharedViewError(message)
+        if is_dispatched_array(item) and type(item) is type(array) \
+                and not type(item).__module__.startswith("dask") \
+                and np.may_share_memory(item, array):          # CuPy's views share memory
+            raise SharedViewError(message)                     # (a Dask write makes a new graph)
 
 
 def refuse_complex(name, *values):
