@@ -623,7 +623,7 @@ def split_evenly(mask, like, axis=None):
     Used where a cotangent is split among tied elements (``max``, inf-norms); the
     weights have the float dtype of ``like`` (the reduced array).
     """
-    weights = np.asarray(mask).astype(_float_dtype(like))
+    weights = as_array(mask).astype(_float_dtype(like))
     return weights / np.sum(weights, axis=axis, keepdims=True)
 
 
@@ -633,12 +633,12 @@ def product_of_others(x, axis=None):
     This is the derivative of ``np.prod(x, axis)``.  Prefix and suffix products are used
     instead of ``prod / x``, so zeros in ``x`` are handled exactly.
     """
-    x = np.asarray(x)
+    x = as_array(x)
     axes = _axes(axis, x.ndim)
     last = tuple(range(x.ndim - len(axes), x.ndim))
     moved = np.moveaxis(x, axes, last)
     flat = moved.reshape(moved.shape[:x.ndim - len(axes)] + (-1,))
-    ones = np.ones(flat.shape[:-1] + (1,), dtype=flat.dtype)
+    ones = np.ones_like(flat[..., :1])
     before = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
     reverse = np.flip(flat, axis=-1)
     after = np.flip(np.cumprod(np.concatenate([ones, reverse[..., :-1]], axis=-1), axis=-1),
@@ -728,7 +728,7 @@ def norm_adjoint(g, ans, x, ord=None, axis=None, keepdims=False):
     for every ``ord``.  For complex ``x`` the norm is of ``|x|``: the cotangent is
     ``Re(g)`` times the conjugate of the derivative (the registry's convention).
     """
-    x = np.asarray(x)
+    x = as_array(x)
     g = np.real(g)
     matrix = (axis is None and x.ndim == 2 and ord is not None
               or isinstance(axis, (tuple, list)) and len(axis) == 2)

@@ -82,6 +82,14 @@ class Scalarised:
         self.several = isinstance(case.ans, (list, tuple))
         self.weights = {i: (rng.normal(size=np.shape(y)), rng.normal(size=np.shape(y)))
                         for i, y in enumerate(self.outputs) if is_float_leaf(y)}
+        # complex results (numpy.fft of a real signal): Re(conj(c) y) + v |y|^2 / 2, with c
+        # complex; its cotangent is c + v y in the user's convention (conjugated: registry)
+        self.complex_outputs = {i for i, y in enumerate(self.outputs)
+                                if isinstance(y, np.ndarray) and y.dtype.kind == "c"}
+        for i in sorted(self.complex_outputs):
+            shape = np.shape(self.outputs[i])
+            self.weights[i] = (rng.normal(size=shape) + 1j * rng.normal(size=shape),
+                               rng.normal(size=shape))
         self.direction = random_like(case.args[position], rng)
         self.function = self._compile()
 
@@ -105,7 +113,11 @@ class Scalarised:
         for i, (w, v) in self.weights.items():
             names[f"w{i}"], names[f"v{i}"] = w, v
             body.append(f"    y{i} = out[{i}]" if self.several else f"    y{i} = out")
-            terms.append(f"np.sum(w{i} * y{i} + 0.5 * v{i} * y{i} * y{i})")
+            if i in self.complex_outputs:
+                terms.append(f"np.sum(np.real(np.conj(w{i}) * y{i}) + 0.5 * v{i} * "
+                             f"np.real(y{i} * np.conj(y{i})))")
+            else:
+                terms.append(f"np.sum(w{i} * y{i} + 0.5 * v{i} * y{i} * y{i})")
         body.append("    return " + " + ".join(terms))
         source = "def scalarised(x):\n" + "\n".join(body) + "\n"
         filename = f"<second-order-rule-{next(_files)}>"
@@ -120,13 +132,19 @@ class Scalarised:
         args[self.position] = x
         ans = case.f(*args)
         results = leaves(ans)
-        cotangents = [self.weights[i][0] + self.weights[i][1] * results[i]
-                      if i in self.weights else None for i in range(len(results))]
+        cotangents = [None if i not in self.weights
+                      else np.conj(self.weights[i][0] + self.weights[i][1] * results[i])
+                      if i in self.complex_outputs
+                      else self.weights[i][0] + self.weights[i][1] * results[i]
+                      for i in range(len(results))]
         cotangent = cotangents if self.several else cotangents[0]
         gradient = rule.vjps[self.position](cotangent, ans, *args, **case.params)
         if rule.broadcasting:
             gradient = unbroadcast(gradient, args[self.position])
-        return gradient
+        # a real argument's gradient is the real part of its cotangent (registry.py): a
+        # rule may leave an imaginary part there (rfftn's transpose, an irfftn)
+        return tree_map(lambda d, a: d if d is None or np.iscomplexobj(a) else np.real(d),
+                        gradient, args[self.position])
 
     def shifted(self, step):
         point = tree_map(lambda x, d: x if d is None else x + step * d,

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..runtime import (
     array_adjoint,
+    as_array,
     array_tangent,
     column_stack_adjoint,
     concatenate_adjoint,
@@ -68,7 +69,7 @@ define(np.ravel, methods=("ravel", "flatten"), vjp=ravel_vjp, jvp=ravel_jvp, dis
 def transpose_vjp(g, ans, x, axes=None):
     if axes is None:
         return np.transpose(g)
-    return np.transpose(g, np.argsort(axes))
+    return np.transpose(g, np.argsort(axes).tolist())     # a list: Dask refuses an array
 
 
 def transpose_jvp(t, ans, x, axes=None):
@@ -500,7 +501,7 @@ def array_jvp(t, ans, x, dtype=None):
     return array_tangent(t, x)
 
 
-define(np.array, aliases=(np.asarray,), vjp=array_vjp, jvp=array_jvp, display="Copy",
+define(np.array, aliases=(np.asarray, as_array), vjp=array_vjp, jvp=array_jvp, display="Copy",
        linear=True, elementwise=True, complex_ok=True)
 
 
@@ -522,15 +523,15 @@ def astype_vjp(g, ans, x, dtype, copy=True):
     # Casts to integers make no float result, so nothing is recorded for them (the tape)
     # and they are constants (generated code).
     if np.iscomplexobj(x):
-        return np.asarray(g).astype(np.result_type(np.asarray(x), np.float32))
-    return np.asarray(np.real(g)).astype(np.result_type(np.asarray(x), np.float32))
+        return as_array(g).astype(np.result_type(as_array(x), np.float32))
+    return as_array(np.real(g)).astype(np.result_type(as_array(x), np.float32))
 
 
 def astype_jvp(t, ans, x, dtype, copy=True):
     # the real part for a complex x cast to a real dtype (NumPy drops the imaginary part)
     if np.iscomplexobj(ans):
-        return np.asarray(t).astype(np.result_type(ans))
-    return np.asarray(np.real(t)).astype(np.result_type(ans))
+        return as_array(t).astype(np.result_type(ans))
+    return as_array(np.real(t)).astype(np.result_type(ans))
 
 
 if hasattr(np, "astype"):                              # NumPy >= 2.1 only
