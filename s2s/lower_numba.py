@@ -49,7 +49,7 @@ from .reverse import COMMENT_PREFIX, comment
 __all__ = ["Lowered", "LoweringError", "lower", "user_line"]
 
 DECORATOR = "numba.njit(cache=True, error_model='numpy')"
-_SPELLED_HELPERS = {"zeros_like"}            # helpers with a numba version or a spelling
+_SPELLED_HELPERS = {"zeros_like", "broadcast_like", "unbroadcast"}   # with a numba version
 _COMMENT = re.compile(r"^(\s*)# (.*)$")
 _GRAD_OF_LINE = re.compile(r"#\s*grad of line (\d+): (.*)$")
 _SHAPE_BUILDERS = {"full", "zeros", "ones", "empty", "broadcast_to"}
@@ -260,6 +260,12 @@ def _split_stacks(context: _Context) -> None:
     function.body = body[:start] + created + body[start:]
 
 
+def _is_pop(value: ast.expr) -> bool:
+    return isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) \
+        and value.func.attr == "pop" and isinstance(value.func.value, ast.Name) \
+        and value.func.value.id.startswith(("_stack", "_saved"))
+
+
 def _is_prebinding(statement: ast.stmt) -> bool:
     return isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Constant) \
         and statement.value.value is None
@@ -276,6 +282,25 @@ def _element_copy(value: ast.Call, context: _Context) -> ast.expr:
             isinstance(part, ast.Slice) for part in parts):
         return subscript
     return _call(ast.Attribute(subscript, "copy", ast.Load()))
+
+
+def _type_prebound_integers(function: ast.FunctionDef) -> None:
+    """``_t5 = None`` bound before a loop that saves ``_t5`` before assigning it an integer
+    (an index): bound to ``0`` instead, so numba types it an integer, not an optional (the
+    saved first value is never read: it is restored after the last use)."""
+    integers = _integer_names(function)
+    body: list[ast.stmt] = []
+    for statement in function.body:
+        targets = [t for t in statement.targets if isinstance(t, ast.Name)] \
+            if _is_prebinding(statement) else []
+        if not targets or not any(t.id in integers for t in targets):
+            body.append(statement)
+            continue
+        others = [t for t in targets if t.id not in integers]
+        if others:
+            body.append(ast.Assign(others, ast.Constant(None)))
+        body.append(ast.Assign([t for t in targets if t.id in integers], ast.Constant(0)))
+    function.body = body
 
 
 # --- the expression rewrites -----------------------------------------------------------------
@@ -299,6 +324,19 @@ class _Expressions(ast.NodeTransformer):
                 return _call(_np("zeros_like"), argument)
             self.helpers.add("zeros_like")
             return node
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "stop_gradient" \
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == "s2s" \
+                and len(node.args) == 1:
+            return node.args[0]                   # the identity on values
+        if isinstance(node.func, ast.Name) and node.func.id in _SPELLED_HELPERS:
+            self.helpers.add(node.func.id)
+        if name is None and isinstance(node.func, ast.Attribute) and node.keywords \
+                and node.func.attr in ("sum", "mean") and not node.args:
+            # x.sum(axis=1, keepdims=True) as np.sum(x, ...), which the reduction lowers
+            method = node.func.attr
+            node = ast.copy_location(ast.Call(_np(method), [node.func.value], node.keywords),
+                                     node)
+            name = method
         if name in ("sum", "mean"):
             return self._reduction(node, name)
         if name in ("max", "min", "prod", "std", "var", "amax", "amin", "nanmax", "nanmin",
@@ -354,8 +392,13 @@ class _Expressions(ast.NodeTransformer):
                 count = ast.BinOp(count, ast.Mult(), _shape_item(x, a))
             result = ast.BinOp(result, ast.Div(), count)
         if keep:
+            rank = context.rank(x)
             for a in axes:
-                result = _call(_np("expand_dims"), result, _int(a))
+                if rank is not None and len(axes) < rank:
+                    result = _call(_np("expand_dims"), result, _int(a))
+                else:                         # the sum may be a number: a numba helper
+                    self.helpers.add("expand_dims")
+                    result = _call(ast.Name("expand_dims", ast.Load()), result, _int(a))
         return result
 
     def _outer(self, node: ast.Call) -> ast.expr:
@@ -486,6 +529,8 @@ def _integer_names(function: ast.FunctionDef) -> set[str]:
     bindings: dict[str, list[ast.expr]] = {}
     loops: set[str] = set()
     for node in ast.walk(function):
+        if isinstance(node, ast.Assign) and (_is_prebinding(node) or _is_pop(node.value)):
+            continue                  # the value before the first binding; a restored one
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
             bindings.setdefault(node.targets[0].id, []).append(node.value)
         elif isinstance(node, ast.For) and isinstance(node.target, ast.Name):
@@ -684,6 +729,7 @@ def lower(source: str, entry: str, mode: str, shapes: dict, dtype: str = "float6
             if isinstance(node, ast.Name) and node.id in imported - _SPELLED_HELPERS \
                     and isinstance(node.ctx, ast.Load):
                 raise context.refuse(node, f"the runtime helper `{node.id}` (no numba version)")
+        _type_prebound_integers(function)
         _split_stacks(context)
         _lower_reversed_loops(context)
         _Expressions(context, helpers).visit(function)

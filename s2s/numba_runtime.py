@@ -13,7 +13,7 @@ from numba import types
 from numba.extending import overload
 from numba.np.numpy_support import as_dtype
 
-__all__ = ["full", "multiply_outer", "zeros_like"]
+__all__ = ["unbroadcast", "broadcast_like", "expand_dims", "full", "multiply_outer", "zeros_like"]
 
 
 def zeros_like(x):
@@ -68,6 +68,71 @@ def _multiply_outer(a, b):
     if rank_a == 1 and rank_b == 2:
         return lambda a, b: np.ascontiguousarray(a).reshape((a.shape[0], 1, 1)) * b
     return None
+
+
+def broadcast_like(g, like):
+    """The cotangent ``g`` of a reduction spread over the shape of ``like`` (as
+    :func:`s2s.runtime.broadcast_like`; a copy, where NumPy's would be a view)."""
+    return np.broadcast_to(g, np.shape(like))
+
+
+@overload(broadcast_like)
+def _broadcast_like(g, like):
+    if not isinstance(like, types.Array):
+        return lambda g, like: g
+    if isinstance(g, types.Array):
+        return lambda g, like: np.broadcast_to(g, like.shape).copy()
+    return lambda g, like: np.full(like.shape, g)
+
+
+def expand_dims(value, axis):
+    """``np.expand_dims``, also of a number (the sum of every axis of a vector):
+    ``np.full((1,), value)``."""
+    return np.expand_dims(value, axis)
+
+
+@overload(expand_dims)
+def _expand_dims(value, axis):
+    if isinstance(value, types.Array):
+        return lambda value, axis: np.expand_dims(value, axis)
+    return lambda value, axis: np.full((1,), value)
+
+
+def unbroadcast(g, like):
+    """The cotangent ``g`` summed down to the shape of ``like`` (undoing broadcasting; as
+    :func:`s2s.runtime.unbroadcast`, as a loop over ``g``'s elements)."""
+    from .runtime import unbroadcast as python
+    return python(g, like)
+
+
+@overload(unbroadcast)
+def _unbroadcast(g, like):
+    if not isinstance(like, types.Array):
+        if isinstance(g, types.Array):
+            return lambda g, like: np.sum(g)
+        return lambda g, like: g
+    if not isinstance(g, types.Array):
+        return lambda g, like: np.full(like.shape, g)
+    if g.ndim < like.ndim:
+        return lambda g, like: np.broadcast_to(g, like.shape).copy()
+    lead = g.ndim - like.ndim
+    dtype = g.dtype
+
+    def impl(g, like):
+        if g.shape[lead:] == like.shape:
+            if lead == 0:
+                return g
+        out = np.zeros(like.shape, dtype)
+        flat = out.reshape(out.size)
+        for index in np.ndindex(g.shape):
+            offset = 0
+            for axis in range(like.ndim):
+                offset = offset * like.shape[axis]
+                if like.shape[axis] != 1:
+                    offset += index[lead + axis]
+            flat[offset] += g[index]
+        return out
+    return impl
 
 
 NUMBA_VERSION = numba.__version__
