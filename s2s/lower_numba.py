@@ -48,7 +48,7 @@ from .reverse import COMMENT_PREFIX, comment
 
 __all__ = ["Lowered", "LoweringError", "lower", "user_line"]
 
-DECORATOR = "numba.njit(cache=True, error_model='numpy')"
+DECORATOR = "numba.njit(cache=True, error_model='numpy', boundscheck=True)"
 _SPELLED_HELPERS = {"zeros_like", "broadcast_like", "unbroadcast"}   # with a numba version
 _COMMENT = re.compile(r"^(\s*)# (.*)$")
 _GRAD_OF_LINE = re.compile(r"#\s*grad of line (\d+): (.*)$")

@@ -355,6 +355,11 @@ def numba_refuse_arguments(differentiable, values, shapes) -> None:
 
 
 def _no_compiled_gradient(differentiable) -> None:
+    if differentiable.mode == "tape":
+        differentiable._numba.fall_back(
+            f"s2s generates no derivative code for {differentiable.__qualname__} (it is "
+            f"differentiated on the tape): {differentiable.fallback_reason}")
+        return
     differentiable._numba.fall_back(
         f"the argument shapes do not prove that {differentiable.__qualname__} returns a "
         "scalar (or it may compute complex values), so there is no closure-free gradient "
