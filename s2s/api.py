@@ -1418,15 +1418,28 @@ def jvp(function: Callable[..., Any], primals: Sequence[Any], tangents: Sequence
     return Differentiable(function, wrt=0, backend=backend or "python").jvp(primals, tangents)
 
 
-def show(function: Callable[..., Any], wrt: Wrt | None = None, mode: str = "reverse") -> None:
+def show(function: Callable[..., Any], wrt: Wrt | None = None, mode: str = "reverse",
+         backend: str | None = None, args: Sequence[Any] | None = None) -> None:
     """Print the generated derivative code of ``function`` (``mode``: reverse or forward).
 
+    ``backend="numba"`` with example ``args``: the lowered module numba compiles for them.
     Inside IPython or Jupyter the code is displayed instead (highlighted in a notebook).
     """
     if mode not in ("reverse", "forward"):
         raise S2SError(f"mode must be 'reverse' or 'forward', not {mode!r}")
     higher = getattr(function, "__s2s_derivative__", None)
-    if higher is not None and higher[1] > 1:          # grad(grad(f)): the last level's code
+    if backend == "numba" or args is not None:
+        if args is None:
+            raise S2SError("s2s.show(f, backend='numba') needs args=(...): numba code is "
+                           "compiled for the ranks and dtype of example arguments")
+        base = higher[0] if higher is not None else function
+        if wrt is None:
+            wrt = base._wrt if isinstance(base, Differentiable) else 0
+        if not isinstance(base, Differentiable) or base.requested_backend != (backend or
+                                                                               "python"):
+            base = _differentiable(base, wrt, backend)
+        text = base.source_for(*args, backend=backend)
+    elif higher is not None and higher[1] > 1:          # grad(grad(f)): the last level's code
         text = _derivative_levels(*higher)[-1].source
     else:
         if higher is not None:                        # s2s.grad(f): f's code

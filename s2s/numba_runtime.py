@@ -101,8 +101,13 @@ def _expand_dims(value, axis):
 def unbroadcast(g, like):
     """The cotangent ``g`` summed down to the shape of ``like`` (undoing broadcasting; as
     :func:`s2s.runtime.unbroadcast`, as a loop over ``g``'s elements)."""
-    from .runtime import unbroadcast as python
-    return python(g, like)
+    shape = np.shape(like)
+    extra = np.ndim(g) - len(shape)
+    if extra < 0:
+        return np.broadcast_to(g, shape).copy()
+    g = np.sum(g, axis=tuple(range(extra))) if extra else g
+    axes = tuple(a for a, size in enumerate(shape) if size == 1 and np.shape(g)[a] != 1)
+    return np.sum(g, axis=axes, keepdims=True) if axes else g
 
 
 @overload(unbroadcast)
