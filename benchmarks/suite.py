@@ -735,14 +735,14 @@ def numba_first_gradient(name: str, cache: str,
     """(import numba, first gradient) seconds in a fresh interpreter using ``cache``;
     ``warm``: after numba compiled something else (its own start-up, about half a second
     on the first call of even a trivial cached function, is then paid)."""
+    start = "numba.njit(lambda v: v + 1.0)(1.0); " if warm else ""
     code = ("import sys, time; sys.argv = ['suite']; sys.path.insert(0, %r); import suite, s2s; "
-            "t = time.perf_counter(); import numba; t1 = time.perf_counter(); " +
-            ("numba.njit(lambda v: v + 1.0)(1.0); " if warm else "") +
+            "t = time.perf_counter(); import numba; t1 = time.perf_counter(); %s"
             "case = next(c for c in suite.CASES if c.name == %r); args = case.make_args(); "
             "f = s2s.differentiate(suite.fresh_copy(case.function.function), "
             "wrt=case.wrt if not case.single else case.wrt[0], backend='numba'); "
             "t2 = time.perf_counter(); f.grad(*args); t3 = time.perf_counter(); "
-            "print(t1 - t, t3 - t2, f.backend)" % (HERE, name))
+            "print(t1 - t, t3 - t2, f.backend)" % (HERE, start, name))
     environment = dict(os.environ, S2S_CACHE_DIR=cache)
     try:
         output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -171,8 +171,8 @@ def explain(error: BaseException, lowered: Lowered) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     what = next((line for line in lines if not line.startswith("Failed in ")
                  and not line.startswith("- Resolution failure")), type(error).__name__)
-    line_numbers = [int(m.group(1)) for m in re.finditer(r'File "[^"]*", line (\d+)', text)
-                    if lowered.entry in text]
+    line_numbers = [int(m.group(2)) for m in re.finditer(r'File "([^"]*)", line (\d+)', text)
+                    if os.path.basename(m.group(1)).startswith(lowered.entry + "_")]
     where = user_line(lowered.source, line_numbers[-1]) if line_numbers else "the generated code"
     return f"numba cannot compile {where}: {what[:300]}"
 
