@@ -8,6 +8,9 @@ Run:  python3 benchmarks/suite.py                    # every case, every peer fo
                                                      # every case that misses a target
       python3 benchmarks/suite.py --threads 1        # one BLAS/torch/XLA thread: steadier
                                                      # numbers on a busy 2-core machine
+      python3 benchmarks/suite.py --backend numba    # also s2s's numba-compiled gradients:
+                                                     # steady state, the numba-compiled
+                                                     # primal, first gradient cold and cached
 
 Peers (optional, each skipped with a note when absent): HIPS autograd, PyTorch eager on
 the CPU, JAX eager (``jax.grad``) and ``jax.jit(jax.grad(...))``, with 64-bit floats
@@ -229,6 +232,50 @@ def matmul_squares_by_hand(A, B):
     return 2.0 * (A.T @ (A @ B))
 
 
+@s2s.differentiate(wrt=(0, 1))
+def euler_ode(x, k):
+    dt = 0.001
+    for step in range(1000):
+        x = x + dt * (-k * x + np.sin(x))
+    return np.sum(x ** 2)
+
+
+def euler_ode_by_hand(x, k):
+    trajectory = []
+    for step in range(1000):
+        trajectory.append(x)
+        x = x + 0.001 * (-k * x + np.sin(x))
+    x_b = 2 * x
+    k_b = np.zeros_like(k)
+    for x_old in reversed(trajectory):
+        k_b = k_b - np.sum(0.001 * x_b * x_old, keepdims=True).reshape(np.shape(k))
+        x_b = x_b + 0.001 * x_b * (-k + np.cos(x_old))
+    return x_b, k_b
+
+
+@s2s.differentiate(wrt=(0, 1))
+def rnn(W, h0, xs):
+    h = h0
+    for t in range(xs.shape[0]):
+        h = np.tanh(W @ h + xs[t])
+    return np.sum(h)
+
+
+def rnn_by_hand(W, h0, xs):
+    states = [h0]
+    h = h0
+    for t in range(xs.shape[0]):
+        h = np.tanh(W @ h + xs[t])
+        states.append(h)
+    h_b = np.ones_like(h)
+    W_b = np.zeros_like(W)
+    for t in reversed(range(xs.shape[0])):
+        z_b = h_b * (1.0 - states[t + 1] ** 2)
+        W_b += np.outer(z_b, states[t])
+        h_b = W.T @ z_b
+    return W_b, h_b
+
+
 # --- the arguments ----------------------------------------------------------------------------
 
 def _rng(seed: int) -> np.random.Generator:
@@ -277,6 +324,11 @@ CASES = [
          lambda: (_rng(2).normal(size=3),), "small"),
     Case("piecewise", "if/else in a 200-step loop, d/dx", piecewise, piecewise_by_hand,
          lambda: (0.3,), "loop"),
+    Case("euler", "explicit Euler ODE, 3-vector, 1,000 steps, d/dx, d/dk", euler_ode,
+         euler_ode_by_hand, lambda: (np.array([0.5, -0.3, 0.8]), np.array([0.7])), "loop"),
+    Case("rnn", "tanh RNN, 8 hidden units, 50 steps, d/dW, d/dh0", rnn, rnn_by_hand,
+         lambda: (_rng(8).normal(size=(8, 8)) / np.sqrt(8), _rng(9).normal(size=8),
+                  _rng(10).normal(size=(50, 8))), "small"),
     Case("mlp", "2-layer tanh MLP + softmax CE, 32x10 batch, d/dweights", mlp, mlp_by_hand,
          mlp_args, "small"),
     Case("tutorial_mean", "mean(3*(x-2)**2), 2x2", tutorial_mean, tutorial_mean_by_hand,
@@ -556,6 +608,9 @@ class Result:
     notes: dict[str, str] = field(default_factory=dict)
     first_s2s: float | None = None
     first_jit: float | None = None
+    numba_cold: tuple[float, float] | None = None
+    numba_cached: tuple[float, float] | None = None
+    numba_warm: tuple[float, float] | None = None
 
 
 VARIANTS = ("primal", "hand", "s2s", "s2s direct", "s2s grad_f",
@@ -632,6 +687,107 @@ def run_case(case: Case, peers: dict[str, Peer], options) -> Result:
             jits.append(jax_first_gradient(peers["jax.jit"], case, args))
         result.first_jit = statistics.median(jits)
     return result
+
+
+def numba_primal(case: Case, args: tuple):
+    """The case's own function compiled by ``numba.njit`` (None if numba refuses it)."""
+    import numba
+    try:
+        compiled = numba.njit(case.function.function)
+        compiled(*args)
+        return lambda: compiled(*args)
+    except Exception:                       # numba's typing errors: no compiled primal
+        return None
+
+
+def run_numba(case: Case, result: Result, options) -> None:
+    """backend="numba": the compiled gradient (checked against the hand-written one),
+    the numba-compiled primal, and the first gradient in fresh processes, cold (an empty
+    cache directory) and from numba's disk cache."""
+    import tempfile
+    args = case.make_args()
+    want = as_arrays(case.by_hand(*args), case.single)
+    wrt = case.wrt if not case.single else case.wrt[0]
+    compiled = s2s.differentiate(case.function.function, wrt=wrt, backend="numba")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = compiled.grad(*args)
+    check("s2s numba", case, got, want, case.single)
+    if compiled.backend != "numba":
+        result.notes["numba"] = f"fell back: {compiled.backend_reason}"
+    variants = {"s2s": lambda: case.function.grad(*args),
+                "numba": lambda: compiled.grad(*args)}
+    primal = numba_primal(case, args)
+    if primal is not None:
+        variants["numba primal"] = primal
+    times = time_interleaved(variants, options.rounds, options.min_sample, options.max_seconds)
+    result.times.update({"numba": times["numba"], "s2s (same rounds)": times["s2s"]})
+    if "numba primal" in times:
+        result.times["numba primal"] = times["numba primal"]
+    with tempfile.TemporaryDirectory() as directory:
+        result.numba_cold = numba_first_gradient(case.name, directory)
+        result.numba_cached = numba_first_gradient(case.name, directory)
+        result.numba_warm = numba_first_gradient(case.name, directory, warm=True)
+
+
+def numba_first_gradient(name: str, cache: str,
+                         warm: bool = False) -> tuple[float, float] | None:
+    """(import numba, first gradient) seconds in a fresh interpreter using ``cache``;
+    ``warm``: after numba compiled something else (its own start-up, about half a second
+    on the first call of even a trivial cached function, is then paid)."""
+    start = "numba.njit(lambda v: v + 1.0)(1.0); " if warm else ""
+    code = ("import sys, time; sys.argv = ['suite']; sys.path.insert(0, %r); import suite, s2s; "
+            "t = time.perf_counter(); import numba; t1 = time.perf_counter(); %s"
+            "case = next(c for c in suite.CASES if c.name == %r); args = case.make_args(); "
+            "f = s2s.differentiate(suite.fresh_copy(case.function.function), "
+            "wrt=case.wrt if not case.single else case.wrt[0], backend='numba'); "
+            "t2 = time.perf_counter(); f.grad(*args); t3 = time.perf_counter(); "
+            "print(t1 - t, t3 - t2, f.backend)" % (HERE, start, name))
+    environment = dict(os.environ, S2S_CACHE_DIR=cache)
+    try:
+        output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                timeout=900, check=True, env=environment).stdout
+        numba_import, first, _ = output.strip().splitlines()[-1].split()
+        return float(numba_import), float(first)
+    except Exception as exc:  # pragma: no cover - reported, not fatal
+        print(f"(numba first gradient of {name} failed: {exc})", file=sys.stderr)
+        return None
+
+
+def report_numba(results: list[Result], options) -> None:
+    md = options.markdown
+    header = ["case", "s2s python", "s2s numba", "python/numba", "numba primal",
+              "numba grad/primal", "jax.jit", "jax.jit/numba", "numba first (cold)",
+              "numba first (cached)", "cached, numba started", "jax.jit first"]
+    rows = []
+    for r in results:
+        t = r.times
+        if "numba" not in t:
+            continue
+        primal = t.get("numba primal")
+        jit = t.get("jax.jit")
+        cold, cached = r.numba_cold, r.numba_cached
+        rows.append([r.case.name, fmt_time(t["s2s (same rounds)"]), fmt_time(t["numba"]),
+                     fmt_ratio(t["s2s (same rounds)"] / t["numba"]), fmt_time(primal),
+                     fmt_ratio(t["numba"] / primal) if primal else "—", fmt_time(jit),
+                     fmt_ratio(jit / t["numba"]) if jit else "—",
+                     fmt_time(cold[1]) if cold else "—", fmt_time(cached[1]) if cached else "—",
+                     fmt_time(r.numba_warm[1]) if r.numba_warm else "—",
+                     fmt_time(r.first_jit) if r.first_jit else "—"])
+    print("backend='numba' (median time per call; numba primal: the case's function under "
+          "numba.njit; first gradient: decoration + generation + lowering + compile or cache "
+          "load + first call in a fresh interpreter, after `import numba`):")
+    print()
+    print(table(header, rows, md))
+    imports = [r.numba_cold[0] for r in results if getattr(r, "numba_cold", None)]
+    if imports:
+        print()
+        print(f"`import numba` in a fresh interpreter: {fmt_time(statistics.median(imports))} "
+              "(median), not counted above.")
+    notes = [f"{r.case.name}: {r.notes['numba']}" for r in results if "numba" in r.notes]
+    for note in notes:
+        print(f"{'* ' if md else '  '}{note}")
+    print()
 
 
 def pin_allocator(mode: str) -> str:
@@ -991,6 +1147,8 @@ def main(argv: list[str] | None = None) -> int:
                         "--threads 1 gives steadier numbers on a busy machine")
     parser.add_argument("--malloc", choices=("fresh", "reuse", "system"), default="fresh",
                         help="how glibc serves large arrays (see pin_allocator; default fresh)")
+    parser.add_argument("--backend", choices=("python", "numba"), default="python",
+                        help="numba: also time s2s's numba-compiled gradients")
     parser.add_argument("--rounds", type=int, help="timing rounds per variant (default 15, "
                         "5 with --quick)")
     options = parser.parse_args(argv)
@@ -1019,6 +1177,9 @@ def main(argv: list[str] | None = None) -> int:
     for case in cases:
         print(f"... {case.name}", file=sys.stderr, flush=True)
         results.append(run_case(case, peers, options))
+        if options.backend == "numba":
+            print(f"... {case.name} (numba)", file=sys.stderr, flush=True)
+            run_numba(case, results[-1], options)
     generation = overhead = mem = None
     if not options.no_extras:
         print("... generation", file=sys.stderr, flush=True)
@@ -1027,6 +1188,9 @@ def main(argv: list[str] | None = None) -> int:
         print("... memory", file=sys.stderr, flush=True)
         mem = memory()
     goals = report(results, peers, generation, overhead, mem, options)
+    if options.backend == "numba":
+        print()
+        report_numba(results, options)
     if options.source:
         print_sources(results, goals)
     return 0

@@ -7,6 +7,8 @@ from .api import (Differentiable, differentiate, grad, hessian, hvp, jacobian, j
                   value_and_grad, vjp)
 from .errors import (
     ArrayOperationError,
+    BackendError,
+    BackendWarning,
     EvaluationError,
     FallbackWarning,
     InputError,
@@ -29,6 +31,8 @@ from .version import __version__
 
 __all__ = [
     "ArrayOperationError",
+    "BackendError",
+    "BackendWarning",
     "EvaluationError",
     "CheckReport",
     "GradientMismatch",

@@ -29,7 +29,7 @@ import numpy as np
 from . import library, runtime
 from .errors import MissingRuleError, S2SError, UnsupportedError
 from .normalize import NormalForm, is_global_path, walk_statements
-from .parse import MISSING, Target, resolve_target
+from .parse import MISSING, Target, is_compiled_function, resolve_target
 from .rules import REGISTRY, Rule
 from .rules.domains import NotDifferentiated
 from .rules.operators import function_of
@@ -894,6 +894,8 @@ def _classify_call(normal, statement, call: ast.Call, make, local_names) -> Oper
     else:
         resolved = normal.parsed.scope.resolve_path(function)
     resolved = getattr(resolved, "__s2s_function__", resolved)   # a decorated helper
+    if is_compiled_function(resolved):                            # @numba.njit: its Python
+        resolved = resolved.py_func
     if resolved is MISSING:
         raise source.unsupported(call, f"the name '{name}' is not defined",
                                  hint="define it before differentiating the function")

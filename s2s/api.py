@@ -26,6 +26,9 @@ from .errors import (EvaluationError, FallbackWarning, InputError, MissingRuleEr
 from .arrays import array_type_name, is_dispatched_array
 from .display import Code, ipython_shell
 from .emit import python_name
+from .numba_backend import (NumbaBackend, check_backend, numba_gradient, numba_hvp, numba_jvp,
+                            numba_refuse_arguments, numba_source, numba_value_and_grad)
+from .parse import is_compiled_function
 from .pipeline import Derivation, derive
 from .pytree import (children, data_fields, is_float_leaf, is_node, is_pytree_argument,
                      ravel_pytree, rebuild, tree_leaves)
@@ -663,9 +666,12 @@ class Differentiable:
     """
 
     def __init__(self, function: Callable[..., Any], wrt: Wrt = 0, fallback: str = "tape",
-                 check: bool = False):
+                 check: bool = False, backend: str = "python"):
         if fallback not in ("tape", "error"):
             raise S2SError(f"fallback must be 'tape' or 'error', not {fallback!r}")
+        check_backend(backend)
+        if is_compiled_function(function):       # @numba.njit: differentiate its Python
+            function = function.py_func
         function = _with_source(function)
         _require_python(function)
         functools.update_wrapper(self, function)
@@ -687,6 +693,8 @@ class Differentiable:
         self.fallback = fallback
         self.check = check
         self.fallback_reason: str | None = None
+        # backend="numba": the compiled code and why it fell back (s2s/numba_backend.py)
+        self._numba = NumbaBackend(_name(function), fallback) if backend == "numba" else None
         self._derivation: Derivation | None = None
         self._specialized: dict[tuple, Callable[..., Any]] = {}   # argument shapes -> vjp
         self._gradient_functions: dict[tuple, Callable[..., Any] | None] = {}  # -> grad_f
@@ -730,7 +738,8 @@ class Differentiable:
         variant = self._variants.get((count, extra))
         if variant is None:
             variant = Differentiable(_fixed_arity(self.function, self.signature, count, extra),
-                                     wrt=self._wrt, fallback=self.fallback, check=self.check)
+                                     wrt=self._wrt, fallback=self.fallback, check=self.check,
+                                     backend=self.requested_backend)
             self._variants[(count, extra)] = variant
         self._last_variant = variant
         return variant
@@ -748,11 +757,16 @@ class Differentiable:
             self._fall_back(error)
             return None
 
-    def source_for(self, *args: Any, **kwargs: Any) -> str:
+    def source_for(self, *args: Any, backend: str | None = None, **kwargs: Any) -> str:
         """The generated code that ``grad``/``vjp`` run for these arguments: specialized to
-        their shapes (``f.source`` is the code valid for every shape)."""
+        their shapes (``f.source`` is the code valid for every shape).  ``backend="numba"``
+        (the default for a function differentiated with it): the lowered module ``grad``
+        compiles for them."""
         if self._variants is not None:
-            return self._variant(len(args), kwargs).source_for(*args, **kwargs)
+            return self._variant(len(args), kwargs).source_for(*args, backend=backend,
+                                                                **kwargs)
+        if (backend or self.requested_backend) == "numba":
+            return numba_source(self, self._arguments(args, kwargs))
         derivation = self.specialized_derivation(self._arguments(args, kwargs))
         return self.source if derivation is None else derivation.source
 
@@ -760,6 +774,21 @@ class Differentiable:
     def mode(self) -> str:
         """``"source"`` (generated code) or ``"tape"`` (the runtime fallback)."""
         return "source" if self.derivation is not None else "tape"
+
+    @property
+    def requested_backend(self) -> str:
+        return "python" if self._numba is None else "numba"
+
+    @property
+    def backend(self) -> str:
+        """``"numba"`` (compiled code) or ``"python"``: the backend asked for, or
+        ``"python"`` once numba could not compile it (``backend_reason`` says why)."""
+        return "numba" if self._numba is not None and self._numba.reason is None else "python"
+
+    @property
+    def backend_reason(self) -> str | None:
+        """Why ``backend="numba"`` fell back to the Python backend (None if it did not)."""
+        return None if self._numba is None else self._numba.reason
 
     @property
     def source(self) -> str:
@@ -772,12 +801,14 @@ class Differentiable:
 
     def forward_derivation(self, wrt: tuple[str, ...] | None = None,
                            complex_arguments: bool = False,
-                           dispatched: bool = False) -> Derivation:
+                           dispatched: bool = False,
+                           shapes: tuple | None = None) -> Derivation:
         """The forward-mode (tangent) code's stages, for ``wrt`` (default: this wrt);
         ``complex_arguments``: for arguments that may hold complex values; ``dispatched``:
-        for Dask, CuPy... arrays among them."""
-        return _derivation(self.function, wrt or self.wrt_names, False, "forward", None,
-                           complex_arguments, dispatched)
+        for Dask, CuPy... arrays among them; ``shapes``: specialized to these argument
+        shapes (keys of :func:`argument_shape`)."""
+        return _derivation(self.function, wrt or self.wrt_names, False, "forward", shapes,
+                           complex_arguments, True if dispatched else None)
 
     def gradient_function(self, *args: Any, **kwargs: Any) -> Callable[..., Any]:
         """The closure-free generated gradient ``grad_<name>(params, seed=1.0)``; given
@@ -916,6 +947,15 @@ class Differentiable:
         """``(f(*args), gradient)``; the gradient is a tuple when ``wrt`` is a tuple."""
         if self._variants is not None:
             return self._variant(len(args), kwargs).value_and_grad(*args, **kwargs)
+        if self._numba is not None and self._numba.reason is None and not self.check:
+            try:
+                result = numba_value_and_grad(self, args, kwargs)
+                if result is not None:
+                    return result
+            except (S2SError, Warning):
+                raise
+            except Exception as error:
+                self._user_error_first(error, args, kwargs)
         try:
             values, value, pullback = self._run(args, kwargs)
             self._check_scalar(value)
@@ -958,11 +998,16 @@ class Differentiable:
         except KeyError:
             pass
         function = None
+        if self._numba is not None and None in shapes:
+            numba_refuse_arguments(self, values, shapes)
         if self.fallback_reason is None and len(self._gradient_functions) < 4 * \
                 _MAX_SPECIALIZATIONS and any(shape is not None for shape in shapes) \
                 and not any(map(is_complex_key, shapes)):    # real arguments (grad checks)
             if self.single and shapes[self.wrt_positions[0]] == ():
                 function = self._forward_gradient(shapes)
+                if function is not None:
+                    function = numba_gradient(self, function, function.derivation, "forward",
+                                              shapes)
             if function is None:
                 try:
                     derivation = _derivation(self.function, self.wrt_names, self.single,
@@ -972,6 +1017,7 @@ class Differentiable:
                 if derivation is not None and _proves_scalar_output(derivation) \
                         and not derivation.analysis.may_be_complex():
                     function = derivation.module.function   # the value is never computed
+                    function = numba_gradient(self, function, derivation, "gradient", shapes)
             self._gradient_functions[shapes] = function
         return function
 
@@ -1054,6 +1100,10 @@ class Differentiable:
             tangent_values = [_prepare_tangent(self.params[p], tangents[p], values[p])
                               for p in positions]
             wrt = tuple(self.params[p] for p in positions)
+            if self._numba is not None and self._numba.reason is None:
+                result = numba_jvp(self, wrt, values, tangent_values)
+                if result is not None:
+                    return result[0], _finish_tangent(result[1], result[0])
             derivation = self.forward_derivation(
                 wrt, _may_hold_complex(tuple(map(argument_shape, values))),
                 _any_dispatched(values) or _any_dispatched(tangent_values))
@@ -1079,23 +1129,28 @@ class Differentiable:
 
 
 def differentiate(function: Callable[..., Any] | None = None, *, wrt: Wrt = 0,
-                  fallback: str = "tape", check: bool = False):
+                  fallback: str = "tape", check: bool = False, backend: str = "python"):
     """Decorator: ``@s2s.differentiate`` or ``@s2s.differentiate(wrt=("x", "w"))``.
 
     ``check=True`` runs :func:`s2s.check` on every ``grad`` call (slow; for debugging).
+    ``backend="numba"`` compiles the derivative code with numba (s2s/numba_backend.py).
     """
     if function is None:
-        return lambda inner: Differentiable(inner, wrt=wrt, fallback=fallback, check=check)
-    return Differentiable(function, wrt=wrt, fallback=fallback, check=check)
+        return lambda inner: Differentiable(inner, wrt=wrt, fallback=fallback, check=check,
+                                            backend=backend)
+    return Differentiable(function, wrt=wrt, fallback=fallback, check=check, backend=backend)
 
 
-def _differentiable(function: Callable[..., Any], wrt: Wrt) -> Differentiable:
+def _differentiable(function: Callable[..., Any], wrt: Wrt,
+                    backend: str | None = None) -> Differentiable:
     if isinstance(function, Differentiable):
-        return Differentiable(function.function, wrt=wrt, fallback=function.fallback)
-    return Differentiable(function, wrt=wrt)
+        return Differentiable(function.function, wrt=wrt, fallback=function.fallback,
+                              backend=backend or function.requested_backend)
+    return Differentiable(function, wrt=wrt, backend=backend or "python")
 
 
-def grad(function: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
+def grad(function: Callable[..., Any], wrt: Wrt = 0,
+         backend: str | None = None) -> Callable[..., Any]:
     """A plain function computing the gradient of ``function`` with respect to ``wrt``.
 
     ``grad(grad(f))`` (and further) works for scalar functions of a scalar: each level
@@ -1105,7 +1160,7 @@ def grad(function: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
     if inner is not None:
         base, order = inner
         return _higher_derivative(base, order + 1)
-    differentiable = _differentiable(function, wrt)
+    differentiable = _differentiable(function, wrt, backend)
 
     @functools.wraps(differentiable.function)
     def gradient(*args: Any, **kwargs: Any) -> Any:
@@ -1252,6 +1307,11 @@ def _evaluate_hessian_tree(differentiable: Differentiable, values: list[Any], x:
 def _hvp(differentiable: Differentiable, values: list[Any], direction: Any) -> Any:
     position = differentiable.wrt_positions[0]
     name = differentiable.params[position]
+    if differentiable._numba is not None and differentiable._numba.reason is None \
+            and not _may_hold_complex(tuple(map(argument_shape, values))):
+        product = numba_hvp(differentiable, values, direction)
+        if product is not None:
+            return product
     gradient = _derivation(differentiable.function, differentiable.wrt_names,
                            differentiable.single, "gradient", None,
                            _may_hold_complex(tuple(map(argument_shape, values))),
@@ -1276,10 +1336,11 @@ def _refuse_complex_output(differentiable: Differentiable, values: list[Any], wh
                          "or np.abs(...) ** 2)")
 
 
-def hvp(function: Callable[..., Any], x: Any, v: Any, *args: Any) -> Any:
+def hvp(function: Callable[..., Any], x: Any, v: Any, *args: Any,
+        backend: str | None = None) -> Any:
     """The Hessian-vector product ``H(x) @ v`` of ``function(x, *args)`` in one pass of
     forward mode over the generated gradient code, without forming ``H``."""
-    differentiable = _differentiable(function, 0)
+    differentiable = _differentiable(function, 0, backend)
     with differentiable._user_errors_first((x, *args), {}):
         values = differentiable._arguments((x, *args), {})
         direction = _prepare_tangent(differentiable.params[0], v, values[0])
@@ -1287,14 +1348,14 @@ def hvp(function: Callable[..., Any], x: Any, v: Any, *args: Any) -> Any:
         return _hvp(differentiable, values, direction)
 
 
-def value_and_grad(function: Callable[..., Any], wrt: Wrt = 0,
-                   has_aux: bool = False) -> Callable[..., Any]:
+def value_and_grad(function: Callable[..., Any], wrt: Wrt = 0, has_aux: bool = False,
+                   backend: str | None = None) -> Callable[..., Any]:
     """A plain function computing ``(function(*args), gradient)``.
 
     With ``has_aux=True`` the function returns ``(loss, aux)``: the gradient is that of
     ``loss``, and the result is ``((loss, aux), gradient)`` with ``aux`` untouched.
     """
-    differentiable = _differentiable(function, wrt)
+    differentiable = _differentiable(function, wrt, backend)
 
     @functools.wraps(differentiable.function)
     def value_and_gradient(*args: Any, **kwargs: Any) -> Any:
@@ -1447,21 +1508,37 @@ def vjp(function: Callable[..., Any], *args: Any, wrt: Wrt = 0, **kwargs: Any):
     return _differentiable(function, wrt).vjp(*args, **kwargs)
 
 
-def jvp(function: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]):
+def jvp(function: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
+        backend: str | None = None):
     """Forward mode: ``(function(*primals), tangent_out)``; ``None`` tangents are zero."""
-    base = function.function if isinstance(function, Differentiable) else function
-    return Differentiable(base, wrt=0).jvp(primals, tangents)
+    if isinstance(function, Differentiable):
+        backend = backend or function.requested_backend
+        function = function.function
+    return Differentiable(function, wrt=0, backend=backend or "python").jvp(primals, tangents)
 
 
-def show(function: Callable[..., Any], wrt: Wrt | None = None, mode: str = "reverse") -> None:
+def show(function: Callable[..., Any], wrt: Wrt | None = None, mode: str = "reverse",
+         backend: str | None = None, args: Sequence[Any] | None = None) -> None:
     """Print the generated derivative code of ``function`` (``mode``: reverse or forward).
 
+    ``backend="numba"`` with example ``args``: the lowered module numba compiles for them.
     Inside IPython or Jupyter the code is displayed instead (highlighted in a notebook).
     """
     if mode not in ("reverse", "forward"):
         raise S2SError(f"mode must be 'reverse' or 'forward', not {mode!r}")
     higher = getattr(function, "__s2s_derivative__", None)
-    if higher is not None and higher[1] > 1:          # grad(grad(f)): the last level's code
+    if backend == "numba" or args is not None:
+        if args is None:
+            raise S2SError("s2s.show(f, backend='numba') needs args=(...): numba code is "
+                           "compiled for the ranks and dtype of example arguments")
+        base = higher[0] if higher is not None else function
+        if wrt is None:
+            wrt = base._wrt if isinstance(base, Differentiable) else 0
+        if not isinstance(base, Differentiable) or base.requested_backend != (backend or
+                                                                               "python"):
+            base = _differentiable(base, wrt, backend)
+        text = base.source_for(*args, backend=backend)
+    elif higher is not None and higher[1] > 1:          # grad(grad(f)): the last level's code
         text = _derivative_levels(*higher)[-1].source
     else:
         if higher is not None:                        # s2s.grad(f): f's code

@@ -90,3 +90,12 @@ class EvaluationError(S2SError, RuntimeError):
 
 class FallbackWarning(UserWarning):
     """``@differentiate`` could not generate code and differentiates on the tape instead."""
+
+
+class BackendError(S2SError):
+    """A compiled backend (``backend="numba"``) is not available, or (with
+    ``fallback="error"``) cannot compile a function's derivative code."""
+
+
+class BackendWarning(FallbackWarning):
+    """``backend="numba"`` could not compile a derivative and runs the Python backend."""

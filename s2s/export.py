@@ -22,6 +22,7 @@ import ast
 import builtins
 import inspect
 import math
+import re
 import symtable
 import sys
 import textwrap
@@ -81,7 +82,7 @@ def _s2s_is_float(leaf):
 def _s2s_is_other_array(value):
     """An array of another library NumPy's functions dispatch to (Dask, CuPy)."""
     kind = type(value)
-    return kind is not np.ndarray and not isinstance(value, np.generic) \
+    return not isinstance(value, (np.ndarray, np.generic)) \
         and hasattr(kind, "__array_function__") and hasattr(value, "dtype")
 
 
@@ -680,8 +681,47 @@ def strict_differentiable(function: Any, wrt: Any = None):
     return Differentiable(base, wrt=0 if wrt is None else wrt, fallback="error")
 
 
+def export_numba_source(function: Callable[..., Any], args: tuple, wrt: Any = None) -> str:
+    """The numba module ``grad`` compiles for arguments like ``args`` (their ranks and
+    dtype), standalone: its functions carry ``@numba.njit(cache=True)``, the numba helpers
+    it calls are copied in, and ``gradient(*args)`` calls it with the seed 1."""
+    from .numba_backend import CompiledGradient, working_dtype
+    differentiable = strict_differentiable(function, wrt)
+    differentiable = type(differentiable)(differentiable.function, wrt=differentiable._wrt,
+                                          fallback="error", backend="numba")
+    values = differentiable._arguments(tuple(args), {})
+    compiled = differentiable._gradient_function(values)
+    if not isinstance(compiled, CompiledGradient):
+        raise ExportError(f"numba export of {differentiable.__qualname__}: the shapes of "
+                          "these arguments do not prove the output a scalar, so there is no "
+                          "closure-free gradient to compile")
+    lowered = compiled.lowered(working_dtype(values))
+    if lowered.reads:
+        raise ExportError(f"numba export of {differentiable.__qualname__}: the code reads the "
+                          f"globals {', '.join(lowered.reads)}; the numba export writes "
+                          "modules that read none (pass them as arguments)")
+    text = lowered.source
+    match = re.search(r"^from s2s\.numba_runtime import (.*)$", text, re.M)
+    if match:
+        from . import numba_runtime
+        helpers = [name.strip() for name in match.group(1).split(",")]
+        copied = ["from numba import types", "from numba.extending import overload",
+                  "from numba.np.numpy_support import as_dtype", ""]
+        for name in helpers:
+            for part in (getattr(numba_runtime, name), getattr(numba_runtime, f"_{name}")):
+                copied.append(inspect.getsource(part).rstrip() + "\n\n")
+        text = text.replace(match.group(0), "\n".join(copied).rstrip() + "\n")
+    seeded = "" if lowered.entry.startswith("grad_") else "[1]"
+    one = "np.float32(1.0)" if lowered.dtype == "float32" else "1.0"
+    text += (f"\n\ndef gradient(*args):\n    \"\"\"The gradient at ``args`` (the "
+             f"parameters of {differentiable.__qualname__}).\"\"\"\n"
+             f"    return {lowered.entry}(*args, {one}){seeded}\n")
+    return text
+
+
 def export(function: Callable[..., Any], path: Any = None, wrt: Any = None,
-           mode: str = "reverse", dispatch: bool = False) -> str:
+           mode: str = "reverse", dispatch: bool = False, backend: str = "python",
+           args: tuple | None = None) -> str:
     """Write the derivative of ``function`` as a standalone module; return its text.
 
     ``mode="reverse"`` exports ``vjp_<name>`` (as in ``f.source``), ``"forward"`` exports
@@ -692,8 +732,20 @@ def export(function: Callable[..., Any], path: Any = None, wrt: Any = None,
     transform and :class:`ExportError` for globals that cannot be written out.
     ``dispatch=True``: code for Dask and CuPy arrays as well (NumPy calls those libraries
     do not implement, such as ``np.copy``, go through helpers that keep the array's type).
+
+    ``backend="numba"`` writes the numba-compiled gradient instead (functions decorated
+    ``@numba.njit(cache=True)``, a ``gradient(*args)`` entry); numba code is compiled for
+    argument ranks and a dtype, so ``args`` gives example arguments.
     """
-    text = export_source(function, wrt=wrt, mode=mode, dispatch=dispatch)
+    if backend == "numba":
+        if args is None:
+            raise ExportError("export(..., backend='numba') needs args=(...): example "
+                              "arguments, whose ranks and dtype the code is compiled for")
+        text = export_numba_source(function, tuple(args), wrt)
+    elif backend != "python":
+        raise ExportError(f"backend must be 'python' or 'numba', not {backend!r}")
+    else:
+        text = export_source(function, wrt=wrt, mode=mode, dispatch=dispatch)
     if path is not None:
         with open(path, "w", encoding="utf-8", newline="\n") as file:
             file.write(text)

@@ -122,10 +122,19 @@ class Target:
                 self.varargs, self.varkeywords)
 
 
+def is_compiled_function(value: Any) -> bool:
+    """A numba dispatcher (``@numba.njit``), recognised without importing numba: s2s
+    differentiates its Python function (``py_func``)."""
+    module = type(value).__module__ or ""
+    return module.startswith("numba.") and callable(getattr(value, "py_func", None))
+
+
 def resolve_target(function: Callable[..., Any]) -> Target:
     """The Python function ``function`` runs, or an s2s error saying why there is none."""
     if isinstance(function, Target):
         return function
+    if is_compiled_function(function):
+        function = function.py_func
     if isinstance(function, (staticmethod, classmethod)) and not callable(function) \
             or isinstance(function, classmethod):
         raise UnsupportedError(f"{function!r} is a {type(function).__name__} object taken "

@@ -237,8 +237,9 @@ def is_dispatched_array(value):
     """Whether ``value`` is an array of another library that NumPy's functions dispatch to
     (not an ``np.ndarray``, not a NumPy scalar)."""
     kind = type(value)
-    return (kind is not np.ndarray and not isinstance(value, np.generic)
+    return (not isinstance(value, (np.ndarray, np.generic))      # subclasses are NumPy's
             and hasattr(kind, "__array_function__") and hasattr(kind, "__array_ufunc__")
+            and not getattr(kind, "records_operations", False)  # the tape's own Tensor
             and hasattr(value, "shape") and hasattr(value, "dtype"))
 
 

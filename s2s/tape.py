@@ -349,6 +349,8 @@ class Tensor:
     it, ``None`` for leaves), ``requires_grad``, ``is_leaf``.
     """
 
+    records_operations = True      # not an array of another library (runtime.is_dispatched_array)
+
     __array_priority__ = 1000.0
     __slots__ = ("data", "_grad", "grad_fn", "_requires_grad", "_accumulator",
                  "_version_cell", "_output", "__weakref__")

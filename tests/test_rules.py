@@ -183,11 +183,12 @@ def leaves(value):
     list holding no floats (an einsum sublist, or its cotangent) is one None leaf."""
     if isinstance(value, (list, tuple)):
         found = [leaf for item in value for leaf in leaves(item)]
-        if value and not any(is_float_leaf(leaf) for leaf in found):
+        if value and not any(is_float_leaf(leaf) or np.iscomplexobj(leaf) for leaf in found
+                             if leaf is not None):
             return [None]
         return found
     return [value] if is_float_leaf(value) or value is None or isinstance(value, np.ndarray) \
-        else [None]
+        or isinstance(value, (complex, np.complexfloating)) else [None]
 
 
 def tree_map(function, value, *others):

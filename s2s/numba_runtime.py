@@ -1,0 +1,143 @@
+"""The runtime helpers that numba-compiled derivative code imports (``backend="numba"``).
+
+The lowering (:mod:`s2s.lower_numba`) spells most of :mod:`s2s.runtime` out where the
+shapes are known; what remains is here, as numba overloads chosen by the argument's
+type at compile time (:mod:`s2s.runtime` decides with ``isinstance`` at run time, which
+numba cannot compile).  Importing this module imports numba: only the lowered modules do.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import types
+from numba.extending import overload
+from numba.np.numpy_support import as_dtype
+
+__all__ = ["unbroadcast", "broadcast_like", "expand_dims", "full", "multiply_outer", "zeros_like"]
+
+
+def zeros_like(x):
+    """A zero cotangent for ``x`` (as :func:`s2s.runtime.zeros_like`): ``0.0`` for a
+    number, zeros of the array's float dtype for an array."""
+    if isinstance(x, np.ndarray):
+        return np.zeros_like(x, dtype=np.result_type(x.dtype, np.float32))
+    return 0.0
+
+
+@overload(zeros_like)
+def _zeros_like(x):
+    if isinstance(x, types.Array):
+        dtype = x.dtype if isinstance(x.dtype, types.Float) else types.float64
+        return lambda x: np.zeros(x.shape, dtype=dtype)
+    if isinstance(x, types.Float):
+        zero = as_dtype(x).type(0.0)
+        return lambda x: zero
+    if isinstance(x, (types.Integer, types.Boolean)):
+        return lambda x: 0.0
+    return None
+
+
+def full(shape, value):
+    """``np.full(shape, value)``, where ``value`` may be an array broadcast into ``shape``
+    (numba's ``np.full`` takes a number only)."""
+    return np.full(shape, value)
+
+
+@overload(full)
+def _full(shape, value):
+    if isinstance(value, types.Array):
+        return lambda shape, value: np.broadcast_to(value, shape).copy()
+    return lambda shape, value: np.full(shape, value)
+
+
+def multiply_outer(a, b):
+    """``np.multiply.outer(a, b)``: shape ``a.shape + b.shape``."""
+    return np.multiply.outer(a, b)
+
+
+@overload(multiply_outer)
+def _multiply_outer(a, b):
+    rank_a = a.ndim if isinstance(a, types.Array) else 0
+    rank_b = b.ndim if isinstance(b, types.Array) else 0
+    if rank_a == 0 or rank_b == 0:
+        return lambda a, b: a * b
+    if rank_a == 1 and rank_b == 1:
+        return lambda a, b: np.outer(a, b)
+    if rank_a == 2 and rank_b == 1:
+        return lambda a, b: np.ascontiguousarray(a).reshape((a.shape[0], a.shape[1], 1)) * b
+    if rank_a == 1 and rank_b == 2:
+        return lambda a, b: np.ascontiguousarray(a).reshape((a.shape[0], 1, 1)) * b
+    return None
+
+
+def broadcast_like(g, like):
+    """The cotangent ``g`` of a reduction spread over the shape of ``like`` (as
+    :func:`s2s.runtime.broadcast_like`; a copy, where NumPy's would be a view)."""
+    return np.broadcast_to(g, np.shape(like))
+
+
+@overload(broadcast_like)
+def _broadcast_like(g, like):
+    if not isinstance(like, types.Array):
+        return lambda g, like: g
+    if isinstance(g, types.Array):
+        return lambda g, like: np.broadcast_to(g, like.shape).copy()
+    return lambda g, like: np.full(like.shape, g)
+
+
+def expand_dims(value, axis):
+    """``np.expand_dims``, also of a number (the sum of every axis of a vector):
+    ``np.full((1,), value)``."""
+    return np.expand_dims(value, axis)
+
+
+@overload(expand_dims)
+def _expand_dims(value, axis):
+    if isinstance(value, types.Array):
+        return lambda value, axis: np.expand_dims(value, axis)
+    return lambda value, axis: np.full((1,), value)
+
+
+def unbroadcast(g, like):
+    """The cotangent ``g`` summed down to the shape of ``like`` (undoing broadcasting; as
+    :func:`s2s.runtime.unbroadcast`, as a loop over ``g``'s elements)."""
+    shape = np.shape(like)
+    extra = np.ndim(g) - len(shape)
+    if extra < 0:
+        return np.broadcast_to(g, shape).copy()
+    g = np.sum(g, axis=tuple(range(extra))) if extra else g
+    axes = tuple(a for a, size in enumerate(shape) if size == 1 and np.shape(g)[a] != 1)
+    return np.sum(g, axis=axes, keepdims=True) if axes else g
+
+
+@overload(unbroadcast)
+def _unbroadcast(g, like):
+    if not isinstance(like, types.Array):
+        if isinstance(g, types.Array):
+            return lambda g, like: np.sum(g)
+        return lambda g, like: g
+    if not isinstance(g, types.Array):
+        return lambda g, like: np.full(like.shape, g)
+    if g.ndim < like.ndim:
+        return lambda g, like: np.broadcast_to(g, like.shape).copy()
+    lead = g.ndim - like.ndim
+    dtype = g.dtype
+
+    def impl(g, like):
+        if g.shape[lead:] == like.shape:
+            if lead == 0:
+                return g
+        out = np.zeros(like.shape, dtype)
+        flat = out.reshape(out.size)
+        for index in np.ndindex(g.shape):
+            offset = 0
+            for axis in range(like.ndim):
+                offset = offset * like.shape[axis]
+                if like.shape[axis] != 1:
+                    offset += index[lead + axis]
+            flat[offset] += g[index]
+        return out
+    return impl
+
+
+NUMBA_VERSION = numba.__version__

@@ -1,0 +1,356 @@
+"""``backend="numba"``: compiled gradients, the same as the Python backend's.
+
+Every gradient here is compared with the Python backend's (itself tested against finite
+differences, the tape and sympy elsewhere).  Compiles are few and small (numba takes
+seconds per function on a busy machine); numba's disk cache lives under ``tmp_path``.
+No test times anything.
+"""
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+
+numba = pytest.importorskip("numba")
+
+import s2s  # noqa: E402
+from s2s import numba_backend  # noqa: E402
+from s2s.lower_numba import LoweringError, lower  # noqa: E402
+
+import zoo  # noqa: E402,F401  (registers the zoo)
+import zoo_calls  # noqa: E402,F401
+import zoo_control  # noqa: E402,F401
+from zoo import ZOO  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def cache_dir(tmp_path_factory, monkeypatch):
+    directory = tmp_path_factory.getbasetemp() / "s2s-numba-cache"
+    monkeypatch.setenv("S2S_CACHE_DIR", str(directory))
+    return directory
+
+
+def same(got, want, rtol=1e-12):
+    got = got if isinstance(got, tuple) else (got,)
+    want = want if isinstance(want, tuple) else (want,)
+    assert len(got) == len(want)
+    for a, b in zip(got, want):
+        assert np.shape(a) == np.shape(b)
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-12)
+
+
+# --- the loop cases of the benchmark ----------------------------------------------------------
+
+def horner(x, c):
+    y = 0.0
+    for a in c:
+        y = y * x + a
+    return y
+
+
+def piecewise(x):
+    y = x
+    total = 0.0
+    for step in range(50):
+        if y > 0.5:
+            y = 0.9 * y - 0.3 * y * y
+        else:
+            y = 1.5 * y + 0.1
+        total = total + y
+    return total
+
+
+def euler(x, k):
+    for step in range(20):
+        x = x + 0.01 * (-k[0] * x)
+    return np.sum(x * x)
+
+
+def doubling(x):
+    y = x * 2
+    while np.linalg.norm(y) < 1000:
+        y = y * 2
+    return y.sum()
+
+
+LOOPS = [
+    (horner, 0, lambda rng: (0.9, rng.uniform(-1, 1, 30))),
+    (piecewise, 0, lambda rng: (0.3,)),
+    (euler, (0, 1), lambda rng: (np.array([0.5, -0.3, 0.8]), np.array([0.7]))),
+    (doubling, 0, lambda rng: (rng.normal(size=3),)),
+]
+
+
+@pytest.mark.parametrize("function, wrt, make", LOOPS, ids=[f.__name__ for f, _, _ in LOOPS])
+def test_loop_gradients_are_compiled_and_match_the_python_backend(function, wrt, make):
+    args = make(np.random.default_rng(0))
+    compiled = s2s.differentiate(function, wrt=wrt, backend="numba")
+    python = s2s.differentiate(function, wrt=wrt)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", s2s.BackendWarning)
+        got = compiled.grad(*args)
+    assert compiled.backend == "numba" and compiled.backend_reason is None
+    same(got, python.grad(*args))
+    source = compiled.source_for(*args)
+    assert "@numba.njit(cache=True" in source
+    assert "reversed(" not in source and "_stack" not in source and "s2s.runtime" not in source
+    assert compiled.source_for(*args) == source          # deterministic
+
+
+def test_value_and_grad_jvp_and_hvp_match_the_python_backend():
+    args = (np.array([0.5, -0.3, 0.8]), np.array([0.7]))
+    value, gradient = s2s.value_and_grad(euler, wrt=(0, 1), backend="numba")(*args)
+    want_value, want_gradient = s2s.value_and_grad(euler, wrt=(0, 1))(*args)
+    np.testing.assert_allclose(value, want_value, rtol=1e-13)
+    same(gradient, want_gradient)
+    value, tangent = s2s.jvp(piecewise, (0.3,), (1.0,), backend="numba")
+    want = s2s.jvp(piecewise, (0.3,), (1.0,))
+    np.testing.assert_allclose([value, tangent], list(want), rtol=1e-12)
+    x, v = np.array([0.3, -0.2]), np.array([1.0, 2.0])
+
+    def energy(x):
+        return np.sum(np.sin(x) * x ** 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", s2s.BackendWarning)    # compiled or fallen back
+        got = s2s.hvp(energy, x, v, backend="numba")
+    np.testing.assert_allclose(got, s2s.hvp(energy, x, v), rtol=1e-12)
+
+
+def test_float32_stays_float32():
+    def loss(w, x):
+        return np.sum(np.tanh(w * x) * 0.5 + 2 * w)
+    w = np.linspace(-1, 1, 5).astype(np.float32)
+    x = np.float32(0.7) * np.ones(5, np.float32)
+    f = s2s.differentiate(loss, backend="numba")
+    gradient = f.grad(w, x)
+    assert f.backend == "numba", f.backend_reason
+    assert gradient.dtype == np.float32
+    raw = f._gradient_function(f._arguments((w, x), {}))(w, x)   # what numba returned
+    assert raw.dtype == np.float32
+    np.testing.assert_allclose(gradient, s2s.grad(loss)(w, x), rtol=1e-6)
+    assert "np.float32(0.5)" in f.source_for(w, x)
+
+
+def test_a_new_size_reuses_the_compiled_code():
+    f = s2s.differentiate(doubling, backend="numba")
+    three, five = np.array([0.1, 0.2, 0.3]), np.linspace(0.1, 0.5, 5)
+    f.grad(three)
+    loaded = len(numba_backend._LOADED)
+    same(f.grad(five), s2s.grad(doubling)(five))
+    assert len(numba_backend._LOADED) == loaded          # the same text: no new module
+    assert f.source_for(three) == f.source_for(five)
+
+
+# --- the zoo: lowered, or refused with the construct and line ------------------------------
+
+def _lowering(case):
+    from s2s.api import _derivation
+    from s2s.shapes import argument_shape
+    args = case.make(np.random.default_rng(0))
+    f = s2s.differentiate(case.function, wrt=case.wrt if len(case.wrt) > 1 else case.wrt[0])
+    values = f._arguments(args, {})
+    gradient = f._gradient_function(values)
+    if gradient is None:
+        return None
+    shapes = tuple(map(argument_shape, values))
+    derivation = getattr(gradient, "derivation", None) or _derivation(
+        f.function, f.wrt_names, f.single, "gradient", shapes, False)
+    mode = "forward" if getattr(gradient, "derivation", None) else "gradient"
+    return lower(derivation.source, derivation.module.name, mode, derivation.analysis.shapes,
+                 "float64", dict(zip(derivation.parsed.params, shapes)))
+
+
+@pytest.mark.parametrize("case", ZOO, ids=[case.name for case in ZOO])
+def test_every_zoo_function_lowers_or_is_refused_with_its_line(case):
+    try:
+        lowered = _lowering(case)
+    except LoweringError as error:
+        assert "numba cannot compile" in str(error)
+        assert "line " in str(error) or "generated" in str(error)
+        return
+    if lowered is not None:
+        assert "reversed(" not in lowered.source and "_stack" not in lowered.source
+        assert "from s2s.runtime" not in lowered.source
+        compile(lowered.source, "<lowered>", "exec")
+
+
+COMPILED = ["affine", "conditional_expression", "break_and_continue", "nested_loops",
+            "accumulate_products", "data_dependent_while"]
+
+
+@pytest.mark.parametrize("name", COMPILED)
+def test_zoo_functions_numba_compiles_match_the_python_backend(name):
+    case = next(case for case in ZOO if case.name == name)
+    args = case.make(np.random.default_rng(1))
+    wrt = case.wrt if len(case.wrt) > 1 else case.wrt[0]
+    compiled = s2s.differentiate(case.function, wrt=wrt, backend="numba")
+    got = compiled.grad(*args)
+    assert compiled.backend == "numba", compiled.backend_reason
+    same(got, s2s.differentiate(case.function, wrt=wrt).grad(*args))
+
+
+# --- falling back --------------------------------------------------------------------------
+
+def row_maxima(x):
+    return np.sum(np.max(x, axis=0) ** 2)
+
+
+def test_what_the_lowering_refuses_falls_back_with_one_warning_naming_it():
+    f = s2s.differentiate(row_maxima, backend="numba")
+    x = np.array([[1.0, -2.0], [0.5, 3.0]])
+    with pytest.warns(s2s.BackendWarning) as record:
+        first = f.grad(x)
+        second = f.grad(x * 2)
+    assert len([w for w in record if issubclass(w.category, s2s.BackendWarning)]) == 1
+    assert f.backend == "python"
+    assert "np.max" in f.backend_reason and "axis=" in f.backend_reason
+    line = row_maxima.__code__.co_firstlineno + 1
+    assert f"line {line}" in f.backend_reason
+    same(first, s2s.grad(row_maxima)(x))
+    same(second, s2s.grad(row_maxima)(x * 2))
+    assert "runs on the Python backend" in f.source_for(x)
+
+
+def test_fallback_error_makes_it_an_s2s_error():
+    f = s2s.differentiate(row_maxima, backend="numba", fallback="error")
+    with pytest.raises(s2s.BackendError, match="np.max"):
+        f.grad(np.ones((2, 2)))
+
+
+def grows(x):
+    p = 1.0
+    for k in range(2):
+        p = p * x
+    return np.sum(p)
+
+
+def test_a_numba_typing_error_never_leaks():
+    x = np.array([0.5, 2.0])
+    f = s2s.differentiate(grows, backend="numba")
+    with pytest.warns(s2s.BackendWarning, match="numba cannot compile"):
+        gradient = f.grad(x)
+    same(gradient, s2s.grad(grows)(x))
+    assert f.backend == "python" and "line" in f.backend_reason
+    strict = s2s.differentiate(grows, backend="numba", fallback="error")
+    with pytest.raises(s2s.BackendError) as error:
+        strict.grad(x)
+    assert not isinstance(error.value, numba.core.errors.NumbaError)
+
+
+def first_terms(x, n):
+    total = 0.0
+    for k in range(n):
+        total = total + x[k] * x[k]
+    return total
+
+
+def test_user_errors_in_compiled_code_are_the_users():
+    f = s2s.differentiate(first_terms, backend="numba")
+    x = np.array([1.0, 2.0, 3.0])
+    same(f.grad(x, 2), s2s.grad(first_terms)(x, 2))
+    assert f.backend == "numba", f.backend_reason
+    with pytest.raises(IndexError):          # bounds are checked, as in Python
+        f.grad(x, 5)
+
+
+def test_without_numba_the_backend_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "numba", None)         # import numba raises
+    with pytest.raises(s2s.BackendError, match=r'pip install "s2s\[numba\]"'):
+        s2s.grad(horner, backend="numba")
+    with pytest.raises(s2s.S2SError, match="backend must be"):
+        s2s.grad(horner, backend="jax")
+
+
+# --- functions numba already compiles ----------------------------------------------------------
+
+@numba.njit
+def jitted_helper(x):
+    return x * x + np.sin(x)
+
+
+def calls_jitted(x):
+    return jitted_helper(x) * 3.0
+
+
+def test_njit_functions_and_helpers_are_differentiated_through():
+    jitted = numba.njit(horner)
+    args = (0.9, np.linspace(-1, 1, 8))
+    same(s2s.grad(jitted)(*args), s2s.grad(horner)(*args))
+    same(s2s.grad(jitted, backend="numba")(*args), s2s.grad(horner)(*args))
+    x = 0.4
+    want = 3.0 * (2 * x + np.cos(x))
+    np.testing.assert_allclose(s2s.grad(calls_jitted)(x), want, rtol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", s2s.BackendWarning)
+        np.testing.assert_allclose(s2s.grad(calls_jitted, backend="numba")(x), want,
+                                   rtol=1e-12)
+
+
+# --- numba's disk cache --------------------------------------------------------------------------
+
+SCRIPT = """
+import sys, numpy as np, s2s
+from s2s import numba_backend
+def f(r, x):
+    for step in range(100):
+        x = r * x * (1.0 - x) * {scale}
+    return x
+print(repr(s2s.grad(f, backend="numba")(2.8, 0.3)))
+stats = [d.stats for d in numba_backend._LOADED.values()]
+print(sum(sum(s.cache_hits.values()) for s in stats), sum(sum(s.cache_misses.values()) for s in stats))
+"""
+
+
+def _run(directory, scale):
+    environment = dict(os.environ, S2S_CACHE_DIR=str(directory),
+                       PYTHONPATH=os.pathsep.join([os.path.dirname(os.path.dirname(
+                           os.path.abspath(s2s.__file__)))] + sys.path))
+    script = directory / f"logistic_{str(scale).replace('.', '_')}.py"
+    script.write_text(textwrap.dedent(SCRIPT.format(scale=scale)))
+    output = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                            env=environment, check=True, timeout=600).stdout.split("\n")
+    hits, misses = map(int, output[1].split())
+    return float(output[0]), hits, misses
+
+
+def test_the_compiled_code_is_reused_by_a_new_process_and_never_stale(tmp_path):
+    first, hits, misses = _run(tmp_path, 1.0)
+    assert (hits, misses) == (0, 1)
+    again, hits, misses = _run(tmp_path, 1.0)
+    assert (hits, misses) == (1, 0) and again == first        # loaded, not compiled
+    changed, hits, misses = _run(tmp_path, 0.5)               # a changed function
+    assert (hits, misses) == (0, 1)
+    want = s2s.grad(_logistic(0.5))(2.8, 0.3)
+    np.testing.assert_allclose(changed, want, rtol=1e-12)
+    assert len(list((tmp_path / "numba").glob("*.py"))) == 2
+
+
+def _logistic(scale):
+    def f(r, x):
+        for step in range(100):
+            x = r * x * (1.0 - x) * scale
+        return x
+    return f
+
+
+# --- show and export ----------------------------------------------------------------------------
+
+def test_show_and_export_give_the_lowered_module(tmp_path, capsys):
+    args = (0.9, np.linspace(-1, 1, 6))
+    s2s.show(horner, backend="numba", args=args)
+    shown = capsys.readouterr().out
+    assert "@numba.njit(cache=True" in shown and "def jvp_horner(" in shown
+    with pytest.raises(s2s.S2SError, match="args="):
+        s2s.show(horner, backend="numba")
+    path = tmp_path / "grad_horner_numba.py"
+    text = s2s.export(horner, path, backend="numba", args=args)
+    assert text == path.read_text() and "s2s" not in text.split("\n", 1)[1].replace(
+        "# Generated by s2s", "")
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("grad_horner_numba", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    np.testing.assert_allclose(module.gradient(*args), s2s.grad(horner)(*args), rtol=1e-12)
