@@ -34,8 +34,6 @@ H = 1e-5
 
 # rule name -> (the error raised, why)
 KNOWN = {
-    "imag": (MissingRuleError, "its VJP has a complex branch (1j * real(g)) for complex "
-                               "inputs, refused until complex values are differentiated"),
     "astype": (UnsupportedError, "generated code refuses astype's dtype= argument (a cast to "
                                  "integers has no derivative): there is no first-order code "
                                  "to differentiate again"),
