@@ -928,6 +928,10 @@ class Differentiable:
                       in zip(raw, self.wrt_positions, self.wrt_names)])
 
     def _check_scalar(self, value: Any) -> None:
+        if value is None or isinstance(value, (str, bytes)):
+            raise InputError(
+                f"{_name(self.function)} returns {type(value).__name__}, not a number: grad "
+                "needs a real scalar output (is a return statement missing?)")
         if _is_complex(value):
             raise InputError(
                 f"{_name(self.function)} returns a complex value, and grad needs a real "

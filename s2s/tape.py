@@ -55,7 +55,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import (ArrayOperationError, InputError, MissingRuleError, TapeError,
+from .errors import (ArrayOperationError, InputError, MissingRuleError, S2SError, TapeError,
                      UnsupportedError, missing_rule_from)
 from .library import scipy_caller
 from .rules import REGISTRY, Rule
@@ -538,6 +538,16 @@ class Tensor:
 
     def __bool__(self) -> bool:
         return bool(self.data)
+
+    def __dlpack__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._requires_grad and is_grad_enabled():
+            raise MissingRuleError(
+                "exporting a tensor that requires grad through DLPack (np.from_dlpack) would "
+                "drop its gradient", hint="use s2s.stop_gradient(...) if no gradient should flow")
+        return self.data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self) -> Any:
+        return self.data.__dlpack_device__()
 
     def __float__(self) -> float:
         if self._requires_grad and is_grad_enabled():
@@ -1255,12 +1265,26 @@ def vjp_with_tape(fn: Callable[..., Any], args: tuple, kwargs: dict,
         if index not in wrapped:
             wrapped[index] = arguments[index] = _make_leaves(arguments[index])
     with enable_grad():
-        output = fn(*arguments, **kwargs)
+        try:
+            output = fn(*arguments, **kwargs)
+        except (TypeError, AttributeError) as error:
+            if isinstance(error, S2SError) or "'Tensor'" not in str(error):
+                raise
+            # a function NumPy does not dispatch (np.frombuffer, a C extension) met a tensor
+            raise MissingRuleError(
+                f"the tape cannot follow a tensor here: {type(error).__name__}: {error}",
+                hint="this operation does not dispatch to the tape, so it has no derivative "
+                     "rule; use s2s.stop_gradient(...) if no gradient should flow") from error
     outputs = list(output) if isinstance(output, (tuple, list)) else [output]
     value = tuple(_plain_tree(item) for item in outputs) \
         if isinstance(output, (tuple, list)) else _plain_tree(output)
 
     def pullback(cotangent: Any = None) -> tuple:
+        if output is None:
+            raise InputError(f"{getattr(fn, '__qualname__', 'the function')} returned None, "
+                             "not a number: there is nothing to differentiate (is a return "
+                             "statement missing, or did a NumPy function that does not "
+                             "dispatch, such as np.bmat, receive a tensor?)")
         if isinstance(output, (tuple, list)):
             cotangents = [None] * len(outputs) if cotangent is None else list(cotangent)
             if len(cotangents) != len(outputs):

@@ -128,3 +128,23 @@ def test_a_view_read_after_its_array_is_written_in_place_is_refused():
         f = s2s.differentiate(function)              # the tape: a clear refusal as well
         with pytest.warns(s2s.FallbackWarning), pytest.raises(RuntimeError, match="in-place"):
             f.grad(np.array([0.5, 1.5, 2.0]))
+
+
+
+def _returns_a_missing_entry(x):
+    losses = {"data": np.sum(np.sin(x))}
+    return losses.get("prior")         # None: the key is not there
+
+
+@pytest.mark.parametrize("fallback", ["error", "tape"])
+def test_a_function_returning_none_is_an_input_error_in_both_modes(fallback):
+    function = s2s.differentiate(_returns_a_missing_entry, fallback=fallback)
+    with pytest.raises(s2s.InputError, match="NoneType, not a number"):
+        function.grad(np.ones(3))
+
+
+def test_the_tape_pullback_of_a_none_output_is_an_input_error():
+    from s2s.tape import vjp_with_tape
+    _, pullback = vjp_with_tape(_returns_a_missing_entry, (np.ones(3),), {}, (0,))
+    with pytest.raises(s2s.InputError, match="returned None"):
+        pullback()

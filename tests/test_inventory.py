@@ -48,13 +48,10 @@ INDEX_TRICK_HOLES: set[str] = set()
 # Generated code, before NumPy 2: more NumPy functions are written in Python there; each
 # must still be refused (never read like a helper of the user's).
 HELPER_HOLES: set[str] = set()
-# The tape: a result that is not an array, a list or a plain tuple (a namedtuple, a matrix,
-# an object) is not checked for floats, so the gradient is silently zero; or NumPy's own
-# TypeError / AttributeError about the Tensor escapes.
-TAPE_HOLES = {"numpy.bmat", "numpy.from_dlpack", "numpy.frombuffer"}
-# np.fromstring reads a tensor's buffer directly while NumPy keeps its binary mode (< 2.3).
-TAPE_HOLES_WITH_BINARY_FROMSTRING = {"numpy.fromstring"}
-BINARY_FROMSTRING = np.lib.NumpyVersion(np.__version__) < "2.3.0"
+# The tape: refused functions that still give a silent zero or let NumPy's own TypeError /
+# AttributeError about the Tensor escape (np.bmat's None, np.frombuffer, np.from_dlpack
+# were holes: each now raises an s2s error).
+TAPE_HOLES: set[str] = set()
 NUMPY_1 = np.lib.NumpyVersion(np.__version__) < "2.0.0"
 # Not called on the tape: they change NumPy's global state, run tests, or print pages.
 NOT_CALLED = {"test", "show_config", "show_runtime", "set_printoptions", "seterr",
@@ -193,7 +190,7 @@ def test_refused_function_raises_in_generated_code(tmp_path, module_name, name, 
 
 
 @pytest.mark.parametrize("module_name, name, obj", _marked(
-    _refused_functions(), TAPE_HOLES | (TAPE_HOLES_WITH_BINARY_FROMSTRING if BINARY_FROMSTRING else set()),
+    _refused_functions(), TAPE_HOLES,
     "a silent zero or a leaked exception on the tape"))
 def test_refused_function_raises_or_is_right_on_the_tape(tmp_path, module_name, name, obj):
     """An s2s error; or, for a NumPy wrapper of functions with rules, the right gradient."""
