@@ -80,9 +80,20 @@ def nested_in_an_expression(x):
     return np.sum(np.piecewise(x, [x < 0], [np.sin, np.cos])) + np.sum(x) * 0.5
 
 
+def in_a_loop_and_a_branch(x):
+    # the lambda reads the loop's k when it is called (Python's late binding)
+    s = 0.0
+    for k in range(3):
+        y = np.piecewise(x, [x < 0.1 * k], [lambda v: np.sin(v * k), lambda v: v ** 2])
+        s = s + np.sum(y * x)
+        if s > 0:
+            s = s + np.sum(np.piecewise(x, [x > 0.5], [np.log, 1.0]))
+    return s
+
+
 FUNCTIONS = [two_conditions_and_otherwise, numbers_in_the_list, extra_arguments,
              named_functions, log_branch, overlapping_conditions, one_condition, matrix_input,
-             local_functions, nested_in_an_expression]
+             local_functions, nested_in_an_expression, in_a_loop_and_a_branch]
 
 
 @pytest.mark.parametrize("function", FUNCTIONS, ids=lambda f: f.__name__)

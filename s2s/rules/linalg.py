@@ -28,7 +28,8 @@ For an input built symmetric (``a @ a.T``), the chain rule gives the usual resul
 The products, ``inv``, ``solve`` and ``det`` are holomorphic (their VJPs are plain
 transposes, registry.py), ``vdot`` conjugates its first argument and the norms are norms
 of ``|x|`` (real-valued: ``Re(g)`` and the conjugate); ``slogdet``, ``pinv`` and the
-factorizations are for real arrays only (complex ones are refused).
+factorizations other than ``eig``/``eigvals`` are for real arrays only (complex ones are
+refused).
 """
 import inspect
 
