@@ -1471,6 +1471,16 @@ def _eigenvector_gauge(v):
     return np.arange(np.shape(v)[-2])[:, None] == largest[..., None, :]
 
 
+def _phase_ties(v):
+    """Columns of ``v`` whose two entries of largest modulus tie (within ``sqrt(eps)``):
+    there the entry NumPy makes real, and so the eigenvector's phase, jumps."""
+    moduli = np.sort(np.abs(v), axis=-2)
+    if np.shape(v)[-2] < 2:
+        return np.zeros(np.shape(v)[:-2] + np.shape(v)[-1:], dtype=bool)
+    largest, second = moduli[..., -1, :], moduli[..., -2, :]
+    return largest - second <= np.sqrt(np.finfo(_float_dtype(v)).eps) * largest
+
+
 def _matched_eigenvectors(w, a):
     """The eigenvectors of ``a`` for the eigenvalues ``w`` (those np.linalg.eigvals gave),
     from np.linalg.eig, each matched to the nearest of ``w``."""
@@ -1492,7 +1502,9 @@ def eig_adjoint(g, ans, a):
     ``a_b = v^-T (diag(gw) + F * (v^T gv' - v^T conj(v) diag(Re diag(v^T gv')))) v^T``,
     ``F[i, j] = 1 / (w[j] - w[i])``, where ``gv'`` is ``gv`` plus, at each column's largest
     entry ``v[k, j]``, ``-i Im((v^T gv)[j, j]) / v[k, j]`` (the transpose of the phase
-    fix).  Real for a real ``a``.
+    fix).  Real for a real ``a``.  Where a column's two largest entries tie in modulus
+    (a 2x2 rotation's eigenvectors) that phase jumps: a cotangent that depends on it is
+    refused (:class:`RuleDomainError`), one of a phase-invariant loss is not.
     """
     w, v = ans
     w = _distinct_eigenvalues(w, "eig")
@@ -1508,8 +1520,15 @@ def eig_adjoint(g, ans, a):
         else:
             gauge = _eigenvector_gauge(v)
             largest = np.real(np.sum(np.where(gauge, v, 0), axis=-2))
-            turn = np.imag(np.sum(gv * v, axis=-2)) / largest
-            gv = gv - 1j * np.where(gauge, turn[..., None, :], 0)
+            phased = np.imag(np.sum(gv * v, axis=-2))      # the loss's change with the phase
+            if np.any(np.logical_and(_phase_ties(v), np.abs(phased) > np.sqrt(np.finfo(
+                    _float_dtype(v)).eps) * np.sqrt(np.sum(np.abs(gv) ** 2, axis=-2)))):
+                raise RuleDomainError(
+                    "s2s: this loss depends on the phase of an eigenvector of np.linalg.eig "
+                    "whose two largest entries are equal in modulus; the phase NumPy gives it "
+                    "(that entry real) jumps there, so it has no derivative (a loss of |v|, "
+                    "or of v diag(w) v^-1, does not depend on it)")
+            gv = gv - 1j * np.where(gauge, (phased / largest)[..., None, :], 0)
         vt_gv = _transpose(v) @ gv
         scale = np.real(np.diagonal(vt_gv, axis1=-2, axis2=-1))
         inner = inner + _gaps(w) * (vt_gv - (_transpose(v) @ np.conj(v)) * scale[..., None, :])

@@ -147,3 +147,11 @@ def test_tape_on_a_real_matrix_with_complex_eigenvalues():
     assert gradient.dtype == np.float64
     assert_close(gradient, complex_numerical_gradient(eigenvalue_moduli, (REAL,), 0),
                  rtol=1e-6, atol=1e-7)
+
+
+def test_a_phase_dependent_loss_where_the_phase_jumps_is_refused():
+    """ROTATION's eigenvectors for +-i have two entries of equal modulus: the one NumPy makes
+    real flips under perturbations, so a loss of Re(v) has no derivative there; a loss of
+    |v| has one (test_gradient_against_finite_differences[eigenvector_moduli-rotation])."""
+    with pytest.raises(s2s.MissingRuleError, match="phase"):
+        s2s.differentiate(eigenvector_phases, fallback="error").grad(ROTATION)

@@ -148,12 +148,38 @@ def test_values_follow_numpy():
     assert list(y) == [0.0, 0.0, 1.0, 1.0, 2.0, 2.0]
 
 
-def test_a_list_of_functions_in_a_variable_is_refused_with_the_line():
-    def f(x):
-        functions = [np.sin, np.cos]
-        return np.sum(np.piecewise(x, [x < 0], functions))
+def a_list_in_a_variable(x):
+    functions = [np.sin, lambda v: v ** 3, 0.5]       # a local literal, read only here
+    return np.sum(np.piecewise(x, [x < 0, x > 1], functions) * x) \
+        + np.sum(np.piecewise(x ** 2, [x > 0.5, x < -1], functions))
+
+
+def test_a_list_of_functions_in_a_local_variable():
+    differentiable = s2s.differentiate(a_list_in_a_variable, fallback="error")
+    assert_close(differentiable.grad(X), numerical_gradient(a_list_in_a_variable, [X], 0),
+                 rtol=1e-6, atol=1e-8)
+    assert differentiable.mode == "source"
+
+
+def _built(x):
+    functions = [np.sin] + [np.cos]
+    return np.sum(np.piecewise(x, [x < 0], functions))
+
+
+def _read_elsewhere(x):
+    functions = [np.sin, np.cos]
+    return np.sum(np.piecewise(x, [x < 0], functions)) + len(functions)
+
+
+def _a_parameter(x, functions=(np.sin, np.cos)):
+    return np.sum(np.piecewise(x, [x < 0], functions))
+
+
+@pytest.mark.parametrize("function", [_built, _read_elsewhere, _a_parameter],
+                         ids=lambda f: f.__name__)
+def test_any_other_list_of_functions_is_refused_with_the_line(function):
     with pytest.raises(UnsupportedError, match="list of functions") as raised:
-        s2s.differentiate(f, fallback="error").grad(X)
+        s2s.differentiate(function, fallback="error").grad(X)
     assert "np.piecewise" in raised.value.location.source_line
 
 

@@ -16,13 +16,16 @@ Each function sees only the entries it selects, so a ``np.log`` branch never mee
 negative ``x`` of another branch: no NaN, no ``NaN * 0`` in the gradient (the double-where
 problem).  The writes and gathers are indexing, which has adjoints, and a lambda entry is a
 local function (lifted by a later pass).  Extra arguments (``np.piecewise(x, c, f, a,
-k=b)``) are passed to every function, as NumPy passes them.  A list of functions that is
-not written in the call is refused with the line; a call inside a lambda, a conditional
+k=b)``) are passed to every function, as NumPy passes them.  The list may be a local name
+bound once, before the calls, to a list of lambdas, numbers and global functions, read
+only as np.piecewise's list; any other list of functions not written in the call is refused
+with the line.  A call inside a lambda, a conditional
 expression, a short-circuit or a comprehension is left alone (np.piecewise's refusal).
 """
 from __future__ import annotations
 
 import ast
+import copy
 
 import numpy as np
 
@@ -36,16 +39,78 @@ _OWN = {"x", "condlist", "funclist"}
 
 def lower_piecewise(state: NormalState) -> None:
     """``np.piecewise(x, conditions, [f0, f1, ...])`` -> ``y[mask_k] = f_k(x[mask_k])``."""
-    state.body = _lower_block(state, state.body)
+    lists = _function_lists(state)
+    body = [statement for statement in state.body
+            if not (isinstance(statement, ast.Assign) and statement.value in lists.values())]
+    state.body = _lower_block(state, body, lists)
 
 
-def _lower_block(state: NormalState, body: list[ast.stmt]) -> list[ast.stmt]:
+def _function_lists(state: NormalState) -> dict[str, ast.expr]:
+    """Names bound once, at the top level, to a list display of lambdas, numbers and global
+    functions, and read only as the list of functions of ``np.piecewise`` calls after it:
+    ``fs = [np.sin, lambda v: v * v]`` / ``np.piecewise(x, c, fs)``.  Each call gets the
+    display itself (a lambda reads what it captures when it is called, so nothing moves)."""
+    module = ast.Module(body=state.body, type_ignores=[])
+    stores: dict[str, int] = {}
+    for node in ast.walk(module):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            stores[node.id] = stores.get(node.id, 0) + 1
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            stores[node.name] = stores.get(node.name, 0) + 1
+    candidates: dict[str, tuple[int, ast.expr]] = {}
+    for position, statement in enumerate(state.body):
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
+                and isinstance(statement.targets[0], ast.Name) \
+                and isinstance(statement.value, (ast.List, ast.Tuple)) \
+                and stores.get(statement.targets[0].id) == 1 and statement.value.elts \
+                and all(_fixed_entry(state, entry) for entry in statement.value.elts):
+            candidates[statement.targets[0].id] = (position, statement.value)
+    finder = _Piecewise(state)
+    for position, statement in enumerate(state.body):
+        for node, delayed in _nodes(statement, False):
+            if not (isinstance(node, ast.Name) and node.id in candidates
+                    and isinstance(node.ctx, ast.Load)):
+                continue
+            parent = _parent_call(statement, node)
+            if delayed or parent is None or not finder._is_piecewise(parent.func) \
+                    or position <= candidates[node.id][0]:
+                del candidates[node.id]
+    return {identifier: display for identifier, (_, display) in candidates.items()}
+
+
+def _fixed_entry(state: NormalState, entry: ast.expr) -> bool:
+    """A lambda, a number or a global path: the same object wherever the list is read."""
+    if isinstance(entry, (ast.Lambda, ast.Constant)):
+        return True
+    root = entry
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    return isinstance(root, ast.Name) and root.id not in state.local_names \
+        and root.id not in state.parsed.params
+
+
+def _nodes(node: ast.AST, delayed: bool):
+    yield node, delayed
+    for child in ast.iter_child_nodes(node):
+        yield from _nodes(child, delayed or isinstance(node, _DELAYING))
+
+
+def _parent_call(statement: ast.stmt, use: ast.Name) -> ast.Call | None:
+    """The call whose third positional argument ``use`` is, if any."""
+    for node in ast.walk(statement):
+        if isinstance(node, ast.Call) and len(node.args) >= 3 and node.args[2] is use:
+            return node
+    return None
+
+
+def _lower_block(state: NormalState, body: list[ast.stmt],
+                 lists: dict[str, ast.expr]) -> list[ast.stmt]:
     lowered: list[ast.stmt] = []
     for statement in body:
         if isinstance(statement, COMPOUND):
-            statement.body = _lower_block(state, statement.body)
-            statement.orelse = _lower_block(state, statement.orelse)
-        rewriter = _Piecewise(state)
+            statement.body = _lower_block(state, statement.body, lists)
+            statement.orelse = _lower_block(state, statement.orelse, lists)
+        rewriter = _Piecewise(state, lists)
         if isinstance(statement, ast.For):
             statement.iter = rewriter.visit(statement.iter)
         elif isinstance(statement, ast.If):
@@ -61,8 +126,9 @@ def _lower_block(state: NormalState, body: list[ast.stmt]) -> list[ast.stmt]:
 class _Piecewise(ast.NodeTransformer):
     """Hoists each ``np.piecewise`` call of one statement into masked writes before it."""
 
-    def __init__(self, state: NormalState) -> None:
+    def __init__(self, state: NormalState, lists: dict[str, ast.expr] | None = None) -> None:
         self.state = state
+        self.lists = lists or {}
         self.emitted: list[ast.stmt] = []
 
     def _leave(self, node: ast.AST) -> ast.AST:
@@ -78,6 +144,8 @@ class _Piecewise(ast.NodeTransformer):
                 or any(k.arg is None or k.arg in _OWN for k in node.keywords):
             return node                            # left to np.piecewise's refusal
         x, conditions, functions, *extra = node.args
+        if isinstance(functions, ast.Name) and functions.id in self.lists:
+            functions = _copy(self.lists[functions.id], functions)
         if not isinstance(functions, (ast.List, ast.Tuple)) or not functions.elts:
             raise self.state.source.unsupported(
                 functions, "np.piecewise with a list of functions that is not written in the "
@@ -169,6 +237,15 @@ class _Piecewise(ast.NodeTransformer):
                       None) or self.state.namer.unique("piecewise_masks")
         closure[helper] = piecewise_masks
         return helper
+
+
+def _copy(display: ast.expr, at: ast.AST) -> ast.expr:
+    """A copy of a list display for one call, located at the call's argument."""
+    copied = copy.deepcopy(display)
+    for node in ast.walk(copied):
+        if hasattr(node, "lineno"):
+            ast.copy_location(node, at)
+    return copied
 
 
 def _numpy(function: str, arguments: list[ast.expr], like: ast.AST) -> ast.expr:

@@ -39,10 +39,11 @@ define_nondifferentiable(zeros_like)
 # Zero: a dtype (_float_dtype), a flag (_solves_vector), axes and shapes (_axes,
 # _moved_shape), the weights sharing a cotangent among tied entries (split_evenly: a
 # function of a boolean mask), the pairs of equal eigenvalues (_ties, _tied_columns), where
-# NumPy fixes an eigenvector's phase (_eigenvector_gauge).
+# NumPy fixes an eigenvector's phase and where that jumps (_eigenvector_gauge, _phase_ties).
 define_nondifferentiable(runtime._float_dtype, runtime._solves_vector, runtime._axes,
                          runtime.split_evenly, runtime._moved_shape, runtime._ties,
-                         runtime._tied_columns, runtime._eigenvector_gauge)
+                         runtime._tied_columns, runtime._eigenvector_gauge,
+                         runtime._phase_ties)
 define_from_source(
     runtime._transpose, runtime._gaps, runtime._shared, runtime._phi, runtime._read_triangle,
     runtime._along_first, runtime._svd_factors, runtime._matrix_norm_derivative, runtime._unit,
