@@ -233,6 +233,25 @@ def sort_order(items, reverse=False):
     return sorted(range(len(items)), key=items.__getitem__, reverse=reverse)
 
 
+def piecewise_masks(x, condlist, count):
+    """The masks ``np.piecewise(x, condlist, funclist)`` selects with, one per entry of a
+    ``funclist`` of ``count`` entries: the conditions (one condition alone counts as a list
+    of one, as NumPy reads it), and with one entry more than conditions the "otherwise"
+    mask, where none holds.  Generated code writes ``y[mask] = f(x[mask])`` in this order,
+    so a later condition wins where several hold, as in NumPy."""
+    x = np.asarray(x)
+    if np.isscalar(condlist) or np.ndim(x) != 0 \
+            and not isinstance(condlist[0], (list, np.ndarray)):
+        condlist = [condlist]
+    masks = np.asarray(condlist, dtype=bool)
+    if len(masks) == count - 1:
+        masks = np.concatenate([masks, np.logical_not(np.any(masks, axis=0, keepdims=True))])
+    elif len(masks) != count:
+        raise ValueError(f"np.piecewise: with {len(masks)} conditions the list of functions "
+                         f"has {len(masks)} or {len(masks) + 1} entries, not {count}")
+    return tuple(masks)
+
+
 def is_dispatched_array(value):
     """Whether ``value`` is an array of another library that NumPy's functions dispatch to
     (not an ``np.ndarray``, not a NumPy scalar)."""
@@ -1422,78 +1441,133 @@ def double_spectrum(g, n, axis):
 
 
 class RuleDomainError(NotImplementedError):
-    """A rule's helper met an input its derivative does not cover: complex eigenvalues of a
-    real matrix (``np.linalg.eig``), a rank-deficient QR or least-squares problem, extra
+    """A rule's helper met an input its derivative does not cover: equal eigenvalues
+    (``np.linalg.eig``), a rank-deficient QR or least-squares problem, extra
     columns that are not unique (``full_matrices``, ``mode="complete"``).  s2s reports it as
     :class:`s2s.MissingRuleError`; an exported module raises it as it is."""
 
 
-def _real_eigenvalues(w, function):
-    """``w``, refused (:class:`RuleDomainError`) if complex."""
-    if np.iscomplexobj(w):
+def _distinct_eigenvalues(w, function):
+    """``w``, refused (:class:`RuleDomainError`) if two eigenvalues are equal: closer than
+    ``sqrt(eps)`` times the largest modulus (a defective matrix's split ones are that
+    close).  There the eigenvectors, and a non-symmetric matrix's eigenvalues, have no
+    derivative."""
+    scale = np.max(np.abs(w), axis=-1, keepdims=True)[..., None]
+    gaps = np.abs(w[..., None, :] - w[..., :, None])
+    itself = np.eye(np.shape(w)[-1], dtype=bool)
+    tolerance = np.sqrt(np.finfo(_float_dtype(w)).eps) * scale
+    if np.any(np.logical_and(gaps <= tolerance, np.logical_not(itself))):
         raise RuleDomainError(
-            f"s2s: the derivative of np.linalg.{function} is defined here for matrices with "
-            "real eigenvalues only; this matrix has complex ones (complex eigenvalues are "
-            "not differentiated)")
+            f"s2s: np.linalg.{function} has equal (repeated) eigenvalues here; its derivative "
+            "is defined for distinct eigenvalues only")
     return w
+
+
+def _eigenvector_gauge(v):
+    """Where each column of ``v`` has its entry of largest modulus (a boolean mask): NumPy's
+    eig (LAPACK's geev) scales each eigenvector to unit length with that entry real and
+    positive, which fixes its phase."""
+    largest = np.argmax(np.abs(v), axis=-2)
+    return np.arange(np.shape(v)[-2])[:, None] == largest[..., None, :]
+
+
+def _phase_ties(v):
+    """Columns of ``v`` whose two entries of largest modulus tie (within ``sqrt(eps)``):
+    there the entry NumPy makes real, and so the eigenvector's phase, jumps."""
+    moduli = np.sort(np.abs(v), axis=-2)
+    if np.shape(v)[-2] < 2:
+        return np.zeros(np.shape(v)[:-2] + np.shape(v)[-1:], dtype=bool)
+    largest, second = moduli[..., -1, :], moduli[..., -2, :]
+    return largest - second <= np.sqrt(np.finfo(_float_dtype(v)).eps) * largest
 
 
 def _matched_eigenvectors(w, a):
     """The eigenvectors of ``a`` for the eigenvalues ``w`` (those np.linalg.eigvals gave),
-    from np.linalg.eig, put in the order of ``w`` (real eigenvalues)."""
+    from np.linalg.eig, each matched to the nearest of ``w``."""
     values, vectors = np.linalg.eig(a)
-    values = _real_eigenvalues(values, "eigvals")
-    order = np.take_along_axis(np.argsort(values, axis=-1),
-                               np.argsort(np.argsort(w, axis=-1), axis=-1), axis=-1)
-    return values, np.take_along_axis(vectors, order[..., None, :], axis=-1)
+    order = np.argmin(np.abs(w[..., :, None] - values[..., None, :]), axis=-1)
+    return (np.take_along_axis(values, order, axis=-1),
+            np.take_along_axis(vectors, order[..., None, :], axis=-1))
 
 
 def eig_adjoint(g, ans, a):
     """Cotangent of ``a`` in ``w, v = np.linalg.eig(a)`` for ``g = (gw, gv)`` (None: zero).
 
-    Real eigenvalues only (:class:`RuleDomainError` otherwise).  Giles (2008), "An extended
-    collection of matrix derivative results", section 3.1, with the eigenvectors scaled to
-    unit length as NumPy returns them (the normalisation term of Boeddeker et al. (2017),
+    Distinct eigenvalues (:class:`RuleDomainError` otherwise), real or complex.  Giles
+    (2008), "An extended collection of matrix derivative results", section 3.1, with the
+    eigenvectors scaled to unit length (the normalisation term of Boeddeker et al. (2017),
     "On the computation of complex-valued gradients with application to statistically
-    optimum beamforming", real case):
-    ``a_b = v^-T (diag(gw) + F * (v^T gv - v^T v diag(diag(v^T gv)))) v^T`` with
-    ``F[i, j] = 1 / (w[j] - w[i])``.  Equal eigenvalues give 0 in ``F``, as for eigh.
+    optimum beamforming") and their phase fixed as NumPy fixes it (the entry of largest
+    modulus real): with the registry's cotangents (``2 dL/dz``, plain transposes),
+    ``a_b = v^-T (diag(gw) + F * (v^T gv' - v^T conj(v) diag(Re diag(v^T gv')))) v^T``,
+    ``F[i, j] = 1 / (w[j] - w[i])``, where ``gv'`` is ``gv`` plus, at each column's largest
+    entry ``v[k, j]``, ``-i Im((v^T gv)[j, j]) / v[k, j]`` (the transpose of the phase
+    fix).  Real for a real ``a``.  Where a column's two largest entries tie in modulus
+    (a 2x2 rotation's eigenvectors) that phase jumps: a cotangent that depends on it is
+    refused (:class:`RuleDomainError`), one of a phase-invariant loss is not.
     """
     w, v = ans
-    w = _real_eigenvalues(w, "eig")
+    w = _distinct_eigenvalues(w, "eig")
     gw, gv = g
-    inner = np.zeros(v.shape, dtype=_float_dtype(v))
+    inner = np.zeros(v.shape, dtype=np.result_type(v, w, _float_dtype(a)))
     if gw is not None:
+        if not np.iscomplexobj(w):
+            gw = np.real(gw)
         inner = inner + gw[..., None] * np.eye(w.shape[-1], dtype=inner.dtype)
     if gv is not None:
+        if not np.iscomplexobj(v):
+            gv = np.real(gv)
+        else:
+            gauge = _eigenvector_gauge(v)
+            largest = np.real(np.sum(np.where(gauge, v, 0), axis=-2))
+            phased = np.imag(np.sum(gv * v, axis=-2))      # the loss's change with the phase
+            if np.any(np.logical_and(_phase_ties(v), np.abs(phased) > np.sqrt(np.finfo(
+                    _float_dtype(v)).eps) * np.sqrt(np.sum(np.abs(gv) ** 2, axis=-2)))):
+                raise RuleDomainError(
+                    "s2s: this loss depends on the phase of an eigenvector of np.linalg.eig "
+                    "whose two largest entries are equal in modulus; the phase NumPy gives it "
+                    "(that entry real) jumps there, so it has no derivative (a loss of |v|, "
+                    "or of v diag(w) v^-1, does not depend on it)")
+            gv = gv - 1j * np.where(gauge, (phased / largest)[..., None, :], 0)
         vt_gv = _transpose(v) @ gv
-        scale = np.diagonal(vt_gv, axis1=-2, axis2=-1)
-        inner = inner + _gaps(w) * (vt_gv - (_transpose(v) @ v) * scale[..., None, :])
-    return np.linalg.solve(_transpose(v), inner @ _transpose(v))
+        scale = np.real(np.diagonal(vt_gv, axis1=-2, axis2=-1))
+        inner = inner + _gaps(w) * (vt_gv - (_transpose(v) @ np.conj(v)) * scale[..., None, :])
+    result = np.linalg.solve(_transpose(v), inner @ _transpose(v))
+    if not np.iscomplexobj(a):
+        result = np.real(result)
+    return result
 
 
 def eig_tangent(t, ans, a):
-    """Tangents ``(dw, dv)`` of ``np.linalg.eig(a)`` (real eigenvalues; unit eigenvectors)."""
+    """Tangents ``(dw, dv)`` of ``np.linalg.eig(a)`` (distinct eigenvalues): ``dw =
+    diag(P)`` and ``dv = v (F * P)`` with ``P = v^-1 t v``, less each column's part that
+    changes its length (``v Re diag(v^H dv)``) and, for complex eigenvectors, its phase
+    (the imaginary part of the largest entry, which NumPy keeps real)."""
     w, v = ans
-    w = _real_eigenvalues(w, "eig")
+    w = _distinct_eigenvalues(w, "eig")
     projected = np.linalg.solve(v, t @ v)                       # v^-1 t v
-    mixed = _gaps(w) * projected
-    scale = np.diagonal(_transpose(v) @ v @ mixed, axis1=-2, axis2=-1)
-    return (np.diagonal(projected, axis1=-2, axis2=-1).copy(),
-            v @ mixed - v * scale[..., None, :])
+    raw = v @ (_gaps(w) * projected)
+    scale = np.real(np.sum(np.conj(v) * raw, axis=-2))
+    dv = raw - v * scale[..., None, :]
+    if np.iscomplexobj(v):
+        gauge = _eigenvector_gauge(v)
+        largest = np.real(np.sum(np.where(gauge, v, 0), axis=-2))
+        turn = np.imag(np.sum(np.where(gauge, dv, 0), axis=-2)) / largest
+        dv = dv - 1j * v * turn[..., None, :]
+    return np.diagonal(projected, axis1=-2, axis2=-1).copy(), dv
 
 
 def eigvals_adjoint(g, ans, a):
-    """Cotangent of ``a`` in ``w = np.linalg.eigvals(a)`` (real eigenvalues):
+    """Cotangent of ``a`` in ``w = np.linalg.eigvals(a)`` (distinct eigenvalues):
     ``v^-T diag(g) v^T`` (Giles 2008), with ``v`` from np.linalg.eig matched to ``w``."""
-    w = _real_eigenvalues(ans, "eigvals")
-    values, vectors = _matched_eigenvectors(w, a)
-    return eig_adjoint((g, None), (w, vectors), a)
+    values, vectors = _matched_eigenvectors(ans, a)
+    return eig_adjoint((g, None), (values, vectors), a)
 
 
 def eigvals_tangent(t, ans, a):
     """Tangent of ``np.linalg.eigvals(a)``: ``diag(v^-1 t v)``."""
-    values, vectors = _matched_eigenvectors(_real_eigenvalues(ans, "eigvals"), a)
+    values, vectors = _matched_eigenvectors(ans, a)
+    _distinct_eigenvalues(values, "eigvals")
     return np.diagonal(np.linalg.solve(vectors, t @ vectors), axis1=-2, axis2=-1).copy()
 
 

@@ -96,7 +96,9 @@ EXTRA_SHAPES = [
     ("pinv", [(3, 4)], {}),
     ("eigvalsh", [SymmetricPositive(shape=(2, 3, 3))], {}),
     ("eig", [Diagonalizable(shape=(2, 3, 3))], {}),
+    ("eig", [Diagonalizable(shape=(2, 3, 3), pairs=True)], {}),
     ("eigvals", [Diagonalizable(shape=(4, 4))], {}),
+    ("eigvals", [Diagonalizable(shape=(4, 4), pairs=True)], {}),
     ("qr", [(3, 3)], {"mode": "complete"}),
     ("qr", [(3, 5)], {}),
     ("qr", [(3, 5)], {"mode": "complete"}),
@@ -332,31 +334,17 @@ def _scipy_at_least(version: str) -> bool:
 
 
 SCIPY_1_18 = _scipy_at_least("1.18")
-# NumPy 2.5 returns eig's eigenvalues as complex arrays even when they are real: the rules
-# for eig and eigvals refuse complex values (MissingRuleError) until complex derivatives land
-COMPLEX_EIG = np.iscomplexobj(np.linalg.eig(np.eye(2))[0])
-COMPLEX_EIG_MARKS = [pytest.mark.xfail(reason="NumPy >= 2.5: eig's results are complex arrays",
-                                       strict=False)] if COMPLEX_EIG else []
-
-
-def _marks(rule):
-    return COMPLEX_EIG_MARKS if rule.name in ("eig", "eigvals") else []
-
-
 def all_cases():
     for rule in RULES:
         if rule.name in CALLS:
             for specs, example in CALLS[rule.name]:
-                yield pytest.param(rule, specs, example, id=case_id(rule, example),
-                                   marks=_marks(rule))
+                yield pytest.param(rule, specs, example, id=case_id(rule, example))
             continue
         for example in rule.examples or ({},):
-            yield pytest.param(rule, None, example, id=case_id(rule, example),
-                               marks=_marks(rule))
+            yield pytest.param(rule, None, example, id=case_id(rule, example))
     for number, (name, specs, example) in enumerate(EXTRA_SHAPES):
         rule = REGISTRY.named(name)
-        yield pytest.param(rule, specs, example, id=case_id(rule, example, number),
-                           marks=_marks(rule))
+        yield pytest.param(rule, specs, example, id=case_id(rule, example, number))
 
 
 CASES = list(all_cases())

@@ -56,7 +56,7 @@ def second_order_cases():
         for position in case.positions:
             if not differentiable_position(case.args[position]):
                 continue
-            marks = list(param.marks)           # eig on NumPy 2.5 (test_rules)
+            marks = list(param.marks)
             if rule.name in KNOWN:
                 error, why = KNOWN[rule.name]
                 marks = [pytest.mark.xfail(strict=True, raises=error, reason=why)]

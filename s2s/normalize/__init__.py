@@ -26,6 +26,8 @@ Passes, in order (:data:`PASSES`), one module each; each is a function
 
 1. ``lower_dispatch_tables`` (``dispatch_tables.py``): a call through a local dict of
    functions -> branches: ``acts[k](x)`` -> ``if k == 'tanh': _call0 = np.tanh(x) elif ...``
+   ``lower_piecewise`` (``piecewise.py``): ``y = np.piecewise(x, conds, [f, g])`` ->
+   ``_pw_y0 = np.zeros_like(x)`` / ``_pw_y0[m0] = f(x[m0])`` / ``_pw_y0[m1] = g(x[m1])``
    ``check_supported`` (``fence.py``): reject what s2s cannot differentiate, with file:line:col
    ``lower_with_blocks`` (``with_blocks.py``): ``with np.errstate(...): body`` ->
    ``_with0 = np.errstate(...)`` / ``_with0.__enter__()`` / body / ``_with0.__exit__(...)``
@@ -75,6 +77,7 @@ from .index_tricks import lower_index_tricks
 from .jumps import lower_jumps
 from .local_functions import lift_local_functions
 from .multiple_assignments import lower_multiple_assignments
+from .piecewise import lower_piecewise
 from .reassignments import rename_reassignments
 from .self_updates import split_self_updates
 from .three_address import lower_to_three_address
@@ -86,6 +89,7 @@ __all__ = ["BINARY_OPERATORS", "COMPOUND", "MANAGERS", "PASSES", "UNARY_OPERATOR
 
 PASSES = (
     lower_dispatch_tables,      # before the fence, which accepts lambdas only when assigned
+    lower_piecewise,            # before the fence too: it assigns the lambdas it is given
     check_supported,
     lower_with_blocks,
     lower_comprehensions,

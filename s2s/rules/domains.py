@@ -63,18 +63,30 @@ class SymmetricPositive(Domain):
 
 @dataclass(frozen=True)
 class Diagonalizable(Domain):
-    """Real matrices with real, well-separated eigenvalues (for eig, eigvals): ``q d q^-1``
-    for a random well-conditioned ``q`` and eigenvalues ``1, 2, ..., n`` plus noise."""
+    """Real matrices with well-separated eigenvalues (for eig, eigvals): ``q d q^-1`` for a
+    random well-conditioned ``q`` and eigenvalues ``1, 2, ..., n`` plus noise; with
+    ``pairs``, ``d`` has 2x2 rotation-like blocks ``[[k, -2 r], [r / 2, k]]`` (eigenvalues
+    ``k +- i r``, ``r`` near 1), so the eigenvalues come in complex-conjugate pairs; the
+    eigenvectors' entries then differ in modulus (2 to 1 before ``q``), so the entry whose
+    phase NumPy fixes is not a near tie."""
 
     low: float = -0.3
     high: float = 0.3
     shape: tuple[int, ...] = (3, 3)
+    pairs: bool = False
 
     def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
         size = self.shape[-1]
-        basis = rng.uniform(-0.5, 0.5, size=self.shape) + np.eye(size)
+        spread = 0.2 if self.pairs else 0.5
+        basis = rng.uniform(-spread, spread, size=self.shape) + np.eye(size)
         values = np.arange(1.0, size + 1.0) + rng.uniform(self.low, self.high, size=size)
-        return basis @ (values[:, None] * np.linalg.inv(basis))
+        middle = values[:, None] * np.eye(size)
+        if self.pairs:
+            for start in range(0, size - 1, 2):
+                turn = 1.0 + rng.uniform(self.low, self.high)
+                middle[start, start + 1], middle[start + 1, start] = -2 * turn, turn / 2
+                middle[start + 1, start + 1] = middle[start, start]
+        return basis @ middle @ np.linalg.inv(basis)
 
 
 @dataclass(frozen=True)

@@ -38,10 +38,12 @@ define_nondifferentiable(zeros_like)
 # --- helpers of nonlinear rules: differentiated from their source, or zero -----------------
 # Zero: a dtype (_float_dtype), a flag (_solves_vector), axes and shapes (_axes,
 # _moved_shape), the weights sharing a cotangent among tied entries (split_evenly: a
-# function of a boolean mask), the pairs of equal eigenvalues (_ties, _tied_columns).
+# function of a boolean mask), the pairs of equal eigenvalues (_ties, _tied_columns), where
+# NumPy fixes an eigenvector's phase and where that jumps (_eigenvector_gauge, _phase_ties).
 define_nondifferentiable(runtime._float_dtype, runtime._solves_vector, runtime._axes,
                          runtime.split_evenly, runtime._moved_shape, runtime._ties,
-                         runtime._tied_columns)
+                         runtime._tied_columns, runtime._eigenvector_gauge,
+                         runtime._phase_ties)
 define_from_source(
     runtime._transpose, runtime._gaps, runtime._shared, runtime._phi, runtime._read_triangle,
     runtime._along_first, runtime._svd_factors, runtime._matrix_norm_derivative, runtime._unit,
@@ -49,7 +51,7 @@ define_from_source(
     runtime.cumprod_adjoint, runtime.norm_adjoint, runtime.solve_adjoint_a,
     runtime.solve_adjoint_b, runtime.adjugate, runtime.logdet_adjoint,
     runtime.cholesky_adjoint, runtime.eigh_adjoint, runtime.svd_adjoint,
-    runtime.pinv_adjoint, runtime._real_eigenvalues, runtime._matched_eigenvectors,
+    runtime.pinv_adjoint, runtime._distinct_eigenvalues, runtime._matched_eigenvectors,
     runtime.eig_adjoint, runtime.eigvals_adjoint, runtime.eigvalsh_adjoint,
     runtime._qr_factors, runtime._full_rank, runtime._qr_adjoint_tall, runtime.qr_adjoint,
     runtime._lstsq_parts, runtime.lstsq_adjoint, runtime.matrix_power_adjoint,

@@ -9,15 +9,17 @@ an output that does not vary, such as the sign of ``slogdet``).  ``svd`` with
 ``compute_uv=False`` and ``qr`` with ``mode="r"`` return one array: ``g`` is then one array.
 
 Where a derivative does not exist or is not unique, the helper raises
-:class:`~s2s.runtime.RuleDomainError`, reported as :class:`s2s.MissingRuleError`: complex
-eigenvalues of ``eig``/``eigvals`` (real eigenvalues only, until complex numbers are
-differentiated), a rank-deficient ``qr`` or ``lstsq``, the extra columns of
+:class:`~s2s.runtime.RuleDomainError`, reported as :class:`s2s.MissingRuleError`: equal
+eigenvalues of ``eig``/``eigvals`` (within ``sqrt(eps)`` of the largest modulus), a
+rank-deficient ``qr`` or ``lstsq``, the extra columns of
 ``svd(full_matrices=True)`` and ``qr(mode="complete")`` of a non-square matrix,
 ``qr(mode="raw")``; and at equal eigenvalues of ``eigh`` (equal or zero singular values
 of ``svd``) a cotangent of their eigenvectors (singular vectors), which have no derivative
 there: the eigenvalues' cotangents are shared evenly among equal ones, and forward mode
-gives NaN tangents to those vectors (as ``scipy.linalg.eigh``).  Repeated eigenvalues of
-``eig`` are not detected: the eigenvector terms that would divide by zero are taken as 0.
+gives NaN tangents to those vectors (as ``scipy.linalg.eigh``).  ``eig`` and ``eigvals``
+take real and complex matrices with complex eigenvalues: the derivative of what NumPy
+returns, eigenvectors of unit length whose entry of largest modulus is real (LAPACK's
+phase), real for a real matrix.
 
 Functions that read one triangle of a symmetric input (``cholesky``, ``eigh``) get the
 exact derivative of what NumPy computes: the cotangent lives on the triangle read (the
@@ -26,7 +28,8 @@ For an input built symmetric (``a @ a.T``), the chain rule gives the usual resul
 The products, ``inv``, ``solve`` and ``det`` are holomorphic (their VJPs are plain
 transposes, registry.py), ``vdot`` conjugates its first argument and the norms are norms
 of ``|x|`` (real-valued: ``Re(g)`` and the conjugate); ``slogdet``, ``pinv`` and the
-factorizations are for real arrays only (complex ones are refused).
+factorizations other than ``eig``/``eigvals`` are for real arrays only (complex ones are
+refused).
 """
 import inspect
 
@@ -485,7 +488,8 @@ define(np.linalg.eigvalsh, name="eigvalsh", vjp=eigvalsh_vjp, jvp=eigvalsh_jvp,
 
 
 def eig_vjp(g, ans, a):
-    # g = (g_w, g_v); real eigenvalues only (complex ones: MissingRuleError).
+    # g = (g_w, g_v); distinct eigenvalues, real or complex (equal ones: MissingRuleError);
+    # eigenvectors of unit length, their phase fixed as NumPy fixes it (eig_adjoint).
     return eig_adjoint(g, ans, a)
 
 
@@ -494,7 +498,7 @@ def eig_jvp(t, ans, a):
 
 
 define(np.linalg.eig, name="eig", vjp=eig_vjp, jvp=eig_jvp, display="LinalgEig",
-       domains=(Diagonalizable(),))
+       domains=(Diagonalizable(),), complex_ok=True, complex_result=True)
 
 
 def eigvals_vjp(g, ans, a):
@@ -506,7 +510,8 @@ def eigvals_jvp(t, ans, a):
 
 
 define(np.linalg.eigvals, name="eigvals", vjp=eigvals_vjp, jvp=eigvals_jvp,
-       display="LinalgEigvals", domains=(Diagonalizable(),))
+       display="LinalgEigvals", domains=(Diagonalizable(),), complex_ok=True,
+       complex_result=True)
 
 
 def qr_vjp(g, ans, a, mode="reduced"):

@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from ..runtime import sort_order, stop_gradient
+from ..runtime import piecewise_masks, sort_order, stop_gradient
 from .domains import Fixed, Shaped
 from .registry import define, define_nondifferentiable
 
@@ -29,6 +29,7 @@ define_nondifferentiable(
     stop_gradient, np.shape, np.ndim, np.size, len, np.zeros, np.ones, np.empty, range, int,
     bool, any, all,      # the builtins: truth values of the elements
     sort_order,          # the positions sorted(xs) puts xs's elements in (integers)
+    piecewise_masks,     # the boolean masks np.piecewise selects with
     # piecewise constant
     np.floor, np.ceil, np.trunc, np.rint, np.floor_divide,
     math.floor, math.ceil, math.trunc, *_existing("around", "round_", "fix"),

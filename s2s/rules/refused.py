@@ -247,7 +247,7 @@ refuse(*_existing(
     "matrix_transpose", "matvec", "vecmat", "vecdot", "poly", "polyadd", "polysub",
     "polymul", "polydiv", "polyder", "polyint", "roots", "kaiser",
     # selection, sorting and set operations (their values flow)
-    "choose", "compress", "extract", "piecewise", "sort_complex", "msort", "unique",
+    "choose", "compress", "extract", "sort_complex", "msort", "unique",
     "unique_all", "unique_counts", "unique_inverse", "unique_values", "intersect1d",
     "union1d", "setdiff1d", "setxor1d", "trim_zeros",
     # shapes and assembly
@@ -268,6 +268,12 @@ refuse(*_existing(np, "r_", "c_"),
        reason="an index trick: generated code rewrites np.r_[a, b] and np.c_[a, b] to "
               "np.concatenate, but not a string directive ('0,2', 'r', 'c'), and the tape "
               "cannot record it; build the array with np.concatenate / np.stack")
+refuse(*_existing(np, "piecewise"),
+       reason="a list of functions: generated code rewrites np.piecewise(x, conditions, "
+              "[f0, f1, ...]) with the list written in the call to masked writes "
+              "y[mask] = f(x[mask]), but not a call inside a lambda, a conditional "
+              "expression or a comprehension, and the tape cannot record it; use "
+              "np.where, or write the list in the call")
 refuse(*_existing(np, "mgrid", "ogrid", "s_", "index_exp"),
        reason="an index trick: no derivative rule for its subscript yet; build the array with "
               "np.concatenate / np.stack, or index with a tuple of slices")

@@ -349,4 +349,5 @@ def define_nondifferentiable_attributes(*names: str) -> None:
     """Declare ndarray attributes that describe the array, not its values (``x.dtype``)."""
     for name in names:
         REGISTRY.attributes[name] = Rule(name=f".{name}", primal=operator.attrgetter(name),
-                                         vjps=(), jvps=(), nondifferentiable=True)
+                                         vjps=(), jvps=(), nondifferentiable=True,
+                                         complex_ok=True)     # a shape: of complex arrays too
