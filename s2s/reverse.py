@@ -660,7 +660,10 @@ class ReverseGenerator:
             then_code = then_code + [ast.Pass()]
         if not any(not is_comment(s) for s in else_code):
             else_code = []                     # only comments: no else at all
-        self.emit(ast.If(_name(statement.test.id), then_code, else_code))
+        # the normal form names a test, unless it is a constant (`a if False else b`)
+        test = _name(statement.test.id) if isinstance(statement.test, ast.Name) \
+            else ast.Constant(statement.test.value)
+        self.emit(ast.If(test, then_code, else_code))
 
     # --- loops ----------------------------------------------------------------------------
 

@@ -62,3 +62,23 @@ def test_accumulating_loop_saves_nothing_per_iteration():
     np.testing.assert_allclose(gw, x)
     forward = source.split("def pullback")[0]
     assert forward.count("_saved.append") <= 3, forward
+
+
+def _constant_tests(x):
+    y = np.sin(x) if False else x ** 2
+    if 0:
+        y = y * 3
+    z = x if True else 2 * x
+    return np.sum(y * z)
+
+
+def test_a_constant_condition_is_differentiated_in_both_modes():
+    """`a if False else b` once crashed the reverse sweep (a test that is not a name)."""
+    from reference import numerical_gradient
+    x = np.array([0.5, -1.5, 2.0])
+    function = s2s.differentiate(_constant_tests, fallback="error")
+    expected = numerical_gradient(_constant_tests, [x], 0)
+    np.testing.assert_allclose(function.grad(x), expected, rtol=1e-6)
+    assert function.mode == "source"
+    _, tangent = s2s.jvp(_constant_tests, (x,), (np.ones(3),))
+    np.testing.assert_allclose(tangent, expected.sum(), rtol=1e-6)
