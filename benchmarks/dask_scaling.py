@@ -14,12 +14,12 @@ code.  Configurations:
 * ``numpy``: NumPy arrays in memory (numpy's generator), up to ``--numpy-max`` rows
   (default 10⁷: at 10⁸ rows x alone is 3.2 GB and the intermediates of the gradient a
   few more; ``--numpy-max 1e8`` allows it on a 24 GiB machine).
-* ``dask, in memory``: the same NumPy arrays as Dask arrays (``da.from_array``) in chunks
+* ``dask-memory``: the same NumPy arrays as Dask arrays (``da.from_array``) in chunks
   of ``--chunk`` rows, the threaded scheduler: the gradient's own cost on data that fits.
-* ``dask, generated``: data made chunk by chunk by ``dask.array.random`` during the pass
+* ``dask-generated``: data made chunk by chunk by ``dask.array.random`` during the pass
   (its time includes making the data: the column "generation alone" is that part), the
   threaded scheduler.  Nothing but a few chunks is ever resident.
-* ``cluster, generated``: the same on ``dask.distributed.LocalCluster(n_workers=2,
+* ``cluster-generated``: the same on ``dask.distributed.LocalCluster(n_workers=2,
   threads_per_worker=1, processes=True)`` on the loopback; the memory is the client's
   peak plus each worker's (``ru_maxrss`` read on the workers with ``client.run``).
 
@@ -42,7 +42,7 @@ import numpy as np
 
 FEATURES = 4
 W = np.array([0.5, -1.0, 0.25, 2.0])
-CONFIGS = ("numpy", "dask, in memory", "dask, generated", "cluster, generated")
+CONFIGS = ("numpy", "dask-memory", "dask-generated", "cluster-generated")
 
 
 def loss(w, x, y):
@@ -91,7 +91,7 @@ def measure(config: str, rows: int, chunk: int, repeat: int) -> dict:
         result["rss"] = _peak_bytes()
         return result
     import dask
-    if config == "dask, in memory":
+    if config == "dask-memory":
         import dask.array as da
         x_, y_ = _numpy_data(rows)
         x = da.from_array(x_, chunks=(chunk, FEATURES))
@@ -100,7 +100,7 @@ def measure(config: str, rows: int, chunk: int, repeat: int) -> dict:
         result["rss"] = _peak_bytes()
         return result
     x, y = _generated_data(rows, chunk)
-    if config == "dask, generated":
+    if config == "dask-generated":
         result["generation"] = _best(lambda: dask.compute(x.sum(), y.sum()), 1)
         result["time"] = _best(lambda: dask.compute(*value_and_grad(W, x, y)), repeat)
         result["rss"] = _peak_bytes()
@@ -165,7 +165,7 @@ def main() -> None:
             if config == "numpy" and rows > options.numpy_max:
                 print(f"| {rows:.0e} | numpy | {_gb(data)} | skipped (--numpy-max) | | | | |")
                 continue
-            if config == "dask, in memory" and rows > options.numpy_max:
+            if config == "dask-memory" and rows > options.numpy_max:
                 continue                      # it holds the NumPy arrays too
             result = _run_fresh(config, rows, min(options.chunk, rows), options.repeat)
             if config == "numpy":
