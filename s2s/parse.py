@@ -411,7 +411,11 @@ def _names_read(code: Any) -> set[str]:
 def carried_sources(function: Callable[..., Any], limit: int = 200) -> dict[str, Any]:
     """The source text of ``function`` and of the functions it calls (through its globals
     and closure, transitively) that pickle by value, for :func:`remember_sources`."""
-    pending, seen = _reached_functions(resolve_target(function).function), set()
+    try:
+        pending = _reached_functions(resolve_target(function).function)
+    except UnsupportedError:                     # nothing s2s could read: nothing to carry
+        return {}
+    seen: set[int] = set()
     entries: list[tuple[Callable[..., Any], str]] = []
     files: dict[str, tuple[str, ...]] = {}
     while pending and len(seen) < limit:

@@ -123,6 +123,17 @@ def test_gradient_functions_pickle_with_cloudpickle_and_keep_generated_code(call
     assert value == pytest.approx(loss(W, x, y))
 
 
+@pytest.mark.filterwarnings("error::s2s.FallbackWarning")
+def test_a_lambda_pickled_by_value_keeps_its_generated_code():
+    scale = 3.0
+    energy = s2s.differentiate(lambda v: scale * np.sum(np.tanh(v) ** 2))
+    loaded = cloudpickle.loads(cloudpickle.dumps(energy))
+    assert loaded.mode == "source"
+    v = RNG.normal(size=5)
+    np.testing.assert_allclose(loaded.grad(v), 6.0 * np.tanh(v) * (1.0 - np.tanh(v) ** 2),
+                               rtol=1e-12)
+
+
 def test_a_module_level_function_pickles_by_reference_with_plain_pickle():
     loaded = pickle.loads(pickle.dumps(s2s.differentiate(logistic_loss)))
     x, y = X[:200], Y[:200]
