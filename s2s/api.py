@@ -28,7 +28,7 @@ from .display import Code, ipython_shell
 from .emit import python_name
 from .numba_backend import (NumbaBackend, check_backend, numba_gradient, numba_hvp, numba_jvp,
                             numba_refuse_arguments, numba_source, numba_value_and_grad)
-from .parse import is_compiled_function
+from .parse import carried_sources, is_compiled_function, remember_sources
 from .pipeline import Derivation, derive
 from .pytree import (children, data_fields, is_float_leaf, is_node, is_pytree_argument,
                      ravel_pytree, rebuild, tree_leaves)
@@ -698,6 +698,21 @@ class Differentiable:
         self._derivation: Derivation | None = None
         self._specialized: dict[tuple, Callable[..., Any]] = {}   # argument shapes -> vjp
         self._gradient_functions: dict[tuple, Callable[..., Any] | None] = {}  # -> grad_f
+
+    # --- pickling (Dask's workers, multiprocessing) ------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The state, with the source text of the function and of the functions it calls
+        that pickle by value (``__main__``, a notebook, closures): cloudpickle sends their
+        code without a file name, and the loading process generates code from this text."""
+        state = dict(self.__dict__)
+        state["_carried_sources"] = carried_sources(self.function)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        remember_sources(state.pop("_carried_sources", {}))
+        self.__dict__.update(state)
 
     # --- the derivative code ------------------------------------------------------------
 

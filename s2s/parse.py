@@ -14,7 +14,9 @@ import copy
 import functools
 import inspect
 import linecache
+import sys
 import textwrap
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -322,12 +324,18 @@ def _lambda_as_def(node: ast.Lambda) -> ast.FunctionDef:
     return ast.copy_location(definition, node)
 
 
-def _fragment_definition(target: Callable[..., Any]) -> tuple[ast.FunctionDef, tuple[str, ...]]:
-    """A ``def`` parsed from the lines ``inspect`` returns, when the whole file does not
-    parse (located in the file all the same)."""
+def _fragment_definition(target: Callable[..., Any],
+                         remembered: tuple[str, tuple[str, ...]] | None = None
+                         ) -> tuple[ast.FunctionDef, tuple[str, ...]]:
+    """A ``def`` parsed from the lines ``inspect`` returns (or from the ``remembered`` file
+    text), when the whole file does not parse (located in the file all the same)."""
     try:
-        lines, first_line = inspect.getsourcelines(target)
-    except (OSError, TypeError) as exc:
+        if remembered is not None:
+            first_line = target.__code__.co_firstlineno
+            lines = inspect.getblock(list(remembered[1][first_line - 1:]))
+        else:
+            lines, first_line = inspect.getsourcelines(target)
+    except (OSError, TypeError, IndexError) as exc:
         raise _unreadable(target, str(exc)) from None
     try:
         tree = ast.parse(textwrap.dedent("".join(lines)))
@@ -346,6 +354,107 @@ def _fragment_definition(target: Callable[..., Any]) -> tuple[ast.FunctionDef, t
     return definition, tuple(lines)
 
 
+# --- source text carried through pickling ----------------------------------------------
+# cloudpickle (Dask's workers, multiprocessing) pickles a function of ``__main__``, of a
+# notebook or a closure by value and names its code ``<dynamic-code>``: the process that
+# loads it cannot read its source.  A pickled ``Differentiable`` carries the text of such
+# functions (``carried_sources``) and registers it there (``remember_sources``), keyed by
+# the code object, so that process generates the same derivative code.
+
+_REMEMBERED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # code -> (file, lines)
+
+
+def _readable_lines(function: Callable[..., Any]) -> tuple[str, tuple[str, ...]] | None:
+    code = function.__code__
+    remembered = _REMEMBERED.get(code)
+    if remembered is not None:
+        return remembered
+    try:
+        filename = inspect.getsourcefile(function) or code.co_filename
+    except TypeError:
+        filename = code.co_filename
+    lines = tuple(linecache.getlines(filename, function.__globals__))
+    return (filename, lines) if lines else None
+
+
+def _found_by_reference(function: Callable[..., Any]) -> bool:
+    """Pickled by reference (module and qualified name), as pickle and cloudpickle do, so
+    the loading process imports it with its source file."""
+    name = getattr(function, "__module__", None)
+    module = sys.modules.get(name) if name and name != "__main__" else None
+    if module is None or "<locals>" in function.__qualname__:
+        return False
+    found: Any = module
+    for part in function.__qualname__.split("."):
+        found = getattr(found, part, None)
+    return found is function
+
+
+def _reached_functions(value: Any) -> list[Callable[..., Any]]:
+    """The Python functions behind ``value`` (a function, partial, method, Differentiable)."""
+    value = getattr(value, "__s2s_function__", value)
+    if isinstance(value, functools.partial):
+        return _reached_functions(value.func)
+    if inspect.ismethod(value):
+        return _reached_functions(value.__func__)
+    return [value] if inspect.isfunction(value) else []
+
+
+def _names_read(code: Any) -> set[str]:
+    names = set(code.co_names)
+    for constant in code.co_consts:
+        if inspect.iscode(constant):             # a local function or lambda
+            names |= _names_read(constant)
+    return names
+
+
+def carried_sources(function: Callable[..., Any], limit: int = 200) -> dict[str, Any]:
+    """The source text of ``function`` and of the functions it calls (through its globals
+    and closure, transitively) that pickle by value, for :func:`remember_sources`."""
+    try:
+        pending = _reached_functions(resolve_target(function).function)
+    except UnsupportedError:                     # nothing s2s could read: nothing to carry
+        return {}
+    seen: set[int] = set()
+    entries: list[tuple[Callable[..., Any], str]] = []
+    files: dict[str, tuple[str, ...]] = {}
+    while pending and len(seen) < limit:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if not _found_by_reference(current):
+            readable = _readable_lines(current)
+            if readable is not None:
+                entries.append((current, readable[0]))
+                files[readable[0]] = readable[1]
+        elif current is not function:
+            continue                             # its module's own callees read their source
+        cells = [cell.cell_contents for cell in current.__closure__ or ()
+                 if _cell_is_set(cell)]
+        reads = [current.__globals__[name] for name in sorted(_names_read(current.__code__))
+                 if name in current.__globals__]
+        for value in cells + reads:
+            pending.extend(_reached_functions(value))
+    return {"functions": tuple(entries), "files": files}
+
+
+def _cell_is_set(cell: Any) -> bool:
+    try:
+        cell.cell_contents
+    except ValueError:
+        return False
+    return True
+
+
+def remember_sources(carried: dict[str, Any]) -> None:
+    """Register the source text :func:`carried_sources` gathered in another process."""
+    files = carried.get("files", {})
+    for function, filename in carried.get("functions", ()):
+        if inspect.isfunction(function) and filename in files:
+            _REMEMBERED[function.__code__] = (filename, tuple(files[filename]))
+
+
 def parse_function(function: Callable[..., Any]) -> ParsedFunction:
     """Parse ``function``'s source into a located ``ast.FunctionDef``.
 
@@ -356,8 +465,12 @@ def parse_function(function: Callable[..., Any]) -> ParsedFunction:
     resolved = resolve_target(function)
     target, bound = resolved.function, resolved.bound
     code = target.__code__
-    filename = inspect.getsourcefile(target) or code.co_filename
-    file_lines = tuple(linecache.getlines(filename, target.__globals__))
+    remembered = _REMEMBERED.get(code)          # carried through pickling
+    if remembered is not None:
+        filename, file_lines = remembered
+    else:
+        filename = inspect.getsourcefile(target) or code.co_filename
+        file_lines = tuple(linecache.getlines(filename, target.__globals__))
     tree = _file_tree(filename, file_lines) if file_lines else None
     if target.__name__ == "<lambda>":
         if tree is None:
@@ -371,7 +484,7 @@ def parse_function(function: Callable[..., Any]) -> ParsedFunction:
     else:
         found = _find_definition(tree, code) if tree is not None else None
         if found is None:
-            found, lines = _fragment_definition(target)
+            found, lines = _fragment_definition(target, remembered)
             file_lines = file_lines or lines
         if isinstance(found, ast.AsyncFunctionDef):
             raise _unreadable(target, "it is an async function")
