@@ -2378,3 +2378,17 @@ def polyfit_weights(x, w=None, full=False, cov=False):
         raise NotImplementedError("s2s differentiates np.polyfit with full=False and "
                                   "cov=False (the coefficients only)")
     return np.ones(np.shape(x)) if w is None else np.asarray(w, dtype=np.float64)
+
+
+def __getattr__(name):
+    """A helper published by a rule module that loads on first use (SciPy's: see
+    :meth:`s2s.rules.registry.Registry.defer`), for code generated in another process
+    (an exported module, ``from s2s.runtime import ...``): those rule modules load first."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    from .rules import REGISTRY
+    REGISTRY.load_deferred()
+    try:
+        return globals()[name]
+    except KeyError:
+        raise AttributeError(f"module 's2s.runtime' has no attribute {name!r}") from None
