@@ -686,6 +686,118 @@ class _Dimensions(ast.NodeTransformer):
         return node
 
 
+# --- single-use temporaries inlined -----------------------------------------------------------
+
+_PURE_HELPERS = {"full", "expand_dims", "zeros_like", "unbroadcast", "broadcast_like",
+                 "multiply_outer", "range", "len", "min", "max", "abs", "float", "int"}
+_PURE_METHODS = {"copy", "sum", "reshape", "transpose", "astype", "dot"}
+
+
+def _is_pure(node: ast.AST) -> bool:
+    """Whether evaluating ``node`` only computes a value: arithmetic, NumPy functions (not
+    ``np.random``), the numba runtime helpers, a few array methods; no stores."""
+    for inner in ast.walk(node):
+        if isinstance(inner, (ast.NamedExpr, ast.Lambda, ast.Yield, ast.Await)):
+            return False
+        if isinstance(inner, ast.Call):
+            name = _np_call_name(inner)
+            if name is not None:
+                if name.startswith("random"):
+                    return False
+            elif isinstance(inner.func, ast.Name):
+                if inner.func.id not in _PURE_HELPERS:
+                    return False
+            elif not (isinstance(inner.func, ast.Attribute)
+                      and inner.func.attr in _PURE_METHODS):
+                return False
+    return True
+
+
+def _loads(node: ast.AST) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Load):
+            counts[inner.id] = counts.get(inner.id, 0) + 1
+    return counts
+
+
+class _Substitute(ast.NodeTransformer):
+    def __init__(self, name: str, value: ast.expr):
+        self.name, self.value = name, value
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        if node.id == self.name and isinstance(node.ctx, ast.Load):
+            return self.value
+        return node
+
+
+def _inline_single_uses(function: ast.FunctionDef) -> None:
+    """``_t2 = a * x; _t3 = np.sin(x); _t4 = _t2 + _t3`` as ``_t4 = a * x + np.sin(x)``: a
+    temporary of the generated code bound once and read once, later in the same block,
+    is replaced by its expression where nothing between rebinds a name it reads or has
+    an effect.  The values and their order of use are the same; numba then fuses the
+    elementwise array operations of one expression into one loop, without an array per
+    temporary (the generated code names every intermediate value)."""
+    loads = _loads(function)
+    stores = _assignment_counts(function)
+
+    def simple(statement: ast.stmt) -> bool:
+        return isinstance(statement, (ast.Assign, ast.Return, ast.Expr)) and not any(
+            isinstance(target, (ast.Subscript, ast.Attribute, ast.Starred))
+            for target in getattr(statement, "targets", ()))
+
+    def harmless(statement: ast.stmt) -> bool:
+        """A statement the inlined expression may move across (no effect on its value)."""
+        if _is_comment(statement):
+            return True
+        if isinstance(statement, ast.Expr):       # a push: _saved_x.append(x)
+            call = statement.value
+            return isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) \
+                and call.func.attr == "append" and isinstance(call.func.value, ast.Name) \
+                and call.func.value.id.startswith("_saved") and _is_pure(ast.Tuple(
+                    call.args, ast.Load()))
+        if isinstance(statement, ast.Assign):
+            return all(isinstance(t, ast.Name) for t in statement.targets) and (
+                _is_pure(statement.value) or _is_pop(statement.value))
+        return False
+
+    def block(body: list[ast.stmt]) -> list[ast.stmt]:
+        for statement in body:
+            for field in ("body", "orelse"):
+                if isinstance(statement, (ast.For, ast.While, ast.If)):
+                    setattr(statement, field, block(getattr(statement, field)))
+        index = 0
+        while index < len(body):
+            statement = body[index]
+            if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+                    and isinstance(statement.targets[0], ast.Name)):
+                index += 1
+                continue
+            name = statement.targets[0].id
+            value = statement.value
+            if not name.startswith("_t") or stores.get(name) != 1 or loads.get(name) != 1 \
+                    or not _is_pure(value) or _is_pop(value):
+                index += 1
+                continue
+            reads = set(_loads(value))
+            for later in range(index + 1, len(body)):
+                other = body[later]
+                if _loads(other).get(name):
+                    if simple(other):
+                        body[later] = _Substitute(name, value).visit(other)
+                        del body[index]
+                        index -= 1
+                    break
+                written = {t.id for node in ast.walk(other) if isinstance(node, ast.Name)
+                           and isinstance(node.ctx, ast.Store) for t in [node]}
+                if not harmless(other) or written & reads:
+                    break
+            index += 1
+        return body
+
+    function.body = block(function.body)
+
+
 # --- the module ----------------------------------------------------------------------------------
 
 def lower(source: str, entry: str, mode: str, shapes: dict, dtype: str = "float64",
@@ -743,6 +855,7 @@ def lower(source: str, entry: str, mode: str, shapes: dict, dtype: str = "float6
             function.args.defaults = []
         if is_entry and parameter_shapes:
             _Dimensions(parameter_shapes, context.assigned).visit(function)
+        _inline_single_uses(function)
         function.decorator_list = [ast.parse(DECORATOR, mode="eval").body]
     if entry not in {f.name for f in functions}:
         raise LoweringError(f"internal error: no function {entry} in the generated code")
