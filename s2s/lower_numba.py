@@ -735,7 +735,8 @@ def _inline_single_uses(function: ast.FunctionDef) -> None:
     """``_t2 = a * x; _t3 = np.sin(x); _t4 = _t2 + _t3`` as ``_t4 = a * x + np.sin(x)``: a
     temporary of the generated code bound once and read once, later in the same block,
     is replaced by its expression where nothing between rebinds a name it reads or has
-    an effect.  The values and their order of use are the same; numba then fuses the
+    an effect; so is a value read only by the statement that binds its name again
+    (``x_b = x_b + a; x_b = x_b + b`` as ``x_b = x_b + a + b``).  The values and their order of use are the same; numba then fuses the
     elementwise array operations of one expression into one loop, without an array per
     temporary (the generated code names every intermediate value)."""
     loads = _loads(function)
@@ -775,15 +776,21 @@ def _inline_single_uses(function: ast.FunctionDef) -> None:
                 continue
             name = statement.targets[0].id
             value = statement.value
-            if not name.startswith("_t") or stores.get(name) != 1 or loads.get(name) != 1 \
-                    or not _is_pure(value) or _is_pop(value):
+            if not _is_pure(value) or _is_pop(value):
                 index += 1
                 continue
+            once = name.startswith("_t") and stores.get(name) == 1 and loads.get(name) == 1
             reads = set(_loads(value))
             for later in range(index + 1, len(body)):
                 other = body[later]
-                if _loads(other).get(name):
-                    if simple(other):
+                count = _loads(other).get(name, 0)
+                if count:
+                    # the one read of a temporary; or the only read of this value: the
+                    # statement reading it binds the name again (x_b = x_b + a), so no
+                    # later statement, nor the next pass of a loop, sees this value
+                    again = count == 1 and isinstance(other, ast.Assign) and any(
+                        isinstance(t, ast.Name) and t.id == name for t in other.targets)
+                    if simple(other) and (once or again):
                         body[later] = _Substitute(name, value).visit(other)
                         del body[index]
                         index -= 1
