@@ -28,7 +28,11 @@ The rewrites, each local and exact:
 * dimensions written into the specialized code (``np.full((32,), g)``, ``g / 32``) as the
   argument dimension that has that value (``X.shape[0]``): exact for these arguments, and
   the same text for other arguments of the same ranks and the same pattern of equal
-  dimensions, so a new batch size reuses the compiled code (the text is what is cached).
+  dimensions, so a new batch size reuses the compiled code (the text is what is cached);
+* a temporary bound once and read once later in its block, or a value read only by the
+  statement that binds its name again, inlined into that statement where nothing between
+  rebinds what it reads or has an effect (:func:`_inline_single_uses`): numba fuses the
+  elementwise operations of one expression into one loop, with no array per temporary.
 
 Anything else numba is known not to compile (another runtime helper, ``scipy``, axis
 reductions other than ``sum``/``mean``) is a :class:`LoweringError`; what numba itself

@@ -19,6 +19,10 @@ inference — runs on the Python backend, with one :class:`s2s.errors.BackendWar
 naming the construct and the line (``f.backend`` is then ``"python"``, ``f.backend_reason``
 says why); with ``fallback="error"`` it is a :class:`s2s.errors.BackendError`.  numba's own
 exceptions never reach the user.  numba is imported here only when a backend is asked for.
+
+Calling: once compiled code ran for some argument shapes, ``grad`` with Python floats and
+float64 arrays of those shapes calls it directly (:meth:`NumbaBackend.fast_gradient`: one
+pass over the arguments makes the key; every other argument takes the full path).
 """
 from __future__ import annotations
 
