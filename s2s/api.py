@@ -992,6 +992,11 @@ class Differentiable:
         if self._variants is not None:
             return self._variant(len(args), kwargs).grad(*args, **kwargs)
         try:
+            numba = self._numba
+            if numba is not None and numba.fast and not kwargs and not self.check:
+                gradient = numba.fast_gradient(self, args)   # compiled code that already ran
+                if gradient is not None:
+                    return gradient
             if not self.check:
                 values = self._arguments(args, kwargs)
                 shapes = tuple(map(argument_shape, values))

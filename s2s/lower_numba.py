@@ -28,7 +28,11 @@ The rewrites, each local and exact:
 * dimensions written into the specialized code (``np.full((32,), g)``, ``g / 32``) as the
   argument dimension that has that value (``X.shape[0]``): exact for these arguments, and
   the same text for other arguments of the same ranks and the same pattern of equal
-  dimensions, so a new batch size reuses the compiled code (the text is what is cached).
+  dimensions, so a new batch size reuses the compiled code (the text is what is cached);
+* a temporary bound once and read once later in its block, or a value read only by the
+  statement that binds its name again, inlined into that statement where nothing between
+  rebinds what it reads or has an effect (:func:`_inline_single_uses`): numba fuses the
+  elementwise operations of one expression into one loop, with no array per temporary.
 
 Anything else numba is known not to compile (another runtime helper, ``scipy``, axis
 reductions other than ``sum``/``mean``) is a :class:`LoweringError`; what numba itself
@@ -686,6 +690,125 @@ class _Dimensions(ast.NodeTransformer):
         return node
 
 
+# --- single-use temporaries inlined -----------------------------------------------------------
+
+_PURE_HELPERS = {"full", "expand_dims", "zeros_like", "unbroadcast", "broadcast_like",
+                 "multiply_outer", "range", "len", "min", "max", "abs", "float", "int"}
+_PURE_METHODS = {"copy", "sum", "reshape", "transpose", "astype", "dot"}
+
+
+def _is_pure(node: ast.AST) -> bool:
+    """Whether evaluating ``node`` only computes a value: arithmetic, NumPy functions (not
+    ``np.random``), the numba runtime helpers, a few array methods; no stores."""
+    for inner in ast.walk(node):
+        if isinstance(inner, (ast.NamedExpr, ast.Lambda, ast.Yield, ast.Await)):
+            return False
+        if isinstance(inner, ast.Call):
+            name = _np_call_name(inner)
+            if name is not None:
+                if name.startswith("random"):
+                    return False
+            elif isinstance(inner.func, ast.Name):
+                if inner.func.id not in _PURE_HELPERS:
+                    return False
+            elif not (isinstance(inner.func, ast.Attribute)
+                      and inner.func.attr in _PURE_METHODS):
+                return False
+    return True
+
+
+def _loads(node: ast.AST) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Load):
+            counts[inner.id] = counts.get(inner.id, 0) + 1
+    return counts
+
+
+class _Substitute(ast.NodeTransformer):
+    def __init__(self, name: str, value: ast.expr):
+        self.name, self.value = name, value
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        if node.id == self.name and isinstance(node.ctx, ast.Load):
+            return self.value
+        return node
+
+
+def _inline_single_uses(function: ast.FunctionDef) -> None:
+    """``_t2 = a * x; _t3 = np.sin(x); _t4 = _t2 + _t3`` as ``_t4 = a * x + np.sin(x)``: a
+    temporary of the generated code bound once and read once, later in the same block,
+    is replaced by its expression where nothing between rebinds a name it reads or has
+    an effect; so is a value read only by the statement that binds its name again
+    (``x_b = x_b + a; x_b = x_b + b`` as ``x_b = x_b + a + b``).  The values and their order of use are the same; numba then fuses the
+    elementwise array operations of one expression into one loop, without an array per
+    temporary (the generated code names every intermediate value)."""
+    loads = _loads(function)
+    stores = _assignment_counts(function)
+
+    def simple(statement: ast.stmt) -> bool:
+        return isinstance(statement, (ast.Assign, ast.Return, ast.Expr)) and not any(
+            isinstance(target, (ast.Subscript, ast.Attribute, ast.Starred))
+            for target in getattr(statement, "targets", ()))
+
+    def harmless(statement: ast.stmt) -> bool:
+        """A statement the inlined expression may move across (no effect on its value)."""
+        if _is_comment(statement):
+            return True
+        if isinstance(statement, ast.Expr):       # a push: _saved_x.append(x)
+            call = statement.value
+            return isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) \
+                and call.func.attr == "append" and isinstance(call.func.value, ast.Name) \
+                and call.func.value.id.startswith("_saved") and _is_pure(ast.Tuple(
+                    call.args, ast.Load()))
+        if isinstance(statement, ast.Assign):
+            return all(isinstance(t, ast.Name) for t in statement.targets) and (
+                _is_pure(statement.value) or _is_pop(statement.value))
+        return False
+
+    def block(body: list[ast.stmt]) -> list[ast.stmt]:
+        for statement in body:
+            for field in ("body", "orelse"):
+                if isinstance(statement, (ast.For, ast.While, ast.If)):
+                    setattr(statement, field, block(getattr(statement, field)))
+        index = 0
+        while index < len(body):
+            statement = body[index]
+            if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+                    and isinstance(statement.targets[0], ast.Name)):
+                index += 1
+                continue
+            name = statement.targets[0].id
+            value = statement.value
+            if not _is_pure(value) or _is_pop(value):
+                index += 1
+                continue
+            once = name.startswith("_t") and stores.get(name) == 1 and loads.get(name) == 1
+            reads = set(_loads(value))
+            for later in range(index + 1, len(body)):
+                other = body[later]
+                count = _loads(other).get(name, 0)
+                if count:
+                    # the one read of a temporary; or the only read of this value: the
+                    # statement reading it binds the name again (x_b = x_b + a), so no
+                    # later statement, nor the next pass of a loop, sees this value
+                    again = count == 1 and isinstance(other, ast.Assign) and any(
+                        isinstance(t, ast.Name) and t.id == name for t in other.targets)
+                    if simple(other) and (once or again):
+                        body[later] = _Substitute(name, value).visit(other)
+                        del body[index]
+                        index -= 1
+                    break
+                written = {t.id for node in ast.walk(other) if isinstance(node, ast.Name)
+                           and isinstance(node.ctx, ast.Store) for t in [node]}
+                if not harmless(other) or written & reads:
+                    break
+            index += 1
+        return body
+
+    function.body = block(function.body)
+
+
 # --- the module ----------------------------------------------------------------------------------
 
 def lower(source: str, entry: str, mode: str, shapes: dict, dtype: str = "float64",
@@ -743,6 +866,7 @@ def lower(source: str, entry: str, mode: str, shapes: dict, dtype: str = "float6
             function.args.defaults = []
         if is_entry and parameter_shapes:
             _Dimensions(parameter_shapes, context.assigned).visit(function)
+        _inline_single_uses(function)
         function.decorator_list = [ast.parse(DECORATOR, mode="eval").body]
     if entry not in {f.name for f in functions}:
         raise LoweringError(f"internal error: no function {entry} in the generated code")

@@ -19,6 +19,10 @@ inference — runs on the Python backend, with one :class:`s2s.errors.BackendWar
 naming the construct and the line (``f.backend`` is then ``"python"``, ``f.backend_reason``
 says why); with ``fallback="error"`` it is a :class:`s2s.errors.BackendError`.  numba's own
 exceptions never reach the user.  numba is imported here only when a backend is asked for.
+
+Calling: once compiled code ran for some argument shapes, ``grad`` with Python floats and
+float64 arrays of those shapes calls it directly (:meth:`NumbaBackend.fast_gradient`: one
+pass over the arguments makes the key; every other argument takes the full path).
 """
 from __future__ import annotations
 
@@ -43,6 +47,7 @@ from .version import __version__
 BACKENDS = ("python", "numba")
 INSTALL_HINT = 'pip install "s2s[numba]"'
 
+_FLOAT64 = np.dtype(np.float64)
 _LOADED: dict[str, Callable[..., Any]] = {}     # cache key -> the compiled entry function
 _LOCK = threading.Lock()
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -190,6 +195,10 @@ class NumbaBackend:
         self.sources: dict[Any, str] = {}       # (shapes, dtype) -> lowered text
         self.functions: dict[Any, Any] = {}     # jvp and hvp code per (kind, shapes)
         self.parent: NumbaBackend | None = None
+        # argument shapes -> (compiled entry, whether it is forward mode), for calls whose
+        # arguments are all Python floats and float64 arrays, once the entry ran: what
+        # grad calls without going through CompiledGradient (see fast_gradient)
+        self.fast: dict[tuple, tuple[Any, bool]] = {}
 
     def child(self, name: str) -> "NumbaBackend":
         """The state of a derived level (the gradient hvp differentiates): its fallback is
@@ -198,9 +207,35 @@ class NumbaBackend:
         state.parent = self
         return state
 
+    def fast_gradient(self, differentiable, args: tuple) -> Any:
+        """``differentiable.grad(*args)`` from compiled code already run for these
+        argument shapes, with the checks of the full path folded into one pass over the
+        arguments (each a Python float or a float64 array, else None: the full path
+        decides); None also when the compiled code raises (the full path runs it again and
+        says what failed)."""
+        if self.reason is not None:
+            return None
+        key = tuple([() if value.__class__ is float else value.shape
+                     if value.__class__ is np.ndarray and value.dtype is _FLOAT64 else None
+                     for value in args])
+        entry = self.fast.get(key)           # a key with None (another value) is not there
+        if entry is None:
+            return None
+        compiled, forward = entry
+        try:
+            result = compiled(*args, 1.0)
+        except Exception:
+            return None
+        if forward:                          # one scalar input, a float: its derivative
+            result = result[1]
+            if result.__class__ is float:
+                return result
+        return differentiable._gradients(args, result)
+
     def fall_back(self, reason: str) -> None:
         if self.reason is not None:
             return
+        self.fast.clear()
         if self.parent is not None:
             self.reason = reason
             self.parent.fall_back(f"{self.name}: {reason}")
@@ -298,6 +333,10 @@ class CompiledGradient:
             self.backend.fall_back(explain(error, lowered))
             return False, None
         started[0] = True
+        if dtype == "float64" and seeded and self.kind != "jvp" and all(
+                v.__class__ is float or v.__class__ is np.ndarray and v.dtype is _FLOAT64
+                for v in values):
+            self.backend.fast[self.shapes] = (compiled, self.kind == "forward")
         return True, result
 
     def __call__(self, *values: Any) -> Any:

@@ -224,6 +224,33 @@ def _file_tree(filename: str, lines: tuple[str, ...]) -> ast.Module | None:
     return tree
 
 
+def _block_definition(lines: tuple[str, ...], code: Any) -> ast.FunctionDef | None:
+    """The ``def`` whose code object is ``code``, parsed from its own lines only (the block
+    ``inspect`` finds from its first line), at the positions the whole file's AST gives
+    it: parsing a large file for one function costs tens of milliseconds.  An indented
+    ``def`` is parsed under ``if 1:`` (not dedented: a string spanning lines keeps its
+    text).  None when the block does not parse to that ``def`` (the whole file is read)."""
+    first = code.co_firstlineno
+    if not 0 < first <= len(lines):
+        return None
+    try:
+        block = inspect.getblock(list(lines[first - 1:]))
+    except Exception:                        # tokenize errors: the whole file decides
+        return None
+    indented = block[0][:1] in (" ", "\t")
+    text = ("if 1:\n" if indented else "") + "".join(block)
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+    body = tree.body[0].body if indented and tree.body else tree.body
+    if len(tree.body) != 1 or len(body) != 1:
+        return None
+    ast.increment_lineno(tree, first - 1 - (1 if indented else 0))
+    found = _find_definition(tree, code)
+    return found if found is body[0] else None
+
+
 def _parameters_of(arguments: ast.arguments) -> tuple[str, ...]:
     return tuple(a.arg for a in arguments.posonlyargs + arguments.args + arguments.kwonlyargs)
 
@@ -471,8 +498,8 @@ def parse_function(function: Callable[..., Any]) -> ParsedFunction:
     else:
         filename = inspect.getsourcefile(target) or code.co_filename
         file_lines = tuple(linecache.getlines(filename, target.__globals__))
-    tree = _file_tree(filename, file_lines) if file_lines else None
     if target.__name__ == "<lambda>":
+        tree = _file_tree(filename, file_lines) if file_lines else None
         if tree is None:
             raise _unreadable(target, "its file cannot be read or parsed")
         node, count = _find_lambda(tree, code)
@@ -482,7 +509,10 @@ def parse_function(function: Callable[..., Any]) -> ParsedFunction:
                 f"differentiated ({count} candidates)", hint="define the function with def")
         definition = _lambda_as_def(node)
     else:
-        found = _find_definition(tree, code) if tree is not None else None
+        found = _block_definition(file_lines, code) if file_lines else None
+        if found is None:
+            tree = _file_tree(filename, file_lines) if file_lines else None
+            found = _find_definition(tree, code) if tree is not None else None
         if found is None:
             found, lines = _fragment_definition(target, remembered)
             file_lines = file_lines or lines

@@ -5,6 +5,8 @@ of s2s, so that an exported derivative module can inline it and import NumPy onl
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 __all__ = [
@@ -2452,3 +2454,17 @@ def polyfit_weights(x, w=None, full=False, cov=False):
         raise NotImplementedError("s2s differentiates np.polyfit with full=False and "
                                   "cov=False (the coefficients only)")
     return np.ones(np.shape(x)) if w is None else np.asarray(w, dtype=np.float64)
+
+
+def __getattr__(name):
+    """A helper published by a rule module that loads on first use (SciPy's: see
+    :meth:`s2s.rules.registry.Registry.defer`), for code generated in another process
+    (an exported module, ``from s2s.runtime import ...``): those rule modules load first."""
+    rules = sys.modules.get("s2s.rules")      # imported with s2s (not imported here: the
+    if name.startswith("__") or rules is None:  # rules import this module)
+        raise AttributeError(f"module 's2s.runtime' has no attribute {name!r}")
+    rules.REGISTRY.load_deferred()
+    try:
+        return globals()[name]
+    except KeyError:
+        raise AttributeError(f"module 's2s.runtime' has no attribute {name!r}") from None

@@ -144,6 +144,37 @@ def test_a_new_size_reuses_the_compiled_code():
     assert f.source_for(three) == f.source_for(five)
 
 
+def test_repeated_calls_take_the_fast_path_and_keep_the_checks():
+    """After a first call, grad calls the compiled code directly for Python floats and
+    float64 arrays of shapes already run; every other argument takes the full path."""
+    x, k = np.array([0.5, -0.3, 0.8]), np.array([0.7])
+    f = s2s.differentiate(euler, wrt=(0, 1), backend="numba")
+    python = s2s.differentiate(euler, wrt=(0, 1))
+    same(f.grad(x, k), python.grad(x, k))
+    assert f._numba.fast                                  # registered by the first call
+    same(f.grad(x, k), python.grad(x, k))
+    same(f.grad(k=k, x=x), python.grad(x, k))
+    same(f.grad([0.5, -0.3, 0.8], k), python.grad(x, k))  # a list: prepared, full path
+    longer = np.linspace(0.1, 0.5, 5)
+    same(f.grad(longer, k), python.grad(longer, k))
+    single = f.grad(x.astype(np.float32), k.astype(np.float32))
+    assert single[0].dtype == np.float32 and single[1].dtype == np.float32
+    h = s2s.differentiate(horner, backend="numba")
+    c = np.random.default_rng(1).uniform(-1, 1, 30)
+    want = s2s.grad(horner)(0.9, c)
+    assert h.grad(0.9, c) == pytest.approx(want, rel=1e-13)
+    assert type(h.grad(0.9, c)) is float and h.grad(0.9, c) == pytest.approx(want, rel=1e-13)
+    assert h.grad(1, c) == pytest.approx(s2s.grad(horner)(1.0, c), rel=1e-13)   # an int
+
+
+def test_single_use_temporaries_are_inlined_for_numba_to_fuse():
+    source = s2s.differentiate(euler, wrt=(0, 1), backend="numba").source_for(
+        np.array([0.5, -0.3, 0.8]), np.array([0.7]))
+    assert "x = x + 0.01 * (_t2 * x)" in source        # one expression: one fused loop
+    assert "_t3 = " not in source and "_t4 = " not in source
+    assert "_saved_x.pop()" in source
+
+
 # --- the zoo: lowered, or refused with the construct and line ------------------------------
 
 def _lowering(case):

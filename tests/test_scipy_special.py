@@ -250,6 +250,33 @@ def test_scipy_functions_without_a_rule_name_themselves():
         s2s.differentiate(f, fallback="error").grad(np.array([0.5, 1.5]))
 
 
+def test_scipy_rules_load_when_scipy_is_first_used(tmp_path):
+    """import s2s does not import SciPy (about a second); a function calling SciPy is
+    differentiated all the same, and a user's rule still overrides a built-in one."""
+    script = textwrap.dedent("""
+        import sys
+        import numpy as np
+        import s2s
+        assert not [m for m in sys.modules if m.split(".")[0] == "scipy"]
+        from scipy import special
+        s2s.defvjp(special.erf, lambda g, ans, x: g * 0 + 7.0)
+        import scipy.stats as st
+        def f(x):
+            return np.sum(special.erf(x)) + np.sum(st.norm.logpdf(x))
+        x = np.array([0.1, 0.2])
+        g = s2s.differentiate(f, fallback="error").grad(x)
+        assert np.allclose(g, 7.0 - x), g
+        from s2s.runtime import scipy_linalg      # a rule module's helper, loaded for it
+        print("ok")
+    """)
+    path = tmp_path / "scipy_on_demand.py"
+    path.write_text(script)
+    result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
 def test_s2s_works_without_scipy(tmp_path):
     script = textwrap.dedent("""
         import importlib.util, sys

@@ -5,10 +5,14 @@ from . import (assembly, calculus, containers, descriptive, elementwise,  # noqa
                fft, generated, indexing, linalg, nondiff, operators, reductions, shape)
 
 if importlib.util.find_spec("scipy") is not None:       # SciPy is optional
-    from . import scipy_linalg, scipy_special  # noqa: F401
-    from . import scipy_stats  # noqa: F401  (after scipy_special: written in its rules)
+    # SciPy's modules take about a second to import: each one's rules load when it is
+    # first used (a lookup that misses once the user imported it), scipy_special first
+    # (scipy_stats's rules are written in its rules)
     from .registry import REGISTRY as _REGISTRY
-    _REGISTRY.defer("scipy.signal", "s2s.rules.scipy_signal")   # slow to import: on first use
+    _REGISTRY.defer("scipy.special", "s2s.rules.scipy_special")
+    _REGISTRY.defer("scipy.linalg", "s2s.rules.scipy_linalg")
+    _REGISTRY.defer("scipy.stats", "s2s.rules.scipy_stats")
+    _REGISTRY.defer("scipy.signal", "s2s.rules.scipy_signal")
 from . import refused  # noqa: F401  (after the rules: the inventory's refusals)
 from .registry import REGISTRY, Domain, Rule, define, define_nondifferentiable
 

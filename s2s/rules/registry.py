@@ -178,17 +178,25 @@ class Registry:
         loaded = False
         for module, rules in list(self._deferred.items()):
             if module in sys.modules or importable and _findable(module):
-                del self._deferred[module]
+                if self._deferred.pop(module, None) is None:
+                    continue                # loaded meanwhile (one rule module imports another)
                 importlib.import_module(rules)
                 loaded = True
         return loaded
 
     def add(self, rule: Rule) -> Rule:
+        if self._deferred:              # the built-in rules first, so a user's overrides them
+            self._load_deferred()
         self._by_primal[_key(rule.primal)] = rule
         named = self._by_name.get(rule.name)
         if named is None or _same(named.primal, rule.primal):     # new, or a re-registration
             self._by_name[rule.name] = rule
         return rule
+
+    def load_deferred(self) -> None:
+        """Import every deferred rule module whose module can be imported."""
+        if self._deferred:
+            self._load_deferred(importable=True)
 
     def lookup(self, primal: Any) -> Rule | None:
         rule = self._by_primal.get(_key(primal))

@@ -84,6 +84,7 @@ import numpy as np
 from scipy import special, stats
 
 from .. import runtime
+from . import scipy_special  # noqa: F401  (the rules the derivatives here are written in)
 from .domains import NotDifferentiated, Shaped, SymmetricPositive
 from .registry import Domain, define
 
