@@ -13,8 +13,15 @@ Not every case can be lazy for a reason outside s2s: Dask itself computes, refus
 miscomputes the primal (NumPy functions Dask does not implement run through ``np.asarray``;
 SciPy converts with ``np.asarray``).  ``DASK_PRIMAL`` lists those rules with the reason;
 a listed rule's case is still run whenever the primal turns out lazy and right on Dask,
-and skipped otherwise.  ``S2S_COMPUTES`` lists the rules whose gradient code still
-computes or fails on Dask (not yet fixed in s2s): strict xfails, so a fix shows up.
+and skipped otherwise; one case per such rule checks that s2s.grad then returns nothing
+silently (the function's own error, or an s2s error).  ``REFUSED`` lists the rules whose
+gradient s2s refuses on Dask (a MissingRuleError naming the function and Dask: quantiles
+need a sort), ``S2S_COMPUTES`` those whose gradient code still computes or fails on Dask
+(not yet fixed in s2s): strict xfails, so a fix shows up.
+
+CI's budget: by default every case of the rules with a Dask branch in s2s/runtime.py
+(``DISPATCH_BRANCHES``) and the first case of each other rule run (about 30 s);
+``S2S_DASK_ALL_CASES=1`` runs all of them (about 55 s).
 """
 from __future__ import annotations
 
