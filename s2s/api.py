@@ -32,7 +32,8 @@ from .parse import carried_sources, is_compiled_function, remember_sources
 from .pipeline import Derivation, derive
 from .pytree import (children, data_fields, is_float_leaf, is_node, is_pytree_argument,
                      ravel_pytree, rebuild, tree_leaves)
-from .runtime import ComplexValueError, RuleDomainError, SharedViewError
+from .runtime import (ComplexValueError, DispatchedArrayRefusal, RuleDomainError, SharedViewError,
+                      stack_rows)
 from .shapes import argument_shape, is_complex_key, is_dispatched_key, key_shape
 
 Wrt = Union[int, str, Sequence[Union[int, str]]]
@@ -414,6 +415,8 @@ def _finish(gradient: Any, primal: Any, name: str) -> Any:
         return gradient if gradient.flags.writeable else gradient.copy()   # a broadcast
     if isinstance(primal, complex):
         return complex(np.conj(gradient))
+    if isinstance(gradient, (list, tuple)) and is_dispatched_array(primal):
+        gradient = stack_rows(gradient, primal)       # np.asarray would compute a Dask list
     if np.iscomplexobj(primal):
         gradient = np.conj(gradient)
     elif np.iscomplexobj(gradient):
@@ -893,6 +896,10 @@ class Differentiable:
                 f"{_name(self.function)}: {error}",
                 hint="compute it from real values (np.real, np.imag, np.abs of the complex "
                      "ones), or register a rule for complex values") from None
+        if isinstance(error, DispatchedArrayRefusal):
+            raise MissingRuleError(f"{_name(self.function)}: {error}",
+                                   hint="compute the array first, or differentiate another "
+                                        "formulation") from error
         if isinstance(error, RuleDomainError):
             raise missing_rule_from(error) from error
         if isinstance(error, SharedViewError):

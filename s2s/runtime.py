@@ -14,6 +14,7 @@ __all__ = [
     "ComplexValueError",
     "MappingAdjoint",
     "RuleDomainError",
+    "DispatchedArrayRefusal",
     "SequenceAdjoint",
     "SharedViewError",
     "add_cotangents",
@@ -273,6 +274,23 @@ def as_array(x):
     return np.asarray(x)
 
 
+_LIBRARIES = {"dask": "Dask", "cupy": "CuPy"}
+
+
+def library_name(x) -> str:
+    """The name of the library an array of another library comes from (``"Dask"``)."""
+    module = type(x).__module__.split(".")[0]
+    return _LIBRARIES.get(module, module)
+
+
+def refuse_dispatched(x, what):
+    """Refuse (:class:`DispatchedArrayRefusal`, reported as :class:`s2s.MissingRuleError`) a
+    derivative that arrays of ``x``'s library cannot evaluate lazily: ``what`` says why."""
+    raise DispatchedArrayRefusal(f"{what}, which {library_name(x)} arrays do not do without "
+                                 "computing; compute the array first (np.asarray) to "
+                                 "differentiate it with NumPy")
+
+
 def copy_value(x):
     """``np.copy(x)`` that keeps an array of another library its type (``x.copy()``: Dask
     would compute the array to run NumPy's ``copy``)."""
@@ -433,7 +451,7 @@ def index_adjoint(g, like, index):
         result = MappingAdjoint((key, zeros_like(item)) for key, item in like.items())
         result[index] = g
         return result
-    if is_dispatched_array(like):
+    if is_dispatched_array(like) or is_dispatched_array(g):
         return _dispatched_index_adjoint(g, like, index)
     result = np.zeros(np.shape(like), dtype=np.result_type(g, like, np.float32))
     if _is_basic_index(index):
@@ -445,22 +463,48 @@ def index_adjoint(g, like, index):
 
 def _dispatched_index_adjoint(g, like, index):
     """:func:`index_adjoint` for an array of another library (Dask, CuPy): zeros of its
-    type with ``g`` written at a basic index; an advanced index (integer arrays, masks)
-    needs ``np.add.at``, which Dask does not implement, so it is refused there."""
+    type with ``g`` written at a basic index; an advanced index (integer arrays, masks) adds
+    up repeats with :func:`dispatched_add_at` (Dask has no ``np.add.at``)."""
     dtype = np.result_type(like.dtype, getattr(g, "dtype", g), np.float32)
-    result = np.zeros_like(like, dtype=dtype)
     if _is_basic_index(index):
+        carrier = like if is_dispatched_array(like) else g
+        result = np.zeros_like(carrier, shape=np.shape(like), dtype=dtype)
         result[index] = g
         return result
+    return dispatched_add_at(g, like, np.shape(like), index, dtype)
+
+
+def dispatched_add_at(g, like, shape, index, dtype):
+    """``np.add.at(zeros(shape), index, g)`` for arrays of another library, in operations
+    Dask evaluates lazily: ``np.add.at`` where the library has it (CuPy), else the flat
+    positions ``index`` reads (NumPy data: the index is a constant of the program) and a
+    weighted ``np.bincount`` of ``g`` over them, so that repeated positions add up (Dask).
+    The result is of ``g``'s (or ``like``'s) array type.  An index held in a dispatched
+    array (a Dask mask, whose selection has an unknown size) is refused."""
+    items = index if isinstance(index, tuple) else (index,)
+    for item in items:
+        if is_dispatched_array(item):
+            refuse_dispatched(item, "the gradient of an index held in an array of another "
+                                    "library (x[mask] with a lazy mask) scatters the "
+                                    "cotangent to positions known only once computed")
+    carrier = g if is_dispatched_array(g) else like
     try:
+        result = np.zeros_like(carrier, shape=shape, dtype=dtype)
         np.add.at(result, index, g)
-    except (TypeError, NotImplementedError) as error:
-        raise NotImplementedError(
-            f"s2s: the gradient of an integer-array or boolean index (x[[0, 2]], x[mask]) "
-            f"adds the cotangent at repeated positions with np.add.at, which "
-            f"{type(like).__module__.split('.')[0]} arrays do not support; index with "
-            "slices, or compute the array first") from error
-    return result
+        return result
+    except (TypeError, NotImplementedError):    # Dask: no ufunc.at (nothing computed)
+        pass
+    size = int(np.prod(shape))
+    positions = np.arange(size).reshape(shape)[index]
+    weights = np.ravel(np.broadcast_to(g, np.shape(positions))
+                       + np.zeros_like(carrier, shape=np.shape(positions)))
+    flat = np.zeros_like(weights, dtype=np.intp) + np.ravel(positions)
+    if np.dtype(dtype).kind == "c":
+        summed = (np.bincount(flat, weights=np.real(weights), minlength=size)
+                  + 1j * np.bincount(flat, weights=np.imag(weights), minlength=size))
+    else:
+        summed = np.bincount(flat, weights=weights, minlength=size)
+    return np.reshape(summed.astype(dtype), shape)
 
 
 def add_output_tangents(a, b):
@@ -481,7 +525,7 @@ def adjoint_copy(adjoint, like=None):
         return SequenceAdjoint(adjoint)
     if isinstance(adjoint, dict):
         return MappingAdjoint(adjoint)
-    return np.copy(adjoint)
+    return copy_value(adjoint)
 
 
 def add_cotangents(a, g):
@@ -684,11 +728,25 @@ def cumprod_adjoint(g, x, axis=None):
     g_out = np.shape(g)
     x = _along_first(x, axis, shape)
     g = _along_first(g, axis, g_out)
+    if (is_dispatched_array(g) or is_dispatched_array(x)) and x.shape[0]:
+        return _dispatched_cumprod_adjoint(g, x, axis, shape)
     s = np.zeros(x.shape, dtype=_float_dtype(g, x))
     if x.shape[0]:
         s[-1] = g[-1]
     for i in range(x.shape[0] - 2, -1, -1):
         s[i] = g[i] + x[i + 1] * s[i + 1]
+    prefix = np.concatenate([np.ones_like(x[:1]), np.cumprod(x[:-1], axis=0)], axis=0)
+    result = prefix * s
+    return result.reshape(shape) if axis is None else np.moveaxis(result, 0, axis)
+
+
+def _dispatched_cumprod_adjoint(g, x, axis, shape):
+    """:func:`cumprod_adjoint` for arrays of another library (no writes into an array): the
+    recurrence's terms stacked, the axis moved first in ``g`` and ``x``."""
+    terms = [g[-1]]
+    for i in range(x.shape[0] - 2, -1, -1):
+        terms.append(g[i] + x[i + 1] * terms[-1])
+    s = np.stack(terms[::-1], axis=0)
     prefix = np.concatenate([np.ones_like(x[:1]), np.cumprod(x[:-1], axis=0)], axis=0)
     result = prefix * s
     return result.reshape(shape) if axis is None else np.moveaxis(result, 0, axis)
@@ -793,20 +851,40 @@ def repeat_adjoint(g, x, repeats, axis=None):
     size = int(np.prod(shape)) if axis is None else shape[axis]
     owners = np.repeat(np.arange(size), repeats)
     g = np.ravel(g) if axis is None else np.moveaxis(g, axis, 0)
-    result = np.zeros((size,) + g.shape[1:], dtype=_float_dtype(g))
-    np.add.at(result, owners, g)
+    if is_dispatched_array(g):
+        result = dispatched_add_at(g, g, (size,) + g.shape[1:], owners, _float_dtype(g))
+    else:
+        result = np.zeros((size,) + g.shape[1:], dtype=_float_dtype(g))
+        np.add.at(result, owners, g)
     return np.reshape(result, shape) if axis is None else np.moveaxis(result, 0, axis)
 
 
 def diagonal_adjoint(g, x, offset=0, axis1=0, axis2=1):
     """Cotangent of ``x`` in ``np.diagonal(x, offset, axis1, axis2)``: ``g`` on a diagonal."""
     shape = np.shape(x)
+    if is_dispatched_array(g) or is_dispatched_array(x):
+        return _dispatched_diagonal_adjoint(g, x, offset, axis1, axis2)
     result = np.zeros(shape, dtype=_float_dtype(g, x))
     moved = np.moveaxis(result, (axis1, axis2), (-2, -1))      # a view into result
     count = np.shape(g)[-1] if np.ndim(g) else 0
     index = np.arange(count)
     moved[..., index + max(-offset, 0), index + max(offset, 0)] = g
     return result
+
+
+def _dispatched_diagonal_adjoint(g, x, offset, axis1, axis2):
+    """:func:`diagonal_adjoint` for arrays of another library (no writes into a view):
+    ``g`` times a NumPy 0/1 array placing entry ``c`` of the diagonal at its position."""
+    shape = np.shape(x)
+    rows, columns = shape[axis1], shape[axis2]
+    count = np.shape(g)[-1] if np.ndim(g) else 0
+    index = np.arange(count)
+    placement = np.zeros((count, rows, columns), dtype=_float_dtype(g, x))
+    placement[index, index + max(-offset, 0), index + max(offset, 0)] = 1.0
+    placed = np.sum(np.expand_dims(g, (-1, -2)) * placement, axis=-3)
+    placed = placed + np.zeros_like(x, shape=(), dtype=placed.dtype)
+    ndim = len(shape)
+    return np.moveaxis(placed, (ndim - 2, ndim - 1), (axis1 % ndim, axis2 % ndim))
 
 
 def diag_adjoint(g, x, k=0):
@@ -832,20 +910,46 @@ def array_adjoint(g, x):
     return g
 
 
+def stack_rows(rows, like):
+    """``np.array(rows)`` for a list of entries (rows of ``like``, or nested lists of them)
+    of which some are arrays of another library: stacked with ``np.stack``, which keeps
+    their type (``np.array`` would compute a Dask array), ``None`` entries as zeros."""
+    entries = []
+    for index, row in enumerate(rows):
+        if isinstance(row, (list, tuple)):
+            row = stack_rows(row, like[index])
+        entries.append(row)
+    template = next((entry for entry in entries if entry is not None), None)
+    if template is None:
+        return zeros_like(like)
+    entries = [np.zeros_like(template) if entry is None else entry for entry in entries]
+    return np.stack([entry + np.zeros_like(template) for entry in entries], axis=0)
+
+
 def array_tangent(t, x):
     """Tangent of ``np.array(x)``: a copy of ``t``, or for a (nested) list or tuple ``x`` the
     array built from the entries' tangents (``None`` standing for zeros)."""
     if isinstance(x, (list, tuple)):
         if t is None:
             t = [None] * len(x)
-        return np.array([array_tangent(entry, item) for entry, item in zip(t, x)])
+        entries = [array_tangent(entry, item) for entry, item in zip(t, x)]
+        if any(is_dispatched_array(entry) for entry in entries):
+            return stack_rows(entries, x)
+        return np.array(entries)
+    if is_dispatched_array(x) or is_dispatched_array(t):
+        return zeros_like(x) if t is None else copy_value(t)
     return zeros_like(np.asarray(x)) if t is None else np.copy(t)
 
 
 def _cut(g, promoted, originals, axis):
     """Split ``g`` along ``axis`` into pieces of the ``promoted`` shapes; reshape each."""
     bounds = np.cumsum([shape[axis] for shape in promoted])[:-1]
-    pieces = np.split(g, bounds, axis=axis)
+    if is_dispatched_array(g):                  # Dask computes np.split: slices instead
+        starts, ends = [0, *bounds], [*bounds, np.shape(g)[axis]]
+        pieces = [g[(slice(None),) * (axis % np.ndim(g)) + (slice(int(a), int(b)),)]
+                  for a, b in zip(starts, ends)]
+    else:
+        pieces = np.split(g, bounds, axis=axis)
     return SequenceAdjoint(np.reshape(piece, np.shape(original))
                            for piece, original in zip(pieces, originals))
 
@@ -893,6 +997,12 @@ def take_adjoint(g, x, indices, axis=None, mode="raise"):
         indices = indices % size
     elif mode == "clip":
         indices = np.clip(indices, 0, size - 1)
+    if is_dispatched_array(g) or is_dispatched_array(x):
+        if axis is None:
+            return np.reshape(dispatched_add_at(g, g, (size,), indices, _float_dtype(g, x)),
+                              shape)
+        return dispatched_add_at(g, g, shape, (slice(None),) * (axis % len(shape)) + (indices,),
+                                 _float_dtype(g, x))
     if axis is None:
         result = np.zeros(size, dtype=_float_dtype(g, x))
         np.add.at(result, indices, g)
@@ -907,7 +1017,7 @@ def take_along_axis_adjoint(g, x, indices, axis=-1):
     shape = np.shape(x)
     if axis is None:
         return np.reshape(take_along_axis_adjoint(g, np.ravel(x), np.ravel(indices), 0), shape)
-    g = np.asarray(g)
+    g = g if is_dispatched_array(g) else np.asarray(g)
     axis %= g.ndim
     index = []
     for dimension, size in enumerate(g.shape):
@@ -915,6 +1025,8 @@ def take_along_axis_adjoint(g, x, indices, axis=-1):
             index.append(np.broadcast_to(indices, g.shape))
         else:
             index.append(np.arange(size).reshape((-1,) + (1,) * (g.ndim - dimension - 1)))
+    if is_dispatched_array(g):
+        return dispatched_add_at(g, g, shape, tuple(index), _float_dtype(g, x))
     result = np.zeros(shape, dtype=_float_dtype(g, x))
     np.add.at(result, tuple(index), g)
     return result
@@ -1398,7 +1510,7 @@ def fft_lengths(x, axes):
 def fit_to(g, like, axes):
     """``g`` cut or padded with zeros at the end of each of ``axes`` to the size ``like`` has
     there: the transpose of the padding and cutting ``n=`` and ``s=`` do to an FFT's input."""
-    g = np.asarray(g)
+    g = g if is_dispatched_array(g) else np.asarray(g)
     for axis in axes:
         size, target = g.shape[axis], np.shape(like)[axis]
         if size > target:
@@ -1414,7 +1526,7 @@ def _hermitian_weights(g, n, axis, inverse):
     """The weights of the half spectrum ``rfft`` keeps of a length-``n`` signal, along
     ``axis`` of ``g``: bin 0 and, for even ``n``, bin ``n / 2`` stand for one bin of the
     full spectrum, every other for two (a pair of conjugates)."""
-    g = np.asarray(g)
+    g = g if is_dispatched_array(g) else np.asarray(g)
     size = g.shape[axis]
     twice = np.ones(size, dtype=np.real(g).dtype if g.dtype.kind in "fc" else np.float64)
     last = size if n % 2 else min(size, n // 2)       # bins 1 .. n/2 - 1, or .. (n-1)/2
@@ -1447,6 +1559,12 @@ class RuleDomainError(NotImplementedError):
     (``np.linalg.eig``), a rank-deficient QR or least-squares problem, extra
     columns that are not unique (``full_matrices``, ``mode="complete"``).  s2s reports it as
     :class:`s2s.MissingRuleError`; an exported module raises it as it is."""
+
+
+class DispatchedArrayRefusal(RuleDomainError):
+    """A derivative that arrays of another library (Dask) cannot evaluate without computing
+    (:func:`refuse_dispatched`); s2s reports it as :class:`s2s.MissingRuleError` naming the
+    function."""
 
 
 def _distinct_eigenvalues(w, function):
@@ -2129,6 +2247,8 @@ def gradient_adjoint(g, arguments, axis=None, edge_order=1):
     axes, spacings = _gradient_axes(arguments, axis)
     outputs = tuple(g) if len(axes) != 1 or isinstance(g, (list, tuple)) else (g,)
     result = np.zeros(np.shape(f), dtype=_float_dtype(f, *[o for o in outputs if o is not None]))
+    if any(is_dispatched_array(o) for o in outputs if o is not None):
+        return _dispatched_gradient_adjoint(result, outputs, axes, spacings, edge_order)
     for along, spacing, cotangent in zip(axes, spacings, outputs):
         if cotangent is None:
             continue
@@ -2142,10 +2262,33 @@ def gradient_adjoint(g, arguments, axis=None, edge_order=1):
     return result
 
 
+def _dispatched_gradient_adjoint(zeros, outputs, axes, spacings, edge_order):
+    """:func:`gradient_adjoint` for cotangents of another library: each stencil column's
+    contributions scattered with :func:`dispatched_add_at` (no ``np.add.at`` into a view)."""
+    result = None
+    for along, spacing, cotangent in zip(axes, spacings, outputs):
+        if cotangent is None:
+            continue
+        size = zeros.shape[along]
+        columns, coefficients = gradient_stencil(size, spacing, edge_order, zeros)
+        spread = np.moveaxis(cotangent, along, 0)
+        extra = (1,) * (spread.ndim - 1)
+        for k in range(3):
+            contribution = dispatched_add_at(
+                coefficients[:, k].reshape((size,) + extra) * spread, spread, spread.shape,
+                columns[:, k], zeros.dtype)
+            contribution = np.moveaxis(contribution, 0, along)
+            result = contribution if result is None else result + contribution
+    return zeros if result is None else result
+
+
 def gradient_of(t, arguments, axis=None, edge_order=1):
     """``np.gradient(t, *arguments[1:], axis=axis, edge_order=edge_order)``: ``np.gradient``
     with the spacings of the call ``arguments`` describes."""
-    return np.gradient(t, *arguments[1:], axis=axis, edge_order=edge_order)
+    result = np.gradient(t, *arguments[1:], axis=axis, edge_order=edge_order)
+    if is_dispatched_array(t) and isinstance(result, (list, tuple)) and len(result) == 1:
+        return result[0]                        # Dask gives a list for one axis, NumPy not
+    return result
 
 
 def convolution_padding(size_a, size_v, mode, correlate=False):
@@ -2214,6 +2357,9 @@ def quantile_weights(a, q, axis=None, method="linear", ignore_nan=False, overwri
     if overwrite_input or weights is not None:
         raise NotImplementedError("s2s differentiates quantiles without overwrite_input=True "
                                   "(the input is reordered in place) and without weights=")
+    if is_dispatched_array(a):
+        refuse_dispatched(a, "the gradient of a quantile or median finds each lane's order "
+                             "statistics by sorting it (np.sort, np.take_along_axis)")
     a = np.asarray(a)
     dtype = _float_dtype(a)
     q = np.asarray(q, dtype=np.float64)
@@ -2430,7 +2576,7 @@ def meshgrid_shape(xi, position, indexing="xy"):
     axis = position
     if indexing == "xy" and len(xi) > 1 and position < 2:
         axis = 1 - position
-    return along_axis_shape(len(xi), axis, np.size(xi[position]))
+    return along_axis_shape(len(xi), axis, size_of(xi[position]))
 
 
 def output_tangent(ans, position, tangent):
@@ -2443,7 +2589,7 @@ def output_tangent(ans, position, tangent):
 def powers_of(x, count):
     """``x[..., None] ** (count - 1, ..., 1, 0)``, in ``x``'s float dtype (``0 ** 0`` is 1):
     the powers ``np.polyval`` multiplies its coefficients by."""
-    x = np.asarray(x)
+    x = x if is_dispatched_array(x) else np.asarray(x)
     return np.expand_dims(x, -1) ** arange_like(count - 1, -1, -1, x)
 
 
