@@ -32,6 +32,7 @@ import numpy as np
 import pytest
 
 import s2s
+from lazy_dask import Computed, refuse_to_compute
 from test_rules import Case
 from test_second_order_rules import SECOND_ORDER_CASES, Scalarised, assert_leaves_close
 
@@ -39,12 +40,7 @@ dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
 
 
-class Computed(Exception):
-    """Raised by the refusing scheduler: a Dask graph was computed."""
-
-
-def _refuse(*args, **kwargs):
-    raise Computed("a Dask graph was computed before the user's .compute()")
+_refuse = refuse_to_compute
 
 
 def _halves(n):

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import s2s
+from lazy_dask import Computed, refuse_to_compute
 import zoo_calls  # noqa: F401  (registers its cases in ZOO)
 import zoo_control  # noqa: F401
 from reference import assert_close, numerical_gradient, numerical_vjp
@@ -22,12 +23,7 @@ dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
 
 
-class Computed(Exception):
-    """A Dask graph was computed."""
-
-
-def _refuse(*args, **kwargs):
-    raise Computed("a Dask graph was computed before the test's .compute()")
+_refuse = refuse_to_compute
 
 
 def _chunked(value):

@@ -503,10 +503,8 @@ def test_a_fallback_to_the_tape_reports_the_refusal():
 def test_signal_rules_register_when_scipy_signal_is_imported(tmp_path):
     """scipy.signal is slow to import, so its rules load on first use: importing s2s does
     not import it, and a function calling it is differentiated all the same."""
-    import subprocess
-    import sys
-    import textwrap
-    script = textwrap.dedent("""
+    from scripts import run_script
+    script = ("""
         import sys
         import numpy as np
         import s2s
@@ -520,12 +518,7 @@ def test_signal_rules_register_when_scipy_signal_is_imported(tmp_path):
         assert np.allclose(g, np.correlate(2 * y, [1.0, -2.0], mode="valid"))
         print("ok")
     """)
-    path = tmp_path / "signal_on_demand.py"
-    path.write_text(script)
-    result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
-                            timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "ok"
+    assert run_script(tmp_path, "signal_on_demand.py", script) == "ok"
 
 
 def qr_of(a):

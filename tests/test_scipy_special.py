@@ -5,15 +5,13 @@ with these functions, second order, refusals and error names, and s2s without Sc
 References: central finite differences in float64 (tests/reference.py), closed forms, and
 the tape (which runs the rules' VJP functions, not generated code).
 """
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
 
 import s2s
 from reference import assert_close, numerical_gradient
+from scripts import run_script
 
 special = pytest.importorskip("scipy.special")
 
@@ -253,7 +251,7 @@ def test_scipy_functions_without_a_rule_name_themselves():
 def test_scipy_rules_load_when_scipy_is_first_used(tmp_path):
     """import s2s does not import SciPy (about a second); a function calling SciPy is
     differentiated all the same, and a user's rule still overrides a built-in one."""
-    script = textwrap.dedent("""
+    script = ("""
         import sys
         import numpy as np
         import s2s
@@ -269,16 +267,11 @@ def test_scipy_rules_load_when_scipy_is_first_used(tmp_path):
         from s2s.runtime import scipy_linalg      # a rule module's helper, loaded for it
         print("ok")
     """)
-    path = tmp_path / "scipy_on_demand.py"
-    path.write_text(script)
-    result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
-                            timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "ok"
+    assert run_script(tmp_path, "scipy_on_demand.py", script) == "ok"
 
 
 def test_s2s_works_without_scipy(tmp_path):
-    script = textwrap.dedent("""
+    script = ("""
         import importlib.util, sys
         real = importlib.util.find_spec
         importlib.util.find_spec = lambda name, *rest: (
@@ -296,9 +289,4 @@ def test_s2s_works_without_scipy(tmp_path):
         assert "from scipy" not in f.source and "special" not in f.source
         print("ok")
     """)
-    path = tmp_path / "without_scipy.py"
-    path.write_text(script)
-    result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
-                            timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "ok"
+    assert run_script(tmp_path, "without_scipy.py", script) == "ok"
