@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from . import runtime
 from .analysis import Analysis, analyze
 from .emit import (GeneratedModule, build_grad_function, build_jvp_function, build_module,
                    build_vjp_function, compile_module, python_name, render)
@@ -196,6 +197,8 @@ def _global_name(node: ast.Name, value: Any, parsed: ParsedFunction, module: _Mo
     known = module.namespace.get(name, MISSING)
     if known is MISSING or known is value:
         module.namespace[name] = value
+        if getattr(runtime, name, None) is value and callable(value):
+            module.helpers.add(name)              # a normalisation pass's helper: imported
         return name
     if name == "np":
         raise parsed.source.unsupported(

@@ -284,8 +284,8 @@ def library_name(x) -> str:
 
 
 def refuse_dispatched(x, what):
-    """Refuse (:class:`DispatchedArrayRefusal`, reported as :class:`s2s.MissingRuleError`) a
-    derivative that arrays of ``x``'s library cannot evaluate lazily: ``what`` says why."""
+    """Refuse (:class:`DispatchedArrayRefusal`, which s2s reports as a ``MissingRuleError``)
+    a derivative that arrays of ``x``'s library cannot evaluate lazily: ``what`` says why."""
     raise DispatchedArrayRefusal(f"{what}, which {library_name(x)} arrays do not do without "
                                  "computing; compute the array first (np.asarray) to "
                                  "differentiate it with NumPy")
@@ -1558,12 +1558,12 @@ class RuleDomainError(NotImplementedError):
     """A rule's helper met an input its derivative does not cover: equal eigenvalues
     (``np.linalg.eig``), a rank-deficient QR or least-squares problem, extra
     columns that are not unique (``full_matrices``, ``mode="complete"``).  s2s reports it as
-    :class:`s2s.MissingRuleError`; an exported module raises it as it is."""
+    a ``MissingRuleError``; an exported module raises it as it is."""
 
 
 class DispatchedArrayRefusal(RuleDomainError):
     """A derivative that arrays of another library (Dask) cannot evaluate without computing
-    (:func:`refuse_dispatched`); s2s reports it as :class:`s2s.MissingRuleError` naming the
+    (:func:`refuse_dispatched`); s2s reports it as a ``MissingRuleError`` naming the
     function."""
 
 
