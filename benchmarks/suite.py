@@ -10,7 +10,8 @@ Run:  python3 benchmarks/suite.py                    # every case, every peer fo
                                                      # numbers on a busy 2-core machine
       python3 benchmarks/suite.py --backend numba    # also s2s's numba-compiled gradients:
                                                      # steady state, the numba-compiled
-                                                     # primal, first gradient cold and cached
+                                                     # primal, first gradient cold and cached,
+                                                     # beside jax.jit (steady and compile)
 
 Peers (optional, each skipped with a note when absent): HIPS autograd, PyTorch eager on
 the CPU, JAX eager (``jax.grad``) and ``jax.jit(jax.grad(...))``, with 64-bit floats
@@ -520,16 +521,18 @@ def peer_gradient(peer: Peer, case: Case, args: tuple) -> Callable[[], Any]:
     return lambda: jax.block_until_ready(gradient(*converted))
 
 
-def jax_first_gradient(peer: Peer, case: Case, args: tuple) -> float:
-    """Seconds for jax.jit tracing, compilation and the first call, caches cleared."""
+def jax_first_gradient(peer: Peer, case: Case, args: tuple) -> tuple[float, Callable[[], Any]]:
+    """Seconds for jax.jit tracing, compilation and the first call, caches cleared; and a
+    no-argument callable running the compiled gradient again (valid until the next clear)."""
     jax = peer.module
     jax.clear_caches()
     function = rebind(fresh_copy(case.function.function), jax.numpy)
     argnums = case.wrt if not case.single else case.wrt[0]
     converted = [jax.numpy.asarray(v) if isinstance(v, np.ndarray) else v for v in args]
     start = time.perf_counter()
-    jax.block_until_ready(jax.jit(jax.grad(function, argnums=argnums))(*converted))
-    return time.perf_counter() - start
+    compiled = jax.jit(jax.grad(function, argnums=argnums))
+    jax.block_until_ready(compiled(*converted))
+    return time.perf_counter() - start, lambda: jax.block_until_ready(compiled(*converted))
 
 
 # ============================================================================================
@@ -608,6 +611,7 @@ class Result:
     notes: dict[str, str] = field(default_factory=dict)
     first_s2s: float | None = None
     first_jit: float | None = None
+    jit_gradient: Callable[[], Any] | None = None   # the last jax.jit compiled, still cached
     numba_cold: tuple[float, float] | None = None
     numba_cached: tuple[float, float] | None = None
     numba_warm: tuple[float, float] | None = None
@@ -682,9 +686,10 @@ def run_case(case: Case, peers: dict[str, Peer], options) -> Result:
         firsts.append(time.perf_counter() - start)
     result.first_s2s = statistics.median(firsts)
     if "jax.jit" in variants:
-        jits = [jax_first_gradient(peers["jax.jit"], case, args)]
-        while len(jits) < options.jit_first_repeats and jits[0] < 2.0:   # slow ones once
-            jits.append(jax_first_gradient(peers["jax.jit"], case, args))
+        jits = []
+        while not jits or (len(jits) < options.jit_first_repeats and jits[0] < 2.0):
+            seconds, result.jit_gradient = jax_first_gradient(peers["jax.jit"], case, args)
+            jits.append(seconds)                                          # slow ones once
         result.first_jit = statistics.median(jits)
     return result
 
@@ -702,8 +707,9 @@ def numba_primal(case: Case, args: tuple):
 
 def run_numba(case: Case, result: Result, options) -> None:
     """backend="numba": the compiled gradient (checked against the hand-written one),
-    the numba-compiled primal, and the first gradient in fresh processes, cold (an empty
-    cache directory) and from numba's disk cache."""
+    the numba-compiled primal, ``jax.jit(jax.grad(...))`` in the same rounds (when jax is
+    installed and can trace the case), and the first gradient in fresh processes, cold (an
+    empty cache directory) and from numba's disk cache."""
     import tempfile
     args = case.make_args()
     want = as_arrays(case.by_hand(*args), case.single)
@@ -720,10 +726,15 @@ def run_numba(case: Case, result: Result, options) -> None:
     primal = numba_primal(case, args)
     if primal is not None:
         variants["numba primal"] = primal
+    if result.jit_gradient is not None:     # compiled by run_case: no second compile
+        check("jax.jit", case, result.jit_gradient(), want, case.single)
+        variants["jax.jit"] = result.jit_gradient
     times = time_interleaved(variants, options.rounds, options.min_sample, options.max_seconds)
     result.times.update({"numba": times["numba"], "s2s (same rounds)": times["s2s"]})
     if "numba primal" in times:
         result.times["numba primal"] = times["numba primal"]
+    if "jax.jit" in times:
+        result.times["jax.jit (numba rounds)"] = times["jax.jit"]
     with tempfile.TemporaryDirectory() as directory:
         result.numba_cold = numba_first_gradient(case.name, directory)
         result.numba_cached = numba_first_gradient(case.name, directory)
@@ -754,8 +765,15 @@ def numba_first_gradient(name: str, cache: str,
         return None
 
 
+# the loop cases of the numba target: steady state faster than jax.jit on each
+NUMBA_LOOP_CASES = ("horner", "recurrence", "doubling", "piecewise", "euler", "rnn")
+
+
 def report_numba(results: list[Result], options) -> None:
     md = options.markdown
+    beats: list[str] = []
+    misses: list[str] = []
+    unmeasured: list[str] = []            # loop cases without a jax.jit time (no jax)
     header = ["case", "s2s python", "s2s numba", "python/numba", "numba primal",
               "numba grad/primal", "jax.jit", "jax.jit/numba", "numba first (cold)",
               "numba first (cached)", "cached, numba started", "jax.jit first"]
@@ -765,20 +783,41 @@ def report_numba(results: list[Result], options) -> None:
         if "numba" not in t:
             continue
         primal = t.get("numba primal")
-        jit = t.get("jax.jit")
+        jit = t.get("jax.jit (numba rounds)")          # timed in the same rounds as numba
+        untraceable = r.notes.get("jax.jit", "").startswith("not traceable")
         cold, cached = r.numba_cold, r.numba_cached
         rows.append([r.case.name, fmt_time(t["s2s (same rounds)"]), fmt_time(t["numba"]),
                      fmt_ratio(t["s2s (same rounds)"] / t["numba"]), fmt_time(primal),
-                     fmt_ratio(t["numba"] / primal) if primal else "—", fmt_time(jit),
+                     fmt_ratio(t["numba"] / primal) if primal else "—",
+                     "cannot trace" if untraceable else fmt_time(jit),
                      fmt_ratio(jit / t["numba"]) if jit else "—",
                      fmt_time(cold[1]) if cold else "—", fmt_time(cached[1]) if cached else "—",
                      fmt_time(r.numba_warm[1]) if r.numba_warm else "—",
                      fmt_time(r.first_jit) if r.first_jit else "—"])
+        if r.case.name in NUMBA_LOOP_CASES:
+            if jit:
+                beats.append(f"{r.case.name} {fmt_ratio(jit / t['numba'])}")
+                if jit <= t["numba"]:
+                    misses.append(r.case.name)
+            elif untraceable:
+                beats.append(f"{r.case.name} (jax.jit cannot trace it)")
+            else:
+                unmeasured.append(r.case.name)
     print("backend='numba' (median time per call; numba primal: the case's function under "
-          "numba.njit; first gradient: decoration + generation + lowering + compile or cache "
-          "load + first call in a fresh interpreter, after `import numba`):")
+          "numba.njit; jax.jit: jax.jit(jax.grad(f)) timed in the same rounds as numba, "
+          "'cannot trace' where Python control flow depends on a traced value; numba first "
+          "gradient: decoration + generation + lowering + compile or cache load + first "
+          "call in a fresh interpreter, after `import numba`; jax.jit first: tracing + XLA "
+          "compile + first call in the running process after jax.clear_caches()):")
     print()
     print(table(header, rows, md))
+    if beats:
+        measured = {r.case.name for r in results if "numba" in r.times}
+        absent = [name for name in NUMBA_LOOP_CASES if name not in measured] + unmeasured
+        verdict = "MISS" if misses else "—" if absent else "PASS"
+        print()
+        print(f"[{verdict}] numba faster than jax.jit on every loop case (jax.jit/numba): "
+              + ", ".join(beats) + (f"; not run: {', '.join(absent)}" if absent else ""))
     imports = [r.numba_cold[0] for r in results if getattr(r, "numba_cold", None)]
     if imports:
         print()
