@@ -974,13 +974,24 @@ def _restored_values_read(body: list[ast.stmt], live_out: set[str],
     (and reads its operands only when that target is live); loops are solved to a fixpoint.
     """
     found: set[str] = set()
+    views = views or {}
+
+    def sharing(name: str) -> set[str]:
+        """The names that may share memory with ``name``: its views, the arrays it may be
+        a view or alias of (``v0 = _t0``: writing ``v0[2]`` writes ``_t0``), and their
+        other views."""
+        related = set(views.get(name, ()))
+        for base, viewing in views.items():
+            if name in viewing:
+                related |= {base} | viewing
+        return related - {name}
 
     def visit(statements: list[ast.stmt], live: set[str]) -> set[str]:
         live = set(live)
         for statement in reversed(statements):
             if isinstance(statement, Restore):
                 if statement.name in live or statement.index is not None \
-                        and (views or {}).get(statement.name, set()) & live:
+                        and sharing(statement.name) & live:
                     found.add(statement.name)
                 if statement.index is None:
                     live.discard(statement.name)

@@ -48,6 +48,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 import s2s
+from s2s.runtime import SharedViewError
 from s2s.tape import vjp_with_tape
 
 SCALAR, VECTOR, PAIR = "s", "v", "sv"
@@ -1097,13 +1098,28 @@ def check_program(f, x: np.ndarray, y: float, note: Callable[[str], None] = prin
     assert np.shape(gx) == (3,) and isinstance(gy, float), (np.shape(gx), type(gy))
     # grad ran code specialized to the shapes (3,) and (); the generic code must agree
     # bit for bit (specialization only leaves out unbroadcast where shapes provably match)
-    _, generic_pullback = differentiable.derivation.module.function(x.copy(), y)
-    generic_x, generic_y = generic_pullback(1.0)
-    # the raw cotangent of a real input may carry an imaginary part from complex
-    # intermediates; the gradient is its real part (s2s/rules/registry.py)
-    generic_x, generic_y = np.real(generic_x), np.real(generic_y)
-    assert np.array_equal(generic_x, gx) and float(generic_y) == gy, \
-        f"specialized {gx!r}, {gy!r} vs generic {generic_x!r}, {generic_y!r}"
+    try:
+        _, generic_pullback = differentiable.derivation.module.function(x.copy(), y)
+    except SharedViewError as error:
+        # a known over-refusal of the generic code (tests/test_soundness.py,
+        # test_generic_code_refuses_a_chain_of_maybe_views_only_one_of_which_shares): it
+        # guards each maybe-view of a chain alone, where the specialized code knows that
+        # an element of a vector is a number
+        note(f"generic code refused: {error}")
+    else:
+        generic_x, generic_y = generic_pullback(1.0)
+        # the raw cotangent of a real input may carry an imaginary part from complex
+        # intermediates; the gradient is its real part (s2s/rules/registry.py).  Carried
+        # along, it makes NumPy sum complex arrays, whose pairwise grouping of the real
+        # parts differs from a real array's: the same numbers to a few ulps, not bit for bit
+        carried = np.iscomplexobj(generic_x) or np.iscomplexobj(generic_y)
+        generic_x, generic_y = np.real(generic_x), np.real(generic_y)
+        if carried:
+            np.testing.assert_allclose(generic_x, gx, rtol=1e-13, atol=1e-15)
+            np.testing.assert_allclose(float(generic_y), gy, rtol=1e-13, atol=1e-15)
+        else:
+            assert np.array_equal(generic_x, gx) and float(generic_y) == gy, \
+                f"specialized {gx!r}, {gy!r} vs generic {generic_x!r}, {generic_y!r}"
     # grad alone runs the closure-free gradient, without the statements only the value needs
     fast_x, fast_y = differentiable.grad(x.copy(), y)
     assert np.array_equal(fast_x, gx) and fast_y == gy, \

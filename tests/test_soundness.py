@@ -6,8 +6,9 @@ import pytest
 
 import s2s
 from s2s.errors import MissingRuleError, UnsupportedError
+from s2s.runtime import SharedViewError
 
-from reference import numerical_gradient
+from reference import assert_close, numerical_gradient
 import soundness_cases as cases
 
 X = np.array([0.3, 1.1, 2.5])
@@ -220,3 +221,32 @@ def test_views_of_written_arrays_are_refused(function, view_line, write_line):
         assert f"(line {lines[0]})" in message and f"(line {lines[1]})" in message, \
             (mode, message)
         assert "view_cases.py:" in message, (mode, message)
+
+
+def _chain_of_maybe_views(x, y):
+    out0 = np.zeros(3)
+    out2 = np.zeros(3)
+    for i3 in range(3):
+        out2[i3] = out0[(i3 + 1) % 3] if y > 0 else x[-1]
+    for t4 in np.where(out2 > 0.05, x[[2, 0, 1]], x):
+        out2 += np.tanh(out0)
+    for t5 in x.real:
+        out0[0:2] -= np.tanh(out0[0:2])
+    return np.sum(out0) + np.sum(out2)
+
+
+def test_specialized_code_differentiates_a_chain_of_maybe_views():
+    x, y = np.array([0.1, -0.5, -1.4]), -1.4
+    gradient = s2s.differentiate(_chain_of_maybe_views, wrt=0, fallback="error").grad(x, y)
+    assert_close(gradient, numerical_gradient(_chain_of_maybe_views, [x, y], 0))
+
+
+@pytest.mark.xfail(strict=True, raises=SharedViewError, reason=(
+    "known over-refusal (a random program found it): the generic code guards each "
+    "maybe-view of a chain (x.real ~ x ~ _t4 ~ out0, _t4 = out0[k] or x[-1]) on its own, "
+    "so x.real sharing x's memory refuses although _t4 is a number"))
+def test_generic_code_refuses_a_chain_of_maybe_views_only_one_of_which_shares():
+    differentiable = s2s.differentiate(_chain_of_maybe_views, wrt=0, fallback="error")
+    x, y = np.array([0.1, -0.5, -1.4]), -1.4
+    _, pullback = differentiable.derivation.module.function(x.copy(), y)
+    assert_close(pullback(1.0), numerical_gradient(_chain_of_maybe_views, [x, y], 0))

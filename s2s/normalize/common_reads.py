@@ -30,7 +30,7 @@ def merge_common_reads(state: NormalState) -> None:
                      for target in statement.targets if isinstance(target, ast.Name))
     counts.update(state.parsed.params)
     mapping: dict[str, str] = {}
-    _merge_block(state.body, counts, mapping)
+    _merge_block(state.body, counts, mapping, _written_in_place(state.body))
     if mapping:
         for name, kept in list(mapping.items()):     # chains: _t5 -> _t4 -> _t3
             while kept in mapping:
@@ -40,12 +40,13 @@ def merge_common_reads(state: NormalState) -> None:
         state.body = [renamer.visit(statement) for statement in _without(state.body, mapping)]
 
 
-def _merge_block(body: list[ast.stmt], counts: Counter, mapping: dict[str, str]) -> None:
+def _merge_block(body: list[ast.stmt], counts: Counter, mapping: dict[str, str],
+                 written: set[str]) -> None:
     available: dict[str, str] = {}            # ast.dump of a value -> the name holding it
     for statement in body:
         if isinstance(statement, COMPOUND):
-            _merge_block(statement.body, counts, mapping)
-            _merge_block(statement.orelse, counts, mapping)
+            _merge_block(statement.body, counts, mapping, written)
+            _merge_block(statement.orelse, counts, mapping, written)
             _forget(available, assigned_in([statement]) | _written(statement))
             continue
         if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name) \
@@ -53,13 +54,39 @@ def _merge_block(body: list[ast.stmt], counts: Counter, mapping: dict[str, str])
             target = statement.targets[0].id
             key = ast.dump(Renamer(mapping).visit(_copy(statement.value)))
             if counts[target] == 1:
-                if key in available and target.startswith("_t"):
+                # an operator makes a new array: two of them merged would be one array, so a
+                # write into either (``v0, v1 = x * 1.0, x * 1.0; v1[0] = y``) would change both
+                fresh = not isinstance(statement.value, (ast.Subscript, ast.Attribute))
+                if key in available and target.startswith("_t") \
+                        and not (fresh and {target, available[key]} & written):
                     mapping[target] = available[key]
                     continue
                 _forget(available, {target})
                 available.setdefault(key, target)
                 continue
         _forget(available, _bound(statement) | _written(statement))
+
+
+def _written_in_place(body: list[ast.stmt]) -> set[str]:
+    """The names whose value may be changed in place anywhere in ``body`` (:func:`_written`),
+    with every name bound to one of them or bound from one (``v1 = _t1``: writing ``v1[0]``
+    writes ``_t1``'s array)."""
+    written: set[str] = set()
+    aliases: dict[str, set[str]] = {}
+    for statement in walk_statements(body):
+        written |= _written(statement)
+        if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Name):
+            for target in statement.targets:
+                if isinstance(target, ast.Name):
+                    aliases.setdefault(target.id, set()).add(statement.value.id)
+                    aliases.setdefault(statement.value.id, set()).add(target.id)
+    pending = list(written)
+    while pending:
+        for alias in aliases.get(pending.pop(), ()):
+            if alias not in written:
+                written.add(alias)
+                pending.append(alias)
+    return written
 
 
 def _copy(node: ast.expr) -> ast.expr:

@@ -75,7 +75,12 @@ def _bind_sequences(state, iterable, statement, before, rebound=frozenset()) -> 
 
 
 def _is_view_index(index: ast.expr) -> bool:
-    """Slices, constants and ``None`` only: NumPy returns a view (lists and arrays copy)."""
+    """Slices, constants and ``None`` only, written as they are or through ``np.s_[...]``:
+    NumPy returns a view (lists and arrays copy)."""
+    if isinstance(index, ast.Subscript) and isinstance(index.value, ast.Attribute) \
+            and index.value.attr == "s_" and isinstance(index.value.value, ast.Name) \
+            and index.value.value.id == "np":
+        index = index.slice
     parts = index.elts if isinstance(index, ast.Tuple) else [index]
     return all(isinstance(part, ast.Slice) and all(
                    bound is None or isinstance(bound, ast.Constant) or isinstance(bound,
