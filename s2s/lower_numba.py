@@ -740,9 +740,10 @@ def _inline_single_uses(function: ast.FunctionDef) -> None:
     temporary of the generated code bound once and read once, later in the same block,
     is replaced by its expression where nothing between rebinds a name it reads or has
     an effect; so is a value read only by the statement that binds its name again
-    (``x_b = x_b + a; x_b = x_b + b`` as ``x_b = x_b + a + b``).  The values and their order of use are the same; numba then fuses the
-    elementwise array operations of one expression into one loop, without an array per
-    temporary (the generated code names every intermediate value)."""
+    (``x_b = x_b + a; x_b = x_b + b`` as ``x_b = x_b + a + b``).  The values and their
+    order of use are the same; numba then fuses the elementwise array operations of one
+    expression into one loop, without an array per temporary (the generated code names
+    every intermediate value)."""
     loads = _loads(function)
     stores = _assignment_counts(function)
 

@@ -23,6 +23,7 @@ import math
 import operator
 import numpy as np
 
+from .normalize import is_index_expression
 from .reverse import ReverseCode, comment, reads_of, views_of, walk_all
 from .shapes import broadcast_shapes
 
@@ -66,9 +67,7 @@ class _Simplifier(ast.NodeTransformer):
         """``t[np.s_[1:]]`` -> ``t[1:]``."""
         self.generic_visit(node)
         index = node.slice
-        if isinstance(index, ast.Subscript) and isinstance(index.value, ast.Attribute) \
-                and index.value.attr == "s_" and isinstance(index.value.value, ast.Name) \
-                and index.value.value.id == "np":
+        if is_index_expression(index):
             node.slice = index.slice
         return node
 

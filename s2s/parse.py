@@ -391,7 +391,9 @@ def _fragment_definition(target: Callable[..., Any],
 _REMEMBERED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # code -> (file, lines)
 
 
-def _readable_lines(function: Callable[..., Any]) -> tuple[str, tuple[str, ...]] | None:
+def _source_file(function: Callable[..., Any]) -> tuple[str, tuple[str, ...]]:
+    """The file ``function`` was defined in and its lines (none if it cannot be read): the
+    text carried through pickling, if any, else the file's, read through ``linecache``."""
     code = function.__code__
     remembered = _REMEMBERED.get(code)
     if remembered is not None:
@@ -400,7 +402,11 @@ def _readable_lines(function: Callable[..., Any]) -> tuple[str, tuple[str, ...]]
         filename = inspect.getsourcefile(function) or code.co_filename
     except TypeError:
         filename = code.co_filename
-    lines = tuple(linecache.getlines(filename, function.__globals__))
+    return filename, tuple(linecache.getlines(filename, function.__globals__))
+
+
+def _readable_lines(function: Callable[..., Any]) -> tuple[str, tuple[str, ...]] | None:
+    filename, lines = _source_file(function)
     return (filename, lines) if lines else None
 
 
@@ -493,11 +499,7 @@ def parse_function(function: Callable[..., Any]) -> ParsedFunction:
     target, bound = resolved.function, resolved.bound
     code = target.__code__
     remembered = _REMEMBERED.get(code)          # carried through pickling
-    if remembered is not None:
-        filename, file_lines = remembered
-    else:
-        filename = inspect.getsourcefile(target) or code.co_filename
-        file_lines = tuple(linecache.getlines(filename, target.__globals__))
+    filename, file_lines = _source_file(target)
     if target.__name__ == "<lambda>":
         tree = _file_tree(filename, file_lines) if file_lines else None
         if tree is None:

@@ -41,7 +41,7 @@ from .analysis import (Analysis, Operation, complex_guard, index_value, is_scala
 from .errors import MissingRuleError, S2SError
 from .inline import inline
 from .naming import Namer
-from .normalize import COMPOUND, assigned_in, walk_statements
+from .normalize import COMPOUND, assigned_in, is_index_expression, walk_statements
 
 COMMENT_PREFIX = "s2s-comment: "
 
@@ -228,7 +228,7 @@ class ReverseGenerator:
         shape = self.analysis.shapes.get(name)
         if not shape:                        # unknown, or a scalar
             return False
-        if _is_index_expression(index):
+        if is_index_expression(index):
             index = index.slice
         parts = index.elts if isinstance(index, ast.Tuple) else [index]
         return len(parts) <= len(shape) and all(self._basic_index(part) for part in parts)
@@ -252,7 +252,7 @@ class ReverseGenerator:
         if isinstance(part, ast.Call) and isinstance(part.func, ast.Name) \
                 and part.func.id == "slice" and not part.keywords:
             return all(self._basic_index(bound) for bound in part.args)
-        if _is_index_expression(part):          # np.s_[i:j, 0]
+        if is_index_expression(part):          # np.s_[i:j, 0]
             inner = part.slice.elts if isinstance(part.slice, ast.Tuple) else [part.slice]
             return all(self._basic_index(item) for item in inner)
         return isinstance(part, ast.Slice) and all(
@@ -974,24 +974,20 @@ def _restored_values_read(body: list[ast.stmt], live_out: set[str],
     (and reads its operands only when that target is live); loops are solved to a fixpoint.
     """
     found: set[str] = set()
-    views = views or {}
-
-    def sharing(name: str) -> set[str]:
-        """The names that may share memory with ``name``: its views, the arrays it may be
-        a view or alias of (``v0 = _t0``: writing ``v0[2]`` writes ``_t0``), and their
-        other views."""
-        related = set(views.get(name, ()))
-        for base, viewing in views.items():
-            if name in viewing:
-                related |= {base} | viewing
-        return related - {name}
+    # the names that may share memory with a name: its views, the arrays it may be a view
+    # or alias of (``v0 = _t0``: writing ``v0[2]`` writes ``_t0``), and their other views
+    sharing: dict[str, set[str]] = {}
+    for base, viewing in (views or {}).items():
+        sharing.setdefault(base, set()).update(viewing)
+        for name in viewing:
+            sharing.setdefault(name, set()).update({base} | viewing)
 
     def visit(statements: list[ast.stmt], live: set[str]) -> set[str]:
         live = set(live)
         for statement in reversed(statements):
             if isinstance(statement, Restore):
                 if statement.name in live or statement.index is not None \
-                        and sharing(statement.name) & live:
+                        and (sharing.get(statement.name, set()) - {statement.name}) & live:
                     found.add(statement.name)
                 if statement.index is None:
                     live.discard(statement.name)
@@ -1077,17 +1073,10 @@ def _reads_in(statement: ast.stmt) -> set[str]:
     return reads_of(statement)
 
 
-def _is_index_expression(node: ast.expr) -> bool:
-    """``np.s_[...]``: how the normal form passes slice syntax as a value."""
-    return isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) \
-        and node.value.attr == "s_" and isinstance(node.value.value, ast.Name) \
-        and node.value.value.id == "np"
-
-
 def _index_syntax(index: ast.expr) -> ast.expr:
     """``slice(a, b, None)`` or ``np.s_[a:b]`` -> ``a:b``, inside tuples too: the index as a
     person writes it."""
-    if _is_index_expression(index):
+    if is_index_expression(index):
         return copy.deepcopy(index.slice)
     if isinstance(index, ast.Tuple):
         return ast.Tuple([_index_syntax(part) for part in index.elts], ast.Load())

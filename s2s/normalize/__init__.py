@@ -69,7 +69,8 @@ from .common_reads import merge_common_reads
 from .comprehensions import lower_comprehensions
 from .dispatch_tables import lower_dispatch_tables
 from .core import (BINARY_OPERATORS, COMPOUND, UNARY_OPERATORS, NormalForm, NormalState,
-                   assign, assigned_in, is_global_path, name, rebound_in, walk_statements)
+                   assign, assigned_in, is_global_path, is_index_expression, name, rebound_in,
+                   walk_statements)
 from .fence import check_supported
 from .for_loops import lower_for_loops
 from .frozen_distributions import resolve_frozen_distributions
@@ -84,7 +85,8 @@ from .three_address import lower_to_three_address
 from .with_blocks import MANAGERS, lower_with_blocks
 
 __all__ = ["BINARY_OPERATORS", "COMPOUND", "MANAGERS", "PASSES", "UNARY_OPERATORS", "NormalForm",
-           "NormalState", "assign", "assigned_in", "is_global_path", "name", "normalize",
+           "NormalState", "assign", "assigned_in", "is_global_path", "is_index_expression", "name",
+           "normalize",
            "rebound_in", "walk_statements"]
 
 PASSES = (

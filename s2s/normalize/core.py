@@ -73,6 +73,14 @@ def keep_marks(new: ast.stmt, old: ast.stmt) -> ast.stmt:
     return new
 
 
+def is_index_expression(node: ast.AST) -> bool:
+    """``np.s_[...]``: slice syntax written as a value (by users, and by the normal form,
+    which passes an index that holds slices that way)."""
+    return isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) \
+        and node.value.attr == "s_" and isinstance(node.value.value, ast.Name) \
+        and node.value.value.id == "np"
+
+
 def located(node: ast.AST, like: ast.AST) -> ast.AST:
     return ast.fix_missing_locations(ast.copy_location(node, like))
 

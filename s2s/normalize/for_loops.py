@@ -4,7 +4,8 @@ from __future__ import annotations
 import ast
 import copy
 
-from .core import NormalState, assign, located, map_blocks, name, rebound_in
+from .core import (NormalState, assign, is_index_expression, located, map_blocks, name,
+                   rebound_in)
 from .multiple_assignments import unpack
 
 def _call_to(node: ast.expr, function: str) -> bool:
@@ -77,9 +78,7 @@ def _bind_sequences(state, iterable, statement, before, rebound=frozenset()) -> 
 def _is_view_index(index: ast.expr) -> bool:
     """Slices, constants and ``None`` only, written as they are or through ``np.s_[...]``:
     NumPy returns a view (lists and arrays copy)."""
-    if isinstance(index, ast.Subscript) and isinstance(index.value, ast.Attribute) \
-            and index.value.attr == "s_" and isinstance(index.value.value, ast.Name) \
-            and index.value.value.id == "np":
+    if is_index_expression(index):
         index = index.slice
     parts = index.elts if isinstance(index, ast.Tuple) else [index]
     return all(isinstance(part, ast.Slice) and all(
