@@ -199,6 +199,7 @@ class NumbaBackend:
         # arguments are all Python floats and float64 arrays, once the entry ran: what
         # grad calls without going through CompiledGradient (see fast_gradient)
         self.fast: dict[tuple, tuple[Any, bool]] = {}
+        self.latest: Callable[..., Any] | None = None   # the checked call of the last key
 
     def child(self, name: str) -> "NumbaBackend":
         """The state of a derived level (the gradient hvp differentiates): its fallback is
@@ -215,27 +216,25 @@ class NumbaBackend:
         says what failed)."""
         if self.reason is not None:
             return None
+        latest = self.latest
+        if latest is not None:
+            gradient = latest(args, differentiable._gradients)
+            if gradient is not None:
+                return gradient
         key = tuple([() if value.__class__ is float else value.shape
                      if value.__class__ is np.ndarray and value.dtype is _FLOAT64 else None
                      for value in args])
         entry = self.fast.get(key)           # a key with None (another value) is not there
         if entry is None:
             return None
-        compiled, forward = entry
-        try:
-            result = compiled(*args, 1.0)
-        except Exception:
-            return None
-        if forward:                          # one scalar input, a float: its derivative
-            result = result[1]
-            if result.__class__ is float:
-                return result
-        return differentiable._gradients(args, result)
+        self.latest = checked_call(key, *entry)
+        return self.latest(args, differentiable._gradients)
 
     def fall_back(self, reason: str) -> None:
         if self.reason is not None:
             return
         self.fast.clear()
+        self.latest = None
         if self.parent is not None:
             self.reason = reason
             self.parent.fall_back(f"{self.name}: {reason}")
@@ -255,6 +254,39 @@ class NumbaBackend:
 
     def function(self, derivation, kind: str, shapes: tuple) -> "CompiledGradient":
         return CompiledGradient(self, derivation.module.function, derivation, kind, shapes)
+
+
+def checked_call(key: tuple, compiled: Callable[..., Any], forward: bool) -> Callable[..., Any]:
+    """``call(args, finish)``: the compiled entry for arguments of exactly ``key`` (a Python
+    float for ``()``, a float64 array of that shape otherwise), its tests written out for
+    this arity so that a repeated call costs little more than numba's own dispatch; None
+    for other arguments, or when the compiled code raises (the full path then runs it
+    again and says what failed).  ``finish(args, raw)`` makes the user's gradient."""
+    names = [f"a{i}" for i in range(len(key))]
+    tests = [f"{name}.__class__ is float" if shape == () else
+             f"{name}.__class__ is ndarray and {name}.dtype is float64 and {name}.shape == "
+             f"{tuple(shape)!r}" for name, shape in zip(names, key)]
+    unpacked = ", ".join(names) + ("," if len(names) == 1 else "")
+    lines = [
+        "def call(args, finish):",
+        f"    if len(args) != {len(key)}:",
+        "        return None",
+        f"    {unpacked} = args",
+        f"    if not ({' and '.join(tests) or 'True'}):",
+        "        return None",
+        "    try:",
+        f"        result = compiled({', '.join(names + ['1.0'])})",
+        "    except Exception:",
+        "        return None",
+    ]
+    if forward:                              # one scalar input, a float: its derivative
+        lines += ["    result = result[1]",
+                  "    if result.__class__ is float:",
+                  "        return result"]
+    lines.append("    return finish(args, result)")
+    namespace = {"compiled": compiled, "ndarray": np.ndarray, "float64": _FLOAT64}
+    exec(compile("\n".join(lines), "<s2s fast numba call>", "exec"), namespace)
+    return namespace["call"]
 
 
 def working_dtype(values) -> str:

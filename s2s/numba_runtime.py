@@ -13,7 +13,8 @@ from numba import types
 from numba.extending import overload
 from numba.np.numpy_support import as_dtype
 
-__all__ = ["unbroadcast", "broadcast_like", "expand_dims", "full", "multiply_outer", "zeros_like"]
+__all__ = ["unbroadcast", "broadcast_like", "expand_dims", "full", "multiply_outer", "zeros_like",
+           "stack_like", "add_into", "subtract_into", "multiply_into"]
 
 
 def zeros_like(x):
@@ -138,6 +139,129 @@ def _unbroadcast(g, like):
             flat[offset] += g[index]
         return out
     return impl
+
+
+# --- stacks of saved values, preallocated ------------------------------------------------------
+
+def stack_like(value, count):
+    """Room for ``count`` saved values like ``value``: an array of ``count`` rows of its shape
+    and dtype (a loop of known trip count saves into it instead of a list of arrays)."""
+    return np.empty((count,) + np.shape(value), np.asarray(value).dtype)
+
+
+@overload(stack_like)
+def _stack_like(value, count):
+    if isinstance(value, types.Array):
+        dtype = value.dtype
+        return lambda value, count: np.empty((count,) + value.shape, dtype)
+    if isinstance(value, (types.Float, types.Integer, types.Boolean)):
+        dtype = as_dtype(value)
+        return lambda value, count: np.empty(count, dtype)
+    return None
+
+
+# --- accumulation in place --------------------------------------------------------------------
+# ``total = total + term`` where the lowering proved no other name holds ``total``'s array:
+# the same values, written into ``total`` when ``term`` broadcasts to its shape and the sum
+# keeps its dtype (decided from the types when compiling, and from the shapes when running);
+# a new array otherwise, exactly as the expression.
+
+def add_into(total, term):
+    """``total + term``, into ``total`` where that is the same (see above)."""
+    return total + term
+
+
+def subtract_into(total, term):
+    """``total - term``, into ``total`` where that is the same (see above)."""
+    return total - term
+
+
+def multiply_into(total, term):
+    """``total * term``, into ``total`` where that is the same (see above)."""
+    return total * term
+
+
+def _fits(shape, term_shape):
+    """Whether an array of ``term_shape`` broadcasts to ``shape`` (of at least its rank)."""
+    lead = len(shape) - len(term_shape)
+    for axis in range(len(term_shape)):
+        if term_shape[axis] != 1 and term_shape[axis] != shape[lead + axis]:
+            return False
+    return True
+
+
+_fits_compiled = numba.njit(inline="always")(_fits)
+
+
+def _writable_into(total, term):
+    """Whether ``total op term`` may be written into ``total``: by the types alone (the
+    shapes are tested when running)."""
+    if not isinstance(total, types.Array) or not total.mutable:
+        return False
+    if isinstance(term, types.Array):
+        if term.ndim > total.ndim or not isinstance(term.dtype, (types.Float, types.Integer)):
+            return False
+        term_dtype = term.dtype
+    elif isinstance(term, (types.Float, types.Integer)):
+        term_dtype = term
+    else:
+        return False
+    if not isinstance(total.dtype, types.Float):
+        return False
+    return np.result_type(as_dtype(total.dtype), as_dtype(term_dtype)) == as_dtype(total.dtype)
+
+
+def _into(operation, inplace):
+    def chosen(total, term):
+        if not _writable_into(total, term):
+            return lambda total, term: operation(total, term)
+        if not isinstance(term, types.Array):
+            return lambda total, term: inplace(total, term)
+
+        def impl(total, term):
+            if _fits_compiled(total.shape, term.shape):
+                return inplace(total, term)
+            return operation(total, term)
+        return impl
+    return chosen
+
+
+@numba.njit(inline="always")
+def _add(total, term):
+    return total + term
+
+
+@numba.njit(inline="always")
+def _add_in_place(total, term):
+    total += term
+    return total
+
+
+@numba.njit(inline="always")
+def _subtract(total, term):
+    return total - term
+
+
+@numba.njit(inline="always")
+def _subtract_in_place(total, term):
+    total -= term
+    return total
+
+
+@numba.njit(inline="always")
+def _multiply(total, term):
+    return total * term
+
+
+@numba.njit(inline="always")
+def _multiply_in_place(total, term):
+    total *= term
+    return total
+
+
+overload(add_into, inline="always")(_into(_add, _add_in_place))
+overload(subtract_into, inline="always")(_into(_subtract, _subtract_in_place))
+overload(multiply_into, inline="always")(_into(_multiply, _multiply_in_place))
 
 
 NUMBA_VERSION = numba.__version__

@@ -197,8 +197,10 @@ def _global_name(node: ast.Name, value: Any, parsed: ParsedFunction, module: _Mo
     known = module.namespace.get(name, MISSING)
     if known is MISSING or known is value:
         module.namespace[name] = value
-        if getattr(runtime, name, None) is value and callable(value):
-            module.helpers.add(name)              # a normalisation pass's helper: imported
+        # a normalisation pass's helper: imported (runtime's own names only: getattr would
+        # load SciPy's deferred rules for every other global, about a second)
+        if vars(runtime).get(name) is value and callable(value):
+            module.helpers.add(name)
         return name
     if name == "np":
         raise parsed.source.unsupported(

@@ -172,8 +172,150 @@ def test_single_use_temporaries_are_inlined_for_numba_to_fuse():
         np.array([0.5, -0.3, 0.8]), np.array([0.7]))
     assert "x = x + 0.01 * (_t2 * x)" in source        # one expression: one fused loop
     assert "_t3 = " not in source and "_t4 = " not in source
-    assert "_saved_x.pop()" in source
+    assert "_saved_x = stack_like(x, len(_t0))" in source   # rows, not a list of arrays
+    assert "x = _saved_x[_count_x]" in source and "_saved_t2.pop()" in source   # a number
 
+
+
+# --- fewer arrays per pass of a loop ------------------------------------------------------------
+
+def rnn(W, h0, xs):
+    h = h0
+    for t in range(xs.shape[0]):
+        h = np.tanh(W @ h + xs[t])
+    return np.sum(h)
+
+
+def decay(x, k, steps):
+    for step in range(steps):
+        x = x + 0.1 * (-k * x + np.sin(x))
+    return np.sum(x * x)
+
+
+def branchy_vector(x, w):
+    for step in range(6):
+        if np.sum(x) > 0.0:
+            x = np.tanh(w * x)
+        else:
+            x = x * 0.5 + 0.1
+    return np.sum(x * x)
+
+
+def twice_per_pass(x):
+    for step in range(4):
+        x = np.sin(x)
+        x = np.cos(x) * x
+    return np.sum(x)
+
+
+def shared_accumulator(x):
+    y = x * 2.0
+    z = y                        # z and y are one array: y must not be written into
+    for step in range(3):
+        y = y + x
+    return np.sum(z * y)
+
+
+def growing(x):
+    total = np.zeros(1)
+    for step in range(2):
+        total = total + x        # (1,) + (3,), then (3,) + (3,)
+    return np.sum(total * total)
+
+
+def numeric_gradient(function, args, position, eps=1e-6):
+    args = [np.array(a, dtype=float) if isinstance(a, np.ndarray) else a for a in args]
+    point = args[position]
+    gradient = np.zeros_like(point)
+    for index in np.ndindex(point.shape):
+        step = np.zeros_like(point)
+        step[index] = eps
+        up = list(args)
+        up[position] = point + step
+        down = list(args)
+        down[position] = point - step
+        gradient[index] = (function(*up) - function(*down)) / (2 * eps)
+    return gradient
+
+
+FEWER_ARRAYS = [
+    (rnn, (0, 1), lambda rng: (rng.normal(size=(4, 4)) * 0.5, rng.normal(size=4),
+                               rng.normal(size=(7, 4)))),
+    (decay, (0, 1), lambda rng: (rng.normal(size=3), np.array([0.7]), 5)),
+    (decay, (0, 1), lambda rng: (rng.normal(size=3), np.array([0.7]), 0)),   # no pass at all
+    (branchy_vector, (0, 1), lambda rng: (rng.normal(size=3), rng.normal(size=3))),
+    (twice_per_pass, 0, lambda rng: (rng.normal(size=5),)),
+    (shared_accumulator, 0, lambda rng: (rng.normal(size=3),)),
+    (growing, 0, lambda rng: (rng.normal(size=3),)),
+]
+
+
+@pytest.mark.parametrize("function, wrt, make", FEWER_ARRAYS,
+                         ids=[f"{f.__name__}-{i}" for i, (f, _, _) in enumerate(FEWER_ARRAYS)])
+def test_fewer_arrays_keep_the_gradient(function, wrt, make):
+    """Saved arrays in preallocated rows, invariants computed before their loop, sums into
+    arrays no other name holds: the same gradients as the Python backend's and as finite
+    differences (which see a wrongly shared array: ``shared_accumulator``)."""
+    args = make(np.random.default_rng(3))
+    compiled = s2s.differentiate(function, wrt=wrt, backend="numba", fallback="error")
+    got = compiled.grad(*args)
+    same(got, s2s.differentiate(function, wrt=wrt).grad(*args))
+    positions = wrt if isinstance(wrt, tuple) else (wrt,)
+    for position, gradient in zip(positions, got if isinstance(wrt, tuple) else (got,)):
+        np.testing.assert_allclose(gradient, numeric_gradient(function, args, position),
+                                   rtol=1e-6, atol=1e-8)
+
+
+def test_what_the_lowering_writes_to_allocate_less():
+    rng = np.random.default_rng(0)
+    source = s2s.differentiate(rnn, wrt=(0, 1), backend="numba").source_for(
+        rng.normal(size=(4, 4)), rng.normal(size=4), rng.normal(size=(7, 4)))
+    assert "_saved_h = stack_like(h, len(_t2))" in source     # rows, not a list of arrays
+    assert "_saved_h[_count_h] = h" in source and "h = _saved_h[_count_h]" in source
+    assert "W_b = add_into(W_b, " in source                    # no array per pass
+    source = s2s.differentiate(decay, wrt=(0, 1), backend="numba").source_for(
+        np.ones(3), np.array([0.7]), 5)
+    forward = source.split("# reverse sweep")[0]
+    assert forward.index("= -k") < forward.index("for step in")   # computed once
+    assert "subtract_into(k_b, np.sum(" in source                # a number, no (1,) array
+    assert "expand_dims" not in source
+    source = s2s.differentiate(twice_per_pass, backend="numba").source_for(np.ones(5))
+    assert "len(_t0) * 2)" in source                          # two saves a pass
+    source = s2s.differentiate(shared_accumulator, backend="numba").source_for(np.ones(3))
+    assert "add_into(y," not in source                         # z holds y's array
+    source = s2s.differentiate(growing, backend="numba").source_for(np.ones(3))
+    assert "_saved_total.append(total)" in source     # its shape changes: a list, not rows
+    assert "x_b = add_into(x_b, unbroadcast(" in source
+
+
+def test_in_place_helpers_write_only_where_the_expression_would_be_the_same():
+    from s2s.numba_runtime import add_into, multiply_into, subtract_into
+
+    @numba.njit
+    def add(total, term):
+        return add_into(total, term)
+
+    @numba.njit
+    def subtract(total, term):
+        return subtract_into(total, term)
+
+    @numba.njit
+    def multiply(total, term):
+        return multiply_into(total, term)
+
+    total = np.ones((2, 3))
+    assert add(total, np.arange(3.0)) is total                 # broadcasts into it
+    np.testing.assert_array_equal(total, [[1, 2, 3], [1, 2, 3]])
+    assert subtract(total, 1.0) is total and multiply(total, 2.0) is total
+    np.testing.assert_array_equal(total, [[0, 2, 4], [0, 2, 4]])
+    small = np.ones((1, 3))
+    grown = add(small, np.ones((2, 3)))                        # would not fit: a new array
+    assert grown.shape == (2, 3) and grown is not small and np.all(small == 1)
+    single = np.ones(3, np.float32)
+    wider = add(single, np.ones(3))                            # float64: a new array
+    assert wider.dtype == np.float64 and np.all(single == 1)
+    assert add(single, np.ones(3, np.float32)) is single
+    assert add(1.5, 2.0) == 3.5
 
 # --- the zoo: lowered, or refused with the construct and line ------------------------------
 
@@ -385,3 +527,48 @@ def test_show_and_export_give_the_lowered_module(tmp_path, capsys):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     np.testing.assert_allclose(module.gradient(*args), s2s.grad(horner)(*args), rtol=1e-12)
+
+
+# --- random programs, compiled (not in CI: each costs a numba compile) ------------------------
+
+_RANDOM = int(os.environ.get("S2S_NUMBA_RANDOM_PROGRAMS", "0"))
+
+
+@pytest.mark.skipif(not _RANDOM, reason="set S2S_NUMBA_RANDOM_PROGRAMS=<n> to compile n "
+                                        "random programs (about a second each)")
+def test_random_programs_compile_to_the_python_backends_gradients(tmp_path):
+    """tests/programs.py's random programs with ``backend="numba"``: compiled, the same
+    gradient as the Python backend (itself checked against finite differences and the tape
+    by test_random_programs); falling back is allowed, with its reason."""
+    from hypothesis import HealthCheck, given, settings
+
+    import programs as grammar
+
+    outcomes = {"compiled": 0, "fell back": 0, "not differentiable": 0}
+
+    @settings(max_examples=_RANDOM, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(source=grammar.programs(), point=grammar.inputs())
+    def check(source, point):
+        x, y = np.array(point[0], dtype=float), float(point[1])
+        module = grammar.load(source, str(tmp_path))
+        try:
+            want = s2s.differentiate(module.f, wrt=(0, 1), fallback="error").grad(x.copy(), y)
+        except Exception:
+            outcomes["not differentiable"] += 1
+            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", s2s.BackendWarning)
+            compiled = s2s.differentiate(module.f, wrt=(0, 1), backend="numba")
+            got = compiled.grad(x.copy(), y)
+        if compiled.backend != "numba":
+            outcomes["fell back"] += 1
+            return
+        outcomes["compiled"] += 1
+        for a, b in zip(got, want):
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12,
+                                       err_msg=f"program:\n{source}")
+
+    check()
+    print(outcomes)
+    assert outcomes["compiled"] > 0
