@@ -227,7 +227,8 @@ class NumbaBackend:
         entry = self.fast.get(key)           # a key with None (another value) is not there
         if entry is None:
             return None
-        self.latest = checked_call(key, *entry)
+        self.latest = checked_call(key, *entry, differentiable.wrt_positions,
+                                   differentiable.single)
         return self.latest(args, differentiable._gradients)
 
     def fall_back(self, reason: str) -> None:
@@ -256,12 +257,15 @@ class NumbaBackend:
         return CompiledGradient(self, derivation.module.function, derivation, kind, shapes)
 
 
-def checked_call(key: tuple, compiled: Callable[..., Any], forward: bool) -> Callable[..., Any]:
+def checked_call(key: tuple, compiled: Callable[..., Any], forward: bool,
+                 wrt: tuple[int, ...] = (), single: bool = True) -> Callable[..., Any]:
     """``call(args, finish)``: the compiled entry for arguments of exactly ``key`` (a Python
     float for ``()``, a float64 array of that shape otherwise), its tests written out for
     this arity so that a repeated call costs little more than numba's own dispatch; None
     for other arguments, or when the compiled code raises (the full path then runs it
-    again and says what failed).  ``finish(args, raw)`` makes the user's gradient."""
+    again and says what failed).  ``finish(args, raw)`` makes the user's gradient; it is
+    skipped where each raw gradient (for the arguments at positions ``wrt``; a tuple of
+    them unless ``single``) already has its argument's type, shape and dtype."""
     names = [f"a{i}" for i in range(len(key))]
     tests = [f"{name}.__class__ is float" if shape == () else
              f"{name}.__class__ is ndarray and {name}.dtype is float64 and {name}.shape == "
@@ -283,6 +287,23 @@ def checked_call(key: tuple, compiled: Callable[..., Any], forward: bool) -> Cal
         lines += ["    result = result[1]",
                   "    if result.__class__ is float:",
                   "        return result"]
+    elif wrt and all(position < len(key) for position in wrt):
+        def finished(value: str, shape: tuple) -> str:
+            if shape == ():
+                return f"{value}.__class__ is float"
+            return (f"{value}.__class__ is ndarray and {value}.dtype.char == 'd' and "
+                    f"{value}.shape == {tuple(shape)!r} and {value}.flags.writeable")
+        if single:
+            test = finished("result", key[wrt[0]])
+        else:
+            parts = [f"g{i}" for i in range(len(wrt))]
+            lines += [f"    if result.__class__ is tuple and len(result) == {len(wrt)}:",
+                      f"        {', '.join(parts)}{',' if len(parts) == 1 else ''} = result",
+                      f"        if {' and '.join(finished(g, key[p]) for g, p in zip(parts, wrt))}:",
+                      "            return result"]
+            test = None
+        if test is not None:
+            lines += [f"    if {test}:", "        return result"]
     lines.append("    return finish(args, result)")
     namespace = {"compiled": compiled, "ndarray": np.ndarray, "float64": _FLOAT64}
     exec(compile("\n".join(lines), "<s2s fast numba call>", "exec"), namespace)

@@ -165,6 +165,14 @@ def test_repeated_calls_take_the_fast_path_and_keep_the_checks():
     assert h.grad(0.9, c) == pytest.approx(want, rel=1e-13)
     assert type(h.grad(0.9, c)) is float and h.grad(0.9, c) == pytest.approx(want, rel=1e-13)
     assert h.grad(1, c) == pytest.approx(s2s.grad(horner)(1.0, c), rel=1e-13)   # an int
+    d = s2s.differentiate(doubling, backend="numba")
+    y = np.array([0.3, -0.2, 0.1])
+    first, second = d.grad(y), d.grad(y)                 # the second: the checked fast call
+    assert d._numba.latest is not None
+    same(second, s2s.grad(doubling)(y))
+    assert second is not first and second.flags.writeable and second.dtype == np.float64
+    same(d.grad(np.ones(4)), s2s.grad(doubling)(np.ones(4)))   # another shape: full path
+    same(d.grad(y), first)
 
 
 def test_single_use_temporaries_are_inlined_for_numba_to_fuse():
