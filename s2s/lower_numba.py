@@ -1246,7 +1246,9 @@ def _preallocate_stacks(context: _Context, helpers: set[str]) -> None:
     for statement in function.body:
         if isinstance(statement, ast.For):
             length = _range_length(statement, bound)
-            found = _pushes_in(statement.body) if length is not None else []
+            if any(isinstance(node, (ast.Break, ast.Return)) for node in ast.walk(statement)):
+                length = None                # it may stop early: rows for every pass could
+            found = _pushes_in(statement.body) if length is not None else []   # not fit
             per_pass: dict[str, int] = {}
             for block, index in found:
                 stack = _push_stack(block[index])
