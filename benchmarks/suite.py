@@ -615,6 +615,7 @@ class Result:
     numba_cold: tuple[float, float] | None = None
     numba_cached: tuple[float, float] | None = None
     numba_warm: tuple[float, float] | None = None
+    numba_ahead: tuple[float, float] | None = None    # from a module compiled ahead of time
 
 
 VARIANTS = ("primal", "hand", "s2s", "s2s direct", "s2s grad_f",
@@ -739,21 +740,29 @@ def run_numba(case: Case, result: Result, options) -> None:
         result.numba_cold = numba_first_gradient(case.name, directory)
         result.numba_cached = numba_first_gradient(case.name, directory)
         result.numba_warm = numba_first_gradient(case.name, directory, warm=True)
+        if numba_first_gradient(case.name, directory, build=True) is not None:
+            result.numba_ahead = numba_first_gradient(case.name, directory,
+                                                      start_numba=False)
 
 
-def numba_first_gradient(name: str, cache: str,
-                         warm: bool = False) -> tuple[float, float] | None:
+def numba_first_gradient(name: str, cache: str, warm: bool = False, build: bool = False,
+                         start_numba: bool = True) -> tuple[float, float] | None:
     """(import numba, first gradient) seconds in a fresh interpreter using ``cache``;
     ``warm``: after numba compiled something else (its own start-up, about half a second
-    on the first call of even a trivial cached function, is then paid)."""
-    start = "numba.njit(lambda v: v + 1.0)(1.0); " if warm else ""
+    on the first call of even a trivial cached function, is then paid); ``build``: build
+    the gradient ahead of time instead (``f.compile_ahead``), for a later process to load
+    without numba; ``start_numba=False``: numba is not imported first (a gradient built
+    ahead of time does not import it)."""
+    start = "import numba; " if start_numba else ""
+    start += "numba.njit(lambda v: v + 1.0)(1.0); " if warm else ""
+    call = "f.compile_ahead(*args)" if build else "f.grad(*args)"
     code = ("import sys, time; sys.argv = ['suite']; sys.path.insert(0, %r); import suite, s2s; "
-            "t = time.perf_counter(); import numba; t1 = time.perf_counter(); %s"
+            "t = time.perf_counter(); %s t1 = time.perf_counter(); "
             "case = next(c for c in suite.CASES if c.name == %r); args = case.make_args(); "
             "f = s2s.differentiate(suite.fresh_copy(case.function.function), "
             "wrt=case.wrt if not case.single else case.wrt[0], backend='numba'); "
-            "t2 = time.perf_counter(); f.grad(*args); t3 = time.perf_counter(); "
-            "print(t1 - t, t3 - t2, f.backend)" % (HERE, start, name))
+            "t2 = time.perf_counter(); %s; t3 = time.perf_counter(); "
+            "print(t1 - t, t3 - t2, f.backend)" % (HERE, start, name, call))
     environment = dict(os.environ, S2S_CACHE_DIR=cache)
     try:
         output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -776,7 +785,8 @@ def report_numba(results: list[Result], options) -> None:
     unmeasured: list[str] = []            # loop cases without a jax.jit time (no jax)
     header = ["case", "s2s python", "s2s numba", "python/numba", "numba primal",
               "numba grad/primal", "jax.jit", "jax.jit/numba", "numba first (cold)",
-              "numba first (cached)", "cached, numba started", "jax.jit first"]
+              "numba first (cached)", "cached, numba started", "compiled ahead of time",
+              "jax.jit first"]
     rows = []
     for r in results:
         t = r.times
@@ -793,6 +803,7 @@ def report_numba(results: list[Result], options) -> None:
                      fmt_ratio(jit / t["numba"]) if jit else "—",
                      fmt_time(cold[1]) if cold else "—", fmt_time(cached[1]) if cached else "—",
                      fmt_time(r.numba_warm[1]) if r.numba_warm else "—",
+                     fmt_time(r.numba_ahead[1]) if r.numba_ahead else "—",
                      fmt_time(r.first_jit) if r.first_jit else "—"])
         if r.case.name in NUMBA_LOOP_CASES:
             if jit:
@@ -822,7 +833,9 @@ def report_numba(results: list[Result], options) -> None:
     if imports:
         print()
         print(f"`import numba` in a fresh interpreter: {fmt_time(statistics.median(imports))} "
-              "(median), not counted above.")
+              "(median), not counted in the cold and cached columns; 'compiled ahead of "
+              "time': f.compile_ahead(...) ran in an earlier process, and this one does not "
+              "import numba.")
     notes = [f"{r.case.name}: {r.notes['numba']}" for r in results if "numba" in r.notes]
     for note in notes:
         print(f"{'* ' if md else '  '}{note}")

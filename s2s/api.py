@@ -26,7 +26,8 @@ from .errors import (EvaluationError, FallbackWarning, InputError, MissingRuleEr
 from .arrays import array_type_name, is_dispatched_array
 from .display import Code, ipython_shell
 from .emit import python_name
-from .numba_backend import (NumbaBackend, check_backend, numba_gradient, numba_hvp, numba_jvp,
+from .numba_backend import (NumbaBackend, check_backend, numba_compile_ahead, numba_gradient,
+                            numba_hvp, numba_jvp,
                             numba_refuse_arguments, numba_source, numba_value_and_grad)
 from .parse import carried_sources, is_compiled_function, remember_sources
 from .pipeline import Derivation, derive
@@ -787,6 +788,18 @@ class Differentiable:
             return numba_source(self, self._arguments(args, kwargs))
         derivation = self.specialized_derivation(self._arguments(args, kwargs))
         return self.source if derivation is None else derivation.source
+
+    def compile_ahead(self, *args: Any, **kwargs: Any) -> str:
+        """For ``backend="numba"``: build the gradient ``grad`` runs for these arguments as
+        an extension module in the cache (``numba.pycc``; seconds), which later processes
+        import without starting numba; the module's file.  An s2s error says why not (another
+        backend, code that reads globals, no C compiler)."""
+        if self._variants is not None:
+            return self._variant(len(args), kwargs).compile_ahead(*args, **kwargs)
+        if self._numba is None:
+            raise InputError(f"compile_ahead compiles the numba backend's gradient: "
+                             f"differentiate {_name(self.function)} with backend='numba'")
+        return numba_compile_ahead(self, self._arguments(args, kwargs))
 
     @property
     def mode(self) -> str:

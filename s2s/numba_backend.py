@@ -23,9 +23,15 @@ exceptions never reach the user.  numba is imported here only when a backend is 
 Calling: once compiled code ran for some argument shapes, ``grad`` with Python floats and
 float64 arrays of those shapes calls it directly (:meth:`NumbaBackend.fast_gradient`: one
 pass over the arguments makes the key; every other argument takes the full path).
+
+Ahead of time: ``f.compile_ahead(*args)`` builds the lowered module as an extension module
+beside it (:mod:`s2s.numba_aot`); :func:`load` then gives that module's entry, for the
+argument types it was built for, and a later process runs it without importing numba.
+numba itself is imported only when a module is compiled or loaded from numba's cache.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import inspect
@@ -41,6 +47,7 @@ import numpy as np
 
 from .errors import BackendError, BackendWarning, S2SError, UnsupportedError
 from .lower_numba import Lowered, LoweringError, lower, user_line
+from .numba_aot import AheadOfTime, argument_types, build, can_build, load_built
 from .parse import is_compiled_function
 from .version import __version__
 
@@ -49,6 +56,7 @@ INSTALL_HINT = 'pip install "s2s[numba]"'
 
 _FLOAT64 = np.dtype(np.float64)
 _LOADED: dict[str, Callable[..., Any]] = {}     # cache key -> the compiled entry function
+_PATHS: dict[str, str] = {}                     # cache key -> the lowered module's file
 _LOCK = threading.Lock()
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -59,7 +67,26 @@ def check_backend(backend: str) -> None:
         raise S2SError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, not "
                        f"{backend!r}")
     if backend == "numba":
-        require_numba()
+        numba_available()
+
+
+def numba_available() -> None:
+    """numba is installed (not imported: a function whose gradient was compiled ahead of
+    time runs without it)."""
+    try:
+        found = sys.modules.get("numba", False) is not None \
+            and importlib.util.find_spec("numba") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise BackendError(f'backend="numba" needs numba, which is not installed: '
+                           f'{INSTALL_HINT}')
+
+
+@functools.lru_cache(maxsize=None)
+def _numba_version() -> str:
+    from importlib.metadata import version
+    return version("numba")
 
 
 def require_numba():
@@ -123,8 +150,7 @@ def _code_digest(function: Callable[..., Any]) -> str:
 
 
 def cache_key(lowered: Lowered, namespace: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    numba = require_numba()
-    parts = [lowered.source, f"s2s {__version__}", f"numba {numba.__version__}",
+    parts = [lowered.source, f"s2s {__version__}", f"numba {_numba_version()}",
              f"numpy {np.__version__}", f"python {sys.version_info[:3]}"]
     values = {}
     for name in lowered.reads:
@@ -137,8 +163,9 @@ def cache_key(lowered: Lowered, namespace: dict[str, Any]) -> tuple[str, dict[st
 
 
 def load(lowered: Lowered, namespace: dict[str, Any]) -> Callable[..., Any]:
-    """The compiled entry of ``lowered`` (a numba dispatcher; compiled at its first call,
-    or loaded from numba's disk cache)."""
+    """The compiled entry of ``lowered``: the extension module built ahead of time for it
+    (:mod:`s2s.numba_aot`), if there is one, for the arguments it was built for; else a
+    numba dispatcher (compiled at its first call, or loaded from numba's disk cache)."""
     key, values = cache_key(lowered, namespace)
     with _LOCK:
         if key in _LOADED:
@@ -152,14 +179,26 @@ def load(lowered: Lowered, namespace: dict[str, Any]) -> Callable[..., Any]:
             with open(temporary, "w", encoding="utf-8") as handle:
                 handle.write(lowered.source)
             os.replace(temporary, path)
-        module_name = f"s2s_numba.{stem}"
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        module = importlib.util.module_from_spec(spec)
-        module.__dict__.update(values)
-        sys.modules[module_name] = module
-        spec.loader.exec_module(module)
-        _LOADED[key] = function = getattr(module, lowered.entry)
+
+        def jit() -> Callable[..., Any]:
+            module_name = f"s2s_numba.{stem}"
+            spec = importlib.util.spec_from_file_location(module_name, path)
+            module = importlib.util.module_from_spec(spec)
+            module.__dict__.update(values)
+            sys.modules[module_name] = module
+            spec.loader.exec_module(module)
+            return getattr(module, lowered.entry)
+
+        function = load_built(path, lowered.entry, jit) if not lowered.reads else None
+        _LOADED[key] = function = function or jit()
+        _PATHS[key] = path
         return function
+
+
+def module_path(lowered: Lowered, namespace: dict[str, Any]) -> str:
+    """The file the lowered module was written to (by :func:`load`)."""
+    load(lowered, namespace)
+    return _PATHS[cache_key(lowered, namespace)[0]]
 
 
 def _read(path: str) -> str | None:
@@ -362,6 +401,17 @@ class CompiledGradient:
     def source(self, values) -> str:
         return self._entry(working_dtype(values))[0].source
 
+    def arguments(self, values, dtype: str, seeded: bool | None = None) -> list:
+        """What the compiled code is called with: ``values`` (Python floats as float32 in
+        float32 code, as in NumPy 2), and the seed 1 (``seeded``; by default unless the
+        code is a ``jvp``)."""
+        arguments = list(values)
+        if dtype == "float32":
+            arguments = [np.float32(v) if v.__class__ is float else v for v in arguments]
+        if seeded if seeded is not None else self.kind != "jvp":
+            arguments.append(np.float32(1.0) if dtype == "float32" else 1.0)
+        return arguments
+
     def _compiled_call(self, values, seeded: bool) -> tuple[bool, Any]:
         """``(True, result)`` of the compiled code, or ``(False, None)`` once it fell back.
         ``seeded``: append the seed (the output's cotangent, or the input's tangent) 1."""
@@ -373,11 +423,7 @@ class CompiledGradient:
         except UnsupportedError as error:
             self.backend.fall_back(_message(error))
             return False, None
-        arguments = list(values)
-        if dtype == "float32":               # Python floats adapt, as in NumPy 2
-            arguments = [np.float32(v) if v.__class__ is float else v for v in arguments]
-        if seeded:
-            arguments.append(np.float32(1.0) if dtype == "float32" else 1.0)
+        arguments = self.arguments(values, dtype, seeded)
         try:
             result = compiled(*arguments)
         except Exception as error:
@@ -517,6 +563,34 @@ def numba_hvp(differentiable, values: list, direction: Any):
     return product
 
 
+def numba_compile_ahead(differentiable, values) -> str:
+    """Build the extension module ``grad`` loads for these arguments in later processes
+    (:mod:`s2s.numba_aot`); its file.  An s2s error says why there is none."""
+    gradient = differentiable._gradient_function(values)
+    reason = differentiable._numba.reason if differentiable._numba else None
+    if not isinstance(gradient, CompiledGradient) or reason is not None:
+        raise BackendError(f"s2s compiles no numba code for {differentiable.__qualname__} "
+                           f"with these arguments, so none ahead of time: "
+                           f"{reason or 'the argument shapes do not prove the output a scalar'}")
+    dtype = working_dtype(values)
+    lowered, compiled, _ = gradient._entry(dtype)
+    if lowered.reads:
+        raise BackendError(f"the compiled gradient of {differentiable.__qualname__} reads the "
+                           f"globals {', '.join(lowered.reads)}; s2s builds ahead of time only "
+                           "code that reads none (the module would hold their values)")
+    if not can_build():
+        raise BackendError("building ahead of time needs numba.pycc and a C compiler (cc, "
+                           "gcc or clang) on the PATH")
+    arguments = gradient.arguments(values, dtype)
+    gradient(*values)                            # compiled (or loaded) and run once
+    dispatcher = compiled.jit() if isinstance(compiled, AheadOfTime) else compiled
+    described = argument_types(tuple(dispatcher.typeof_pyval(a) for a in arguments))
+    if described is None:
+        raise BackendError("s2s builds ahead of time for float arrays and numbers only")
+    namespace = gradient.derivation.module.function.__globals__
+    return build(module_path(lowered, namespace), lowered.entry, described)
+
+
 def numba_source(differentiable, values) -> str:
     """The lowered module ``grad`` compiles for these arguments (or why there is none)."""
     gradient = differentiable._gradient_function(values)
@@ -535,6 +609,7 @@ def numba_source(differentiable, values) -> str:
 
 
 __all__ = ["BACKENDS", "CompiledGradient", "NumbaBackend", "cache_dir", "check_backend",
-           "is_compiled_function", "load", "numba_gradient", "numba_hvp", "numba_jvp",
+           "is_compiled_function", "load", "module_path", "numba_available",
+           "numba_compile_ahead", "numba_gradient", "numba_hvp", "numba_jvp",
            "numba_refuse_arguments", "numba_source", "numba_value_and_grad", "require_numba",
            "working_dtype"]

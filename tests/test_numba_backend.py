@@ -520,6 +520,76 @@ def test_the_compiled_code_is_reused_by_a_new_process_and_never_stale(tmp_path):
     assert len(list((tmp_path / "numba").glob("*.py"))) == 2
 
 
+AHEAD_OF_TIME = """
+import sys
+import numpy as np
+import s2s
+
+def euler_steps(x, k):
+    for step in range(30):
+        x = x + 0.01 * (np.sin(x) - k * x)
+    return np.sum(x * x)
+
+f = s2s.differentiate(euler_steps, wrt=(0, 1), backend="numba")
+x, k = np.array([0.5, -0.3, 0.8]), np.array([0.7])
+if sys.argv[1] == "build":
+    print(f.compile_ahead(x, k))
+else:
+    gradient = f.grad(x, k)
+    print("numba" in sys.modules)                          # False: the extension ran
+    print(repr([list(g) for g in gradient]))
+    strided = np.array([0.5, 0, -0.3, 0, 0.8, 0])[::2]     # another layout: numba's JIT
+    print(repr([list(g) for g in f.grad(strided, k)]), "numba" in sys.modules)
+"""
+
+
+def test_a_gradient_compiled_ahead_of_time_runs_without_starting_numba(tmp_path):
+    from s2s.numba_aot import can_build
+    if not can_build():
+        pytest.skip("numba.pycc or a C compiler is missing")
+    environment = dict(os.environ, S2S_CACHE_DIR=str(tmp_path),
+                       PYTHONPATH=os.pathsep.join([os.path.dirname(os.path.dirname(
+                           os.path.abspath(s2s.__file__)))] + sys.path))
+    script = tmp_path / "ahead.py"
+    script.write_text(AHEAD_OF_TIME)
+
+    def run(mode):
+        return subprocess.run([sys.executable, str(script), mode], capture_output=True,
+                              text=True, env=environment, check=True, timeout=600
+                              ).stdout.strip().split("\n")
+
+    built = run("build")[-1]
+    assert os.path.exists(built) and "_aot" in os.path.basename(built)
+    started, gradient, strided = run("load")
+    assert started == "False"
+    namespace = {}
+    exec(AHEAD_OF_TIME.split("f = s2s")[0], namespace)
+    x, k = np.array([0.5, -0.3, 0.8]), np.array([0.7])
+    with warnings.catch_warnings():                   # defined by exec: on the tape
+        warnings.simplefilter("ignore", s2s.FallbackWarning)
+        want = s2s.differentiate(namespace["euler_steps"], wrt=(0, 1)).grad(x, k)
+    for got, expected in zip(eval(gradient), want):
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+    values, jit_started = strided.rsplit(" ", 1)
+    assert jit_started == "True"
+    for got, expected in zip(eval(values), want):
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+SCALE = 2.0
+
+
+def reads_a_global(x):
+    return np.sum(np.sin(x) * SCALE)
+
+
+def test_compile_ahead_says_why_not():
+    with pytest.raises(s2s.InputError, match="backend='numba'"):
+        s2s.differentiate(horner).compile_ahead(0.5, np.ones(3))
+    f = s2s.differentiate(reads_a_global, backend="numba")
+    with pytest.raises(s2s.BackendError, match="globals SCALE"):
+        f.compile_ahead(np.ones(3))
+
 def _logistic(scale):
     def f(r, x):
         for step in range(100):
