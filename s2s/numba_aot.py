@@ -173,8 +173,10 @@ def build(module_path: str, entry: str, described: list[dict]) -> str:
 
 
 def can_build() -> bool:
-    """numba's ahead-of-time compiler and a C compiler are both here."""
-    if importlib.util.find_spec("numba.pycc") is None:
+    """numba's ahead-of-time compiler, the setuptools it runs on and a C compiler are all
+    here."""
+    if importlib.util.find_spec("setuptools") is None \
+            or importlib.util.find_spec("numba.pycc") is None:
         return False
     return any(shutil.which(cc) for cc in (os.environ.get("CC", "cc"), "cc", "gcc", "clang"))
 

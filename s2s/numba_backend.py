@@ -583,8 +583,9 @@ def numba_compile_ahead(differentiable, values) -> str:
                            f"globals {', '.join(lowered.reads)}; s2s builds ahead of time only "
                            "code that reads none (the module would hold their values)")
     if not can_build():
-        raise BackendError("building ahead of time needs numba.pycc and a C compiler (cc, "
-                           "gcc or clang) on the PATH")
+        raise BackendError("building ahead of time needs numba.pycc, setuptools "
+                           "(pip install setuptools) and a C compiler (cc, gcc or clang) on "
+                           "the PATH")
     arguments = gradient.arguments(values, dtype)
     gradient(*values)                            # compiled (or loaded) and run once
     dispatcher = compiled.jit() if isinstance(compiled, AheadOfTime) else compiled
