@@ -153,8 +153,18 @@ def _code_digest(function: Callable[..., Any]) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
+@functools.lru_cache(maxsize=None)
+def _runtime_digest() -> str:
+    """A digest of :mod:`s2s.numba_runtime`'s text: its helpers are compiled into the code,
+    so a change to them (within one s2s version, as between commits) is new code too."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "numba_runtime.py")
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()[:16]
+
+
 def cache_key(lowered: Lowered, namespace: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    parts = [lowered.source, f"s2s {__version__}", f"numba {_numba_version()}",
+    parts = [lowered.source, f"s2s {__version__} runtime {_runtime_digest()}",
+             f"numba {_numba_version()}",
              f"numpy {np.__version__}", f"python {sys.version_info[:3]}"]
     values = {}
     for name in lowered.reads:
