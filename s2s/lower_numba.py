@@ -53,9 +53,9 @@ from .errors import UnsupportedError
 from .naming import Namer, names_in
 from .numba_allocations import expression_rank, fewer_arrays, infer_ranks
 from .numba_syntax import (SHAPE_BUILDERS, Substitute, assignment_counts, constant_axes,
-                           harmless, int_constant, integer_names, is_comment, is_pop,
-                           is_prebinding, is_pure, make_call, name_loads, numpy_attribute,
-                           numpy_call_name)
+                           harmless, int_constant, integer_names, is_comment,
+                           is_integer_expression, is_pop, is_prebinding, is_pure, make_call,
+                           name_loads, numpy_attribute, numpy_call_name)
 from .reverse import COMMENT_PREFIX, comment
 
 __all__ = ["Lowered", "LoweringError", "lower", "user_line"]
@@ -196,8 +196,8 @@ def _split_stacks(context: _Context) -> None:
                 value = call.args[0]
                 if slot.endswith("[]"):
                     value = _element_copy(value, context)
-                out.append(ast.Expr(make_call(ast.Attribute(ast.Name(stack_for(slot), ast.Load()),
-                                                        "append", ast.Load()), value)))
+                push = ast.Attribute(ast.Name(stack_for(slot), ast.Load()), "append", ast.Load())
+                out.append(ast.Expr(make_call(push, value)))
                 continue
             if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call) \
                     and isinstance(statement.value.func, ast.Attribute) \
@@ -288,8 +288,8 @@ class _Expressions(ast.NodeTransformer):
                 and node.func.attr in ("sum", "mean") and not node.args:
             # x.sum(axis=1, keepdims=True) as np.sum(x, ...), which the reduction lowers
             method = node.func.attr
-            node = ast.copy_location(ast.Call(numpy_attribute(method), [node.func.value], node.keywords),
-                                     node)
+            node = ast.copy_location(ast.Call(numpy_attribute(method), [node.func.value],
+                                              node.keywords), node)
             name = method
         if name in ("sum", "mean"):
             return self._reduction(node, name)
@@ -330,10 +330,8 @@ class _Expressions(ast.NodeTransformer):
         if axes is None:
             raise context.refuse(node, f"an axis that is not a constant (`{ast.unparse(node)}`)")
         x = node.args[0]
-        rank = context.rank(x)
-        if rank is None:
-            inferred = expression_rank(x, context.ranks, context.integers)
-            rank = inferred if isinstance(inferred, int) else None
+        inferred = expression_rank(x, context.ranks, context.integers)   # shapes' ranks too
+        rank = inferred if isinstance(inferred, int) else None
         if rank and all(-rank <= a < rank for a in axes) \
                 and sorted({a % rank for a in axes}) == list(range(rank)):
             # every axis: a number (faster in numba than an axis sum), kept as (1, ...)
@@ -429,19 +427,19 @@ def _lower_reversed_loops(context: _Context) -> None:
             start = arguments[0] if len(arguments) == 2 else ast.Constant(0)
             stop = arguments[-1]
             node.iter = make_call(ast.Name("range", ast.Load()),
-                              _minus_one(copy.deepcopy(stop)), _minus_one(copy.deepcopy(start)),
-                              int_constant(-1))
+                                  _minus_one(copy.deepcopy(stop)), _minus_one(copy.deepcopy(start)),
+                                  int_constant(-1))
             continue
         # the general case: count down an index k and map it onto the range
         if name is None:
             raise context.refuse(node, f"`{ast.unparse(node.iter)}`")
         index = context.namer.unique("_k")
         length = count if count is not None else make_call(ast.Name("len", ast.Load()),
-                                                       ast.Name(name, ast.Load()))
+                                                           ast.Name(name, ast.Load()))
         target = node.target
         node.target = ast.Name(index, ast.Store())
         node.iter = make_call(ast.Name("range", ast.Load()), _minus_one(copy.deepcopy(length)),
-                          int_constant(-1), int_constant(-1))
+                              int_constant(-1), int_constant(-1))
         value = ast.BinOp(ast.Attribute(ast.Name(name, ast.Load()), "start", ast.Load()),
                           ast.Add(),
                           ast.BinOp(ast.Name(index, ast.Load()), ast.Mult(),
@@ -467,21 +465,7 @@ class _Float32Constants(ast.NodeTransformer):
         self.integers = integers
 
     def _is_integer(self, node: ast.expr) -> bool:
-        if isinstance(node, ast.Constant):
-            return isinstance(node.value, int) and not isinstance(node.value, bool)
-        if isinstance(node, ast.Name):
-            return node.id in self.integers
-        if isinstance(node, ast.BinOp) and not isinstance(node.op, ast.Div):
-            return self._is_integer(node.left) and self._is_integer(node.right)
-        if isinstance(node, ast.UnaryOp):
-            return self._is_integer(node.operand)
-        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute):
-            return node.value.attr == "shape"
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            return node.func.id in ("len", "int")
-        if isinstance(node, ast.Attribute):
-            return node.attr in ("size", "ndim", "start", "step", "stop")
-        return False
+        return is_integer_expression(node, self.integers)
 
     def visit_Subscript(self, node: ast.Subscript) -> ast.expr:
         node.value = self.visit(node.value)
@@ -517,7 +501,8 @@ class _Float32Constants(ast.NodeTransformer):
             operand = getattr(node, side)
             if isinstance(operand, ast.Constant) and isinstance(operand.value, int) \
                     and not isinstance(operand.value, bool):
-                setattr(node, side, make_call(numpy_attribute("float32"), ast.Constant(float(operand.value))))
+                setattr(node, side, make_call(numpy_attribute("float32"),
+                                              ast.Constant(float(operand.value))))
         return node
 
     def visit_Compare(self, node: ast.Compare) -> ast.expr:

@@ -34,8 +34,9 @@ import numpy as np
 
 from .naming import Namer
 from .numba_syntax import (SHAPE_BUILDERS, Substitute, assignment_counts, constant_axes,
-                           harmless, int_constant, integer_names, is_comment, is_pop,
-                           is_prebinding, is_pure, make_call, name_loads, numpy_call_name)
+                           harmless, int_constant, integer_names, is_comment,
+                           is_integer_expression, is_pop, is_prebinding, is_pure, make_call,
+                           name_loads, numpy_call_name, pushed_stack)
 
 __all__ = ["expression_rank", "fewer_arrays", "infer_ranks"]
 
@@ -123,7 +124,7 @@ def expression_rank(node: ast.expr, ranks: dict, integers: set[str] = frozenset(
         if isinstance(node.value, ast.Attribute) and node.value.attr == "shape":
             return 0
         parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-        if not all(_is_integer(part, integers) for part in parts):
+        if not all(is_integer_expression(part, integers) for part in parts):
             return None
         base = rank(node.value)
         if base in (_PENDING, None):
@@ -132,16 +133,6 @@ def expression_rank(node: ast.expr, ranks: dict, integers: set[str] = frozenset(
     if isinstance(node, ast.Call):
         return _call_rank(node, rank)
     return None
-
-
-def _is_integer(node: ast.expr, integers: set[str]) -> bool:
-    if isinstance(node, ast.Constant):
-        return isinstance(node.value, int) and not isinstance(node.value, bool)
-    if isinstance(node, ast.Name):
-        return node.id in integers
-    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)):
-        return _is_integer(node.left, integers) and _is_integer(node.right, integers)
-    return False
 
 
 def _call_rank(node: ast.Call, rank):
@@ -184,7 +175,7 @@ def _call_rank(node: ast.Call, rank):
         return _matmul_rank(rank(arguments[0]), rank(arguments[1]))
     if helper in ("unbroadcast", "broadcast_like") and len(arguments) == 2:
         return rank(arguments[1])
-    if helper in ("len", "int") or name in ("float32", "float64"):
+    if helper in ("len", "int"):
         return 0
     return None
 
@@ -418,19 +409,9 @@ def _pushes_in(body: list[ast.stmt]) -> list[tuple[list[ast.stmt], int]]:
     for index, statement in enumerate(body):
         if isinstance(statement, ast.If):
             found += _pushes_in(statement.body) + _pushes_in(statement.orelse)
-        elif _push_stack(statement) is not None:
+        elif pushed_stack(statement) is not None:
             found.append((body, index))
     return found
-
-
-def _push_stack(statement: ast.stmt) -> str | None:
-    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call) \
-            and isinstance(statement.value.func, ast.Attribute) \
-            and statement.value.func.attr == "append" \
-            and isinstance(statement.value.func.value, ast.Name) \
-            and statement.value.func.value.id.startswith("_saved"):
-        return statement.value.func.value.id
-    return None
 
 
 def _preallocate_stacks(function: ast.FunctionDef, shapes: dict, namer: Namer,
@@ -442,8 +423,8 @@ def _preallocate_stacks(function: ast.FunctionDef, shapes: dict, namer: Namer,
     may ``break`` or ``return`` keeps its list (rows for every pass might not fit)."""
     pushes: dict[str, int] = {}
     for node in ast.walk(function):
-        if isinstance(node, ast.stmt) and _push_stack(node) is not None:
-            pushes[_push_stack(node)] = pushes.get(_push_stack(node), 0) + 1
+        if isinstance(node, ast.stmt) and pushed_stack(node) is not None:
+            pushes[pushed_stack(node)] = pushes.get(pushed_stack(node), 0) + 1
     created = {node.targets[0].id: node for node in function.body
                if isinstance(node, ast.Assign) and len(node.targets) == 1
                and isinstance(node.targets[0], ast.Name) and node.targets[0].id in pushes
@@ -451,7 +432,7 @@ def _preallocate_stacks(function: ast.FunctionDef, shapes: dict, namer: Namer,
     bound: dict[str, ast.expr] = {}
     before: set[str] = {a.arg for a in function.args.args}
     chosen: dict[str, tuple[ast.expr, ast.expr]] = {}     # stack -> (saved name, length)
-    places: dict[int, list[ast.stmt]] = {}                # id(loop) -> allocations
+    places: dict[int, list[str]] = {}                     # id(loop) -> its stacks
     for statement in function.body:
         if isinstance(statement, ast.For):
             length = _range_length(statement, bound)
@@ -460,11 +441,11 @@ def _preallocate_stacks(function: ast.FunctionDef, shapes: dict, namer: Namer,
             found = _pushes_in(statement.body) if length is not None else []   # not fit
             per_pass: dict[str, int] = {}
             for block, index in found:
-                stack = _push_stack(block[index])
+                stack = pushed_stack(block[index])
                 per_pass[stack] = per_pass.get(stack, 0) + 1
             for stack, count in sorted(per_pass.items()):
                 call = next(block[index].value for block, index in found
-                            if _push_stack(block[index]) == stack)
+                            if pushed_stack(block[index]) == stack)
                 value = call.args[0]
                 if stack not in created or pushes[stack] != count \
                         or not isinstance(value, ast.Name) or value.id not in before \
@@ -495,7 +476,7 @@ def _preallocate_stacks(function: ast.FunctionDef, shapes: dict, namer: Namer,
             for field in ("body", "orelse"):
                 if isinstance(statement, (ast.For, ast.While, ast.If)):
                     setattr(statement, field, rewrite(getattr(statement, field)))
-            stack = _push_stack(statement)
+            stack = pushed_stack(statement)
             if stack in chosen:
                 out.append(ast.Assign([ast.Subscript(ast.Name(stack, ast.Load()),
                                                      count(stack), ast.Store())],
@@ -674,7 +655,7 @@ def _only_read(node: ast.Name, parents: dict, ranks: dict, integers: set[str]) -
             return True                               # written into, in place
         parts = parent.slice.elts if isinstance(parent.slice, ast.Tuple) else [parent.slice]
         return parent.value is node and ranks.get(node.id) == len(parts) \
-            and all(_is_integer(part, integers) for part in parts)   # one element
+            and all(is_integer_expression(part, integers) for part in parts)   # one element
     if isinstance(parent, ast.Assign):
         return node is parent.value and all(isinstance(t, ast.Subscript)
                                             for t in parent.targets)   # copied into a row

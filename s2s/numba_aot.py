@@ -101,12 +101,16 @@ class AheadOfTime:
         self.function, self.accepts, self.jit = function, accepts, jit
         self.dispatcher: Callable[..., Any] | None = None
 
+    def just_in_time(self) -> Callable[..., Any]:
+        """numba's JIT dispatcher of the same code (imported once)."""
+        if self.dispatcher is None:
+            self.dispatcher = self.jit()
+        return self.dispatcher
+
     def __call__(self, *args: Any) -> Any:
         if self.accepts(args):
             return self.function(*args)
-        if self.dispatcher is None:
-            self.dispatcher = self.jit()
-        return self.dispatcher(*args)
+        return self.just_in_time()(*args)
 
 
 def load_built(module_path: str, entry: str, jit: Callable[[], Callable[..., Any]]

@@ -352,7 +352,7 @@ def checked_call(key: tuple, compiled: Callable[..., Any], forward: bool,
             parts = [f"g{i}" for i in range(len(wrt))]
             lines += [f"    if result.__class__ is tuple and len(result) == {len(wrt)}:",
                       f"        {', '.join(parts)}{',' if len(parts) == 1 else ''} = result",
-                      f"        if {' and '.join(finished(g, key[p]) for g, p in zip(parts, wrt))}:",
+                      f"        if {' and '.join(map(finished, parts, (key[p] for p in wrt)))}:",
                       "            return result"]
             test = None
         if test is not None:
@@ -598,7 +598,7 @@ def numba_compile_ahead(differentiable, values) -> str:
                            "the PATH")
     arguments = gradient.arguments(values, dtype)
     gradient(*values)                            # compiled (or loaded) and run once
-    dispatcher = compiled.jit() if isinstance(compiled, AheadOfTime) else compiled
+    dispatcher = compiled.just_in_time() if isinstance(compiled, AheadOfTime) else compiled
     described = argument_types(tuple(dispatcher.typeof_pyval(a) for a in arguments))
     if described is None:
         raise BackendError("s2s builds ahead of time for float arrays and numbers only")

@@ -87,27 +87,31 @@ def constant_axes(node: ast.expr) -> tuple[int, ...] | None:
     return None
 
 
+def is_integer_expression(node: ast.expr, integers: set[str]) -> bool:
+    """Whether ``node`` is an integer given the names ``integers`` that hold one: a
+    constant, such a name, a length, a shape entry or size, arithmetic of those (not ``/``)."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, int) and not isinstance(node.value, bool)
+    if isinstance(node, ast.Name):
+        return node.id in integers
+    if isinstance(node, ast.BinOp) and not isinstance(node.op, ast.Div):
+        return is_integer_expression(node.left, integers) \
+            and is_integer_expression(node.right, integers)
+    if isinstance(node, ast.UnaryOp):
+        return is_integer_expression(node.operand, integers)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        return node.func.id in ("len", "int")
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute):
+        return node.value.attr == "shape"
+    if isinstance(node, ast.Attribute):
+        return node.attr in ("size", "ndim", "start", "step", "stop")
+    return False
+
+
 def integer_names(function: ast.FunctionDef) -> set[str]:
     """Names that only ever hold integers: loop indices over ranges, lengths, counters,
     shape entries, and arithmetic of those (a small fixpoint)."""
     integers: set[str] = set()
-
-    def is_int(node: ast.expr) -> bool:
-        if isinstance(node, ast.Constant):
-            return isinstance(node.value, int) and not isinstance(node.value, bool)
-        if isinstance(node, ast.Name):
-            return node.id in integers
-        if isinstance(node, ast.BinOp) and not isinstance(node.op, ast.Div):
-            return is_int(node.left) and is_int(node.right)
-        if isinstance(node, ast.UnaryOp):
-            return is_int(node.operand)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            return node.func.id in ("len", "int")
-        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute):
-            return node.value.attr == "shape"
-        if isinstance(node, ast.Attribute):
-            return node.attr in ("size", "ndim", "start", "step", "stop")
-        return False
 
     bindings: dict[str, list[ast.expr]] = {}
     loops: set[str] = set()
@@ -143,7 +147,8 @@ def integer_names(function: ast.FunctionDef) -> set[str]:
     while changed:
         changed = False
         for name, values in bindings.items():
-            if name not in integers and all(is_int(v) for v in values) \
+            if name not in integers \
+                    and all(is_integer_expression(v, integers) for v in values) \
                     and name not in ranges:
                 integers.add(name)
                 changed = True
@@ -151,7 +156,7 @@ def integer_names(function: ast.FunctionDef) -> set[str]:
 
 
 PURE_HELPERS = {"full", "expand_dims", "zeros_like", "unbroadcast", "broadcast_like",
-                 "multiply_outer", "range", "len", "min", "max", "abs", "float", "int"}
+                "multiply_outer", "range", "len", "min", "max", "abs", "float", "int"}
 
 
 PURE_METHODS = {"copy", "sum", "reshape", "transpose", "astype", "dot"}
@@ -195,17 +200,25 @@ class Substitute(ast.NodeTransformer):
         return node
 
 
+def pushed_stack(statement: ast.stmt) -> str | None:
+    """The stack ``_saved_y`` of a push ``_saved_y.append(y)``, else None."""
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call) \
+            and isinstance(statement.value.func, ast.Attribute) \
+            and statement.value.func.attr == "append" \
+            and isinstance(statement.value.func.value, ast.Name) \
+            and statement.value.func.value.id.startswith("_saved"):
+        return statement.value.func.value.id
+    return None
+
+
 def harmless(statement: ast.stmt) -> bool:
     """A statement an expression may move across (no effect on its value): a comment, a
     push (``_saved_x.append(x)``), a binding of names to a pure value or a restored one."""
     if is_comment(statement):
         return True
     if isinstance(statement, ast.Expr):
-        call = statement.value
-        return isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) \
-            and call.func.attr == "append" and isinstance(call.func.value, ast.Name) \
-            and call.func.value.id.startswith("_saved") and is_pure(ast.Tuple(
-                call.args, ast.Load()))
+        return pushed_stack(statement) is not None \
+            and is_pure(ast.Tuple(statement.value.args, ast.Load()))
     if isinstance(statement, ast.Assign):
         return all(isinstance(t, ast.Name) for t in statement.targets) and (
             is_pure(statement.value) or is_pop(statement.value))
