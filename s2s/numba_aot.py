@@ -13,24 +13,34 @@ of a second or more) is most of a first call from numba's JIT cache.
 of exactly those types (the dtype, rank, layout and flags numba would type them by); other
 arguments go to the JIT dispatcher, imported when first needed.  Only modules that read no
 globals are built (a global is a constant of the compiled code; the cache key holds it, but
-the builder would not).  ``python -m s2s.numba_aot <module> <entry> <argument types>`` builds
+the builder would not).
+
+Where the compiled code calls BLAS or LAPACK (``@``, ``np.dot``, ``np.linalg``), numba's
+runtime finds the kernels in SciPy's Cython modules, importing ``scipy.linalg`` whole on
+the first call (about 0.15 s, most of such a first call).  The build records which of the
+two modules the code calls (``"kernels"`` in the argument-type file); the first call loads
+just those extension modules, about 10 ms, and puts them back out of ``sys.modules``
+afterwards (``scipy.linalg`` imported later finds the same modules, as it would have).  ``python -m s2s.numba_aot <module> <entry> <argument types>`` builds
 one; :func:`build` is what it runs.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.machinery
 import importlib.util
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
 import warnings
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
-__all__ = ["AheadOfTime", "argument_types", "build", "built_paths", "load_built"]
+__all__ = ["AheadOfTime", "argument_types", "build", "built_paths", "kernel_modules",
+           "kernels_loaded", "load_built"]
 
 _SCALARS = {"float64": float, "float32": np.float32, "int64": int, "bool": bool}
 
@@ -90,15 +100,78 @@ def _acceptor(described: list[dict]) -> Callable[[tuple], bool]:
     return namespace["accepts"]
 
 
+# numba's runtime functions that call BLAS (numba/_lapack.c); its other ``numba_xx*`` and
+# ``numba_ez_*`` functions call LAPACK
+_BLAS_CALLS = ("numba_xxdot", "numba_xxgemv", "numba_xxgemm", "numba_xxnrm2")
+_KERNEL_CALL = re.compile(r"^declare [^@]*@(numba_(?:xx|ez_)\w+)\(", re.MULTILINE)
+
+
+def kernel_modules(llvm_text: str) -> list[str]:
+    """SciPy's Cython modules (``scipy.linalg.cython_blas``, ``..._lapack``) whose kernels
+    the compiled code calls, from the LLVM text of its module."""
+    calls = set(_KERNEL_CALL.findall(llvm_text))
+    modules = []
+    if calls & set(_BLAS_CALLS):
+        modules.append("scipy.linalg.cython_blas")
+    if calls - set(_BLAS_CALLS):
+        modules.append("scipy.linalg.cython_lapack")
+    return modules
+
+
+@contextlib.contextmanager
+def kernels_loaded(modules: list[str]) -> Iterator[None]:
+    """``modules`` (of :func:`kernel_modules`) in ``sys.modules`` for the duration, each
+    loaded alone from its file rather than through ``scipy.linalg``; afterwards those this
+    loaded are taken out again unless ``scipy.linalg`` was imported meanwhile (then they
+    become its attributes, as its own import would have made them).  numba's runtime keeps
+    each kernel it found, so one call with them loaded is enough for the kernels it
+    reached; any other it finds later through the usual import."""
+    added: dict[str, Any] = {}
+    for name in modules:
+        if name in sys.modules:
+            continue
+        module = None
+        try:
+            scipy = importlib.util.find_spec("scipy")
+            if scipy is None or not scipy.submodule_search_locations:
+                break
+            linalg = os.path.join(list(scipy.submodule_search_locations)[0], "linalg")
+            finder = importlib.machinery.FileFinder(linalg, (
+                importlib.machinery.ExtensionFileLoader,
+                importlib.machinery.EXTENSION_SUFFIXES))
+            spec = finder.find_spec(name)
+            if spec is None:
+                break
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            spec.loader.exec_module(module)
+            added[name] = module
+        except Exception:          # pragma: no cover - any other SciPy: the usual import
+            if module is not None and sys.modules.get(name) is module:
+                del sys.modules[name]
+            break
+    try:
+        yield
+    finally:
+        package = sys.modules.get("scipy.linalg")
+        for name, module in added.items():
+            if package is not None:
+                setattr(package, name.rsplit(".", 1)[1], module)
+            elif sys.modules.get(name) is module:
+                del sys.modules[name]
+
+
 class AheadOfTime:
     """The entry of an extension module built by :func:`build`, for arguments of its one
-    signature; the JIT dispatcher (``jit()``, imported on first need) for any others."""
+    signature; the JIT dispatcher (``jit()``, imported on first need) for any others.
+    ``kernels``: the SciPy modules its first call loads (:func:`kernels_loaded`)."""
 
     signatures = ("ahead of time",)           # compiled already: an error is the code's own
 
     def __init__(self, function: Callable[..., Any], accepts: Callable[[tuple], bool],
-                 jit: Callable[[], Callable[..., Any]]):
+                 jit: Callable[[], Callable[..., Any]], kernels: list[str] = ()):
         self.function, self.accepts, self.jit = function, accepts, jit
+        self.kernels = list(kernels)
         self.dispatcher: Callable[..., Any] | None = None
 
     def just_in_time(self) -> Callable[..., Any]:
@@ -109,6 +182,10 @@ class AheadOfTime:
 
     def __call__(self, *args: Any) -> Any:
         if self.accepts(args):
+            if self.kernels:
+                kernels, self.kernels = self.kernels, []
+                with kernels_loaded(kernels):
+                    return self.function(*args)
             return self.function(*args)
         return self.just_in_time()(*args)
 
@@ -121,12 +198,13 @@ def load_built(module_path: str, entry: str, jit: Callable[[], Callable[..., Any
         return None
     try:
         with open(types_file, encoding="utf-8") as handle:
-            described = json.load(handle)
+            built = json.load(handle)
         loader = importlib.machinery.ExtensionFileLoader(name, extension)
         spec = importlib.util.spec_from_file_location(name, extension, loader=loader)
         module = importlib.util.module_from_spec(spec)
         loader.exec_module(module)
-        return AheadOfTime(getattr(module, entry), _acceptor(described), jit)
+        return AheadOfTime(getattr(module, entry), _acceptor(built["arguments"]), jit,
+                           built["kernels"])
     except (ImportError, OSError, ValueError, AttributeError, KeyError, TypeError):
         return None                         # not loadable here: the JIT path
 
@@ -155,10 +233,19 @@ def build(module_path: str, entry: str, described: list[dict]) -> str:
             self.error_model = "numpy"
             self.boundscheck = True
 
+    linked: list[str] = []                     # the LLVM text of the exported code
+    cull_exports = pycc_compiler.ModuleCompiler._cull_exports
+
+    def culled(compiler):
+        library = cull_exports(compiler)
+        linked.append(library.get_llvm_str())
+        return library
+
     directory = os.path.dirname(module_path)
     with tempfile.TemporaryDirectory(dir=directory) as scratch, warnings.catch_warnings():
         warnings.simplefilter("ignore", numba.NumbaPendingDeprecationWarning)
         original, pycc_compiler.Flags = pycc_compiler.Flags, Flags
+        pycc_compiler.ModuleCompiler._cull_exports = culled
         try:
             compiler = CC(name)
             compiler.output_dir = scratch
@@ -167,11 +254,12 @@ def build(module_path: str, entry: str, described: list[dict]) -> str:
             compiler.compile()
         finally:
             pycc_compiler.Flags = original
+            pycc_compiler.ModuleCompiler._cull_exports = cull_exports
         built = [f for f in os.listdir(scratch) if f.startswith(name) and f != name]
         os.replace(os.path.join(scratch, built[0]), extension)
     temporary = f"{types_file}.{os.getpid()}.tmp"
     with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(described, handle)
+        json.dump({"arguments": described, "kernels": kernel_modules("".join(linked))}, handle)
     os.replace(temporary, types_file)          # written last: the pair is complete
     return extension
 

@@ -61,6 +61,12 @@ _LOCK = threading.Lock()
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
+def _is_float64(dtype: np.dtype) -> bool:
+    """NumPy's native float64 (an array unpickled, from another process say, has an equal
+    dtype that is not the same object)."""
+    return dtype is _FLOAT64 or dtype == _FLOAT64
+
+
 def check_backend(backend: str) -> None:
     """Refuse an unknown backend, and ``"numba"`` without numba installed."""
     if backend not in BACKENDS:
@@ -275,7 +281,7 @@ class NumbaBackend:
             if gradient is not None:
                 return gradient
         key = tuple([() if value.__class__ is float else value.shape
-                     if value.__class__ is np.ndarray and value.dtype is _FLOAT64 else None
+                     if value.__class__ is np.ndarray and _is_float64(value.dtype) else None
                      for value in args])
         entry = self.fast.get(key)           # a key with None (another value) is not there
         if entry is None:
@@ -321,7 +327,8 @@ def checked_call(key: tuple, compiled: Callable[..., Any], forward: bool,
     them unless ``single``) already has its argument's type, shape and dtype."""
     names = [f"a{i}" for i in range(len(key))]
     tests = [f"{name}.__class__ is float" if shape == () else
-             f"{name}.__class__ is ndarray and {name}.dtype is float64 and {name}.shape == "
+             f"{name}.__class__ is ndarray and ({name}.dtype is float64 or {name}.dtype == "
+             f"float64) and {name}.shape == "
              f"{tuple(shape)!r}" for name, shape in zip(names, key)]
     unpacked = ", ".join(names) + ("," if len(names) == 1 else "")
     lines = [
@@ -447,7 +454,7 @@ class CompiledGradient:
             return False, None
         started[0] = True
         if dtype == "float64" and seeded and self.kind != "jvp" and all(
-                v.__class__ is float or v.__class__ is np.ndarray and v.dtype is _FLOAT64
+                v.__class__ is float or v.__class__ is np.ndarray and _is_float64(v.dtype)
                 for v in values):
             self.backend.fast[self.shapes] = (compiled, self.kind == "forward")
         return True, result

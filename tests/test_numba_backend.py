@@ -5,7 +5,9 @@ differences, the tape and sympy elsewhere).  Compiles are few and small (numba t
 seconds per function on a busy machine); numba's disk cache lives under ``tmp_path``.
 No test times anything.
 """
+import json
 import os
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -173,6 +175,10 @@ def test_repeated_calls_take_the_fast_path_and_keep_the_checks():
     assert second is not first and second.flags.writeable and second.dtype == np.float64
     same(d.grad(np.ones(4)), s2s.grad(doubling)(np.ones(4)))   # another shape: full path
     same(d.grad(y), first)
+    unpickled = pickle.loads(pickle.dumps(y))            # float64, not the same dtype object
+    assert unpickled.dtype is not y.dtype
+    assert d._numba.latest((unpickled,), d._gradients) is not None
+    assert d._numba.latest((y.astype(">f8"),), d._gradients) is None   # swapped bytes
 
 
 def test_single_use_temporaries_are_inlined_for_numba_to_fuse():
@@ -525,21 +531,28 @@ import sys
 import numpy as np
 import s2s
 
-def euler_steps(x, k):
+def euler_steps(x, k, A):
     for step in range(30):
-        x = x + 0.01 * (np.sin(x) - k * x)
+        x = x + 0.01 * (np.sin(A @ x) - k * x)             # A @ x: BLAS's gemv
     return np.sum(x * x)
 
 f = s2s.differentiate(euler_steps, wrt=(0, 1), backend="numba")
 x, k = np.array([0.5, -0.3, 0.8]), np.array([0.7])
+A = np.array([[1.0, 0.2, 0.0], [-0.3, 0.9, 0.1], [0.0, 0.4, 1.1]])
 if sys.argv[1] == "build":
-    print(f.compile_ahead(x, k))
+    print(f.compile_ahead(x, k, A))
 else:
-    gradient = f.grad(x, k)
+    gradient = f.grad(x, k, A)
     print("numba" in sys.modules)                          # False: the extension ran
     print(repr([list(g) for g in gradient]))
+    # its BLAS kernel came from SciPy's Cython module alone, which is out of the way again
+    print("scipy.linalg" in sys.modules, "scipy.linalg.cython_blas" in sys.modules)
+    again = f.grad(x, k, A)                                # the kernel numba kept
+    print(all(np.array_equal(a, b) for a, b in zip(gradient, again)))
+    import scipy.linalg
+    print(scipy.linalg.cython_blas.__name__, np.allclose(scipy.linalg.solve(A, A), np.eye(3)))
     strided = np.array([0.5, 0, -0.3, 0, 0.8, 0])[::2]     # another layout: numba's JIT
-    print(repr([list(g) for g in f.grad(strided, k)]), "numba" in sys.modules)
+    print(repr([list(g) for g in f.grad(strided, k, A)]), "numba" in sys.modules)
 """
 
 
@@ -560,14 +573,19 @@ def test_a_gradient_compiled_ahead_of_time_runs_without_starting_numba(tmp_path)
 
     built = run("build")[-1]
     assert os.path.exists(built) and "_aot" in os.path.basename(built)
-    started, gradient, strided = run("load")
+    with open(built.split("_aot")[0] + "_aot.json", encoding="utf-8") as handle:
+        assert json.load(handle)["kernels"] == ["scipy.linalg.cython_blas"]
+    started, gradient, kernels_put_back, repeated, scipy_after, strided = run("load")
     assert started == "False"
+    assert kernels_put_back == "False False" and repeated == "True"
+    assert scipy_after == "scipy.linalg.cython_blas True"
     namespace = {}
     exec(AHEAD_OF_TIME.split("f = s2s")[0], namespace)
     x, k = np.array([0.5, -0.3, 0.8]), np.array([0.7])
+    A = np.array([[1.0, 0.2, 0.0], [-0.3, 0.9, 0.1], [0.0, 0.4, 1.1]])
     with warnings.catch_warnings():                   # defined by exec: on the tape
         warnings.simplefilter("ignore", s2s.FallbackWarning)
-        want = s2s.differentiate(namespace["euler_steps"], wrt=(0, 1)).grad(x, k)
+        want = s2s.differentiate(namespace["euler_steps"], wrt=(0, 1)).grad(x, k, A)
     for got, expected in zip(eval(gradient), want):
         np.testing.assert_allclose(got, expected, rtol=1e-12)
     values, jit_started = strided.rsplit(" ", 1)
@@ -581,6 +599,16 @@ SCALE = 2.0
 
 def reads_a_global(x):
     return np.sum(np.sin(x) * SCALE)
+
+
+def test_the_kernel_modules_come_from_the_calls_into_numbas_runtime():
+    from s2s.numba_aot import kernel_modules
+    blas = "declare i32 @numba_xxgemv(i8, i8, i64) local_unnamed_addr\n"
+    lapack = "declare i32 @numba_ez_gesdd(i8, i8, i64)\n"
+    assert kernel_modules(blas) == ["scipy.linalg.cython_blas"]
+    assert kernel_modules(lapack + blas) == ["scipy.linalg.cython_blas",
+                                             "scipy.linalg.cython_lapack"]
+    assert kernel_modules("declare ptr @NRT_MemInfo_alloc(i64)\n") == []
 
 
 def test_compile_ahead_says_why_not():
