@@ -7,14 +7,35 @@ numba cannot compile).  Importing this module imports numba: only the lowered mo
 """
 from __future__ import annotations
 
+import functools
+
 import numba
 import numpy as np
 from numba import types
-from numba.extending import overload
+from numba.extending import overload as numba_overload
 from numba.np.numpy_support import as_dtype
 
 __all__ = ["unbroadcast", "broadcast_like", "expand_dims", "full", "multiply_outer", "zeros_like",
            "stack_like", "add_into", "subtract_into", "multiply_into"]
+
+
+def overload(function, **options):
+    """numba's ``overload``, the implementation chosen by each argument's type with an
+    ``Optional`` one taken as the type it holds.  A loop's placeholder (``_t1 = None`` before
+    the loop, an array in it) makes a name ``Optional(array)``; chosen by the ``Optional``
+    type itself, an array helper would take it for a number (``broadcast_like(g, _t1)``
+    gave ``g`` unspread: a wrong gradient).  numba tests the value when running (``None``
+    raises, as it would in Python); a ``None`` not yet unified with the loop's arrays has
+    no implementation until it is."""
+    def register(choose):
+        @functools.wraps(choose)               # numba reads the parameters' names
+        def chosen(*argument_types):
+            if any(isinstance(t, types.NoneType) for t in argument_types):
+                return None                    # not yet an Optional: decided once it is
+            return choose(*[t.type if isinstance(t, types.Optional) else t
+                            for t in argument_types])
+        return numba_overload(function, **options)(chosen)
+    return register
 
 
 def zeros_like(x):

@@ -245,6 +245,15 @@ def growing(x):
     return np.sum(total * total)
 
 
+def saved_temporary(x, w, k):
+    z = k * 1.0
+    s = 0.0
+    for step in range(2):
+        s = s + np.sum(w * z) * 0.3   # w * z: saved, after a None placeholder before the loop
+        z = w * -0.7 + x
+    return np.sum(z * w) + s
+
+
 def numeric_gradient(function, args, position, eps=1e-6):
     args = [np.array(a, dtype=float) if isinstance(a, np.ndarray) else a for a in args]
     point = args[position]
@@ -270,6 +279,9 @@ FEWER_ARRAYS = [
     (shared_accumulator, 0, lambda rng: (rng.normal(size=3),)),
     (growing, 0, lambda rng: (rng.normal(size=3),)),
     (until_small, 0, lambda rng: (rng.normal(size=3),)),
+    # Optional(array) (the placeholder None, then arrays) is an array to the helpers
+    (saved_temporary, (0, 1, 2), lambda rng: (rng.normal(size=3), rng.normal(size=3),
+                                              rng.normal(size=1))),
 ]
 
 
