@@ -52,6 +52,7 @@ from .emit import render
 from .errors import UnsupportedError
 from .naming import Namer, names_in
 from .numba_allocations import expression_rank, fewer_arrays, infer_ranks
+from .numba_elementwise import vector_loops
 from .numba_syntax import (SHAPE_BUILDERS, Substitute, assignment_counts, constant_axes,
                            harmless, int_constant, integer_names, is_comment,
                            is_integer_expression, is_pop, is_prebinding, is_pure, make_call,
@@ -687,6 +688,10 @@ def lower(source: str, entry: str, mode: str, shapes: dict, dtype: str = "float6
             _Dimensions(parameter_shapes, context.assigned).visit(function)
         _inline_single_uses(function)
         fewer_arrays(function, context.shapes, context.namer, ranks, helpers)
+        unchanged = {name: shape for name, shape in context.parameter_shapes.items()
+                     if context.assigned.get(name, 0) == 1}     # an argument never rebound
+        vector_loops(function, {**unchanged, **context.shapes}, ranks, context.namer, helpers,
+                     dtype, seeded=is_entry and mode == "gradient")
         function.decorator_list = [ast.parse(DECORATOR, mode="eval").body]
     if entry not in {f.name for f in functions}:
         raise LoweringError(f"internal error: no function {entry} in the generated code")

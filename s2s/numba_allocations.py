@@ -38,7 +38,7 @@ from .numba_syntax import (SHAPE_BUILDERS, Substitute, assignment_counts, consta
                            is_integer_expression, is_pop, is_prebinding, is_pure, make_call,
                            name_loads, numpy_call_name, pushed_stack)
 
-__all__ = ["expression_rank", "fewer_arrays", "infer_ranks"]
+__all__ = ["expression_rank", "fewer_arrays", "infer_ranks", "name_bindings", "owned_arrays"]
 
 
 def fewer_arrays(function: ast.FunctionDef, shapes: dict, namer: Namer, ranks: dict,
@@ -188,21 +188,12 @@ def _sum_ranks(a, b):
     return a + b
 
 
-def infer_ranks(function: ast.FunctionDef, shapes: dict, parameter_shapes: dict,
-                mode: str) -> dict[str, int]:
-    """The rank of every name of ``function`` that has one (see above)."""
-    fixed: dict[str, int] = {name: len(shape) for name, shape in shapes.items()
-                             if shape is not None}
-    parameters = [a.arg for a in function.args.args]
-    for name, shape in parameter_shapes.items():
-        if shape is not None:
-            fixed[name] = len(shape)
-            if mode == "forward" and f"{name}_d" in parameters:
-                fixed[f"{name}_d"] = len(shape)       # a tangent has its primal's shape
-    if mode == "gradient" and "_return_b" in parameters:
-        fixed["_return_b"] = 0                        # the output is a proven scalar
-    integers = integer_names(function)
-    bindings: dict[str, list] = {name: [None] for name in parameters if name not in fixed}
+def name_bindings(function: ast.FunctionDef, fixed: set[str]) -> dict[str, list]:
+    """Each name's bound values (None for one not modelled: a loop variable, an unpacked
+    tuple's item, a parameter not in ``fixed``); a restored saved value of the same name
+    and a placeholder before a loop are not bindings of another value."""
+    bindings: dict[str, list] = {a.arg: [None] for a in function.args.args
+                                 if a.arg not in fixed}
     for node in ast.walk(function):
         if isinstance(node, ast.Assign):
             if is_pop(node.value) or is_prebinding(node):
@@ -221,6 +212,24 @@ def infer_ranks(function: ast.FunctionDef, shapes: dict, parameter_shapes: dict,
             for inner in ast.walk(node.target):
                 if isinstance(inner, ast.Name):
                     bindings.setdefault(inner.id, []).append(None)
+    return bindings
+
+
+def infer_ranks(function: ast.FunctionDef, shapes: dict, parameter_shapes: dict,
+                mode: str) -> dict[str, int]:
+    """The rank of every name of ``function`` that has one (see above)."""
+    fixed: dict[str, int] = {name: len(shape) for name, shape in shapes.items()
+                             if shape is not None}
+    parameters = [a.arg for a in function.args.args]
+    for name, shape in parameter_shapes.items():
+        if shape is not None:
+            fixed[name] = len(shape)
+            if mode == "forward" and f"{name}_d" in parameters:
+                fixed[f"{name}_d"] = len(shape)       # a tangent has its primal's shape
+    if mode == "gradient" and "_return_b" in parameters:
+        fixed["_return_b"] = 0                        # the output is a proven scalar
+    integers = integer_names(function)
+    bindings = name_bindings(function, set(fixed))
     ranks: dict = dict(fixed)
     changed = True
     while changed:
@@ -607,19 +616,22 @@ def _accumulation(statement: ast.stmt):
     return name, terms[::-1]
 
 
-def _owned_arrays(function: ast.FunctionDef, ranks: dict, integers: set[str]) -> set[str]:
-    """Names no other name ever shares an array with: every binding is a new array (or an
-    accumulation into the name itself), and every read only computes from the value —
-    arithmetic, a NumPy function that returns a new array, an element, a copy into another
-    array, the return.  Writing into such a name's array changes no other value."""
+def owned_arrays(code: ast.AST, ranks: dict, integers: set[str]) -> set[str]:
+    """Names no other name ever shares an array with in ``code`` (a function, or a loop
+    whose names each hold an array of their own when it starts): every binding is a new
+    array (or an accumulation into the name itself), and every read only computes from the
+    value — arithmetic, a NumPy function that returns a new array, an element, a copy into
+    another array, the return.  Writing into such a name's array changes no other value.
+    A function's parameters are not (the caller holds their arrays)."""
     parents: dict[int, ast.AST] = {}
-    for node in ast.walk(function):
+    for node in ast.walk(code):
         for child in ast.iter_child_nodes(node):
             parents[id(child)] = node
-    names = {node.id for node in ast.walk(function)
+    names = {node.id for node in ast.walk(code)
              if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
-    owned = names - {a.arg for a in function.args.args}
-    for node in ast.walk(function):
+    owned = names - ({a.arg for a in code.args.args} if isinstance(code, ast.FunctionDef)
+                     else set())
+    for node in ast.walk(code):
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 if not isinstance(target, ast.Name):
@@ -675,11 +687,11 @@ def _allocates(term: ast.expr, ranks: dict, integers: set[str]) -> bool:
 
 def _accumulate_in_place(function: ast.FunctionDef, ranks: dict, helpers: set[str]) -> None:
     """``y = y + a`` (and ``-``, ``*``, and chains of them) as ``y = add_into(y, a)`` for an
-    array ``y`` no other name shares (:func:`_owned_arrays`): the numba helper adds into
+    array ``y`` no other name shares (:func:`owned_arrays`): the numba helper adds into
     ``y``'s array where ``a`` broadcasts to its shape and the dtype stays, else makes the
     new array the expression would; the values are the same, without an array per pass."""
     integers = integer_names(function)
-    owned = _owned_arrays(function, ranks, integers)
+    owned = owned_arrays(function, ranks, integers)
     for node in ast.walk(function):
         found = _accumulation(node) if isinstance(node, ast.Assign) else None
         if found is None or found[0] not in owned or not isinstance(ranks.get(found[0]), int) \

@@ -20,8 +20,10 @@ runtime finds the kernels in SciPy's Cython modules, importing ``scipy.linalg`` 
 the first call (about 0.15 s, most of such a first call).  The build records which of the
 two modules the code calls (``"kernels"`` in the argument-type file); the first call loads
 just those extension modules, about 10 ms, and puts them back out of ``sys.modules``
-afterwards (``scipy.linalg`` imported later finds the same modules, as it would have).  ``python -m s2s.numba_aot <module> <entry> <argument types>`` builds
-one; :func:`build` is what it runs.
+afterwards (``scipy.linalg`` imported later finds the same modules, as it would have).
+
+``python -m s2s.numba_aot <module> <entry> <argument types>`` builds one; :func:`build` is
+what it runs.
 """
 from __future__ import annotations
 

@@ -16,7 +16,8 @@ from numba.extending import overload as numba_overload
 from numba.np.numpy_support import as_dtype
 
 __all__ = ["unbroadcast", "broadcast_like", "expand_dims", "full", "multiply_outer", "zeros_like",
-           "stack_like", "add_into", "subtract_into", "multiply_into"]
+           "stack_like", "add_into", "subtract_into", "multiply_into", "broadcast_length",
+           "reuse"]
 
 
 def overload(function, **options):
@@ -283,6 +284,38 @@ def _multiply_in_place(total, term):
 overload(add_into, inline="always")(_into(_add, _add_in_place))
 overload(subtract_into, inline="always")(_into(_subtract, _subtract_in_place))
 overload(multiply_into, inline="always")(_into(_multiply, _multiply_in_place))
+
+
+# --- vector arithmetic as loops over the elements (s2s.numba_elementwise) ---------------------
+
+@numba.njit(inline="always")
+def broadcast_length(m, n):
+    """The length of an elementwise result of vectors of lengths ``m`` and ``n``, by NumPy's
+    rule (equal, or one of them 1); NumPy's error otherwise."""
+    if m == n or n == 1:
+        return m
+    if m == 1:
+        return n
+    raise ValueError("operands could not be broadcast together")
+
+
+def reuse(vector, length):
+    """``vector``'s array for a float64 result of ``length`` elements where it is a
+    writeable float64 vector of that length, else a new one (the lowering proved that no
+    other name holds ``vector``'s array)."""
+    return np.empty(length, np.float64)
+
+
+@overload(reuse, inline="always")
+def _reuse(vector, length):
+    if isinstance(vector, types.Array) and vector.ndim == 1 and vector.mutable \
+            and vector.dtype == types.float64:
+        def impl(vector, length):
+            if vector.shape[0] == length:
+                return vector
+            return np.empty(length, np.float64)
+        return impl
+    return lambda vector, length: np.empty(length, np.float64)
 
 
 NUMBA_VERSION = numba.__version__

@@ -28,11 +28,7 @@ import zoo_control  # noqa: E402,F401
 from zoo import ZOO  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def cache_dir(tmp_path_factory, monkeypatch):
-    directory = tmp_path_factory.getbasetemp() / "s2s-numba-cache"
-    monkeypatch.setenv("S2S_CACHE_DIR", str(directory))
-    return directory
+pytestmark = pytest.mark.usefixtures("numba_cache_dir")
 
 
 def same(got, want, rtol=1e-12):
@@ -184,7 +180,8 @@ def test_repeated_calls_take_the_fast_path_and_keep_the_checks():
 def test_single_use_temporaries_are_inlined_for_numba_to_fuse():
     source = s2s.differentiate(euler, wrt=(0, 1), backend="numba").source_for(
         np.array([0.5, -0.3, 0.8]), np.array([0.7]))
-    assert "x = x + 0.01 * (_t2 * x)" in source        # one expression: one fused loop
+    # one expression, element by element into x's array (stage 7c)
+    assert "_out0[_i0] = x[_i0] + 0.01 * (_t2 * x[_i0])" in source
     assert "_t3 = " not in source and "_t4 = " not in source
     assert "_saved_x = stack_like(x, len(_t0))" in source   # rows, not a list of arrays
     assert "x = _saved_x[_count_x]" in source and "_saved_t2.pop()" in source   # a number
@@ -312,7 +309,8 @@ def test_what_the_lowering_writes_to_allocate_less():
         np.ones(3), np.array([0.7]), 5)
     forward = source.split("# reverse sweep")[0]
     assert forward.index("= -k") < forward.index("for step in")   # computed once
-    assert "subtract_into(k_b, np.sum(" in source                # a number, no (1,) array
+    assert "subtract_into(k_b, _total0)" in source                # a number, no (1,) array
+    assert "_total0 += x_b[_i1] * 0.1 * x[_i1]" in source        # and no array to sum
     assert "expand_dims" not in source
     source = s2s.differentiate(twice_per_pass, backend="numba").source_for(np.ones(5))
     assert "len(_t0) * 2)" in source                          # two saves a pass
@@ -689,13 +687,16 @@ def test_random_programs_compile_to_the_python_backends_gradients(tmp_path):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", s2s.BackendWarning)
             compiled = s2s.differentiate(module.f, wrt=(0, 1), backend="numba")
-            got = compiled.grad(x.copy(), y)
+            argument = x.copy()
+            got = compiled.grad(argument, y)
+        np.testing.assert_array_equal(argument, x, err_msg=f"program:\n{source}")  # untouched
         if compiled.backend != "numba":
             outcomes["fell back"] += 1
             reason = compiled.backend_reason or ""
             # the lowering's own helpers must compile whatever they are given
             assert not any(helper in reason for helper in (
-                "add_into", "subtract_into", "multiply_into", "stack_like")), \
+                "add_into", "subtract_into", "multiply_into", "stack_like", "reuse",
+                "broadcast_length", "_total", "_out")), \
                 f"program:\n{source}\n{reason}"
             return
         outcomes["compiled"] += 1
