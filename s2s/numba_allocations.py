@@ -38,7 +38,8 @@ from .numba_syntax import (SHAPE_BUILDERS, Substitute, assignment_counts, consta
                            is_integer_expression, is_pop, is_prebinding, is_pure, make_call,
                            name_loads, numpy_call_name, pushed_stack)
 
-__all__ = ["expression_rank", "fewer_arrays", "infer_ranks", "name_bindings", "owned_arrays"]
+__all__ = ["expression_rank", "fewer_arrays", "infer_ranks", "name_bindings", "owned_arrays",
+           "PENDING", "solve_bindings"]
 
 
 def fewer_arrays(function: ast.FunctionDef, shapes: dict, namer: Namer, ranks: dict,
@@ -61,6 +62,7 @@ def fewer_arrays(function: ast.FunctionDef, shapes: dict, namer: Namer, ranks: d
 # least element), ``None`` "no single rank"; an expression it does not model has no rank.
 
 _PENDING = "pending"
+PENDING = _PENDING                  # for the other inferences that solve_bindings solves
 _UFUNCS = frozenset(name for name in dir(np) if isinstance(getattr(np, name), np.ufunc))
 _ALL_AXES = frozenset({"sum", "mean", "prod", "max", "min", "amax", "amin", "linalg.norm"})
 
@@ -215,6 +217,29 @@ def name_bindings(function: ast.FunctionDef, fixed: set[str]) -> dict[str, list]
     return bindings
 
 
+def solve_bindings(bindings: dict[str, list], fixed: dict, evaluate, join) -> dict:
+    """The least fixpoint of a flow-insensitive abstract interpretation: each name of
+    ``bindings`` not in ``fixed`` gets the ``join`` (starting from ``_PENDING``) of
+    ``evaluate(value, known)`` over its bound values (None for one not modelled, which
+    joins to None), until nothing changes."""
+    known: dict = dict(fixed)
+    changed = True
+    while changed:
+        changed = False
+        for name, values in bindings.items():
+            if name in fixed:
+                continue
+            joined = _PENDING
+            for value in values:
+                joined = join(joined, None if value is None else evaluate(value, known))
+                if joined is None:
+                    break
+            if joined != known.get(name, _PENDING):      # monotone: pending, a value, None
+                known[name] = joined
+                changed = True
+    return known
+
+
 def infer_ranks(function: ast.FunctionDef, shapes: dict, parameter_shapes: dict,
                 mode: str) -> dict[str, int]:
     """The rank of every name of ``function`` that has one (see above)."""
@@ -229,23 +254,10 @@ def infer_ranks(function: ast.FunctionDef, shapes: dict, parameter_shapes: dict,
     if mode == "gradient" and "_return_b" in parameters:
         fixed["_return_b"] = 0                        # the output is a proven scalar
     integers = integer_names(function)
-    bindings = name_bindings(function, set(fixed))
-    ranks: dict = dict(fixed)
-    changed = True
-    while changed:
-        changed = False
-        for name, values in bindings.items():
-            if name in fixed or name in integers:
-                continue
-            joined = _PENDING
-            for value in values:
-                joined = _join_ranks(joined, None if value is None
-                                     else expression_rank(value, ranks, integers))
-                if joined is None:
-                    break
-            if joined != ranks.get(name, _PENDING):      # monotone: pending, a rank, None
-                ranks[name] = joined
-                changed = True
+    bindings = {name: values for name, values in name_bindings(function, set(fixed)).items()
+                if name not in integers}
+    ranks = solve_bindings(bindings, fixed, lambda value, known: expression_rank(
+        value, known, integers), _join_ranks)
     for name in integers:
         ranks[name] = 0
     return {name: value for name, value in ranks.items() if isinstance(value, int)}

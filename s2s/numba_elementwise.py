@@ -32,7 +32,8 @@ import ast
 import copy
 
 from .naming import Namer
-from .numba_allocations import expression_rank, name_bindings, owned_arrays
+from .numba_allocations import (PENDING, expression_rank, name_bindings, owned_arrays,
+                                solve_bindings)
 from .numba_syntax import (PURE_HELPERS, PURE_METHODS, Substitute, assignment_counts,
                            int_constant, integer_names, is_comment, is_integer_expression,
                            make_call, name_loads,
@@ -160,7 +161,7 @@ def _is_float64(node: ast.expr, names: set[str]) -> bool:
 # shapes of this specialization.  Only where a vector of length 1 is read (index 0, or the
 # index) depends on them, and that is the text's pattern of dimensions equal to 1.
 
-_PENDING, _NUMBER = "pending", "number"
+_PENDING, _NUMBER = PENDING, "number"
 
 
 def infer_lengths(function: ast.FunctionDef, shapes: dict, ranks: dict,
@@ -168,29 +169,20 @@ def infer_lengths(function: ast.FunctionDef, shapes: dict, ranks: dict,
     """The length of every vector of ``function`` that has one proven (see above)."""
     fixed = {name: shape[0] for name, shape in shapes.items()
              if shape is not None and len(shape) == 1}
-    bindings = name_bindings(function, set(fixed))
-    lengths: dict = dict(fixed)
-    changed = True
-    while changed:
-        changed = False
-        for name, values in bindings.items():
-            if name in fixed or ranks.get(name) != 1:
-                continue
-            joined = _PENDING
-            for value in values:
-                found = None if value is None else _length(value, lengths, shapes, ranks,
-                                                            integers, bindings)
-                if found is None or found == _NUMBER \
-                        or joined not in (_PENDING, found) and found != _PENDING:
-                    joined = None
-                    break
-                if found != _PENDING:
-                    joined = found
-            if joined != lengths.get(name, _PENDING):
-                lengths[name] = joined
-                changed = True
+    bindings = name_bindings(function, set(fixed))          # a stack's too, for its rows
+    vectors = {name: values for name, values in bindings.items() if ranks.get(name) == 1}
+    lengths = solve_bindings(vectors, fixed, lambda value, known: _length(
+        value, known, shapes, ranks, integers, bindings), _join_lengths)
     return {name: n for name, n in lengths.items() if isinstance(n, int)
             and not isinstance(n, bool)}
+
+
+def _join_lengths(a, b):
+    if a is None or b is None or b == _NUMBER:
+        return None
+    if a == _PENDING or b == _PENDING:
+        return b if a == _PENDING else a
+    return a if a == b else None
 
 
 def _broadcast(a, b):
